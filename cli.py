@@ -1,0 +1,65 @@
+"""The ``newsletter`` command: a thin click skin over the library.
+
+Each area keeps its commands beside its logic (``newsletter/commands.py``,
+``subscribers/commands.py``, ``issues/commands.py``); this module assembles them.
+"""
+
+from __future__ import annotations
+
+import click
+
+from newsletter.console import AppContext, run, setup_logging
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.option(
+    "--workspace",
+    "-w",
+    metavar="DIR",
+    envvar=None,
+    help="The newsletter's folder (default: NEWSLETTER_HOME, else the current folder or a parent).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
+@click.option("--verbose", "-v", is_flag=True, help="Print debugging logs and tracebacks.")
+@click.version_option(package_name="newsletter-pipeline", prog_name="newsletter")
+@click.pass_context
+def main(ctx: click.Context, workspace: str | None, quiet: bool, verbose: bool) -> None:
+    """Turn a blog's articles into a weekly email issue and send it to confirmed readers.
+
+    \b
+    Example:
+        newsletter init mysite && cd mysite
+        newsletter articles import articles/
+        newsletter issue build && newsletter preview
+    """
+    setup_logging(verbose, quiet)
+    ctx.obj = AppContext(workspace, quiet, verbose)
+
+
+def _register() -> None:
+    """Attach every area's commands; an area not yet present is simply absent."""
+    import importlib
+
+    for module_name in ("newsletter.commands", "subscribers.commands", "issues.commands"):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_register()
+
+
+def entry_point() -> None:
+    """Console script entry: exit codes 0 ok, 1 error, 2 usage."""
+    run(main)
+
+
+if __name__ == "__main__":
+    entry_point()

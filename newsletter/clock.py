@@ -1,0 +1,55 @@
+"""Time helpers: UTC timestamps for storage, ISO weeks in the site's time zone."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from .errors import InvalidInput
+
+WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def now_iso() -> str:
+    """The current UTC time as stored in the database (ISO 8601, seconds, ``+00:00``)."""
+    return utcnow().isoformat(timespec="seconds")
+
+
+def parse_week(week: str) -> tuple[int, int]:
+    """``"2026-W47"`` → ``(2026, 47)``; refuses weeks the year does not have."""
+    m = WEEK_RE.match(week.strip())
+    if not m:
+        raise InvalidInput(f"week {week!r} is not of the form YYYY-Www (e.g. 2026-W47)")
+    year, num = int(m.group(1)), int(m.group(2))
+    weeks_in_year = date(year, 12, 28).isocalendar().week
+    if not 1 <= num <= weeks_in_year:
+        raise InvalidInput(f"{year} has weeks 01 to {weeks_in_year:02d}, not {num:02d}")
+    return year, num
+
+
+def week_bounds(week: str, tz: str) -> tuple[datetime, datetime]:
+    """Start (Monday 00:00) and end (next Monday 00:00) of an ISO week in ``tz``, as UTC."""
+    year, num = parse_week(week)
+    zone = ZoneInfo(tz)
+    start = datetime.combine(date.fromisocalendar(year, num, 1), time(), zone)
+    end = datetime.combine(date.fromisocalendar(year, num, 1) + timedelta(days=7), time(), zone)
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+
+def week_of(moment: datetime, tz: str) -> str:
+    """The ISO week (``YYYY-Www``) that ``moment`` falls in, seen from ``tz``."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    iso = moment.astimezone(ZoneInfo(tz)).isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
+def last_complete_week(tz: str, now: datetime | None = None) -> str:
+    """The most recent ISO week that has fully ended in ``tz``."""
+    now = now or utcnow()
+    return week_of(now - timedelta(days=7), tz)

@@ -1,0 +1,131 @@
+"""Plumbing shared by every command: the workspace option, JSON output, one-line errors.
+
+Command modules (``newsletter/commands.py``, ``subscribers/commands.py``,
+``issues/commands.py``) use these so that every command behaves alike: exit 0 on
+success, 1 with a one-line message on stderr on an error, 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .errors import NewsletterError
+from .workspace import Workspace
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+log = logging.getLogger("newsletter")
+
+
+class AppContext:
+    """What the top-level group parsed: where the workspace is, how chatty to be."""
+
+    def __init__(self, workspace: str | None, quiet: bool, verbose: bool) -> None:
+        self.workspace_option = workspace
+        self.quiet = quiet
+        self.verbose = verbose
+        self._workspace: Workspace | None = None
+
+    @property
+    def workspace(self) -> Workspace:
+        if self._workspace is None:
+            self._workspace = Workspace.find(self.workspace_option)
+        return self._workspace
+
+
+def pass_workspace(func: F) -> F:
+    """Decorator: call the command with the found :class:`Workspace` as its first argument."""
+
+    @click.pass_obj
+    @functools.wraps(func)
+    def wrapper(app: AppContext, *args: Any, **kwargs: Any) -> Any:
+        return func(app.workspace, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document and nothing else.")
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, (datetime, date)):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj)
+    if hasattr(obj, "as_dict"):
+        return obj.as_dict()
+    raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+def emit_json(data: Any) -> None:
+    """Write ``data`` as one JSON document on stdout."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=_default))
+
+
+def say(message: str, *, err: bool = False) -> None:
+    """Print a message unless --quiet (errors always go through)."""
+    ctx = click.get_current_context(silent=True)
+    app = ctx.find_object(AppContext) if ctx else None
+    if app is not None and app.quiet and not err:
+        return
+    click.echo(message, err=err)
+
+
+def use_color() -> bool:
+    """Colour only on a terminal and never when NO_COLOR is set."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def show_progress() -> bool:
+    """Progress bars only on a terminal, and not with --quiet."""
+    ctx = click.get_current_context(silent=True)
+    app = ctx.find_object(AppContext) if ctx else None
+    return sys.stderr.isatty() and not (app and app.quiet)
+
+
+def setup_logging(verbose: bool, quiet: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("mail.log", "waitress", "watchdog", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def run(main: click.Group, args: list[str] | None = None) -> None:
+    """Run the CLI: a :class:`NewsletterError` becomes one line on stderr and exit 1."""
+    verbose = "--verbose" in (args if args is not None else sys.argv[1:])
+    try:
+        main.main(args=args, prog_name="newsletter", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except NewsletterError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception as exc:  # an unexpected bug: still one line unless --verbose
+        if verbose:
+            raise
+        click.echo(f"Error: internal error: {type(exc).__name__}: {exc} (rerun with --verbose for details)", err=True)
+        sys.exit(1)
+    sys.exit(0)

@@ -1,0 +1,73 @@
+"""The workspace's SQLite database: WAL mode, a busy timeout, and per-component migrations.
+
+Each package keeps its own list of migrations (``subscribers``, ``issues``, ...)
+and asks for it with :func:`migrate`; the applied version of each component is
+stored in the ``schema_versions`` table, so an older workspace upgrades in place.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import sqlite_utils
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def connect(path: Path | str) -> sqlite_utils.Database:
+    """Open (creating if needed) the database at ``path`` with WAL and a busy timeout."""
+    conn = sqlite3.connect(
+        str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+    )
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if str(path) != ":memory:":
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return sqlite_utils.Database(conn)
+
+
+def schema_version(db: sqlite_utils.Database, component: str) -> int:
+    """The migration count applied so far for ``component`` (0 for a new database)."""
+    if "schema_versions" not in db.table_names():
+        return 0
+    row = db.execute(
+        "SELECT version FROM schema_versions WHERE component = ?", [component]
+    ).fetchone()
+    return row[0] if row else 0
+
+
+def migrate(db: sqlite_utils.Database, component: str, migrations: Sequence[Migration]) -> int:
+    """Apply the migrations of ``component`` not yet applied, each in its own transaction.
+
+    Returns the new version.  Safe when two processes start at once: the version
+    is re-read under a write lock before each step.
+    """
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_versions "
+        "(component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+    )
+    if schema_version(db, component) >= len(migrations):
+        return len(migrations)
+    conn = db.conn
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = schema_version(db, component)
+            if current >= len(migrations):
+                conn.execute("COMMIT")
+                return current
+            migrations[current](db)
+            db.execute(
+                "INSERT INTO schema_versions (component, version) VALUES (?, ?) "
+                "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
+                [component, current + 1],
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise

@@ -1,0 +1,27 @@
+"""Mail transports: where a finished message goes (SMTP relay, local Maildir, memory for tests)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import ConfigError
+from .base import Reply, Transport, TransportError
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+__all__ = ["Reply", "Transport", "TransportError", "open_transport"]
+
+
+def open_transport(ws: Workspace, kind: str | None = None) -> Transport:
+    """A new transport as the workspace's ``[delivery] transport`` setting says."""
+    kind = kind or ws.settings.delivery.transport
+    if kind == "maildir":
+        from .maildir import MaildirTransport
+
+        return MaildirTransport(ws.path(ws.settings.delivery.maildir))
+    if kind == "smtp":
+        from .smtp import SMTPTransport
+
+        return SMTPTransport.from_settings(ws.settings)
+    raise ConfigError(f"[delivery] transport = {kind!r} is not known; use 'maildir' or 'smtp'")

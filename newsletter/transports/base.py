@@ -1,0 +1,73 @@
+"""The line between building mail and delivering it: envelope and bytes in, the server's answer out.
+
+Like httpx's transports, one small class with one method on plain primitives, so
+the sender does not care whether a message goes to Postfix, SES or a folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The server's answer to one message: an SMTP code and its text."""
+
+    code: int
+    text: str
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.code < 300
+
+
+class TransportError(Exception):
+    """A message was not accepted.
+
+    ``code`` is the SMTP reply code (0 when the connection failed before an answer),
+    ``temporary`` says whether trying again later may succeed, ``recipient_level``
+    whether the refusal concerns the recipient address (5.1.x), and
+    ``connection_lost`` whether the transport must reconnect before the next send.
+    """
+
+    def __init__(
+        self,
+        code: int,
+        text: str,
+        *,
+        temporary: bool | None = None,
+        enhanced: str = "",
+        connection_lost: bool = False,
+    ) -> None:
+        super().__init__(f"{code} {enhanced + ' ' if enhanced else ''}{text}".strip())
+        self.code = code
+        self.text = text
+        self.enhanced = enhanced
+        self.temporary = (code == 0 or 400 <= code < 500) if temporary is None else temporary
+        self.connection_lost = connection_lost
+
+    @property
+    def recipient_level(self) -> bool:
+        """A permanent refusal of the address itself (``5.1.x``, or 550/551/553 without a status)."""
+        if self.temporary:
+            return False
+        if self.enhanced:
+            return self.enhanced.startswith("5.1.")
+        return self.code in (550, 551, 553)
+
+
+class Transport:
+    """Base class: deliver one message; keep any connection open between calls."""
+
+    def send(self, sender: str, recipients: list[str], message: bytes) -> Reply:
+        """Deliver ``message`` from envelope ``sender`` to ``recipients``; raise :class:`TransportError`."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release any connection; the transport may be used again afterwards."""
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
