@@ -1,0 +1,5 @@
+"""The ``issue``, ``send``, ``preview``, ``serve`` and ``inbound`` commands, gathered for cli.py."""
+
+from __future__ import annotations
+
+COMMANDS: list = []
