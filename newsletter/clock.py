@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from .errors import InvalidInput
@@ -12,7 +12,7 @@ WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def now_iso() -> str:
@@ -38,13 +38,13 @@ def week_bounds(week: str, tz: str) -> tuple[datetime, datetime]:
     zone = ZoneInfo(tz)
     start = datetime.combine(date.fromisocalendar(year, num, 1), time(), zone)
     end = datetime.combine(date.fromisocalendar(year, num, 1) + timedelta(days=7), time(), zone)
-    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def week_of(moment: datetime, tz: str) -> str:
     """The ISO week (``YYYY-Www``) that ``moment`` falls in, seen from ``tz``."""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     iso = moment.astimezone(ZoneInfo(tz)).isocalendar()
     return f"{iso.year}-W{iso.week:02d}"
 

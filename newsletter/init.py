@@ -78,5 +78,5 @@ def init_workspace(folder: Path | str, name: str = "Weekly Training Notes") -> W
     ws = Workspace(root)
     ws.articles_dir.mkdir(exist_ok=True)
     ws.issues_dir.mkdir(exist_ok=True)
-    ws.db  # creates the database file
+    ws.db.execute("SELECT 1")  # creates the database file
     return ws

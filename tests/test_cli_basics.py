@@ -1,0 +1,55 @@
+"""The command line's conventions: exit codes, one-line errors, --workspace, help with examples."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_newsletter(*args: str, cwd: Path, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, str(REPO / "cli.py"), *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
+
+
+def test_init_then_missing_workspace_is_one_line_exit_1(tmp_path: Path) -> None:
+    done = run_newsletter("init", "site", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    again = run_newsletter("init", "site", cwd=tmp_path)
+    assert again.returncode == 1
+    assert again.stderr.count("\n") == 1 and "already exists" in again.stderr
+    assert "Traceback" not in again.stderr
+
+
+def test_usage_error_exits_2(tmp_path: Path) -> None:
+    done = run_newsletter("--no-such-option", cwd=tmp_path)
+    assert done.returncode == 2
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    runner = CliRunner()
+
+    def walk(group, path):
+        for name, cmd in group.commands.items():
+            yield path + [name], cmd
+            if hasattr(cmd, "commands"):
+                yield from walk(cmd, path + [name])
+
+    missing = []
+    for path, cmd in walk(main, []):
+        result = runner.invoke(main, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        if not hasattr(cmd, "commands") and "Example" not in result.output:
+            missing.append(" ".join(path))
+    assert not missing, f"commands without an example in --help: {missing}"
