@@ -92,6 +92,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "port": 8080,
         "max_body_bytes": 65536,
         "signups_per_ip_per_hour": 20,
+        "signups_per_address_per_hour": 5,
+        "trusted_proxies": 0,  # reverse proxies in front: X-Forwarded-For hops to trust
+        "threads": 8,
+        "preview_port": 8025,
     },
     "inbound": {
         "subscribe_address": "",
