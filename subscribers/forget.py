@@ -1,0 +1,57 @@
+"""Forget a reader: erase their address, name and the personal fields of their history.
+
+What stays: the anonymous row and events (kind, time, status, consent wording), so
+counts and the proof that consent existed survive, and a keyed hash of the address
+on the suppression list, so no import or form can silently add them back.
+"""
+
+from __future__ import annotations
+
+from newsletter import clock
+from newsletter.errors import NotFound
+from newsletter.workspace import Workspace
+
+from .addresses import InvalidAddress, validate_address
+from .schema import PERSONAL_EVENT_FIELDS, database
+from .store import get_subscriber, record_event, write_transaction
+from .suppression import suppress, suppression_hash
+
+
+def forget(ws: Workspace, key: int | str, *, source: str = "cli") -> int | None:
+    """Erase the reader named by id or address; returns their id (None for an unknown address).
+
+    An address we never had is still put on the suppression list: asking to be
+    forgotten is also asking never to be added.
+    """
+    db = database(ws)
+    try:
+        reader = get_subscriber(ws, key)
+    except NotFound:
+        if isinstance(key, int) or str(key).strip().isdigit():
+            raise
+        try:
+            normalized = validate_address(str(key)).normalized
+        except InvalidAddress:
+            raise NotFound(f"no reader with address {key!r}, and it is not an address to suppress") from None
+        with write_transaction(db):
+            suppress(db, suppression_hash(ws, normalized), "forgotten")
+        return None
+    with write_transaction(db):
+        row = db.execute(
+            "SELECT email_normalized, status, forgotten_at FROM subscribers WHERE id = ?", [reader.id]
+        ).fetchone()
+        normalized, status, forgotten_at = row
+        if forgotten_at:
+            return reader.id
+        suppress(db, suppression_hash(ws, normalized), "forgotten")
+        blank = ", ".join(f"{col} = NULL" for col in PERSONAL_EVENT_FIELDS)
+        db.execute(f"UPDATE subscriber_events SET {blank} WHERE subscriber_id = ?", [reader.id])
+        new_status = "unsubscribed" if status in ("pending", "confirmed") else status
+        now = clock.now_iso()
+        db.execute(
+            "UPDATE subscribers SET email = NULL, email_normalized = NULL, name = NULL, status = ?, "
+            "confirm_nonce = '', forgotten_at = ?, updated_at = ? WHERE id = ?",
+            [new_status, now, now, reader.id],
+        )
+        record_event(db, reader.id, "forgotten", at=now, status=new_status, source=source)
+    return reader.id

@@ -1,0 +1,221 @@
+"""Double opt-in: subscribe (pending + confirmation mail) and confirm (confirmed + welcome mail).
+
+:func:`subscribe` answers every caller alike, whether the address is new, pending,
+confirmed, left or forgotten, so the form cannot be used to learn who reads the
+newsletter.  The trusted command line uses :func:`register`, which says what happened.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import asdict, dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from newsletter import clock
+from newsletter.errors import InvalidInput, NewsletterError
+from newsletter.transports import TransportError
+from newsletter.workspace import Workspace
+
+from . import mailer
+from .addresses import clean_name, refuse_controls, validate_address
+from .schema import LEAVER_STATUSES, database
+from .store import Subscriber, find_by_normalized, load, record_event, set_status, write_transaction
+from .suppression import is_suppressed, suppression_hash
+from .tokens import BadToken, read_confirm_token
+
+log = logging.getLogger(__name__)
+
+# At most one confirmation mail per address per window, and this many per day.
+CONFIRM_MAIL_WINDOW = timedelta(minutes=10)
+CONFIRM_MAILS_PER_DAY = 3
+
+PUBLIC_MESSAGE = (
+    "Thank you. If that address can receive the newsletter, a confirmation email is on its way: "
+    "click the link in it to finish subscribing."
+)
+
+
+@dataclass(frozen=True)
+class SubscribeOutcome:
+    """What the public is told after subscribing: identical for every address (no enumeration)."""
+
+    accepted: bool = True
+    message: str = PUBLIC_MESSAGE
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What :func:`register` did, for trusted callers only (never shown to the public).
+
+    ``action``: created, confirmed, pending, reopened, unchanged, left, suppressed.
+    ``mail``: sent, throttled, failed, or None when no confirmation mail was due.
+    """
+
+    action: str
+    subscriber_id: int | None
+    status: str | None
+    mail: str | None = None
+    mail_error: str | None = None
+
+
+def new_nonce() -> str:
+    """A fresh confirmation round marker (tokens from earlier rounds stop working)."""
+    return secrets.token_hex(4)
+
+
+def _may_send_confirmation(db: Any, subscriber_id: int) -> bool:
+    """The rate limit: none sent in the last 10 minutes and fewer than three in the last day."""
+    now = clock.utcnow()
+    recent, today = db.execute(
+        "SELECT SUM(at > ?), COUNT(*) FROM subscriber_events "
+        "WHERE subscriber_id = ? AND kind = 'confirmation_sent' AND at > ?",
+        [(now - CONFIRM_MAIL_WINDOW).isoformat(timespec="seconds"), subscriber_id,
+         (now - timedelta(days=1)).isoformat(timespec="seconds")],
+    ).fetchone()
+    return not recent and today < CONFIRM_MAILS_PER_DAY
+
+
+def _insert_reader(db: Any, email: str, normalized: str, name: str | None, status: str, source: str) -> int:
+    now = clock.now_iso()
+    cursor = db.execute(
+        "INSERT INTO subscribers (email, email_normalized, name, status, source, created_at, updated_at, "
+        "confirmed_at, confirm_nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [email, normalized, name, status, source, now, now, now if status == "confirmed" else None, new_nonce()],
+    )
+    return cursor.lastrowid
+
+
+def register(
+    ws: Workspace,
+    address: str,
+    *,
+    name: str | None = None,
+    source: str = "form",
+    ip: str | None = None,
+    user_agent: str | None = None,
+    consent_text: str | None = None,
+    confirmed: bool = False,
+) -> Registration:
+    """Add or re-open a reader and send the confirmation mail when one is due; report what happened.
+
+    ``confirmed=True`` is an editor vouching for consent given elsewhere: it needs
+    ``consent_text`` and never re-activates a reader who left.
+    """
+    settings = ws.settings.subscribers
+    addr = validate_address(address, check_deliverability=bool(settings.check_deliverability))
+    name = clean_name(name)
+    if confirmed and not (consent_text and consent_text.strip()):
+        raise InvalidInput(f"adding {addr.email} as confirmed needs the consent wording (--consent TEXT)")
+    consent = refuse_controls(consent_text or str(settings.consent_text), "consent text").strip()
+    event = {"source": source, "ip": ip, "user_agent": user_agent, "consent_text": consent}
+    digest = suppression_hash(ws, addr.normalized)
+    db = database(ws)
+    with write_transaction(db):
+        if is_suppressed(db, digest):
+            return Registration("suppressed", None, None)
+        reader = find_by_normalized(db, addr.normalized)
+        if reader is None:
+            status = "confirmed" if confirmed else "pending"
+            reader_id = _insert_reader(db, addr.email, addr.normalized, name, status, source)
+            record_event(db, reader_id, "added" if confirmed else "subscribed", status=status, **event)
+            action = "created"
+        elif reader.status == "confirmed":
+            return Registration("unchanged", reader.id, reader.status)
+        elif reader.status in LEAVER_STATUSES:
+            if confirmed:
+                return Registration("left", reader.id, reader.status)
+            db.execute("UPDATE subscribers SET confirm_nonce = ? WHERE id = ?", [new_nonce(), reader.id])
+            set_status(db, reader, "pending", kind="subscribed", **event)
+            reader_id, action = reader.id, "reopened"
+        elif confirmed:
+            set_status(db, reader, "confirmed", kind="added", **event)
+            return Registration("confirmed", reader.id, "confirmed")
+        else:
+            reader_id, action = reader.id, "pending"
+        if confirmed:
+            return Registration(action, reader_id, "confirmed")
+        due = _may_send_confirmation(db, reader_id)
+        if due:
+            record_event(db, reader_id, "confirmation_sent", source=source)
+    if not due:
+        return Registration(action, reader_id, "pending", mail="throttled")
+    error = _send(ws, reader_id, "confirmation", lambda: mailer.send_confirmation(ws, reader_id, addr.email))
+    return Registration(action, reader_id, "pending", mail="failed" if error else "sent", mail_error=error)
+
+
+def subscribe(
+    ws: Workspace,
+    address: str,
+    *,
+    name: str | None = None,
+    source: str = "form",
+    ip: str | None = None,
+    user_agent: str | None = None,
+    consent_text: str | None = None,
+    confirmed: bool = False,
+) -> SubscribeOutcome:
+    """Subscribe ``address`` (double opt-in); the answer never reveals whether it was known.
+
+    Raises :class:`~subscribers.addresses.InvalidAddress` only for an address that is
+    not an address at all, which reveals nothing about the list.
+    """
+    register(
+        ws, address, name=name, source=source, ip=ip, user_agent=user_agent,
+        consent_text=consent_text, confirmed=confirmed,
+    )
+    return SubscribeOutcome()
+
+
+def _send(ws: Workspace, reader_id: int, what: str, send: Any) -> str | None:
+    """Run a mail send after the commit; a failure is logged and recorded, not raised."""
+    try:
+        send()
+    except (TransportError, NewsletterError, OSError) as exc:
+        log.warning("could not send the %s mail to reader %s: %s", what, reader_id, exc)
+        db = database(ws)
+        with write_transaction(db):
+            record_event(db, reader_id, f"{what}_failed", source="mailer", detail=str(exc)[:500])
+        return str(exc)
+    return None
+
+
+def _consent_wording(db: Any, reader_id: int, fallback: str) -> str:
+    row = db.execute(
+        "SELECT consent_text FROM subscriber_events WHERE subscriber_id = ? AND kind = 'subscribed' "
+        "AND consent_text IS NOT NULL ORDER BY id DESC LIMIT 1",
+        [reader_id],
+    ).fetchone()
+    return row[0] if row else fallback
+
+
+def confirm(ws: Workspace, token: str, *, ip: str | None = None, user_agent: str | None = None) -> Subscriber:
+    """Confirm the reader a confirmation link names; a second click returns them unchanged.
+
+    The returned reader's ``newly_confirmed`` tells the first click (welcome mail sent)
+    from a repeat ("already confirmed").  A link from an earlier opt-in round, or from
+    a round the reader has since left, raises :class:`BadToken` ("expired").
+    """
+    reader_id, nonce = read_confirm_token(ws, token)
+    db = database(ws)
+    with write_transaction(db):
+        reader = load(db, reader_id)
+        current = db.execute("SELECT confirm_nonce FROM subscribers WHERE id = ?", [reader_id]).fetchone()[0]
+        if nonce != current:
+            raise BadToken("expired")
+        if reader.status == "confirmed":
+            return reader
+        if reader.status != "pending":
+            raise BadToken("expired")
+        consent = _consent_wording(db, reader_id, str(ws.settings.subscribers.consent_text))
+        reader = set_status(db, reader, "confirmed", source="link", ip=ip, user_agent=user_agent, consent_text=consent)
+        welcome = bool(ws.settings.subscribers.welcome)
+        if welcome:
+            record_event(db, reader_id, "welcome_sent", source="mailer")
+    if welcome and reader.email:
+        _send(ws, reader_id, "welcome", lambda: mailer.send_welcome(ws, reader_id, reader.email))
+    return replace(reader, newly_confirmed=True)

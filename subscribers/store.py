@@ -1,0 +1,220 @@
+"""Readers and their history: look-ups, status changes and the append-only event log.
+
+Every status change and its event are written in one ``BEGIN IMMEDIATE``
+transaction, so the history always explains the status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from newsletter import clock
+from newsletter.errors import NotFound
+from newsletter.workspace import Workspace
+
+from .addresses import InvalidAddress, validate_address
+from .schema import database
+
+COLUMNS = "id, email, name, status, source, created_at, updated_at, confirmed_at, forgotten_at"
+ITER_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """One reader. ``email`` and ``name`` are None once the reader has been forgotten.
+
+    ``newly_confirmed`` is True only on the value :func:`subscribers.confirm` returns for
+    the click that confirmed; a repeated click gets False ("already confirmed").
+    """
+
+    id: int
+    email: str | None
+    name: str | None
+    status: str
+    source: str
+    created_at: str
+    updated_at: str
+    confirmed_at: str | None
+    forgotten_at: str | None = None
+    newly_confirmed: bool = field(default=False, compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("newly_confirmed")
+        return data
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of a reader's history."""
+
+    id: int
+    subscriber_id: int
+    kind: str
+    status: str | None
+    at: str
+    source: str | None
+    ip: str | None
+    user_agent: str | None
+    consent_text: str | None
+    detail: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``: take the write lock first, so read-then-write never races."""
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _row(db: sqlite_utils.Database, where: str, params: list[Any]) -> Subscriber | None:
+    row = db.execute(f"SELECT {COLUMNS} FROM subscribers WHERE {where}", params).fetchone()
+    return Subscriber(*row) if row else None
+
+
+def load(db: sqlite_utils.Database, subscriber_id: int) -> Subscriber:
+    """The reader with this id, or :class:`NotFound`."""
+    found = _row(db, "id = ?", [subscriber_id])
+    if found is None:
+        raise NotFound(f"no reader with id {subscriber_id}; see 'newsletter subscribers list'")
+    return found
+
+
+def get_subscriber(ws: Workspace, key: int | str) -> Subscriber:
+    """A reader by id (an int or digits) or by address (any spelling); :class:`NotFound` otherwise."""
+    db = database(ws)
+    if isinstance(key, int) or (isinstance(key, str) and key.strip().isdigit()):
+        return load(db, int(key))
+    try:
+        normalized = validate_address(key).normalized
+    except InvalidAddress:
+        normalized = key.strip().lower()
+    found = _row(db, "email_normalized = ?", [normalized])
+    if found is None:
+        raise NotFound(f"no reader with address {key!r}; see 'newsletter subscribers list'")
+    return found
+
+
+def find_by_normalized(db: sqlite_utils.Database, normalized: str) -> Subscriber | None:
+    return _row(db, "email_normalized = ?", [normalized])
+
+
+def is_confirmed(ws: Workspace, subscriber_id: int) -> bool:
+    """Whether the reader may be mailed an issue right now (checked just before each send)."""
+    row = database(ws).execute("SELECT status FROM subscribers WHERE id = ?", [subscriber_id]).fetchone()
+    return bool(row) and row[0] == "confirmed"
+
+
+def iter_confirmed(ws: Workspace) -> Iterator[tuple[int, str, str | None]]:
+    """(id, email, name) of every confirmed reader in id order, read in batches (bounded memory)."""
+    db = database(ws)
+    last = 0
+    while True:
+        rows = db.execute(
+            "SELECT id, email, name FROM subscribers WHERE status = 'confirmed' AND id > ? ORDER BY id LIMIT ?",
+            [last, ITER_BATCH],
+        ).fetchall()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1][0]
+
+
+def events_of(ws: Workspace, subscriber_id: int) -> list[Event]:
+    """The reader's whole history, oldest first."""
+    rows = database(ws).execute(
+        "SELECT id, subscriber_id, kind, status, at, source, ip, user_agent, consent_text, detail "
+        "FROM subscriber_events WHERE subscriber_id = ? ORDER BY id",
+        [subscriber_id],
+    ).fetchall()
+    return [Event(*row) for row in rows]
+
+
+def record_event(
+    db: sqlite_utils.Database,
+    subscriber_id: int,
+    kind: str,
+    *,
+    at: str | None = None,
+    status: str | None = None,
+    source: str | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    consent_text: str | None = None,
+    detail: str | None = None,
+) -> None:
+    """Append one event (call inside the transaction that made the change it records)."""
+    db.execute(
+        "INSERT INTO subscriber_events (subscriber_id, kind, status, at, source, ip, user_agent, consent_text, detail) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [subscriber_id, kind, status, at or clock.now_iso(), source, ip, user_agent, consent_text, detail],
+    )
+
+
+def set_status(
+    db: sqlite_utils.Database, reader: Subscriber, status: str, *, kind: str | None = None, **event: Any
+) -> Subscriber:
+    """Move ``reader`` to ``status`` and record the event, inside the caller's transaction."""
+    now = clock.now_iso()
+    confirmed_at = now if status == "confirmed" else reader.confirmed_at
+    db.execute(
+        "UPDATE subscribers SET status = ?, updated_at = ?, confirmed_at = ? WHERE id = ?",
+        [status, now, confirmed_at, reader.id],
+    )
+    record_event(db, reader.id, kind or status, at=now, status=status, **event)
+    return load(db, reader.id)
+
+
+def _leave(
+    ws: Workspace, subscriber_id: int, status: str, from_statuses: tuple[str, ...], **event: Any
+) -> Subscriber:
+    """Change to a leaving status if the reader is in one of ``from_statuses``; otherwise a no-op."""
+    db = database(ws)
+    with write_transaction(db):
+        reader = load(db, subscriber_id)
+        if reader.forgotten_at or reader.status not in from_statuses:
+            return reader
+        return set_status(db, reader, status, **event)
+
+
+def unsubscribe(
+    ws: Workspace,
+    subscriber_id: int,
+    *,
+    source: str,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    detail: str | None = None,
+) -> Subscriber:
+    """Stop mailing the reader at once; idempotent (a complaint stays a complaint)."""
+    return _leave(
+        ws, subscriber_id, "unsubscribed", ("pending", "confirmed", "bounced"),
+        source=source, ip=ip, user_agent=user_agent, detail=detail,
+    )
+
+
+def mark_bounced(ws: Workspace, subscriber_id: int, *, source: str, detail: str | None = None) -> Subscriber:
+    """The reader's address bounced permanently: no more mail until they opt in again."""
+    return _leave(ws, subscriber_id, "bounced", ("pending", "confirmed"), source=source, detail=detail)
+
+
+def mark_complained(ws: Workspace, subscriber_id: int, *, source: str, detail: str | None = None) -> Subscriber:
+    """The reader reported our mail as spam: the strongest stop, from any status."""
+    return _leave(
+        ws, subscriber_id, "complained", ("pending", "confirmed", "unsubscribed", "bounced"),
+        source=source, detail=detail,
+    )

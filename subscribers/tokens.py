@@ -1,0 +1,186 @@
+"""Signed tokens: links in mail (confirm, unsubscribe) and short ones for mail local parts.
+
+Link tokens are itsdangerous signatures with one salt per purpose, so a token made
+for one purpose never passes as another.  A confirmation token carries the reader's
+current confirmation nonce (a new one per opt-in round), so a link from an earlier
+round cannot confirm a later one, and expires after ``[subscribers]
+confirm_expiry_days``.  An unsubscribe token names one reader and never expires.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+
+from newsletter import clock
+from newsletter.errors import NewsletterError, NotFound
+from newsletter.workspace import Workspace
+
+from .schema import database
+
+PURPOSES = ("confirm", "unsubscribe")
+REASONS = ("tampered", "expired", "wrong_purpose", "unknown_reader")
+
+COMPACT_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+COMPACT_SEPARATOR = "9"  # not a base32 digit, so the numbers split unambiguously
+COMPACT_MAC_CHARS = 16  # 80 bits of HMAC-SHA256
+COMPACT_MAX_LENGTH = 40
+
+_MESSAGES = {
+    "tampered": "this link is damaged or was not made by us; copy the whole link from the email",
+    "expired": "this link has expired; subscribe again to get a new one",
+    "wrong_purpose": "this link is meant for something else; use the matching link from the email",
+    "unknown_reader": "this link names a reader we do not have (any more)",
+}
+
+
+class BadToken(NewsletterError):
+    """A token that is refused; ``reason`` is one of tampered, expired, wrong_purpose, unknown_reader."""
+
+    def __init__(self, reason: str, message: str | None = None) -> None:
+        super().__init__(message or _MESSAGES[reason])
+        self.reason = reason
+
+
+class _ClockSigner(TimestampSigner):
+    """Timestamps from :mod:`newsletter.clock`, so tests can move time for expiry."""
+
+    def get_timestamp(self) -> int:
+        return int(clock.utcnow().timestamp())
+
+
+def _serializer(ws: Workspace, purpose: str) -> URLSafeTimedSerializer:
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown token purpose {purpose!r}; use one of {', '.join(PURPOSES)}")
+    return URLSafeTimedSerializer(ws.secret_key, salt=f"newsletter.subscribers.{purpose}", signer=_ClockSigner)
+
+
+def _reader_row(ws: Workspace, subscriber_id: int) -> tuple[int, str] | None:
+    """(id, confirm_nonce) of a reader who still exists (not forgotten), else None."""
+    return database(ws).execute(
+        "SELECT id, confirm_nonce FROM subscribers WHERE id = ? AND forgotten_at IS NULL", [subscriber_id]
+    ).fetchone()
+
+
+def make_token(ws: Workspace, purpose: str, subscriber_id: int) -> str:
+    """A signed token for ``purpose`` ("confirm" or "unsubscribe") naming reader ``subscriber_id``."""
+    serializer = _serializer(ws, purpose)
+    if purpose == "unsubscribe":
+        return serializer.dumps(int(subscriber_id))
+    row = _reader_row(ws, subscriber_id)
+    if row is None:
+        raise NotFound(f"no reader with id {subscriber_id}")
+    return serializer.dumps([row[0], row[1]])
+
+
+def _load(ws: Workspace, token: str, purpose: str) -> Any:
+    max_age = int(ws.settings.subscribers.confirm_expiry_days) * 86400 if purpose == "confirm" else None
+    try:
+        return _serializer(ws, purpose).loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise BadToken("expired") from None
+    except BadSignature:
+        for other in PURPOSES:
+            if other != purpose:
+                try:
+                    _serializer(ws, other).loads(token)
+                except BadSignature:
+                    continue
+                raise BadToken("wrong_purpose") from None
+        raise BadToken("tampered") from None
+
+
+def read_confirm_token(ws: Workspace, token: str) -> tuple[int, str]:
+    """(reader id, confirmation nonce) from a valid confirmation token, or raise :class:`BadToken`."""
+    payload = _load(ws, token, "confirm")
+    if not (isinstance(payload, list) and len(payload) == 2 and isinstance(payload[0], int)):
+        raise BadToken("tampered")
+    if _reader_row(ws, payload[0]) is None:
+        raise BadToken("unknown_reader")
+    return payload[0], str(payload[1])
+
+
+def read_token(ws: Workspace, token: str, purpose: str) -> int:
+    """The reader id in a valid ``purpose`` token, or raise :class:`BadToken` with the reason."""
+    if purpose == "confirm":
+        return read_confirm_token(ws, token)[0]
+    payload = _load(ws, token, purpose)
+    if not isinstance(payload, int) or isinstance(payload, bool):
+        raise BadToken("tampered")
+    if _reader_row(ws, payload) is None:
+        raise BadToken("unknown_reader")
+    return payload
+
+
+def _public_url(ws: Workspace) -> str:
+    return str(ws.settings.site.public_url).rstrip("/")
+
+
+def unsubscribe_url(ws: Workspace, subscriber_id: int) -> str:
+    """The one-click unsubscribe link for one reader (never expires)."""
+    return f"{_public_url(ws)}/unsubscribe/{make_token(ws, 'unsubscribe', subscriber_id)}"
+
+
+def confirm_url(ws: Workspace, subscriber_id: int) -> str:
+    """The confirmation link for one reader's current opt-in round."""
+    return f"{_public_url(ws)}/confirm/{make_token(ws, 'confirm', subscriber_id)}"
+
+
+# --- compact tokens for email local parts (unsubscribe+<t>@, bounces+<t>@) -----------------------
+
+
+def _b32_int(number: int) -> str:
+    if number < 0:
+        raise ValueError(f"compact tokens hold non-negative integers, not {number}")
+    digits = ""
+    while True:
+        number, digit = divmod(number, 32)
+        digits = COMPACT_ALPHABET[digit] + digits
+        if not number:
+            return digits
+
+
+def _int_b32(text: str) -> int:
+    value = 0
+    for char in text:
+        value = value * 32 + COMPACT_ALPHABET.index(char)
+    return value
+
+
+def _compact_mac(ws: Workspace, purpose: str, body: str) -> str:
+    key = hmac.new(ws.secret_key, b"newsletter.compact-token", hashlib.sha256).digest()
+    digest = hmac.new(key, f"{purpose}\x00{body}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest[:10]).decode("ascii").lower()
+
+
+def compact_token(ws: Workspace, purpose: str, *ints: int) -> str:
+    """A short token (``[a-z0-9]``, at most 40 characters) carrying ``ints``, keyed to ``purpose``."""
+    if not ints:
+        raise ValueError("a compact token carries at least one integer")
+    body = COMPACT_SEPARATOR.join(_b32_int(int(n)) for n in ints)
+    token = body + _compact_mac(ws, purpose, body)
+    if len(token) > COMPACT_MAX_LENGTH:
+        raise ValueError(f"integers {ints} are too large for a {COMPACT_MAX_LENGTH}-character token")
+    return token
+
+
+def read_compact_token(ws: Workspace, purpose: str, token: str) -> tuple[int, ...]:
+    """The integers in a compact token made for ``purpose``; :class:`BadToken` ("tampered") otherwise.
+
+    Mail systems may change the case of a local part, so the token is read case-insensitively.
+    """
+    token = token.strip().lower()
+    body, mac = token[:-COMPACT_MAC_CHARS], token[-COMPACT_MAC_CHARS:]
+    valid_chars = set(COMPACT_ALPHABET + COMPACT_SEPARATOR)
+    if len(token) > COMPACT_MAX_LENGTH or not body or not set(body) <= valid_chars:
+        raise BadToken("tampered")
+    if not hmac.compare_digest(mac, _compact_mac(ws, purpose, body)):
+        raise BadToken("tampered")
+    parts = body.split(COMPACT_SEPARATOR)
+    if any(not part for part in parts):
+        raise BadToken("tampered")
+    return tuple(_int_b32(part) for part in parts)
