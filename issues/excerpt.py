@@ -1,0 +1,70 @@
+"""What an issue shows of an article: a short excerpt, and links carrying the campaign's UTM parameters."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+_SENTENCE_END = re.compile(r"""[.!?…]["'”’)\]]*(?=\s+|$)""")
+_ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|approx|min|max|Dr|Mr|Mrs|Ms|St|No|Fig)|\b[A-Z])\.$")
+_WORD = re.compile(r"\S+")
+
+
+def _opening_paragraphs(text: str) -> str:
+    """Body text without its leading headings: the paragraphs a reader meets first."""
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text or "")]
+    body = [p for p in paragraphs if p]
+    while body and not _SENTENCE_END.search(body[0]) and len(body[0].split()) < 12:
+        body.pop(0)  # a heading: short, no full stop
+    return " ".join(body)
+
+
+def cut_at_sentence(text: str, words: int) -> str:
+    """The opening of ``text``, cut at the sentence boundary nearest ``words`` words.
+
+    A first sentence far longer than that is cut at a word boundary with an ellipsis.
+    """
+    text = _opening_paragraphs(text)
+    positions = [m.end() for m in _WORD.finditer(text)]
+    if len(positions) <= words:
+        return text
+    best: tuple[int, int] | None = None  # (distance from target, end offset)
+    for match in _SENTENCE_END.finditer(text):
+        end = match.end()
+        if _ABBREVIATION.search(text[max(0, match.start() - 8) : match.start() + 1]):
+            continue
+        count = sum(1 for p in positions if p <= end)
+        if count > words * 1.5:
+            break
+        distance = abs(count - words)
+        if count >= words * 0.5 and (best is None or distance < best[0]):
+            best = (distance, end)
+    if best is not None:
+        return text[: best[1]].strip()
+    return text[: positions[words - 1]].rstrip(",;:—–-") + "…"
+
+
+def excerpt_for(summary: str | None, body_text: str, words: int) -> str:
+    """The summary when the article has one, else its opening cut near ``words`` words."""
+    if summary and summary.strip():
+        return " ".join(summary.split())
+    return cut_at_sentence(body_text, words)
+
+
+def absolute_url(url: str, base: str) -> str:
+    """``url`` made absolute against ``base`` (links and images in mail must be absolute)."""
+    if not url:
+        return ""
+    return urljoin(base.rstrip("/") + "/", url)
+
+
+def with_utm(url: str, params: Mapping[str, str]) -> str:
+    """Add UTM parameters to ``url``, keeping its own query (minus old utm_ keys) and fragment."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return url
+    ours = {k: v for k, v in params.items() if v}
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ours]
+    query.extend(ours.items())
+    return urlunsplit(parts._replace(query=urlencode(query)))

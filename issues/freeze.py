@@ -1,0 +1,42 @@
+"""Freezing an issue when its send starts: store the rendered copy and mark it ``sending``, atomically.
+
+Idempotent: freezing a frozen issue returns the stored copy unchanged.
+"""
+
+from __future__ import annotations
+
+from newsletter.clock import now_iso
+from newsletter.workspace import Workspace
+
+from .archive import get_issue
+from .render import RenderedIssue, render_issue_content, stored_render
+from .schema import issues_db
+
+
+def freeze_issue(ws: Workspace, issue_id: str) -> RenderedIssue:
+    """Render the draft, store subject/preheader/HTML/text on the issue row and set status ``sending``."""
+    issue = get_issue(ws, issue_id)
+    if issue.frozen:
+        stored = stored_render(ws, issue.id)
+        if stored is not None:
+            return stored
+    rendered = render_issue_content(ws, issue)  # outside the write lock: rendering takes milliseconds
+    conn = issues_db(ws).conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        row = conn.execute("SELECT built_at, frozen_at FROM issues WHERE id = ?", [issue.id]).fetchone()
+        if row[1] is None and row[0] == issue.built_at:
+            conn.execute(
+                "UPDATE issues SET status = 'sending', frozen_at = ?, subject = ?, preheader = ?, "
+                "html = ?, text = ? WHERE id = ?",
+                [now_iso(), rendered.subject, rendered.preheader, rendered.html, rendered.text, issue.id],
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    if row[1] is None and row[0] == issue.built_at:
+        return rendered
+    if row[1] is None:  # rebuilt between our read and the lock: freeze the new build
+        return freeze_issue(ws, issue.id)
+    return stored_render(ws, issue.id)  # type: ignore[return-value]

@@ -1,0 +1,81 @@
+"""Rendering an issue once: subject, preheader, HTML and text with the per-reader placeholders unfilled.
+
+A frozen issue (sending or sent) always returns the copy stored when it was
+frozen, so template or article edits never change what readers receive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from newsletter.personalise import placeholders
+from newsletter.render import render_html_email, render_text
+from newsletter.workspace import Workspace
+
+from .archive import Issue, get_issue
+from .schema import issues_db
+
+HTML_TEMPLATE = "issue.mjml.j2"
+TEXT_TEMPLATE = "issue.txt.j2"
+
+
+@dataclass(frozen=True)
+class RenderedIssue:
+    """An issue as every reader gets it, before their own fields are filled in."""
+
+    issue_id: str
+    subject: str
+    preheader: str
+    html: str
+    text: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def site_context(ws: Workspace) -> dict[str, Any]:
+    """The ``site`` entry of every issue template context: the [site] settings."""
+    return dict(ws.settings.site)
+
+
+def view_url(ws: Workspace, issue_id: str) -> str:
+    """Where the public web copy of an issue lives (served by ``newsletter serve``)."""
+    return f"{ws.settings.site.public_url.rstrip('/')}/issues/{issue_id}"
+
+
+def issue_context(ws: Workspace, issue: Issue) -> dict[str, Any]:
+    """What the issue templates see: ``site``, ``issue``, ``reader`` (placeholders) and ``view_url``."""
+    return {
+        "site": site_context(ws),
+        "issue": issue,
+        "reader": placeholders(),
+        "view_url": view_url(ws, issue.id),
+    }
+
+
+def render_issue_content(ws: Workspace, issue: Issue) -> RenderedIssue:
+    """Render ``issue`` from the current templates, ignoring any stored copy."""
+    context = issue_context(ws, issue)
+    html = render_html_email(ws, HTML_TEMPLATE, context)
+    text = render_text(ws, TEXT_TEMPLATE, context)
+    return RenderedIssue(issue.id, issue.subject, issue.preheader, html, text)
+
+
+def stored_render(ws: Workspace, issue_id: str) -> RenderedIssue | None:
+    """The copy stored when the issue was frozen, or None for a draft."""
+    row = issues_db(ws).execute(
+        "SELECT subject, preheader, html, text FROM issues WHERE id = ? AND frozen_at IS NOT NULL",
+        [issue_id],
+    ).fetchone()
+    return RenderedIssue(issue_id, *row) if row else None
+
+
+def render_issue(ws: Workspace, issue_id: str) -> RenderedIssue:
+    """The issue's subject, preheader, HTML and text (placeholders unfilled); the stored copy once frozen."""
+    issue = get_issue(ws, issue_id)
+    if issue.frozen:
+        stored = stored_render(ws, issue.id)
+        if stored is not None:
+            return stored
+    return render_issue_content(ws, issue)

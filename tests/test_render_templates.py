@@ -1,0 +1,117 @@
+"""Jinja2 + MJML rendering: errors name the template and line; the editor's override folder wins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsletter.errors import TemplateError
+from newsletter.render import mjml_to_html, render_html_email, render_string, render_text
+from newsletter.workspace import Workspace
+
+GOOD = """<mjml>
+  <mj-body>
+    <mj-section>
+      <mj-column>
+        <mj-text>Hello {{ who }}</mj-text>
+{% include "partials/bit.mjml.j2" %}
+      </mj-column>
+    </mj-section>
+  </mj-body>
+</mjml>
+"""
+BIT = '        <mj-button href="{{ link }}">Go</mj-button>\n'
+
+
+@pytest.fixture
+def override(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> tuple[Workspace, Path]:
+    """A workspace whose [paths] templates points at its own folder of templates."""
+    folder = workspace.root / "my-templates"
+    (folder / "partials").mkdir(parents=True)
+    (folder / "page.mjml.j2").write_text(GOOD)
+    (folder / "partials" / "bit.mjml.j2").write_text(BIT)
+    monkeypatch.setenv("NEWSLETTER_PATHS_TEMPLATES", "my-templates")
+    return Workspace(workspace.root), folder
+
+
+def test_mjml_template_renders_to_html_with_escaped_values(override) -> None:
+    ws, _ = override
+    html = render_html_email(ws, "page.mjml.j2", {"who": "<Tom & Jerry>", "link": 'https://x/?a=1&b="2"'})
+    assert html.startswith("<!doctype html>")
+    assert "Hello &lt;Tom &amp; Jerry&gt;" in html
+    assert 'href="https://x/?a=1&amp;b=&#34;2&#34;"' in html
+
+
+def test_unknown_variable_names_template_and_line(override) -> None:
+    ws, folder = override
+    with pytest.raises(TemplateError) as err:
+        render_html_email(ws, "page.mjml.j2", {"link": "https://x"})
+    assert str(err.value) == f"{folder}/page.mjml.j2:5: 'who' is undefined"
+
+
+def test_unknown_variable_in_an_included_partial_names_the_partial(override) -> None:
+    ws, folder = override
+    with pytest.raises(TemplateError, match=rf"^{folder}/partials/bit.mjml.j2:1: 'link' is undefined$"):
+        render_html_email(ws, "page.mjml.j2", {"who": "x"})
+
+
+def test_jinja_syntax_error_names_template_and_line(override) -> None:
+    ws, folder = override
+    (folder / "page.mjml.j2").write_text(GOOD.replace("Hello {{ who }}", "Hello {{ who "))
+    with pytest.raises(TemplateError, match=rf"^{folder}/page.mjml.j2:5: "):
+        render_html_email(ws, "page.mjml.j2", {"who": "x", "link": "y"})
+
+
+def test_invalid_mjml_names_template_and_line(override) -> None:
+    ws, folder = override
+    (folder / "partials" / "bit.mjml.j2").write_text('\n        <mj-button href="{{ link }}">Go\n')
+    with pytest.raises(TemplateError) as err:
+        render_html_email(ws, "page.mjml.j2", {"who": "x", "link": "y"})
+    message = str(err.value)
+    assert message.startswith(f"{folder}/partials/bit.mjml.j2:2: invalid MJML: <mj-button>")
+
+
+def test_unknown_mjml_element_is_an_error(override) -> None:
+    ws, folder = override
+    (folder / "page.mjml.j2").write_text(GOOD.replace("<mj-column>", "<mj-colum>").replace("</mj-column>", "</mj-colum>"))
+    with pytest.raises(TemplateError, match=rf"^{folder}/page.mjml.j2:4: invalid MJML: unknown MJML element <mj-colum>"):
+        render_html_email(ws, "page.mjml.j2", {"who": "x", "link": "y"})
+
+
+def test_mjml_broken_by_a_value_names_the_rendered_line() -> None:
+    with pytest.raises(TemplateError, match=r"^x.mjml: rendered MJML line 2: "):
+        mjml_to_html("<mjml><mj-body>\n<mj-section></mj-body></mjml>", "x.mjml")
+
+
+def test_override_folder_wins_over_builtin_templates(workspace: Workspace, monkeypatch) -> None:
+    folder = workspace.root / "tpl"
+    (folder / "partials").mkdir(parents=True)
+    (folder / "partials" / "footer.txt.j2").write_text("Our own footer for {{ site.name }}\n")
+    context = {"site": {"name": "Weekly", "public_url": "https://n", "privacy_url": "", "postal_address": "1 St"}}
+    builtin = render_text(workspace, "partials/footer.txt.j2", context)
+    assert "Unsubscribe" in builtin
+    monkeypatch.setenv("NEWSLETTER_PATHS_TEMPLATES", str(folder))
+    assert render_text(Workspace(workspace.root), "partials/footer.txt.j2", context) == "Our own footer for Weekly\n"
+
+
+def test_edited_template_is_picked_up(override) -> None:
+    ws, folder = override
+    (folder / "note.txt.j2").write_text("one {{ n }}")
+    assert render_text(ws, "note.txt.j2", {"n": 1}) == "one 1"
+    import os
+
+    (folder / "note.txt.j2").write_text("two {{ n }}")
+    os.utime(folder / "note.txt.j2", (1e10, 1e10))
+    assert render_text(ws, "note.txt.j2", {"n": 1}) == "two 1"
+
+
+def test_missing_template_is_a_template_error(workspace: Workspace) -> None:
+    with pytest.raises(TemplateError, match="template 'nope.txt.j2' not found"):
+        render_text(workspace, "nope.txt.j2", {})
+
+
+def test_render_string_names_its_label() -> None:
+    assert render_string("#{{ n }}", {"n": 3}) == "#3"
+    with pytest.raises(TemplateError, match=r"^newsletter.toml \[issue\] subject: 'nope' is undefined$"):
+        render_string("{{ nope }}", {}, label="newsletter.toml [issue] subject")
