@@ -1,0 +1,276 @@
+"""The readers' pages: sign up, confirm, unsubscribe (button and RFC 8058 one-click).
+
+A GET never changes anything (mail scanners follow links); every change is a POST.
+The token in a link is the capability, so the confirm and unsubscribe forms post
+back to the same tokenised URL and need no other CSRF secret.  The sign-up answer
+is the same whether the address is new, pending or already confirmed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, redirect, request, url_for
+from werkzeug.exceptions import BadRequest
+
+from newsletter.errors import InvalidInput, NewsletterError, NotFound
+from newsletter.web import (
+    EXTENSION_KEY,
+    RateLimiter,
+    client_ip,
+    current_workspace,
+    origin_of,
+    render_page,
+    safe_next,
+    too_many,
+    wants_json,
+)
+
+from . import BadToken, confirm, get_subscriber, read_token, subscribe, unsubscribe
+from .addresses import InvalidAddress, clean_name, validate_address
+
+log = logging.getLogger("subscribers.web")
+
+bp = Blueprint("subscribers", __name__)
+
+LIMITS_KEY = "subscribers_signup_limits"
+HONEYPOT_FIELD = "website"
+ONE_CLICK = "One-Click"  # RFC 8058: the body is List-Unsubscribe=One-Click
+LEFT = ("unsubscribed", "bounced", "complained")
+CHECK_INBOX = "Check your inbox: if the address can receive the newsletter, a confirmation link is on its way."
+
+# What a refused link says and what the reader can do about it, by BadToken.reason.
+CONFIRM_TOKEN_PAGES = {
+    "expired": (410, "This confirmation link has expired",
+                "Links are valid for a limited time so that an old email cannot sign anyone up. "
+                "Ask for a new confirmation email below; it takes a few seconds."),
+    "tampered": (400, "This confirmation link does not work",
+                 "It may have been cut short or changed on its way to you. Copy the whole link from the "
+                 "email, or ask for a new confirmation email below."),
+    "wrong_purpose": (400, "This is not a confirmation link",
+                      "Use the confirmation link from the email, or ask for a new one below."),
+    "unknown_reader": (404, "We do not know this address any more",
+                       "It was removed from our list. Sign up again below if you would like the newsletter."),
+}
+UNSUBSCRIBE_TOKEN_PAGES = {
+    "tampered": (400, "This unsubscribe link does not work",
+                 "It may have been cut short or changed on its way to you. Copy the whole link from the "
+                 "bottom of any issue, or use the Unsubscribe button your mail app shows next to our name."),
+    "wrong_purpose": (400, "This is not an unsubscribe link",
+                      "Use the unsubscribe link at the bottom of any issue, or the Unsubscribe button your "
+                      "mail app shows next to our name."),
+    "expired": (400, "This unsubscribe link does not work",
+                "Use the unsubscribe link at the bottom of a recent issue instead."),
+}
+
+
+@bp.record_once
+def _make_limiters(state: Any) -> None:
+    web = state.app.extensions[EXTENSION_KEY].settings.web
+    state.app.extensions[LIMITS_KEY] = (
+        RateLimiter(int(web.signups_per_ip_per_hour)),
+        RateLimiter(int(web.signups_per_address_per_hour)),
+    )
+
+
+def _no_store() -> None:
+    g.no_store = True
+
+
+def _agent() -> str | None:
+    agent = request.headers.get("User-Agent")
+    return agent[:400] if agent else None
+
+
+# --- sign up -----------------------------------------------------------------------------------
+
+
+def _signup_fields() -> dict[str, str]:
+    """The posted form or JSON object as plain strings (anything else is a 400)."""
+    if request.is_json:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise BadRequest("send a JSON object like {\"email\": \"jane@example.com\"}")
+        return {k: v.strip() if isinstance(v, str) else "" for k, v in data.items() if isinstance(k, str)}
+    return {k: v.strip() for k, v in request.form.items()}
+
+
+def _signup_form(status: int = 200, *, values: dict[str, str] | None = None, error: str | None = None,
+                 next_url: str | None = None) -> Response:
+    ws = current_workspace()
+    return render_page("subscribe.html.j2", status=status, values=values or {}, error=error,
+                       next=next_url, consent=ws.settings.subscribers.consent_text)
+
+
+def _refuse(message: str, values: dict[str, str], next_url: str | None) -> Response:
+    if wants_json():
+        response = jsonify(ok=False, error=message)
+        response.status_code = 400
+        return response
+    return _signup_form(400, values=values, error=message, next_url=next_url)
+
+
+def _accepted(values: dict[str, str], next_url: str | None) -> Response:
+    """The one answer for every accepted sign-up, whatever the address's state."""
+    if wants_json():
+        response = jsonify(ok=True, message=CHECK_INBOX)
+        response.status_code = 202
+        return response
+    if next_url:
+        return redirect(next_url, code=303)  # type: ignore[return-value]
+    ws = current_workspace()
+    return render_page("check_inbox.html.j2", email=values.get("email", ""), name=values.get("name", ""),
+                       expiry_days=ws.settings.subscribers.confirm_expiry_days)
+
+
+@bp.get("/subscribe")
+def subscribe_form() -> Response:
+    values = {k: request.args.get(k, "")[:254] for k in ("email", "name")}
+    return _signup_form(values=values, next_url=safe_next(request.args.get("next")))
+
+
+@bp.post("/subscribe")
+def subscribe_post() -> Response:
+    ws = current_workspace()
+    by_ip, by_address = current_app.extensions[LIMITS_KEY]
+    wait = by_ip.hit(client_ip())
+    if wait:
+        raise too_many(wait)
+    fields = _signup_fields()
+    values = {"email": fields.get("email", "")[:254], "name": fields.get("name", "")[:200]}
+    next_url = safe_next(fields.get("next"))
+    if fields.get(HONEYPOT_FIELD):
+        log.info("sign-up with the honeypot filled from %s ignored", client_ip())
+        return _accepted(values, next_url)
+    try:
+        address = validate_address(values["email"])
+    except InvalidAddress:
+        message = ("Please enter your email address." if not values["email"] else
+                   "That does not look like an email address; check it and try again (like jane@example.com).")
+        return _refuse(message, values, next_url)
+    try:
+        name = clean_name(values["name"])
+    except InvalidInput:
+        return _refuse("Please give a shorter name without line breaks.", values, next_url)
+    wait = by_address.hit(address.normalized)
+    if wait:
+        raise too_many(wait)
+    try:
+        subscribe(ws, values["email"], name=name, source="api" if request.is_json else "form",
+                  ip=client_ip(), user_agent=_agent(), consent_text=ws.settings.subscribers.consent_text)
+    except InvalidInput:
+        return _refuse("That address cannot receive the newsletter; check it and try again.", values, next_url)
+    return _accepted(values, next_url)
+
+
+@bp.after_request
+def _allow_the_blog(response: Response) -> Response:
+    """Let scripts on the blog (``[site] url``) post sign-ups as JSON (CORS for that origin only)."""
+    origin = request.headers.get("Origin", "")
+    if request.path == "/subscribe" and origin:
+        if origin.lower() == origin_of(current_workspace().settings.site.url):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Allow-Methods"] = "POST"
+            response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+            response.headers["Access-Control-Max-Age"] = "3600"
+        response.vary.add("Origin")
+    return response
+
+
+# --- confirm -----------------------------------------------------------------------------------
+
+
+def _bad_confirm_link(exc: BadToken) -> Response:
+    status, title, text = CONFIRM_TOKEN_PAGES.get(exc.reason, CONFIRM_TOKEN_PAGES["tampered"])
+    return render_page("bad_token.html.j2", status=status, title=title, text=text, offer_signup=True,
+                       consent=current_workspace().settings.subscribers.consent_text)
+
+
+def _confirmed_page(reader: Any, *, newly: bool) -> Response:
+    if not newly:
+        return render_page("already_confirmed.html.j2")
+    return render_page("confirmed.html.j2", email=reader.email or "", name=reader.name or "")
+
+
+@bp.get("/confirm/<token>")
+def confirm_page(token: str) -> Response:
+    """Check the link and show a button (pressed by script for people): scanners confirm nobody."""
+    _no_store()
+    ws = current_workspace()
+    try:
+        reader = get_subscriber(ws, read_token(ws, token, "confirm"))
+    except BadToken as exc:
+        return _bad_confirm_link(exc)
+    except NotFound:
+        return _bad_confirm_link(BadToken("unknown_reader"))
+    if reader.status == "confirmed":
+        return _confirmed_page(reader, newly=False)
+    return render_page("confirm.html.j2", action=url_for(".confirm_post", token=token))
+
+
+@bp.post("/confirm/<token>")
+def confirm_post(token: str) -> Response:
+    _no_store()
+    ws = current_workspace()
+    try:
+        reader = confirm(ws, token, ip=client_ip(), user_agent=_agent())
+    except BadToken as exc:
+        return _bad_confirm_link(exc)
+    except NewsletterError as exc:  # e.g. an address that left and must opt in afresh
+        log.info("confirmation refused: %s", exc)
+        return _bad_confirm_link(BadToken("expired"))
+    return _confirmed_page(reader, newly=reader.newly_confirmed or reader.status != "confirmed")
+
+
+# --- unsubscribe -------------------------------------------------------------------------------
+
+
+def _unsubscribe_reader(token: str) -> Any:
+    """The reader a link names, or a friendly page (as an exception-free Response) if refused."""
+    ws = current_workspace()
+    try:
+        return get_subscriber(ws, read_token(ws, token, "unsubscribe"))
+    except BadToken as exc:
+        if exc.reason == "unknown_reader":
+            return render_page("unsubscribed.html.j2", email="This address", already=True)
+        status, title, text = UNSUBSCRIBE_TOKEN_PAGES.get(exc.reason, UNSUBSCRIBE_TOKEN_PAGES["tampered"])
+        return render_page("bad_token.html.j2", status=status, title=title, text=text, offer_signup=False,
+                           consent="")
+    except NotFound:
+        return render_page("unsubscribed.html.j2", email="This address", already=True)
+
+
+@bp.get("/unsubscribe/")
+def unsubscribe_help() -> Response:
+    return render_page("unsubscribe_help.html.j2")
+
+
+@bp.get("/unsubscribe/<token>")
+def unsubscribe_page(token: str) -> Response:
+    """A page with one button; never unsubscribes by itself."""
+    _no_store()
+    reader = _unsubscribe_reader(token)
+    if isinstance(reader, Response):
+        return reader
+    if reader.status in LEFT:
+        return render_page("unsubscribed.html.j2", email=reader.email or "This address", already=True)
+    return render_page("unsubscribe.html.j2", email=reader.email or "",
+                       action=url_for(".unsubscribe_post", token=token))
+
+
+@bp.post("/unsubscribe/<token>")
+def unsubscribe_post(token: str) -> Response:
+    """The page's button, and mail apps' RFC 8058 one-click POST (body ``List-Unsubscribe=One-Click``)."""
+    _no_store()
+    reader = _unsubscribe_reader(token)
+    if isinstance(reader, Response):
+        return reader
+    one_click = request.form.get("List-Unsubscribe") == ONE_CLICK
+    already = reader.status in LEFT
+    reader = unsubscribe(current_workspace(), reader.id, source="one-click" if one_click else "web",
+                         ip=client_ip(), user_agent=_agent(),
+                         detail="List-Unsubscribe-Post" if one_click else "unsubscribe page")
+    if one_click and not request.accept_mimetypes.accept_html:
+        return Response("unsubscribed\n", mimetype="text/plain")
+    return render_page("unsubscribed.html.j2", email=reader.email or "This address", already=already)
