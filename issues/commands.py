@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-COMMANDS: list = []
+from .cli_issue import issue
+
+COMMANDS: list = [issue]

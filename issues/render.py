@@ -7,9 +7,10 @@ frozen, so template or article edits never change what readers receive.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
-from newsletter.personalise import placeholders
+from newsletter.personalise import personalise, placeholders
 from newsletter.render import render_html_email, render_text
 from newsletter.workspace import Workspace
 
@@ -79,3 +80,50 @@ def render_issue(ws: Workspace, issue_id: str) -> RenderedIssue:
         if stored is not None:
             return stored
     return render_issue_content(ws, issue)
+
+
+SAMPLE_READER = {"email": "reader@example.com", "name": "Sam Reader"}
+
+
+def sample_fields(ws: Workspace) -> dict[str, str]:
+    """Per-reader fields of the made-up reader used for previews and ``issue render``."""
+    return {**SAMPLE_READER, "unsubscribe_url": f"{ws.settings.site.public_url.rstrip('/')}/unsubscribe/SAMPLE"}
+
+
+def sample_message(ws: Workspace, rendered: RenderedIssue, fields: dict[str, str]) -> bytes:
+    """The whole multipart/alternative message for one reader, built with the stdlib email package."""
+    from email.message import EmailMessage
+    from email.policy import SMTP
+    from email.utils import formataddr, formatdate, make_msgid, parseaddr
+
+    html, text = personalise(rendered.html, rendered.text, fields)
+    sender = ws.settings.site["from"]
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    message = EmailMessage(policy=SMTP)
+    message["From"] = sender
+    message["To"] = formataddr((fields.get("name") or "", fields["email"]))
+    message["Subject"] = rendered.subject
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = make_msgid(idstring=rendered.issue_id, domain=domain)
+    message["List-Id"] = ws.settings.delivery.list_id or f"<{rendered.issue_id[:4]}.news.{domain}>"
+    message["List-Unsubscribe"] = f"<{fields['unsubscribe_url']}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if ws.settings.site.reply_to:
+        message["Reply-To"] = ws.settings.site.reply_to
+    message.set_content(text.decode("utf-8"))
+    message.add_alternative(html.decode("utf-8"), subtype="html")
+    return message.as_bytes()
+
+
+def write_issue_files(ws: Workspace, issue_id: str, out_dir: Path | None = None) -> dict[str, Path]:
+    """Write issue.html, issue.txt (filled for the sample reader) and issue.eml into ``out_dir``."""
+    rendered = render_issue(ws, issue_id)
+    folder = out_dir if out_dir is not None else ws.issues_dir / rendered.issue_id
+    folder.mkdir(parents=True, exist_ok=True)
+    fields = sample_fields(ws)
+    html, text = personalise(rendered.html, rendered.text, fields)
+    paths = {"html": folder / "issue.html", "text": folder / "issue.txt", "eml": folder / "issue.eml"}
+    paths["html"].write_bytes(html)
+    paths["text"].write_bytes(text)
+    paths["eml"].write_bytes(sample_message(ws, rendered, fields))
+    return paths
