@@ -1,0 +1,159 @@
+"""A real SMTP server on loopback for tests (aiosmtpd), with answers a test can script.
+
+    with SmtpSink() as sink:
+        sink.answer("greylisted@example.org", "451 4.7.1 Try again later")   # once, then accepted
+        sink.always("gone@example.org", "550 5.1.1 No such user")
+        sink.drop_at(5)                      # hang up on the 5th DATA, storing nothing
+        ... send to 127.0.0.1:sink.port ...
+        sink.count("someone@example.org")    # copies accepted for that recipient
+
+Used by the send tests and by the inbound (bounce) tests: ``from smtp_sink import SmtpSink``
+(pytest puts tests/ on sys.path).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass(frozen=True)
+class Received:
+    """One message the sink accepted: envelope and raw bytes (CRLF line ends as sent)."""
+
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    data: bytes
+
+    def parse(self) -> EmailMessage:
+        """The message parsed by the standard library (modern policy)."""
+        return message_from_bytes(self.data, policy=policy.default)  # type: ignore[return-value]
+
+
+class ScriptedHandler:
+    """aiosmtpd handler: records accepted messages and answers as scripted."""
+
+    def __init__(self, pipelining: bool = True) -> None:
+        self.pipelining = pipelining
+        self.messages: list[Received] = []
+        self.lock = threading.Lock()
+        self._once: dict[str, collections.deque[str]] = collections.defaultdict(collections.deque)
+        self._always: dict[str, str] = {}
+        self.reply_everyone: str | None = None
+        self._drops: set[int] = set()
+        self.data_commands = 0
+        self.connections = 0
+        self.on_message: Callable[[Received], None] | None = None
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+        session.host_name = hostname
+        if self.pipelining and "250-PIPELINING" not in responses:
+            responses.insert(1, "250-PIPELINING")
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        key = address.lower()
+        with self.lock:
+            queued = self._once.get(key)
+            reply = queued.popleft() if queued else self._always.get(key) or self.reply_everyone
+        if reply:
+            if reply.startswith("421"):
+                await server.push(reply)
+                server.transport.close()
+                return "421 closing"  # never seen: the connection is gone
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        with self.lock:
+            self.data_commands += 1
+            drop = self.data_commands in self._drops
+        if drop:
+            server.transport.abort()
+            await asyncio.sleep(3600)  # cancelled by connection_lost
+        content = envelope.original_content or envelope.content
+        received = Received(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(content))
+        with self.lock:
+            self.messages.append(received)
+        if self.on_message is not None:
+            self.on_message(received)
+        return "250 2.0.0 Ok: queued"
+
+
+class SmtpSink:
+    """An aiosmtpd server on 127.0.0.1 (free port) driven by a :class:`ScriptedHandler`."""
+
+    def __init__(self, pipelining: bool = True) -> None:
+        self.handler = ScriptedHandler(pipelining)
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self.controller = Controller(
+            self.handler, hostname=self.host, port=self.port, server_hostname="sink.test", ready_timeout=10
+        )
+
+    def __enter__(self) -> SmtpSink:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
+
+    # -- scripting ------------------------------------------------------------------------------
+
+    def answer(self, address: str, *replies: str) -> None:
+        """Answer the next RCPTs for ``address`` with ``replies`` in turn, then accept it."""
+        with self.handler.lock:
+            self.handler._once[address.lower()].extend(replies)
+
+    def always(self, address: str, reply: str) -> None:
+        """Answer every RCPT for ``address`` with ``reply`` (e.g. ``"550 5.1.1 No such user"``)."""
+        with self.handler.lock:
+            self.handler._always[address.lower()] = reply
+
+    def refuse_everyone(self, reply: str | None) -> None:
+        """Answer every RCPT with ``reply`` (None: back to accepting)."""
+        with self.handler.lock:
+            self.handler.reply_everyone = reply
+
+    def drop_at(self, *data_numbers: int) -> None:
+        """Drop the connection, without answering or storing, at these DATA commands (1-based, all sessions)."""
+        with self.handler.lock:
+            self.handler._drops.update(data_numbers)
+
+    # -- results --------------------------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[Received]:
+        with self.handler.lock:
+            return list(self.handler.messages)
+
+    def counts(self) -> collections.Counter[str]:
+        """How many copies each recipient got."""
+        return collections.Counter(r.lower() for m in self.messages for r in m.rcpt_tos)
+
+    def count(self, address: str) -> int:
+        return self.counts()[address.lower()]
+
+    def settings_env(self) -> dict[str, str]:
+        """Environment that points a workspace's SMTP transport at this sink."""
+        return {
+            "NEWSLETTER_DELIVERY_TRANSPORT": "smtp",
+            "NEWSLETTER_SMTP_HOST": self.host,
+            "NEWSLETTER_SMTP_PORT": str(self.port),
+            "NEWSLETTER_SMTP_SECURITY": "none",
+        }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
