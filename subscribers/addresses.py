@@ -22,8 +22,9 @@ MAX_ADDRESS_LENGTH = 254
 
 _ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
 _PLAIN_LOCAL = re.compile(rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*\Z")
-# C0/C1 controls, DEL and the Unicode line/paragraph separators: all could break a header line.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# C0/C1 controls, DEL and the Unicode line/paragraph separators could break a header line;
+# lone surrogates are bytes that were not UTF-8 (read with errors="surrogateescape").
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _NAME_ADDR = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|([^<>"]*?))\s*<([^<>]*)>\s*\Z')
 
 
@@ -42,7 +43,7 @@ class Address:
 def refuse_controls(value: str, what: str) -> str:
     """Return ``value`` unless it holds CR, LF or another control character (header injection)."""
     if _CONTROL.search(value):
-        raise InvalidInput(f"{what} {value!r} contains a line break or control character; remove it")
+        raise InvalidInput(f"{what} {value!r} contains a line break, control character or non-UTF-8 byte; remove it")
     return value
 
 

@@ -111,7 +111,9 @@ def register(
     name = clean_name(name)
     if confirmed and not (consent_text and consent_text.strip()):
         raise InvalidInput(f"adding {addr.email} as confirmed needs the consent wording (--consent TEXT)")
-    consent = refuse_controls(consent_text or str(settings.consent_text), "consent text").strip()
+    # The form shows [subscribers] consent_text; other sources record only wording they pass.
+    consent = consent_text or (str(settings.consent_text) if source == "form" else None)
+    consent = refuse_controls(consent, "consent text").strip() if consent else None
     event = {"source": source, "ip": ip, "user_agent": user_agent, "consent_text": consent}
     digest = suppression_hash(ws, addr.normalized)
     db = database(ws)

@@ -1,0 +1,226 @@
+"""The ``subscribers`` command group: a thin click skin over the subscriber store."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from newsletter.console import emit_json, json_option, pass_workspace, say
+from newsletter.workspace import Workspace
+
+from .export import export_csv, iter_subscribers
+from .forget import forget as forget_reader
+from .importer import import_csv
+from .schema import STATUSES
+from .signup import register
+from .stats import subscriber_stats
+from .store import events_of, get_subscriber
+from .store import unsubscribe as unsubscribe_reader
+
+status_option = click.option("--status", type=click.Choice(STATUSES), help="Only readers with this status.")
+
+_ADD_MESSAGES = {
+    "created": "added {email} as {status}",
+    "pending": "{email} was already waiting for confirmation",
+    "reopened": "{email} had left; they are pending again and must confirm",
+    "confirmed": "{email} was pending and is now confirmed",
+    "unchanged": "{email} is already confirmed; nothing changed",
+    "left": "{email} has {status}; only they can re-subscribe (through the form), so nothing changed",
+    "suppressed": "{email} was forgotten at their request and cannot be added back",
+}
+_MAIL_MESSAGES = {
+    "sent": "; confirmation email sent",
+    "throttled": "; no confirmation email (one went out recently: at most 1 per 10 minutes, 3 per day)",
+    "failed": "; the confirmation email FAILED: {error}",
+}
+
+
+@click.group()
+def subscribers() -> None:
+    """Manage readers: add, list, show, remove, forget, import, export, stats.
+
+    \b
+    Example:
+        newsletter subscribers add jane@example.com --name Jane
+        newsletter subscribers list --status confirmed
+    """
+
+
+@subscribers.command()
+@click.argument("address")
+@click.option("--name", help="The reader's name (never shown in the confirmation email).")
+@click.option("--confirmed", is_flag=True, help="Add as confirmed without a confirmation email (needs --consent).")
+@click.option("--consent", metavar="TEXT", help="Where and how the reader agreed, e.g. 'signed up at the workshop'.")
+@pass_workspace
+def add(ws: Workspace, address: str, name: str | None, confirmed: bool, consent: str | None) -> None:
+    """Add a reader; without --confirmed they get a confirmation email first.
+
+    \b
+    Example:
+        newsletter subscribers add jane@example.com --name Jane
+        newsletter subscribers add old@example.com --confirmed --consent "signed up at the 2025 workshop"
+    """
+    result = register(ws, address, name=name, source="cli", consent_text=consent, confirmed=confirmed)
+    reader = get_subscriber(ws, result.subscriber_id) if result.subscriber_id else None
+    status = reader.status if reader else ""
+    email = reader.email if reader else address
+    message = _ADD_MESSAGES[result.action].format(email=email, status=status)
+    if result.mail:
+        message += _MAIL_MESSAGES[result.mail].format(error=result.mail_error)
+    say(message, err=result.mail == "failed")
+    if result.mail == "failed":
+        sys.exit(1)
+
+
+@subscribers.command(name="list")
+@status_option
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many readers.")
+@json_option
+@pass_workspace
+def list_(ws: Workspace, status: str | None, limit: int | None, as_json: bool) -> None:
+    """List readers in the order they joined.
+
+    \b
+    Example:
+        newsletter subscribers list --status confirmed --limit 20
+    """
+    readers = iter_subscribers(ws, status=status, limit=limit)
+    if as_json:
+        emit_json([reader.as_dict() for reader in readers])
+        return
+    for reader in readers:
+        name = f" ({reader.name})" if reader.name else ""
+        click.echo(f"{reader.id:>7}  {reader.status:<12} {reader.created_at[:10]}  {reader.email}{name}")
+
+
+@subscribers.command()
+@click.argument("reader", metavar="ADDRESS|ID")
+@json_option
+@pass_workspace
+def show(ws: Workspace, reader: str, as_json: bool) -> None:
+    """Show one reader and every event in their history.
+
+    \b
+    Example:
+        newsletter subscribers show jane@example.com
+    """
+    found = get_subscriber(ws, reader)
+    events = events_of(ws, found.id)
+    if as_json:
+        emit_json({**found.as_dict(), "events": [event.as_dict() for event in events]})
+        return
+    click.echo(f"{found.email or '(forgotten)'}  #{found.id}  {found.status}")
+    if found.name:
+        click.echo(f"name: {found.name}")
+    click.echo(f"joined {found.created_at} via {found.source}; confirmed {found.confirmed_at or '-'}")
+    for event in events:
+        extras = [f"{label}={value}" for label, value in (("ip", event.ip), ("detail", event.detail)) if value]
+        click.echo(f"  {event.at}  {event.kind:<20} {event.source or ''} {' '.join(extras)}".rstrip())
+        if event.consent_text:
+            click.echo(f"      consent: {event.consent_text}")
+
+
+@subscribers.command()
+@click.argument("reader", metavar="ADDRESS|ID")
+@pass_workspace
+def remove(ws: Workspace, reader: str) -> None:
+    """Unsubscribe a reader on their behalf (takes effect at once, also for a running send).
+
+    \b
+    Example:
+        newsletter subscribers remove jane@example.com
+    """
+    found = unsubscribe_reader(ws, get_subscriber(ws, reader).id, source="cli")
+    say(f"{found.email} is {found.status}")
+
+
+@subscribers.command()
+@click.argument("reader", metavar="ADDRESS|ID")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_workspace
+def forget(ws: Workspace, reader: str, yes: bool) -> None:
+    """Erase a reader's address, name and personal history; they can never be re-added silently.
+
+    \b
+    Example:
+        newsletter subscribers forget jane@example.com --yes
+    """
+    if not yes:
+        click.confirm(f"Erase {reader}'s personal data for good?", abort=True)
+    forgotten = forget_reader(ws, reader)
+    if forgotten is None:
+        say(f"{reader} was not a reader; it is now on the suppression list")
+    else:
+        say(f"reader #{forgotten} forgotten; their address is on the suppression list")
+
+
+@subscribers.command(name="import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--confirmed", is_flag=True, help="Import as confirmed readers (needs --consent).")
+@click.option("--consent", metavar="TEXT", help="The wording these readers agreed to, and where.")
+@click.option("--encoding", default="utf-8", show_default=True, help="The file's text encoding.")
+@json_option
+@pass_workspace
+def import_(ws: Workspace, file: str, confirmed: bool, consent: str | None, encoding: str, as_json: bool) -> None:
+    """Import readers from a CSV file (email and name columns in any order, ',' or ';').
+
+    Readers who unsubscribed, bounced, complained or were forgotten are never re-activated.
+
+    \b
+    Example:
+        newsletter subscribers import list.csv --confirmed --consent "exported from our old provider on 2026-11-01"
+    """
+    report = import_csv(ws, file, confirmed=confirmed, consent=consent, encoding=encoding)
+    if as_json:
+        emit_json(report)
+        return
+    say(f"{file}: {report.rows} rows: {report.added} added, {report.updated} updated, "
+        f"{sum(report.skipped.values())} skipped, {report.bad_row_count} bad")
+    for reason, count in sorted(report.skipped.items()):
+        say(f"  skipped {count}: {reason}")
+    for line, reason in report.bad_rows:
+        say(f"  line {line}: {reason}")
+    if report.bad_row_count > len(report.bad_rows):
+        say(f"  ... and {report.bad_row_count - len(report.bad_rows)} more bad rows")
+
+
+@subscribers.command()
+@status_option
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="File to write (default stdout).")
+@pass_workspace
+def export(ws: Workspace, status: str | None, output) -> None:
+    """Write readers as CSV: email, name, status, source and dates.
+
+    \b
+    Example:
+        newsletter subscribers export --status confirmed > confirmed.csv
+    """
+    export_csv(ws, output, status=status)
+
+
+@subscribers.command()
+@click.option("--weeks", type=click.IntRange(min=1), default=12, show_default=True, help="How many weeks back.")
+@json_option
+@pass_workspace
+def stats(ws: Workspace, weeks: int, as_json: bool) -> None:
+    """Readers by status, and sign-ups and leavers per ISO week.
+
+    \b
+    Example:
+        newsletter subscribers stats --weeks 4 --json
+    """
+    data = subscriber_stats(ws, weeks=weeks)
+    if as_json:
+        emit_json(data)
+        return
+    for status, count in data["by_status"].items():
+        click.echo(f"{status:<13}{count:>9}")
+    click.echo(f"{'forgotten':<13}{data['forgotten']:>9}")
+    if data["weeks"]:
+        click.echo(f"\n{'week':<10}{'sign-ups':>10}{'imported':>10}{'leavers':>10}")
+    for week in data["weeks"]:
+        click.echo(f"{week['week']:<10}{week['signups']:>10}{week['imported']:>10}{week['leavers']:>10}")
+
+
+COMMANDS = [subscribers]

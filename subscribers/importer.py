@@ -1,0 +1,222 @@
+"""CSV import: stream the file, validate each row, write readers and their events in large batches.
+
+Each batch is one ``BEGIN IMMEDIATE`` transaction with ``executemany`` inserts and
+ids assigned up front, so a reader and their "imported" event land together or
+not at all.  Readers who left (unsubscribed, bounced, complained) or were
+forgotten are never re-activated.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from newsletter import clock
+from newsletter.errors import InvalidInput
+from newsletter.workspace import Workspace
+
+from .addresses import clean_name, split_name_address, validate_address
+from .csvfile import CsvRow, open_text, read_rows
+from .export import FORMULA_START
+from .schema import LEAVER_STATUSES, database
+from .signup import new_nonce
+from .store import write_transaction
+from .suppression import suppression_hash
+
+BATCH_ROWS = 50_000
+LOOKUP_CHUNK = 5_000
+MAX_LISTED_BAD_ROWS = 1_000
+
+
+@dataclass
+class ImportReport:
+    """What an import did: counts, skip reasons, and the line numbers of bad rows."""
+
+    file: str
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    bad_rows: list[tuple[int, str]] = field(default_factory=list)
+    bad_row_count: int = 0
+
+    def bad(self, line: int, reason: str) -> None:
+        self.bad_row_count += 1
+        if len(self.bad_rows) < MAX_LISTED_BAD_ROWS:
+            self.bad_rows.append((line, reason))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file, "rows": self.rows, "added": self.added, "updated": self.updated,
+            "skipped": dict(self.skipped), "bad_row_count": self.bad_row_count,
+            "bad_rows": [{"line": line, "reason": reason} for line, reason in self.bad_rows],
+        }
+
+
+class _Batcher:
+    """Writes validated rows in batches and keeps the report."""
+
+    def __init__(self, ws: Workspace, report: ImportReport, *, confirmed: bool, consent: str | None, source: str):
+        self.ws = ws
+        self.db = database(ws)
+        self.report = report
+        self.confirmed = confirmed
+        self.consent = consent
+        self.source = source
+        self.start_id = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM subscribers").fetchone()[0]
+
+    def flush(self, batch: list[tuple]) -> None:
+        unique: dict[str, tuple] = {}
+        for item in batch:
+            if item[2] in unique:
+                self.report.skipped["duplicate in file"] += 1
+            else:
+                unique[item[2]] = item
+        with write_transaction(self.db):
+            existing = self._existing(list(unique))
+            new = [item for key, item in unique.items() if key not in existing]
+            self._insert(self._unsuppressed(new))
+            self._update(unique, existing)
+
+    def _existing(self, keys: list[str]) -> dict[str, tuple]:
+        found: dict[str, tuple] = {}
+        for start in range(0, len(keys), LOOKUP_CHUNK):
+            chunk = keys[start : start + LOOKUP_CHUNK]
+            rows = self.db.execute(
+                f"SELECT email_normalized, id, status, name FROM subscribers "
+                f"WHERE email_normalized IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            found.update((row[0], row[1:]) for row in rows)
+        return found
+
+    def _unsuppressed(self, new: list[tuple]) -> list[tuple]:
+        """Drop forgotten addresses (checked by keyed hash; skipped when the list is empty)."""
+        if not new or self.db.execute("SELECT 1 FROM suppressions LIMIT 1").fetchone() is None:
+            return new
+        by_hash = {suppression_hash(self.ws, item[2]): item for item in new}
+        digests = list(by_hash)
+        suppressed: set[str] = set()
+        for start in range(0, len(digests), LOOKUP_CHUNK):
+            chunk = digests[start : start + LOOKUP_CHUNK]
+            rows = self.db.execute(
+                f"SELECT hash FROM suppressions WHERE hash IN ({', '.join('?' * len(chunk))})", chunk
+            )
+            suppressed.update(digest for (digest,) in rows)
+        self.report.skipped["forgotten (on the suppression list)"] += len(suppressed)
+        return [item for digest, item in by_hash.items() if digest not in suppressed]
+
+    def _insert(self, new: list[tuple]) -> None:
+        if not new:
+            return
+        now = clock.now_iso()
+        first = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM subscribers").fetchone()[0] + 1
+        default = "confirmed" if self.confirmed else "pending"
+        readers, events = [], []
+        for offset, (line, email, normalized, name, status) in enumerate(new):
+            status = status or default
+            reader_id = first + offset
+            confirmed_at = now if status == "confirmed" else None
+            readers.append((reader_id, email, normalized, name, status, self.source, now, now, confirmed_at, new_nonce()))
+            events.append((reader_id, status, now, self.source, self.consent, f"line {line}"))
+        self.db.conn.executemany(
+            "INSERT INTO subscribers (id, email, email_normalized, name, status, source, created_at, updated_at, "
+            "confirmed_at, confirm_nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            readers,
+        )
+        self.db.conn.executemany(
+            "INSERT INTO subscriber_events (subscriber_id, kind, status, at, source, consent_text, detail) "
+            "VALUES (?, 'imported', ?, ?, ?, ?, ?)",
+            events,
+        )
+        self.report.added += len(new)
+
+    def _update(self, unique: dict[str, tuple], existing: dict[str, tuple]) -> None:
+        now = clock.now_iso()
+        for key, (reader_id, status, old_name) in existing.items():
+            line, _, _, name, wanted = unique[key]
+            if reader_id > self.start_id:
+                self.report.skipped["duplicate in file"] += 1
+            elif status in LEAVER_STATUSES:
+                self.report.skipped[f"{status} (never re-activated)"] += 1
+            elif wanted in LEAVER_STATUSES or (status == "pending" and self.confirmed):
+                new_status = wanted or "confirmed"
+                self.db.execute(
+                    "UPDATE subscribers SET status = ?, name = COALESCE(name, ?), updated_at = ?, "
+                    "confirmed_at = COALESCE(confirmed_at, ?) WHERE id = ?",
+                    [new_status, name, now, now if new_status == "confirmed" else None, reader_id],
+                )
+                self.db.execute(
+                    "INSERT INTO subscriber_events (subscriber_id, kind, status, at, source, consent_text, detail) "
+                    "VALUES (?, 'imported', ?, ?, ?, ?, ?)",
+                    [reader_id, new_status, now, self.source, self.consent, f"line {line}"],
+                )
+                self.report.updated += 1
+            elif name and not old_name:
+                self.db.execute("UPDATE subscribers SET name = ?, updated_at = ? WHERE id = ?", [name, now, reader_id])
+                self.report.updated += 1
+            else:
+                self.report.skipped[f"already {status}"] += 1
+
+
+def _validated(row: CsvRow, check_deliverability: bool) -> tuple:
+    """(line, email, normalized, name, status) for a good row; raises InvalidInput for a bad one."""
+    cell, name = row.email, row.name
+    if not cell:
+        raise InvalidInput("no address in the email column")
+    if "<" in cell:
+        given, cell = split_name_address(cell)
+        name = name or given
+    address = validate_address(cell, check_deliverability=check_deliverability)
+    if name and name.startswith("'") and name[1:2].startswith(FORMULA_START):
+        name = name[1:]  # undo the export's spreadsheet guard
+    status = row.status if row.status in LEAVER_STATUSES else None
+    return row.line, address.email, address.normalized, clean_name(name), status
+
+
+def import_csv(
+    ws: Workspace,
+    path: str | os.PathLike,
+    *,
+    confirmed: bool = False,
+    consent: str | None = None,
+    source: str | None = None,
+    encoding: str = "utf-8",
+    batch_rows: int = BATCH_ROWS,
+) -> ImportReport:
+    """Import readers from a CSV file; ``confirmed=True`` needs ``consent`` (the wording they agreed to).
+
+    New readers are pending (or confirmed), or take a ``status`` column's unsubscribed/
+    bounced/complained so a migrated list keeps its opt-outs.  Existing readers who
+    left are never re-activated; pending ones become confirmed with ``confirmed=True``.
+    """
+    consent = consent.strip() if consent else None
+    if confirmed and not consent:
+        raise InvalidInput("importing as confirmed needs --consent TEXT: the wording these readers agreed to")
+    where = os.fspath(path)
+    report = ImportReport(file=where)
+    batcher = _Batcher(
+        ws, report, confirmed=confirmed, consent=consent, source=source or f"import:{os.path.basename(where)}"
+    )
+    check = bool(ws.settings.subscribers.check_deliverability)
+    bad: list[tuple[int, str]] = []
+    batch: list[tuple] = []
+    with open_text(where, encoding) as handle:
+        for row in read_rows(handle, where, bad):
+            report.rows += 1
+            try:
+                batch.append(_validated(row, check))
+            except InvalidInput as exc:
+                report.bad(row.line, str(exc))
+                continue
+            if len(batch) >= batch_rows:
+                batcher.flush(batch)
+                batch = []
+        if batch:
+            batcher.flush(batch)
+    for line, reason in bad:
+        report.bad(line, reason)
+    report.bad_rows.sort()
+    return report
