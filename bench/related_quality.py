@@ -1,0 +1,177 @@
+"""Related-articles quality: precision@3 of "shares a tag" on a blog corpus, ours vs baselines.
+
+Each post of the corpus (Markdown with front-matter tags) is imported into a
+temporary workspace through the real importer with its tags removed (they are
+the answer key), the related index is built, and every post's top 3 come from
+``newsletter.related.related_articles``.  Precision@3: the share of the top 3
+sharing at least one tag with the post; "strict" counts only tags used on at
+most 10% of the posts.  Baselines in the same run: random choice (mean of 20
+draws), the three most recent posts, and plain TF-IDF cosine (scikit-learn,
+English stop words, sublinear tf, min_df 2, max_df 0.5, title twice + body).
+
+    .venv/bin/python bench/related_quality.py [CORPUS_DIR] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from newsletter.init import init_workspace  # noqa: E402
+from newsletter.related import rebuild_index, related_articles  # noqa: E402
+from newsletter.workspace import Workspace  # noqa: E402
+
+DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "based-cooking"
+FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+
+
+def read_corpus(folder: Path) -> list[dict]:
+    """Posts as dicts: file, title, date, tags (tags + categories), text (front matter without tags)."""
+    posts = []
+    root = folder / "posts" if (folder / "posts").is_dir() else folder
+    for path in sorted(root.glob("*.md")):
+        raw = path.read_text(encoding="utf-8")
+        match = FRONT_MATTER.match(raw)
+        meta = yaml.safe_load(match.group(1)) if match else {}
+        tags = {str(t).strip().lower() for key in ("tags", "categories") for t in (meta.get(key) or [])}
+        public = {k: v for k, v in meta.items() if k in ("title", "date")}
+        public["slug"] = path.stem
+        stripped = "---\n" + yaml.safe_dump(public, allow_unicode=True) + "---\n" + raw[match.end() if match else 0:]
+        posts.append({"file": path.name, "title": meta.get("title", path.stem), "date": meta.get("date", ""),
+                      "tags": tags, "text": stripped})
+    return posts
+
+
+def _import(ws: Workspace, src: Path) -> dict[str, int] | None:
+    """File name -> article id through the real importer, or None when it cannot be loaded."""
+    try:
+        from newsletter.articles import import_sources
+    except ImportError as exc:
+        print(f"note: importer not available ({exc}); storing the posts directly", file=sys.stderr)
+        return None
+    report = import_sources(ws, [src])
+    return {Path(e.origin).name: e.article_id for e in report.entries if e.article_id is not None}
+
+
+def _store_directly(ws: Workspace, posts: list[dict]) -> dict[str, int]:
+    """Fallback: the contract's columns, body as plain text from the Markdown."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt()
+    ws.db.execute("CREATE TABLE IF NOT EXISTS articles (id INTEGER PRIMARY KEY, url TEXT UNIQUE, slug TEXT UNIQUE, "
+                  "title TEXT, published_at TEXT, body_text TEXT, tags TEXT)")
+    ids = {}
+    for n, post in enumerate(posts, 1):
+        body = FRONT_MATTER.sub("", post["text"])
+        text = re.sub(r"<[^>]+>", " ", md.render(body))
+        ws.db.execute("INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, '[]')",
+                      [n, f"https://x.test/{n}", str(n), post["title"], str(post["date"]), text])
+        ids[post["file"]] = n
+    return ids
+
+
+def load_workspace(posts: list[dict], folder: Path) -> tuple[Workspace, dict[int, dict]]:
+    """Store the tag-less posts in a new workspace; returns the workspace and id -> post."""
+    ws = init_workspace(folder / "ws")
+    src = folder / "posts"
+    src.mkdir()
+    for post in posts:
+        (src / post["file"]).write_text(post["text"], encoding="utf-8")
+    ids = _import(ws, src)
+    if ids is None:
+        ids = _store_directly(ws, posts)
+    by_file = {post["file"]: post for post in posts}
+    by_id = {article_id: by_file[name] for name, article_id in ids.items()}
+    if len(by_id) != len(posts):
+        print(f"warning: {len(posts) - len(by_id)} posts not imported", file=sys.stderr)
+    # Measure the ranking alone: no threshold, so every post gets its three best.
+    env = dict(os.environ, NEWSLETTER_RELATED_MIN_SCORE="0", NEWSLETTER_RELATED_INCLUDE_NEWER="true")
+    return Workspace(ws.root, environ=env), by_id
+
+
+def precision(tops: dict[int, list[int]], by_id: dict[int, dict], strict: set[str] | None) -> float:
+    scores = []
+    for article_id, top in tops.items():
+        tags = by_id[article_id]["tags"] & strict if strict is not None else by_id[article_id]["tags"]
+        if not tags:
+            continue
+        hits = [bool(tags & by_id[o]["tags"]) for o in top[:3]]
+        scores.append(sum(hits) / 3)
+    return float(np.mean(scores)) if scores else 0.0
+
+
+def tfidf_tops(ws: Workspace, ids: list[int]) -> dict[int, list[int]]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    rows = dict((r[0], (r[1], r[2])) for r in ws.db.execute("SELECT id, title, body_text FROM articles"))
+    texts = [f"{rows[i][0]} {rows[i][0]} {rows[i][1]}" for i in ids]
+    matrix = TfidfVectorizer(stop_words="english", sublinear_tf=True, min_df=2, max_df=0.5).fit_transform(texts)
+    sims = (matrix @ matrix.T).toarray()
+    np.fill_diagonal(sims, -1)
+    return {a: [ids[j] for j in np.argsort(-sims[i], kind="stable")[:3]] for i, a in enumerate(ids)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("corpus", nargs="?", default=str(DEFAULT_CORPUS), help="corpus folder (posts/*.md)")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON document")
+    args = parser.parse_args()
+    posts = read_corpus(Path(args.corpus))
+    with tempfile.TemporaryDirectory() as tmp:
+        ws, by_id = load_workspace(posts, Path(tmp))
+        ids = sorted(by_id)
+        counts = Counter(t for i in ids for t in by_id[i]["tags"])
+        strict = {t for t, c in counts.items() if c <= 0.10 * len(ids)}
+        started = time.perf_counter()
+        rebuild_index(ws)
+        built = time.perf_counter() - started
+        started = time.perf_counter()
+        ours = {i: [link.article_id for link in related_articles(ws, i, limit=3)] for i in ids}
+        ranked = time.perf_counter() - started
+        rng = random.Random(7)
+        randoms = [{i: rng.sample([o for o in ids if o != i], 3) for i in ids} for _ in range(20)]
+        dates = dict(ws.db.execute("SELECT id, published_at FROM articles").fetchall())
+        by_date = sorted(ids, key=lambda i: (dates[i], i), reverse=True)
+        recent = {i: [o for o in by_date if o != i][:3] for i in ids}
+        results = {
+            "ours": ours, "tfidf_cosine": tfidf_tops(ws, ids), "recent": recent,
+        }
+        figures = {
+            name: {"all": precision(t, by_id, None), "strict": precision(t, by_id, strict)}
+            for name, t in results.items()
+        }
+        figures["random"] = {
+            "all": float(np.mean([precision(r, by_id, None) for r in randoms])),
+            "strict": float(np.mean([precision(r, by_id, strict) for r in randoms])),
+        }
+        ws.close()
+    if args.json:
+        print(json.dumps({"corpus": args.corpus, "posts": len(ids), "strict_tags": len(strict),
+                          "precision_at_3": figures, "index_seconds": built, "query_seconds": ranked}, indent=2))
+        return
+    print(f"corpus {args.corpus}: {len(ids)} posts, {len(counts)} tags, {len(strict)} strict (<= 10% of posts)")
+    print(f"index built in {built:.2f} s; {len(ids)} related lists in {ranked:.2f} s")
+    print(f"{'ranker':<16}{'p@3 all':>10}{'p@3 strict':>12}")
+    for name in ("ours", "tfidf_cosine", "random", "recent"):
+        print(f"{name:<16}{figures[name]['all']:>10.3f}{figures[name]['strict']:>12.3f}")
+    base = figures["tfidf_cosine"]["strict"]
+    if base:
+        print(f"ours / tfidf strict: {figures['ours']['strict'] / base:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

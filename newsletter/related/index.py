@@ -1,0 +1,189 @@
+"""Keep the related index in step with the articles table, one article at a time or all at once.
+
+Every stored weight depends on its own article only; document frequencies are
+counters updated on each add and remove.  So indexing articles one by one gives
+exactly the index a rebuild gives, and adding one article touches only its own
+rows and the counters of its terms.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import sqlite_utils
+
+from ..clock import now_iso
+from ..workspace import Workspace
+from .schema import has_articles_table, related_db
+from .text import Analyzer, TermVector, normalise_tag
+
+log = logging.getLogger(__name__)
+
+_ARTICLE_COLUMNS = "id, title, body_text, tags, published_at"
+_CHUNK = 500  # rows per read and per IN (...) list
+_analyzer = Analyzer()
+
+
+@dataclass(frozen=True)
+class DocVector:
+    """A stored article vector: term ids with unit body and title weights."""
+
+    term_ids: np.ndarray  # int64
+    body: np.ndarray  # float64
+    title: np.ndarray  # float64
+
+    def to_blob(self) -> bytes:
+        return (
+            self.term_ids.astype("<i4").tobytes()
+            + self.body.astype("<f4").tobytes()
+            + self.title.astype("<f4").tobytes()
+        )
+
+    @classmethod
+    def from_blob(cls, blob: bytes) -> DocVector:
+        n = len(blob) // 12
+        ids = np.frombuffer(blob, "<i4", n, 0).astype(np.int64)
+        body = np.frombuffer(blob, "<f4", n, 4 * n).astype(np.float64)
+        title = np.frombuffer(blob, "<f4", n, 8 * n).astype(np.float64)
+        return cls(ids, body, title)
+
+
+def _tags(raw: str | None) -> list[str]:
+    try:
+        tags = json.loads(raw or "[]")
+    except ValueError:
+        return []
+    if not isinstance(tags, list):
+        return []
+    return sorted({normalise_tag(str(t)) for t in tags if str(t).strip()})
+
+
+def _fingerprint(title: str, body: str, tags: list[str], published: str) -> str:
+    data = "\x00".join([title or "", body or "", "\x1f".join(tags), published or ""])
+    return hashlib.blake2b(data.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _read_articles(db: sqlite_utils.Database, ids: list[int]) -> Iterator[tuple]:
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        yield from db.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({marks})", chunk)
+
+
+def _term_ids(db: sqlite_utils.Database, vector: TermVector) -> np.ndarray:
+    """Ids of the vector's terms, adding unknown terms to ``related_terms``."""
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO related_terms (term, word, df) VALUES (?, ?, 0)",
+        [(t, vector.words.get(t, t)) for t in vector.terms],
+    )
+    found: dict[str, int] = {}
+    for start in range(0, len(vector.terms), _CHUNK):
+        chunk = vector.terms[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        found.update(db.execute(f"SELECT term, id FROM related_terms WHERE term IN ({marks})", chunk))
+    return np.array([found[t] for t in vector.terms], dtype=np.int64)
+
+
+def _remove(db: sqlite_utils.Database, article_id: int) -> None:
+    row = db.execute("SELECT vector FROM related_docs WHERE article_id = ?", [article_id]).fetchone()
+    if row is None:
+        return
+    ids = DocVector.from_blob(row[0]).term_ids.tolist()
+    db.conn.executemany("UPDATE related_terms SET df = df - 1 WHERE id = ?", [(i,) for i in ids])
+    db.conn.executemany(
+        "DELETE FROM related_postings WHERE term_id = ? AND article_id = ?", [(i, article_id) for i in ids]
+    )
+    db.execute("DELETE FROM related_tags WHERE article_id = ?", [article_id])
+    db.execute("DELETE FROM related_docs WHERE article_id = ?", [article_id])
+
+
+def _add(db: sqlite_utils.Database, row: tuple, fingerprint: str, tags: list[str]) -> None:
+    article_id, title, body, _, published = row
+    vector = _analyzer.vector(title or "", body or "")
+    ids = _term_ids(db, vector)
+    doc = DocVector(ids, vector.body.astype(np.float64), vector.title.astype(np.float64))
+    db.conn.executemany("UPDATE related_terms SET df = df + 1 WHERE id = ?", [(i,) for i in ids.tolist()])
+    db.conn.executemany(
+        "INSERT INTO related_postings (term_id, article_id, body, title) VALUES (?, ?, ?, ?)",
+        zip(ids.tolist(), [article_id] * len(ids), _f32(doc.body), _f32(doc.title), strict=True),
+    )
+    db.conn.executemany(
+        "INSERT INTO related_tags (tag, article_id) VALUES (?, ?)", [(t, article_id) for t in tags]
+    )
+    db.execute(
+        "INSERT INTO related_docs (article_id, published_at, fingerprint, vector, indexed_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [article_id, published or "", fingerprint, doc.to_blob(), now_iso()],
+    )
+
+
+def _f32(values: np.ndarray) -> list[float]:
+    """Weights as stored: rounded to float32 so a rebuild and an update store the same numbers."""
+    return values.astype(np.float32).astype(np.float64).tolist()
+
+
+def index_articles(ws: Workspace, ids: Iterable[int]) -> int:
+    """(Re)index these articles, drop the ones no longer in the archive; returns how many changed."""
+    db = related_db(ws)
+    wanted = sorted({int(i) for i in ids})
+    if not wanted:
+        return 0
+    changed = 0
+    with db.conn:
+        db.execute("BEGIN IMMEDIATE")  # explicit: the connection runs in autocommit mode
+        rows = list(_read_articles(db, wanted)) if has_articles_table(db) else []
+        seen = set()
+        for row in rows:
+            seen.add(row[0])
+            tags = _tags(row[3])
+            fingerprint = _fingerprint(row[1], row[2], tags, row[4])
+            old = db.execute(
+                "SELECT fingerprint FROM related_docs WHERE article_id = ?", [row[0]]
+            ).fetchone()
+            if old and old[0] == fingerprint:
+                continue
+            _remove(db, row[0])
+            _add(db, row, fingerprint, tags)
+            changed += 1
+        for gone in set(wanted) - seen:
+            if db.execute("SELECT 1 FROM related_docs WHERE article_id = ?", [gone]).fetchone():
+                _remove(db, gone)
+                changed += 1
+    return changed
+
+
+def on_articles_changed(ws: Workspace, ids: Iterable[int]) -> None:
+    """Called by the importer after storing new or changed articles (and after deleting some)."""
+    changed = index_articles(ws, ids)
+    log.debug("related index: %d article(s) reindexed", changed)
+
+
+def sync_index(ws: Workspace) -> int:
+    """Index the articles the index does not have and drop the ones deleted; returns how many."""
+    db = related_db(ws)
+    if not has_articles_table(db):
+        return 0
+    missing = [
+        r[0]
+        for r in db.execute(
+            "SELECT a.id FROM articles a LEFT JOIN related_docs d ON d.article_id = a.id "
+            "WHERE d.article_id IS NULL"
+        )
+    ]
+    gone = [
+        r[0]
+        for r in db.execute(
+            "SELECT d.article_id FROM related_docs d LEFT JOIN articles a ON a.id = d.article_id "
+            "WHERE a.id IS NULL"
+        )
+    ]
+    if len(missing) > 1000 and not db.execute("SELECT 1 FROM related_docs LIMIT 1").fetchone():
+        from .rebuild import rebuild_index  # bulk path for a first index of a big archive
+
+        return rebuild_index(ws)
+    return index_articles(ws, missing + gone)

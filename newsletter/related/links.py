@@ -1,0 +1,164 @@
+"""An article's related links: scores from the index, then the editor's and the issue's rules.
+
+Order of rules: never the article itself, never an ``exclude``d article (the
+same issue), never a blocked one; pins first in pin order; then the best
+scores at or above ``[related] min_score``, ties to the more recent article,
+optionally only older articles, skipping any near-duplicate of a link already
+chosen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import sqlite_utils
+
+from ..settings import Section
+from ..workspace import Workspace
+from .index import DocVector, sync_index
+from .ranking import Query, load_query, similarity, tag_scores, tag_strength, text_scores
+from .schema import has_articles_table, related_db
+
+
+@dataclass(frozen=True)
+class RelatedLink:
+    """One related article: its id, a score (about 0..1+, higher is closer) and why it was picked."""
+
+    article_id: int
+    score: float
+    reasons: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"article_id": self.article_id, "score": round(self.score, 4), "reasons": list(self.reasons)}
+
+
+def related_articles(
+    ws: Workspace, article_id: int, *, exclude: Iterable[int] = (), limit: int | None = None
+) -> list[RelatedLink]:
+    """The related links of ``article_id``, best first; [] for an unknown article or empty archive."""
+    db = related_db(ws)
+    if not has_articles_table(db):
+        return []
+    query = load_query(db, article_id)
+    if query is None:  # articles stored before the index existed, or without the importer's call
+        if not db.execute("SELECT 1 FROM articles WHERE id = ?", [article_id]).fetchone():
+            return []
+        sync_index(ws)
+        query = load_query(db, article_id)
+        if query is None:
+            return []
+    return rank_links(db, query, ws.settings.related, exclude=exclude, limit=limit)
+
+
+def all_related(ws: Workspace, *, limit: int | None = None) -> Iterator[tuple[int, list[RelatedLink]]]:
+    """Every indexed article's related links, in article id order (for export and evaluation)."""
+    sync_index(ws)
+    db = related_db(ws)
+    ids = [r[0] for r in db.execute("SELECT article_id FROM related_docs ORDER BY article_id")]
+    for article_id in ids:
+        query = load_query(db, article_id)
+        if query is not None:
+            yield article_id, rank_links(db, query, ws.settings.related, limit=limit)
+
+
+def rank_links(
+    db: sqlite_utils.Database, query: Query, settings: Section, *,
+    exclude: Iterable[int] = (), limit: int | None = None,
+) -> list[RelatedLink]:
+    """Apply the rules to the scored candidates of ``query``."""
+    limit = settings.count if limit is None else limit
+    if limit <= 0:
+        return []
+    text, detail = text_scores(db, query, settings.query_terms)
+    tags = tag_scores(db, query) if settings.tag_weight > 0 else {}
+    scores = {a: text.get(a, 0.0) + settings.tag_weight * tags.get(a, 0.0) for a in text.keys() | tags.keys()}
+    edits = db.execute(
+        "SELECT other_id, action FROM related_edits WHERE article_id = ? ORDER BY position", [query.article_id]
+    ).fetchall()
+    skip = set(exclude) | {query.article_id} | {o for o, action in edits if action == "block"}
+    known = _published(db, [o for o, action in edits if action == "pin"] + [a for a, s in scores.items()
+                                                                          if s >= settings.min_score])
+    pins = [o for o, action in edits if action == "pin" and o not in skip and o in known]
+    candidates = [
+        (a, s) for a, s in scores.items()
+        if s > 0 and s >= settings.min_score and a not in skip and a not in pins
+        and (settings.include_newer or not query.published_at or known[a] < query.published_at)
+    ]
+    candidates.sort(key=lambda c: (known[c[0]], c[0]), reverse=True)  # ties: the more recent first
+    candidates.sort(key=lambda c: round(c[1], 9), reverse=True)
+    chosen = pins[:limit]
+    vectors: dict[int, DocVector] = {}
+    for other, _ in candidates:
+        if len(chosen) >= limit:
+            break
+        if not _near_duplicate(db, other, chosen, vectors, query.archive_size, settings.near_duplicate):
+            chosen.append(other)
+    tag_df = _tag_frequencies(db, query.tags)
+    return [
+        RelatedLink(other, scores.get(other, 0.0),
+                    (["pinned by the editor"] if other in pins else [])
+                    + _reasons(db, query, other, detail, tag_df))
+        for other in chosen
+    ]
+
+
+def _published(db: sqlite_utils.Database, ids: list[int]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        out.update(db.execute(f"SELECT article_id, published_at FROM related_docs WHERE article_id IN ({marks})",
+                              chunk))
+    return out
+
+
+def _vector(db: sqlite_utils.Database, article_id: int, cache: dict[int, DocVector]) -> DocVector:
+    if article_id not in cache:
+        blob = db.execute("SELECT vector FROM related_docs WHERE article_id = ?", [article_id]).fetchone()[0]
+        cache[article_id] = DocVector.from_blob(blob)
+    return cache[article_id]
+
+
+def _near_duplicate(db, other: int, chosen: list[int], cache: dict[int, DocVector], n: int,
+                    threshold: float) -> bool:
+    """Whether ``other`` reads almost the same as a link already chosen."""
+    if threshold >= 1.0 or not chosen:
+        return False
+    vec = _vector(db, other, cache)
+    return any(similarity(db, vec, _vector(db, c, cache), n) >= threshold for c in chosen)
+
+
+def _tag_frequencies(db: sqlite_utils.Database, tags: list[str]) -> dict[str, int]:
+    return {t: db.execute("SELECT count(*) FROM related_tags WHERE tag = ?", [t]).fetchone()[0] for t in tags}
+
+
+def _reasons(db: sqlite_utils.Database, query: Query, other: int, detail: dict,
+             tag_df: dict[str, int]) -> list[str]:
+    """Why ``other`` matched: its heaviest shared words, title words, and shared tags."""
+    reasons = []
+    if detail:
+        rows = detail["rows"]
+        mask = rows[:, 1] == other
+        if mask.any():
+            contrib, idx, sub = detail["contrib"][mask], detail["term_index"][mask], rows[mask]
+            order = np.argsort(-contrib, kind="stable")
+            term_ids = [int(query.vector.term_ids[idx[i]]) for i in order[:5]]
+            titled = [int(query.vector.term_ids[idx[i]]) for i in order
+                      if query.vector.title[idx[i]] > 0 or sub[i, 3] > 0][:3]
+            words = _words(db, term_ids + titled)
+            reasons.append("words: " + ", ".join(words[t] for t in term_ids))
+            if titled:
+                reasons.append("title: " + ", ".join(words[t] for t in titled))
+    other_tags = {r[0] for r in db.execute("SELECT tag FROM related_tags WHERE article_id = ?", [other])}
+    shared = sorted((t for t in query.tags if t in other_tags),
+                    key=lambda t: (-tag_strength(tag_df[t], query.archive_size), t))
+    if shared:
+        reasons.append("tags: " + ", ".join(f"{t} ({tag_df[t]} articles)" for t in shared))
+    return reasons
+
+
+def _words(db: sqlite_utils.Database, term_ids: list[int]) -> dict[int, str]:
+    marks = ",".join("?" * len(term_ids))
+    return dict(db.execute(f"SELECT id, word FROM related_terms WHERE id IN ({marks})", term_ids)) if term_ids else {}

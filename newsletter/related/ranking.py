@@ -1,0 +1,156 @@
+"""Score an article against the archive from the stored index, at query time.
+
+Text score (symmetric, in [0, 1] relative to the article's match with itself):
+``sum over shared terms of idf(t)^2 * (b_q*b_d + t_q*b_d + b_q*t_d)``, where ``b`` is
+the unit log-tf vector of title + body and ``t`` the unit vector of the title's
+terms, so a title word found in the other article counts on top of the body match.
+Tag score: noisy-or of shared tags' strength ``ln(N/df) / ln(N)``: a tag on two
+articles is strong, one on a third of the archive weak.  Because everything
+is computed from counters and per-article weights when asked, an incrementally
+updated index answers exactly as a rebuilt one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import sqlite_utils
+
+from .index import DocVector
+
+# Postings read per query at most: on a big archive the query keeps its most
+# telling terms until this many rows would be read (rare terms first).
+POSTINGS_BUDGET = 60_000
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A scored other article, before the editor's and the issue's rules are applied."""
+
+    article_id: int
+    score: float
+    text_score: float
+    tag_score: float
+    published_at: str
+
+
+@dataclass
+class Query:
+    """What scoring one article needs from the index: its vector, tags and the archive size."""
+
+    article_id: int
+    published_at: str
+    vector: DocVector
+    tags: list[str]
+    archive_size: int
+
+
+def idf_squared(df: np.ndarray, n: int) -> np.ndarray:
+    """Smoothed idf, squared (weights both sides); zero for a term only one article has."""
+    idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
+    return np.where(df >= 2, idf * idf, 0.0)
+
+
+def document_frequencies(db: sqlite_utils.Database, term_ids: Iterable[int]) -> dict[int, int]:
+    ids = list(term_ids)
+    out: dict[int, int] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        out.update(db.execute(f"SELECT id, df FROM related_terms WHERE id IN ({marks})", chunk))
+    return out
+
+
+def load_query(db: sqlite_utils.Database, article_id: int) -> Query | None:
+    row = db.execute(
+        "SELECT published_at, vector FROM related_docs WHERE article_id = ?", [article_id]
+    ).fetchone()
+    if row is None:
+        return None
+    tags = [r[0] for r in db.execute("SELECT tag FROM related_tags WHERE article_id = ?", [article_id])]
+    n = db.execute("SELECT count(*) FROM related_docs").fetchone()[0]
+    return Query(article_id, row[0], DocVector.from_blob(row[1]), tags, n)
+
+
+def _query_terms(weights: np.ndarray, df: np.ndarray, max_terms: int) -> np.ndarray:
+    """Indexes of the terms to look up: heaviest first, within the term count and postings budget."""
+    order = np.lexsort((df, -weights))  # heaviest first, rarer first on ties
+    order = order[weights[order] > 0][:max_terms]
+    within = np.cumsum(df[order]) <= POSTINGS_BUDGET
+    within[0:1] = True
+    return order[within]
+
+
+def text_scores(db: sqlite_utils.Database, query: Query, max_terms: int) -> tuple[dict[int, float], dict]:
+    """Text score of every article sharing a looked-up term with the query, and the term detail."""
+    vec = query.vector
+    dfs = document_frequencies(db, vec.term_ids.tolist())
+    df = np.array([dfs.get(int(t), 0) for t in vec.term_ids], dtype=np.float64)
+    w = idf_squared(df, query.archive_size)
+    self_score = float((w * (vec.body * vec.body + 2 * vec.body * vec.title)).sum())
+    if self_score <= 0:
+        return {}, {}
+    chosen = _query_terms(w * (vec.body + vec.title), df, max_terms)
+    if not len(chosen):
+        return {}, {}
+    position = {int(vec.term_ids[i]): i for i in chosen}
+    marks = ",".join("?" * len(position))
+    rows = db.execute(
+        f"SELECT term_id, article_id, body, title FROM related_postings WHERE term_id IN ({marks})",
+        list(position),
+    ).fetchall()
+    if not rows:
+        return {}, {}
+    arr = np.array(rows, dtype=np.float64)
+    idx = np.array([position[int(t)] for t in arr[:, 0]])
+    contrib = w[idx] * ((vec.body[idx] + vec.title[idx]) * arr[:, 2] + vec.body[idx] * arr[:, 3])
+    contrib /= self_score
+    others, inverse = np.unique(arr[:, 1].astype(np.int64), return_inverse=True)
+    totals = np.bincount(inverse, weights=contrib)
+    detail = {"rows": arr, "contrib": contrib, "term_index": idx}
+    return {int(a): float(s) for a, s in zip(others, totals, strict=True) if s > 0}, detail
+
+
+def tag_scores(db: sqlite_utils.Database, query: Query) -> dict[int, float]:
+    """Noisy-or of the strengths of the tags each other article shares with the query."""
+    n = query.archive_size
+    if n < 2 or not query.tags:
+        return {}
+    miss: dict[int, float] = {}
+    for tag in query.tags:
+        df = db.execute("SELECT count(*) FROM related_tags WHERE tag = ?", [tag]).fetchone()[0]
+        strength = tag_strength(df, n)
+        if strength <= 0:
+            continue
+        for (other,) in db.execute("SELECT article_id FROM related_tags WHERE tag = ?", [tag]):
+            miss[other] = miss.get(other, 1.0) * (1.0 - strength)
+    return {a: 1.0 - m for a, m in miss.items()}
+
+
+def tag_strength(df: int, n: int) -> float:
+    """How telling a shared tag is: 1 for a tag on two articles of many, 0 on half the archive or more."""
+    if df < 2 or n < 3:
+        return 0.0
+    return max(0.0, math.log(n / df) / math.log(n / 2)) if df * 2 < n else 0.0
+
+
+def similarity(db: sqlite_utils.Database, a: DocVector, b: DocVector, n: int) -> float:
+    """Cosine of two articles' idf-weighted body vectors (1.0 = the same words in the same mix)."""
+    common, ia, ib = np.intersect1d(a.term_ids, b.term_ids, assume_unique=True, return_indices=True)
+    if not len(common):
+        return 0.0
+    union = np.union1d(a.term_ids, b.term_ids)
+    dfs = document_frequencies(db, union.tolist())
+
+    def weights(v: DocVector) -> np.ndarray:
+        return idf_squared(np.array([dfs.get(int(t), 0) for t in v.term_ids], dtype=np.float64), n)
+
+    wa, wb = weights(a), weights(b)
+    dot = float((wa[ia] * a.body[ia] * b.body[ib]).sum())
+    na = math.sqrt(float((wa * a.body * a.body).sum()))
+    nb = math.sqrt(float((wb * b.body * b.body).sum()))
+    return dot / (na * nb) if na and nb else 0.0

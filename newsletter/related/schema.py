@@ -1,0 +1,60 @@
+"""The related index's tables (component ``related``), kept beside the articles table.
+
+- ``related_docs``: one row per indexed article: its publication time, a
+  fingerprint of the indexed text, and its term vector (term ids and weights).
+- ``related_terms``: every stem with its document frequency and a word to show.
+- ``related_postings``: term -> articles with the article's body and title
+  weight; clustered by term so a query reads only the rows of its terms.
+- ``related_tags``: normalised tag -> articles (tag document frequency).
+- ``related_edits``: an editor's pins and blocks (article, other, action).
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from ..workspace import Workspace
+
+COMPONENT = "related"
+
+
+def _create_index_tables(db: sqlite_utils.Database) -> None:
+    db.execute(
+        "CREATE TABLE related_docs (article_id INTEGER PRIMARY KEY, published_at TEXT NOT NULL DEFAULT '', "
+        "fingerprint TEXT NOT NULL, vector BLOB NOT NULL, indexed_at TEXT NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE related_terms (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE, "
+        "word TEXT NOT NULL, df INTEGER NOT NULL DEFAULT 0)"
+    )
+    db.execute(
+        "CREATE TABLE related_postings (term_id INTEGER NOT NULL, article_id INTEGER NOT NULL, "
+        "body REAL NOT NULL, title REAL NOT NULL, PRIMARY KEY (term_id, article_id)) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE related_tags (tag TEXT NOT NULL, article_id INTEGER NOT NULL, "
+        "PRIMARY KEY (tag, article_id)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX related_tags_article ON related_tags (article_id)")
+
+
+def _create_edits(db: sqlite_utils.Database) -> None:
+    db.execute(
+        "CREATE TABLE related_edits (article_id INTEGER NOT NULL, other_id INTEGER NOT NULL, "
+        "action TEXT NOT NULL CHECK (action IN ('pin', 'block')), position INTEGER NOT NULL DEFAULT 0, "
+        "created_at TEXT NOT NULL, PRIMARY KEY (article_id, other_id))"
+    )
+
+
+MIGRATIONS = [_create_index_tables, _create_edits]
+
+
+def related_db(ws: Workspace) -> sqlite_utils.Database:
+    """The workspace database with the related tables in place."""
+    return ws.require_schema(COMPONENT, MIGRATIONS)
+
+
+def has_articles_table(db: sqlite_utils.Database) -> bool:
+    return bool(
+        db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'articles'").fetchone()
+    )
