@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from .cli_issue import issue
+from .cli_web import preview, serve
 
-COMMANDS: list = [issue]
+COMMANDS: list = [issue, serve, preview]

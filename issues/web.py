@@ -69,6 +69,11 @@ def _archived_or_404(issue_id: str) -> ArchivedIssue:
         abort(404)
 
 
+def with_base_target(html: str, target: str) -> str:
+    """``html`` with ``<base target=...>`` first in its head, so links leave the frame."""
+    return _HEAD.sub(lambda m: m.group(0) + f'<base target="{target}">', html, count=1)
+
+
 @bp.get("/")
 def home() -> Response:
     """The front page: the sign-up form and the latest issues."""
@@ -99,8 +104,7 @@ def issue_email(issue_id: str) -> Response:
     """The email itself, for the frame: its own styles allowed, no script, links open the whole page."""
     archived = _archived_or_404(issue_id)
     g.csp = EMAIL_CSP
-    html = _HEAD.sub(lambda m: m.group(0) + '<base target="_top">', archived.html, count=1)
-    return Response(html, mimetype="text/html")
+    return Response(with_base_target(archived.html, "_top"), mimetype="text/html")
 
 
 @bp.get("/issues/<issue_id>.txt")

@@ -223,6 +223,61 @@ def _serve_static(filename: str) -> Response:
     raise NotFound()
 
 
+class BackgroundServer:
+    """A waitress server for ``app`` on a thread: for ``newsletter preview``, tests and benchmarks.
+
+    ``port=0`` picks a free port; :attr:`url` says where it listens.  Use as a context
+    manager, or call :meth:`start` and :meth:`stop`.
+    """
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, **adjustments: Any) -> None:
+        from waitress.server import create_server
+
+        adjustments.setdefault("threads", 8)
+        adjustments.setdefault("ident", "newsletter")
+        self.server = create_server(app, host=host, port=port, **adjustments)
+        self.host = host
+        self.port = int(self.server.effective_port)  # type: ignore[union-attr]
+        self._thread = threading.Thread(target=self.server.run, name=f"waitress:{self.port}", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> BackgroundServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        from waitress import wasyncore
+
+        self.server.task_dispatcher.shutdown()
+        wasyncore.close_all(self.server._map)  # type: ignore[union-attr]
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def waitress_options(ws: Workspace) -> dict[str, Any]:
+    """waitress adjustments from ``[web]``.
+
+    waitress refuses bodies far over the limit before buffering them; the app itself
+    answers the ones just over it with the friendly 413 page.
+    """
+    web = ws.settings.web
+    options: dict[str, Any] = {
+        "threads": int(web.threads),
+        "max_request_body_size": max(10 * int(web.max_body_bytes), 1 << 20),
+        "ident": "newsletter",
+        "channel_timeout": 60,
+    }
+    return options
+
+
 def create_shell(ws: Workspace, *, name: str = "newsletter") -> Flask:
     """A Flask app for ``ws`` with the shell's limits, headers and error pages; add blueprints to it."""
     app = NewsletterFlask(name, static_folder=None)
@@ -252,6 +307,7 @@ def create_shell(ws: Workspace, *, name: str = "newsletter") -> Flask:
 
 
 __all__ = [
+    "BackgroundServer",
     "EMAIL_CSP",
     "PAGE_CSP",
     "RateLimiter",
@@ -263,5 +319,6 @@ __all__ = [
     "render_page",
     "safe_next",
     "too_many",
+    "waitress_options",
     "wants_json",
 ]
