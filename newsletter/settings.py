@@ -54,6 +54,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "count": 3,
         "min_score": 0.0,
         "include_newer": True,
+        "tag_weight": 0.5,  # weight of shared tags next to the text score
+        "near_duplicate": 0.9,  # links this alike (cosine) are not shown side by side; 1.0 = off
+        "query_terms": 60,  # an article's most telling terms looked up per query
     },
     "delivery": {
         "transport": "maildir",
