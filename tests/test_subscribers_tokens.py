@@ -1,0 +1,160 @@
+"""Every way a token can fail: tampered, expired, wrong purpose, another reader's, unknown reader."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from test_subscribers_helpers import MovableClock, install_clock
+
+import subscribers
+from subscribers import BadToken
+from subscribers.tokens import COMPACT_MAX_LENGTH
+
+
+@pytest.fixture
+def moving_clock(monkeypatch: pytest.MonkeyPatch) -> MovableClock:
+    return install_clock(monkeypatch)
+
+
+@pytest.fixture
+def two_readers(workspace):
+    for address in ("ann@example.com", "bob@example.com"):
+        subscribers.subscribe(workspace, address, source="cli", confirmed=True, consent_text="test")
+    return [subscribers.get_subscriber(workspace, a).id for a in ("ann@example.com", "bob@example.com")]
+
+
+def reason(ws, token, purpose):
+    with pytest.raises(BadToken) as excinfo:
+        subscribers.read_token(ws, token, purpose)
+    return excinfo.value.reason
+
+
+def test_round_trip(workspace, two_readers):
+    ann, bob = two_readers
+    for purpose in ("confirm", "unsubscribe"):
+        assert subscribers.read_token(workspace, subscribers.make_token(workspace, purpose, ann), purpose) == ann
+        assert subscribers.read_token(workspace, subscribers.make_token(workspace, purpose, bob), purpose) == bob
+    assert subscribers.confirm_url(workspace, ann).startswith("https://news.example.com/confirm/")
+    assert subscribers.unsubscribe_url(workspace, ann).startswith("https://news.example.com/unsubscribe/")
+
+
+@pytest.mark.parametrize("purpose", ["confirm", "unsubscribe"])
+def test_tampered(workspace, two_readers, purpose):
+    token = subscribers.make_token(workspace, purpose, two_readers[0])
+    flipped = token[:-1] + ("A" if token[-1] != "A" else "B")
+    assert reason(workspace, flipped, purpose) == "tampered"
+    assert reason(workspace, "", purpose) == "tampered"
+    assert reason(workspace, "not-a-token", purpose) == "tampered"
+
+
+@pytest.mark.parametrize("purpose", ["confirm", "unsubscribe"])
+def test_another_readers_token_cannot_be_made_from_ones_own(workspace, two_readers, purpose):
+    """Swapping in another reader's id breaks the signature: a token names exactly one reader."""
+    ann, bob = two_readers
+    token = subscribers.make_token(workspace, purpose, ann)
+    payload, rest = token.split(".", 1)
+    data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    data = [bob, data[1]] if isinstance(data, list) else bob
+    forged = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+    assert reason(workspace, f"{forged}.{rest}", purpose) == "tampered"
+
+
+def test_a_token_from_another_workspace_key_is_tampered(workspace, two_readers, tmp_path, monkeypatch):
+    from newsletter.init import init_workspace
+
+    other = init_workspace(tmp_path / "other")
+    subscribers.subscribe(other, "ann@example.com", source="cli", confirmed=True, consent_text="test")
+    token = subscribers.make_token(other, "unsubscribe", 1)
+    assert reason(workspace, token, "unsubscribe") == "tampered"
+    other.close()
+
+
+def test_confirm_token_expires(workspace, moving_clock):
+    subscribers.subscribe(workspace, "slow@example.com")
+    reader = subscribers.get_subscriber(workspace, "slow@example.com")
+    token = subscribers.make_token(workspace, "confirm", reader.id)
+    moving_clock.advance(days=6, hours=23)
+    assert subscribers.read_token(workspace, token, "confirm") == reader.id
+    moving_clock.advance(hours=2)
+    assert reason(workspace, token, "confirm") == "expired"
+    with pytest.raises(BadToken):
+        subscribers.confirm(workspace, token)
+    assert subscribers.get_subscriber(workspace, reader.id).status == "pending"
+
+
+def test_confirm_expiry_follows_the_setting(tmp_path, monkeypatch, moving_clock):
+    from newsletter.init import init_workspace
+
+    monkeypatch.setenv("NEWSLETTER_SUBSCRIBERS_CONFIRM_EXPIRY_DAYS", "1")
+    ws = init_workspace(tmp_path / "short")
+    subscribers.subscribe(ws, "quick@example.com")
+    token = subscribers.make_token(ws, "confirm", 1)
+    moving_clock.advance(hours=25)
+    assert reason(ws, token, "confirm") == "expired"
+    ws.close()
+
+
+def test_unsubscribe_token_never_expires(workspace, two_readers, moving_clock):
+    token = subscribers.make_token(workspace, "unsubscribe", two_readers[0])
+    moving_clock.advance(days=3650)
+    assert subscribers.read_token(workspace, token, "unsubscribe") == two_readers[0]
+
+
+def test_wrong_purpose_both_ways(workspace, two_readers):
+    confirm_token = subscribers.make_token(workspace, "confirm", two_readers[0])
+    unsubscribe_token = subscribers.make_token(workspace, "unsubscribe", two_readers[0])
+    assert reason(workspace, confirm_token, "unsubscribe") == "wrong_purpose"
+    assert reason(workspace, unsubscribe_token, "confirm") == "wrong_purpose"
+    with pytest.raises(BadToken) as excinfo:
+        subscribers.confirm(workspace, unsubscribe_token)
+    assert excinfo.value.reason == "wrong_purpose"
+
+
+def test_unknown_reader(workspace, two_readers):
+    token = subscribers.make_token(workspace, "unsubscribe", 999)
+    assert reason(workspace, token, "unsubscribe") == "unknown_reader"
+    forgotten = subscribers.make_token(workspace, "unsubscribe", two_readers[1])
+    subscribers.forget(workspace, two_readers[1])
+    assert reason(workspace, forgotten, "unsubscribe") == "unknown_reader"
+
+
+def test_bad_token_messages_are_one_line(workspace):
+    for why in ("tampered", "expired", "wrong_purpose", "unknown_reader"):
+        error = BadToken(why)
+        assert error.reason == why and "\n" not in str(error)
+
+
+def test_compact_tokens(workspace):
+    token = subscribers.compact_token(workspace, "bounce", 202647, 1_000_000)
+    assert len(token) <= COMPACT_MAX_LENGTH and token.isalnum() and token == token.lower()
+    assert subscribers.read_compact_token(workspace, "bounce", token) == (202647, 1_000_000)
+    assert subscribers.read_compact_token(workspace, "bounce", token.upper()) == (202647, 1_000_000)
+    assert subscribers.read_compact_token(workspace, "unsubscribe", subscribers.compact_token(workspace, "unsubscribe", 7)) == (7,)
+    assert subscribers.compact_token(workspace, "bounce", 0) != subscribers.compact_token(workspace, "bounce", 1)
+
+
+@pytest.mark.parametrize("mangle", [
+    lambda t: ("b" if t[0] != "b" else "c") + t[1:],  # another number
+    lambda t: t[:-1] + ("a" if t[-1] != "a" else "b"),  # another MAC
+    lambda t: t[:-2],
+    lambda t: "",
+    lambda t: t + "x",
+    lambda t: "1" + t,  # not in the alphabet
+])
+def test_compact_token_tampering(workspace, mangle):
+    token = subscribers.compact_token(workspace, "bounce", 42, 7)
+    with pytest.raises(BadToken) as excinfo:
+        subscribers.read_compact_token(workspace, "bounce", mangle(token))
+    assert excinfo.value.reason == "tampered"
+
+
+def test_compact_token_purpose_and_limits(workspace):
+    token = subscribers.compact_token(workspace, "bounce", 42)
+    with pytest.raises(BadToken):
+        subscribers.read_compact_token(workspace, "unsubscribe", token)
+    with pytest.raises(ValueError):
+        subscribers.compact_token(workspace, "bounce", 2**200)
+    with pytest.raises(ValueError):
+        subscribers.compact_token(workspace, "bounce", -1)
