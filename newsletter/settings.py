@@ -110,6 +110,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "imap_folder": "INBOX",
         "lmtp_host": "127.0.0.1",
         "lmtp_port": 8024,
+        "imap_security": "tls",  # "tls" (IMAP4_SSL, port 993) or "starttls" (port 143); never plain
+        "imap_cafile": "",  # a CA bundle to trust instead of the system's (a private mail server)
+        "imap_processed_folder": "",  # move processed mail here; empty = leave it, marked \Seen
+        "rejected_maildir": "inbound-rejected",  # messages not understood are kept here, with the reason
+        "max_message_bytes": 10_485_760,  # larger mail is refused by the LMTP listener
     },
 }
 
