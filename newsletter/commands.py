@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import click
 
-from .console import say
+from .console import emit_json, json_option, pass_workspace, say
 from .init import init_workspace
+from .workspace import Workspace
 
 
 @click.command()
@@ -22,4 +26,86 @@ def init(folder: str, name: str) -> None:
     say(f"Created a workspace in {ws.root}; edit {ws.root / 'newsletter.toml'} next.")
 
 
-COMMANDS = [init]
+@click.group()
+def articles() -> None:
+    """Import the blog's articles and look at the archive.
+
+    \b
+    Example:
+        newsletter articles import articles/ feed.xml page.html saved-page.txt
+        newsletter articles list --week 2026-W47
+    """
+
+
+@articles.command("import")
+@click.argument("sources", nargs=-1, metavar="[SOURCE]...")
+@click.option("--date", "default_date", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Date for articles whose source has none (default: the file's modification time).")
+@click.option("--allow-future", is_flag=True, help="Import articles dated after today (scheduled posts).")
+@json_option
+@pass_workspace
+def import_command(ws: Workspace, sources: tuple[str, ...], default_date: datetime | None, allow_future: bool,
+                   as_json: bool) -> None:
+    """Import articles from Markdown files or folders, RSS/Atom feeds, HTML pages and pages
+    saved as plain text (paths or http(s) URLs).  Without SOURCE, the workspace's articles folder.
+
+    Each article is stored once under its canonical URL: importing again changes nothing,
+    an edited article is updated.  Exits 1 if any source failed (the others are still imported).
+
+    \b
+    Example:
+        newsletter articles import articles/ feed.xml https://blog.example.com/feed.xml
+        newsletter articles import saved-page.txt --date 2026-11-20
+    """
+    from .articles import import_sources
+    from .errors import SourceError
+
+    report = import_sources(ws, sources or [ws.articles_dir], default_date=default_date and default_date.date(),
+                            allow_future=allow_future)
+    if as_json:
+        emit_json(report)
+    else:
+        for entry in report.entries:
+            if entry.status != "unchanged" or entry.notes:
+                say(entry.line(), err=entry.status == "failed")
+        say(f"Imported: {report.summary()}.")
+    failed = report.failed
+    if failed:
+        total = len(report.entries)
+        first = failed[0].message
+        raise SourceError(f"{len(failed)} of {total} failed to import" + (f"; first: {first}" if first else ""))
+
+
+@articles.command("list")
+@click.option("--week", metavar="YYYY-Www", help="Only the articles of this ISO week (site's time zone).")
+@json_option
+@pass_workspace
+def list_command(ws: Workspace, week: str | None, as_json: bool) -> None:
+    """List the stored articles, oldest first.
+
+    \b
+    Example:
+        newsletter articles list --week 2026-W47
+        newsletter articles list --json | jq '.[].url'
+    """
+    from .articles import all_articles, articles_in_week
+    from .clock import week_of
+
+    found = articles_in_week(ws, week) if week else all_articles(ws)
+    tz = ws.settings.site.timezone
+    if as_json:
+        emit_json([{key: value for key, value in a.as_dict().items() if key not in ("body_html", "body_text")}
+                   | {"week": week_of(a.published_at, tz)} for a in found])
+        return
+    if not found:
+        say(f"No articles in {week}." if week else "No articles yet; run 'newsletter articles import'.")
+        return
+    zone = ZoneInfo(tz)
+    for a in found:
+        when = a.published_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        tags = f"  [{', '.join(a.tags)}]" if a.tags else ""
+        click.echo(f"{a.id:>5}  {when}  {week_of(a.published_at, tz)}  {a.title}{tags}")
+    say(f"{len(found)} article{'s' if len(found) != 1 else ''}.", err=False)
+
+
+COMMANDS = [init, articles]

@@ -1,0 +1,86 @@
+"""An HTML page: the article's main text, title, date and image, without the page around it.
+
+trafilatura finds the main text (it drops navigation, ads, sign-up boxes, share bars,
+related lists and footers); the page's own metadata (``<link rel=canonical>``,
+``og:*``, ``article:*``, ``<time>``) gives the URL, the exact time and the image.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from bs4 import BeautifulSoup
+
+from ..errors import SourceError
+from .model import Draft, SourceContext, normalise_tags
+from .textfile import parse_date
+
+log = logging.getLogger(__name__)
+
+
+def looks_like_html(data: bytes) -> bool:
+    head = data[:4096].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html")) or b"<body" in head or b"<head" in head
+
+
+def _meta(soup: BeautifulSoup, *names: str) -> str | None:
+    for name in names:
+        tag = soup.find("meta", attrs={"property": name}) or soup.find("meta", attrs={"name": name})
+        if tag is not None and str(tag.get("content") or "").strip():
+            return str(tag["content"]).strip()
+    return None
+
+
+def _published(soup: BeautifulSoup, fallback: str | None, tz: str) -> datetime | None:
+    """The exact time from ``article:published_time`` or ``<time datetime>``, else trafilatura's day."""
+    candidates = [_meta(soup, "article:published_time", "og:published_time", "date", "dc.date", "pubdate")]
+    time_tag = soup.find("time", attrs={"datetime": True})
+    if time_tag is not None:
+        candidates.append(str(time_tag["datetime"]))
+    candidates.append(fallback)
+    for value in candidates:
+        if value:
+            moment = parse_date(value, tz)
+            if moment is not None:
+                return moment
+    return None
+
+
+def _canonical(soup: BeautifulSoup, base_url: str | None) -> str | None:
+    link = soup.find("link", rel="canonical", href=True)
+    if link is not None and str(link["href"]).strip():
+        return str(link["href"]).strip()
+    return _meta(soup, "og:url") or base_url
+
+
+def read_html(data: bytes, ctx: SourceContext) -> list[Draft]:
+    """Read one article page; a page without recognisable article text is refused."""
+    import trafilatura  # imported here: it is slow to load and only this reader needs it
+
+    soup = BeautifulSoup(data, "lxml")
+    html = str(soup)
+    metadata = trafilatura.extract_metadata(html, default_url=ctx.base_url)
+    body = trafilatura.extract(
+        html, url=ctx.base_url, output_format="html", include_images=True, include_links=True,
+        include_formatting=True, include_tables=True, include_comments=False, favor_precision=True,
+    )
+    if not body:
+        raise SourceError(f"{ctx.origin}: no article text found in this page; is it an article page?")
+    meta = metadata.as_dict() if metadata is not None else {}
+    title = _meta(soup, "og:title") or meta.get("title") or (soup.h1.get_text(" ", strip=True) if soup.h1 else "")
+    tags = normalise_tags([part for tag in meta.get("tags") or [] for part in str(tag).split(",")])
+    image = _meta(soup, "og:image", "twitter:image") or meta.get("image")
+    return [ctx.draft(
+        "html",
+        title or "",
+        body,
+        url=_canonical(soup, ctx.base_url),
+        published_at=_published(soup, meta.get("date"), ctx.timezone),
+        summary=_meta(soup, "description", "og:description") or None,
+        tags=tags,
+        image=image,
+        image_alt=_meta(soup, "og:image:alt", "twitter:image:alt"),
+        author=_meta(soup, "author", "article:author") or meta.get("author") or None,
+        name_hint="",  # without a canonical URL the slug comes from the title, not "page.html"
+    )]

@@ -1,0 +1,150 @@
+"""Markdown files with YAML front matter (title, date, url, summary, tags, image, author)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+import yaml
+
+from ..errors import SourceError
+from .model import Draft, SourceContext, normalise_tags
+from .sanitise import markdown_to_html
+from .textfile import parse_date
+
+FENCE = re.compile(r"^(---|\.\.\.)\s*$")
+JEKYLL_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
+ATX_TITLE = re.compile(r"^#\s+(.+?)\s*#*\s*$")
+ALIASES = {
+    "title": ("title",),
+    "date": ("date", "published", "published_at", "pubdate"),
+    "url": ("url", "canonical_url", "canonical", "link", "permalink"),
+    "summary": ("summary", "description", "excerpt"),
+    "tags": ("tags", "keywords"),
+    "image": ("image", "cover", "cover_image", "featured_image"),
+    "image_alt": ("image_alt", "alt"),
+    "author": ("author", "authors"),
+    "slug": ("slug",),
+    "draft": ("draft",),
+}
+
+
+def split_front_matter(text: str, origin: str) -> tuple[dict[str, Any], str, int]:
+    """``(front matter, Markdown body, line number where the body starts)``."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        return {}, text, 1
+    for index in range(1, len(lines)):
+        if FENCE.match(lines[index]):
+            break
+    else:
+        raise SourceError(f"{origin}:1: front matter opened with '---' is never closed; add a '---' line after it")
+    raw = "\n".join(lines[1:index])
+    try:
+        data = yaml.safe_load(raw) if raw.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SourceError(f"{origin}:{line}: front matter is not valid YAML ({problem}); fix that line") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SourceError(f"{origin}:2: front matter must be 'key: value' lines, not a {type(data).__name__}")
+    return data, "\n".join(lines[index + 1:]), index + 2
+
+
+def _key_line(text: str, key: str) -> int:
+    for number, line in enumerate(text.split("\n"), start=1):
+        if re.match(rf"^{re.escape(key)}\s*:", line):
+            return number
+    return 1
+
+
+def _pick(meta: dict[str, Any], field: str) -> tuple[str | None, Any]:
+    lowered = {str(k).lower(): k for k in meta}
+    for alias in ALIASES[field]:
+        if alias in lowered:
+            return lowered[alias], meta[lowered[alias]]
+    return None, None
+
+
+def _string(value: Any, where: str, field: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("src") or value.get("url")
+    if isinstance(value, list):
+        value = ", ".join(str(v) for v in value if v)
+    if isinstance(value, (dict, list)) or value is None:
+        raise SourceError(f"{where}: '{field}' must be text")
+    text = str(value).strip()
+    return text or None
+
+
+def read_markdown(text: str, ctx: SourceContext) -> list[Draft]:
+    """Read one Markdown file into a draft; errors name the file and the line at fault."""
+    origin = ctx.origin
+    site_timezone = ctx.timezone
+    meta, body, body_line = split_front_matter(text, origin)
+
+    def where(field: str) -> str:
+        key, _ = _pick(meta, field)
+        return f"{origin}:{_key_line(text, key) if key else 1}"
+
+    _, draft_flag = _pick(meta, "draft")
+    if draft_flag is True:
+        return []
+    title = _string(_pick(meta, "title")[1], where("title"), "title")
+    if title is None:
+        heading = next((m for m in (ATX_TITLE.match(line) for line in body.split("\n")) if m), None)
+        if heading is None:
+            raise SourceError(f"{origin}:1: no title; add 'title: ...' to the front matter")
+        title = heading.group(1)
+    html = markdown_to_html(body)
+
+    raw_date = _pick(meta, "date")[1]
+    published: datetime | None = None
+    notes: list[str] = []
+    if raw_date is not None:
+        if isinstance(raw_date, (date, datetime)):
+            published = parse_date(raw_date, site_timezone)
+        else:
+            published = parse_date(str(raw_date), site_timezone)
+            if published is None:
+                raise SourceError(f"{where('date')}: date {raw_date!r} is not a date; write it as 2026-11-18 "
+                                  "or 2026-11-18T07:30:00-05:00")
+    jekyll = JEKYLL_DATE.match(ctx.name_hint)
+    if jekyll:
+        ctx.name_hint = jekyll.group(4)
+        if published is None:
+            published = parse_date(date(*map(int, jekyll.group(1, 2, 3))), site_timezone)
+            notes.append("date taken from the file name")
+
+    image_value = _pick(meta, "image")[1]
+    image_alt = _string(_pick(meta, "image_alt")[1], where("image_alt"), "image_alt")
+    if isinstance(image_value, dict):
+        image_alt = image_alt or _string(image_value.get("alt"), where("image"), "image alt")
+    author_value = _pick(meta, "author")[1]
+    if isinstance(author_value, list):
+        author_value = ", ".join(_string(a, where("author"), "author") or "" for a in author_value)
+    tags_value = _pick(meta, "tags")[1]
+    if tags_value is not None and not isinstance(tags_value, (str, list)):
+        raise SourceError(f"{where('tags')}: 'tags' must be a list like [running, recovery]")
+    return [
+        ctx.draft(
+            "markdown",
+            title,
+            html,
+            url=_string(_pick(meta, "url")[1], where("url"), "url"),
+            slug=_string(_pick(meta, "slug")[1], where("slug"), "slug"),
+            published_at=published,
+            summary=_string(_pick(meta, "summary")[1], where("summary"), "summary"),
+            tags=normalise_tags(tags_value),
+            image=_string(image_value, where("image"), "image"),
+            image_alt=image_alt,
+            author=_string(author_value, where("author"), "author"),
+            notes=notes,
+        )
+    ]

@@ -1,0 +1,173 @@
+"""The ``articles`` table: its migrations, upsert by canonical URL, and the read API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlite_utils
+
+from ..clock import now_iso, week_bounds
+from ..errors import NotFound
+from .model import SOURCE_RANK, Article
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+COMPONENT = "articles"
+COLUMNS = (
+    "id", "url", "slug", "title", "published_at", "summary", "body_html", "body_text", "tags", "image",
+    "image_alt", "author", "source", "content_hash", "imported_at", "updated_at",
+)
+
+
+def _create_articles(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            slug TEXT NOT NULL UNIQUE,
+            title TEXT NOT NULL,
+            published_at TEXT NOT NULL,
+            summary TEXT,
+            body_html TEXT NOT NULL DEFAULT '',
+            body_text TEXT NOT NULL DEFAULT '',
+            tags TEXT NOT NULL DEFAULT '[]',
+            image TEXT,
+            image_alt TEXT,
+            author TEXT,
+            source TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            imported_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX articles_published_at ON articles (published_at)")
+
+
+MIGRATIONS = [_create_articles]
+
+
+def articles_db(ws: Workspace) -> sqlite_utils.Database:
+    """The workspace database with the ``articles`` table in place."""
+    return ws.require_schema(COMPONENT, MIGRATIONS)
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """One ``BEGIN IMMEDIATE`` transaction: all of it is stored, or none of it."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+
+
+def row_to_article(row: dict[str, Any]) -> Article:
+    data = dict(row)
+    data["tags"] = json.loads(data["tags"] or "[]")
+    published = datetime.fromisoformat(data["published_at"])
+    data["published_at"] = published if published.tzinfo else published.replace(tzinfo=UTC)
+    return Article(**{key: data[key] for key in COLUMNS})
+
+
+def _select(db: sqlite_utils.Database, where: str = "", params: Sequence[Any] = ()) -> list[Article]:
+    sql = f"SELECT {', '.join(COLUMNS)} FROM articles {where}"
+    cursor = db.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    return [row_to_article(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
+
+
+def get_article(ws: Workspace, key: int | str) -> Article:
+    """An article by id, URL or slug; :class:`NotFound` says which key failed."""
+    db = articles_db(ws)
+    text = str(key).strip()
+    if isinstance(key, int) or text.isdigit():
+        found = _select(db, "WHERE id = ?", [int(text)])
+    elif text.startswith(("http://", "https://")):
+        from .model import canonical_url
+
+        found = _select(db, "WHERE url = ? OR url = ?", [text, canonical_url(text)])
+    else:
+        found = _select(db, "WHERE slug = ?", [text])
+    if not found:
+        raise NotFound(f"no article with id, URL or slug {text!r}; see 'newsletter articles list'")
+    return found[0]
+
+
+def get_articles(ws: Workspace, ids: Sequence[int]) -> list[Article]:
+    """The articles with these ids, in the order given (missing ids are left out)."""
+    if not ids:
+        return []
+    db = articles_db(ws)
+    by_id: dict[int, Article] = {}
+    unique = list(dict.fromkeys(int(i) for i in ids))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start:start + 500]
+        for article in _select(db, f"WHERE id IN ({', '.join('?' * len(chunk))})", chunk):
+            by_id[article.id] = article  # type: ignore[index]
+    return [by_id[i] for i in unique if i in by_id]
+
+
+def all_articles(ws: Workspace) -> list[Article]:
+    """Every stored article, oldest first."""
+    return _select(articles_db(ws), "ORDER BY published_at, id")
+
+
+def articles_in_week(ws: Workspace, week: str) -> list[Article]:
+    """The articles published in ISO week ``week`` (``2026-W47``) in the site's time zone, oldest first."""
+    start, end = week_bounds(week, ws.settings.site.timezone)
+    return _select(
+        articles_db(ws),
+        "WHERE published_at >= ? AND published_at < ? ORDER BY published_at, id",
+        [start.isoformat(timespec="seconds"), end.isoformat(timespec="seconds")],
+    )
+
+
+def _free_slug(db: sqlite_utils.Database, wanted: str) -> str:
+    slug, n = wanted, 1
+    while db.execute("SELECT 1 FROM articles WHERE slug = ?", [slug]).fetchone():
+        n += 1
+        slug = f"{wanted}-{n}"
+    return slug
+
+
+def source_kind(source: str) -> str:
+    """The kind prefix of a stored ``source`` (``"markdown:articles/x.md"`` → ``"markdown"``)."""
+    return source.split(":", 1)[0]
+
+
+def upsert(db: sqlite_utils.Database, fields: dict[str, Any]) -> tuple[str, int, str]:
+    """Store one article keyed by its URL; returns ``(status, id, message)``.
+
+    ``status`` is ``added``, ``updated``, ``unchanged`` or ``skipped`` (a lower-ranked
+    source does not overwrite an article from a better one).  Call inside a transaction.
+    """
+    row = db.execute(
+        "SELECT id, content_hash, source FROM articles WHERE url = ?", [fields["url"]]
+    ).fetchone()
+    stamp = now_iso()
+    values = dict(fields, tags=json.dumps(fields["tags"], ensure_ascii=False))
+    if row is None:
+        values["slug"] = _free_slug(db, fields["slug"])
+        values.update(imported_at=stamp, updated_at=stamp)
+        db["articles"].insert(values)
+        new_id = db.execute("SELECT last_insert_rowid()").fetchone()[0]
+        return "added", new_id, ""
+    article_id, old_hash, old_source = row
+    old_kind, new_kind = source_kind(old_source), source_kind(fields["source"])
+    if SOURCE_RANK.get(new_kind, 0) < SOURCE_RANK.get(old_kind, 0):
+        return "skipped", article_id, f"kept the version imported from {old_source}"
+    if old_hash == fields["content_hash"]:
+        return "unchanged", article_id, ""
+    values.pop("slug", None)  # a stored article keeps its slug, so links to it stay stable
+    values["updated_at"] = stamp
+    db["articles"].update(article_id, values)
+    return "updated", article_id, ""

@@ -1,0 +1,254 @@
+"""A plain-text article as a browser saves a web page: find the title, the byline, the
+headings, the lists and the references, and leave the page's chrome out.
+
+Rules: the first real line (after menus, skip links and the site's own name) is the
+title; a short line without a final full stop that leads a paragraph is a heading; a
+"References" block becomes a list; tracking junk, sign-up pitches, the author's bio box,
+"related articles" lists, share bars and footers are dropped (see :mod:`.text_chrome`).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..errors import SourceError
+from . import text_chrome as chrome
+from .model import Draft, SourceContext, normalise_tags
+from .textfile import parse_date
+
+BYLINE = re.compile(r"^(?:by|written by|words by|author:)\s+(?P<rest>.+)$", re.I)
+DATELINE = re.compile(r"^(?:published|posted|updated|last updated|date)?\s*(?:on|:)?\s*(?P<date>.+)$", re.I)
+TAGS_LINE = re.compile(r"^(?:tags|tagged|filed under|categories|category|topics)\s*:\s*(?P<tags>.+)$", re.I)
+URL_LINE = re.compile(r"^(?:(?:url|source|link|canonical|saved from)\s*:\s*)?(?P<url>https?://\S+)$", re.I)
+CREDIT = re.compile(r"^(photo|image|photograph|illustration|picture)( credit)?\s*:", re.I)
+HEADER_SEPARATORS = re.compile(r"\s+[·|•–—-]\s+|\s*,\s+(?=\d+\s*min)")
+
+
+@dataclass
+class Page:
+    """What the parser found besides the body."""
+
+    title: str = ""
+    author: str | None = None
+    published_at: datetime | None = None
+    url: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+def split_blocks(text: str) -> list[list[str]]:
+    """Blocks of lines separated by blank lines; a text with hardly any blank lines is
+    one block per line (some browsers save every paragraph on one line, no gaps)."""
+    lines = [re.sub(r"[ \t\u00a0\u2009\u200b]+$", "", line.replace("\u200b", "")) for line in text.split("\n")]
+    filled = [line for line in lines if line.strip()]
+    if not filled:
+        return []
+    if sum(1 for line in lines if not line.strip()) * 8 < len(filled):
+        return [[line.strip()] for line in filled]
+    blocks: list[list[str]] = [[]]
+    for line in lines:
+        if line.strip():
+            blocks[-1].append(line.strip())
+        elif blocks[-1]:
+            blocks.append([])
+    return [b for b in blocks if b]
+
+
+def _header_line(line: str, page: Page, tz: str) -> bool:
+    """Read a byline, date, tag or URL line near the top into ``page``; True if it was one."""
+    tags = TAGS_LINE.match(line)
+    if tags:
+        page.tags.extend(normalise_tags(tags["tags"]))
+        return True
+    url = URL_LINE.match(line)
+    if url and not chrome.TRACKING_HINTS.search(line):
+        page.url = page.url or url["url"]
+        return True
+    byline = BYLINE.match(line)
+    if byline:
+        pieces = HEADER_SEPARATORS.split(byline["rest"])
+        page.author = page.author or pieces[0].strip().rstrip(",") or None
+        for piece in pieces[1:]:
+            page.published_at = page.published_at or parse_date(piece, tz)
+        return True
+    if chrome.words(line) <= 8:
+        for piece in HEADER_SEPARATORS.split(line):
+            dated = DATELINE.match(piece.strip())
+            moment = parse_date(dated["date"], tz) if dated else None
+            if moment is not None and re.search(r"\d{4}", piece):
+                page.published_at = page.published_at or moment
+                return True
+    return False
+
+
+def _find_title(blocks: list[list[str]], site_name: str) -> tuple[str, int, int]:
+    """The title and where the body starts (block index, line index within it)."""
+    site = site_name.strip().lower()
+    for b, block in enumerate(blocks):
+        kept = [(i, line) for i, line in enumerate(block)
+                if not chrome.is_junk_line(line) and line.strip().lower() != site]
+        if not kept:
+            continue
+        if chrome.is_menu_block([line for _, line in kept]) or chrome.is_signup([line for _, line in kept]):
+            continue
+        index, line = kept[0]
+        return line.strip(), b, index + 1
+    raise SourceError("no title: the text has no line that could be the article's title")
+
+
+def _inline(text: str) -> str:
+    """Escape text for HTML and turn bare http(s) addresses into links."""
+    out, last = [], 0
+    for m in chrome.URL.finditer(text):
+        url = m.group(0).rstrip(".,;:")
+        out.append(html.escape(text[last:m.start()]))
+        out.append(f'<a href="{html.escape(url)}">{html.escape(url)}</a>')
+        last = m.start() + len(url)
+    out.append(html.escape(text[last:]))
+    return "".join(out)
+
+
+def _list_html(lines: list[str]) -> str:
+    numbered = all(m and (m.group(1) or m.group(2)) for m in (chrome.BULLET.match(line) for line in lines))
+    items = "".join(f"<li>{_inline(chrome.BULLET.sub('', line, count=1).strip())}</li>" for line in lines)
+    return f"<ol>{items}</ol>" if numbered else f"<ul>{items}</ul>"
+
+
+def _is_hard_wrapped(lines: list[str]) -> bool:
+    """Lines cut at a fixed width (an e-mail, a terminal) rather than one line per paragraph."""
+    if len(lines) < 2:
+        return False
+    widths = [len(line) for line in lines[:-1]]
+    return max(widths) <= 100 and min(widths) >= 0.75 * max(widths) and min(widths) >= 40 or any(
+        not a.endswith(chrome.TERMINAL) and b[:1].islower() for a, b in zip(lines, lines[1:], strict=False))
+
+
+def _content_html(lines: list[str]) -> str:
+    """A block's lines (heading already taken off): a paragraph, a list, or several paragraphs."""
+    if all(chrome.BULLET.match(line) for line in lines):
+        return _list_html(lines)
+    if len(lines) == 1 or _is_hard_wrapped(lines):
+        return f"<p>{_inline(' '.join(lines))}</p>"
+    if sum(len(line) for line in lines) / len(lines) < 200:
+        return _list_html(lines)
+    return "".join(f"<p>{_inline(line)}</p>" for line in lines)
+
+
+class _BodyBuilder:
+    """Walk the blocks after the title, dropping chrome and writing HTML."""
+
+    def __init__(self, blocks: list[list[str]], page: Page) -> None:
+        self.blocks = blocks
+        self.page = page
+        self.parts: list[str] = []
+        self.skipping: str | None = None  # the kind of chrome region being dropped
+
+    def is_bio(self, block: list[str]) -> bool:
+        if chrome.BIO_OPENERS.match(block[0].strip()):
+            return True
+        author = (self.page.author or "").strip()
+        if not author:
+            return False
+        if block[0].strip().lower() in (f"about {author.lower()}", f"about {author.split()[0].lower()}"):
+            return True
+        return block[0].startswith(author + " is ") and chrome.words(" ".join(block)) <= 90
+
+    def chrome_kind(self, block: list[str]) -> str | None:
+        """Whether this block opens (or continues) a region of page chrome, and which."""
+        first = block[0].strip()
+        if chrome.COMMENT_OPENERS.match(first):
+            return "comments"
+        if chrome.is_signup(block):
+            return "signup"
+        if self.is_bio(block):
+            return "bio"
+        if chrome.RELATED_OPENERS.match(first):
+            return "related"
+        if chrome.is_menu_block(block) or all(chrome.SOCIAL.match(line) for line in block):
+            return "menu"
+        if self.skipping == "signup" and chrome.is_form_leftover(block):
+            return "signup"
+        if self.skipping == "related" and all(chrome.is_title_like(line) for line in block):
+            return "related"
+        if self.skipping == "comments":
+            return "comments"
+        return None
+
+    def build(self) -> str:
+        index = 0
+        while index < len(self.blocks):
+            block = self.blocks[index]
+            index += 1
+            kind = self.chrome_kind(block)
+            self.skipping = kind
+            if kind:
+                continue
+            if chrome.REFERENCES_HEADING.match(block[0]):
+                index = self.references(block, index)
+                continue
+            if chrome.is_heading_line(block[0]) and (len(block) > 1 or self.leads_content(index)):
+                self.parts.append(f"<h2>{_inline(block[0])}</h2>")
+                block = block[1:]
+                if block and chrome.REFERENCES_HEADING.match(block[0]):
+                    index = self.references(block, index)
+                    continue
+            if block:
+                self.parts.append(_content_html(block))
+        return "\n".join(self.parts)
+
+    def leads_content(self, index: int) -> bool:
+        """Whether the block at ``index`` is article content (so a heading before it leads it)."""
+        if index >= len(self.blocks):
+            return False
+        following = self.blocks[index]
+        if self.chrome_kind(following) is not None:
+            return False
+        return chrome.is_prose(following) or all(chrome.BULLET.match(line) for line in following) or len(following) > 1
+
+    def references(self, block: list[str], index: int) -> int:
+        """A references heading and the citations after it (in this block and the next ones)."""
+        entries = list(block[1:])
+        while index < len(self.blocks) and self.chrome_kind(self.blocks[index]) is None and \
+                all(chrome.is_citation(line) for line in self.blocks[index]):
+            entries.extend(self.blocks[index])
+            index += 1
+        self.parts.append(f"<h2>{_inline(block[0].rstrip(':'))}</h2>")
+        if entries:
+            self.parts.append(_list_html(entries))
+        return index
+
+
+def parse_text_page(text: str, *, site_name: str, timezone: str) -> tuple[Page, str]:
+    """``(page metadata, body HTML)`` of a saved page; raises :class:`SourceError` without a title."""
+    blocks = split_blocks(text)
+    if not blocks:
+        raise SourceError("the text is empty")
+    page = Page()
+    page.title, start_block, start_line = _find_title(blocks, site_name)
+    rest = [blocks[start_block][start_line:], *blocks[start_block + 1:]]
+    body_blocks: list[list[str]] = []
+    in_header = True
+    for block in rest:
+        kept: list[str] = []
+        for line in block:
+            if (in_header or TAGS_LINE.match(line)) and _header_line(line, page, timezone):
+                continue
+            if chrome.is_junk_line(line) or CREDIT.match(line) or line.strip() == page.title:
+                continue
+            kept.append(line)
+        if kept:
+            body_blocks.append(kept)
+            in_header = in_header and not chrome.is_prose(kept)
+    return page, _BodyBuilder(body_blocks, page).build()
+
+
+def read_text_page(text: str, ctx: SourceContext) -> list[Draft]:
+    """Read a saved plain-text page into a draft."""
+    try:
+        page, body = parse_text_page(text, site_name=ctx.site_name, timezone=ctx.timezone)
+    except SourceError as exc:
+        raise SourceError(f"{ctx.origin}:1: {exc}") from None
+    return [ctx.draft("text", page.title, body, url=page.url, published_at=page.published_at,
+                      tags=page.tags, author=page.author, name_hint="")]  # slug from the title
