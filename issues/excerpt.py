@@ -53,10 +53,8 @@ def excerpt_for(summary: str | None, body_text: str, words: int) -> str:
 
 
 def absolute_url(url: str, base: str) -> str:
-    """``url`` made absolute against ``base`` (links and images in mail must be absolute)."""
-    if not url:
-        return ""
-    return urljoin(base.rstrip("/") + "/", url)
+    """``url`` made absolute against the page or folder ``base`` (links and images in mail must be absolute)."""
+    return urljoin(base, url) if url else ""
 
 
 def with_utm(url: str, params: Mapping[str, str]) -> str:

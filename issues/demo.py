@@ -1,0 +1,123 @@
+"""``make demo``: a fresh demo workspace, the sample articles imported, the latest week built and rendered.
+
+Run as ``python -m issues.demo DIR``.  The demo is a list of small steps
+(:data:`STEPS`); later parts of the pipeline append their own (send to the demo
+Maildir, print the serve and preview commands).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from newsletter.errors import ConfigError, NewsletterError
+from newsletter.init import init_workspace
+from newsletter.workspace import Workspace
+
+MARKER = ".demo-workspace"  # only a folder carrying this file is ever removed by the demo
+
+
+@dataclass
+class Demo:
+    """What the steps share: the demo folder, its workspace, the issue built, lines for the summary."""
+
+    root: Path
+    ws: Workspace | None = None
+    issue_id: str | None = None
+    out_dir: Path | None = None
+    summary: list[str] = field(default_factory=list)
+
+    @property
+    def workspace(self) -> Workspace:
+        assert self.ws is not None, "the workspace step runs first"
+        return self.ws
+
+
+def samples_dir() -> Path:
+    """The sample articles shipped with the package (Markdown, a feed, an HTML and a text page)."""
+    from newsletter import articles
+
+    found = getattr(articles, "SAMPLES_DIR", None)
+    return Path(found) if found else Path(articles.__file__).resolve().parent.parent / "samples" / "articles"
+
+
+def make_workspace(demo: Demo) -> None:
+    """Start from a fresh workspace (an old demo workspace is removed first)."""
+    root = demo.root
+    if root.exists():
+        if not (root / MARKER).exists() and any(root.iterdir()):
+            raise ConfigError(f"{root} exists and is not a demo workspace; pick another folder or remove it")
+        shutil.rmtree(root)
+    demo.ws = init_workspace(root)
+    (root / MARKER).write_text("Made by 'make demo'; removed and remade by the next run.\n")
+    click.echo(f"Workspace:  {root}")
+
+
+def import_samples(demo: Demo) -> None:
+    """Import the sample articles into the archive."""
+    from newsletter.articles import import_sources
+
+    report = import_sources(demo.workspace, [samples_dir()])
+    click.echo(f"Imported:   {samples_dir()} ({report.summary()})")
+
+
+def build_latest_week(demo: Demo) -> None:
+    """Build the issue of the latest week that has sample articles."""
+    from newsletter.articles import all_articles
+    from newsletter.clock import week_of
+
+    from .build import build_issue
+
+    ws = demo.workspace
+    latest = max(a.published_at for a in all_articles(ws))
+    issue = build_issue(ws, week_of(latest, ws.settings.site.timezone))
+    demo.issue_id = issue.id
+    click.echo(f"Built:      issue {issue.id} (#{issue.number}), {len(issue.items)} articles")
+    click.echo(f"            Subject: {issue.subject}")
+
+
+def render_issue_files(demo: Demo) -> None:
+    """Render the issue to DIR/out/: issue.html, issue.txt, issue.eml."""
+    from .render import write_issue_files
+
+    demo.out_dir = demo.root / "out"
+    paths = write_issue_files(demo.workspace, demo.issue_id or "latest", demo.out_dir)
+    click.echo(f"Rendered:   {paths['html']}  ({paths['html'].stat().st_size / 1024:.1f} KB)")
+    click.echo(f"            {paths['text']}")
+    click.echo(f"            {paths['eml']}")
+    demo.summary.append(f"Open the issue in a browser: file://{paths['html']}")
+    demo.summary.append(f"Try the CLI on it:           newsletter --workspace {demo.root} issue list")
+
+
+STEPS: list[Callable[[Demo], None]] = [make_workspace, import_samples, build_latest_week, render_issue_files]
+
+
+def run_demo(root: Path) -> Demo:
+    """Run every step in order on a fresh workspace at ``root``."""
+    demo = Demo(root=root.resolve())
+    for step in STEPS:
+        step(demo)
+    return demo
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    root = Path(args[0] if args else "demo-workspace")
+    try:
+        demo = run_demo(root)
+    except NewsletterError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        return 1
+    click.echo("")
+    for line in demo.summary:
+        click.echo(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

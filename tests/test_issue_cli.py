@@ -1,0 +1,72 @@
+"""The ``issue`` commands through click's CliRunner: build, list, render."""
+
+from __future__ import annotations
+
+import email
+import json
+from email import policy
+from pathlib import Path
+
+import pytest
+from issue_fixtures import ten_article_week
+
+from cli import main
+from newsletter.console import run
+
+
+def test_build_list_and_render(cli, tmp_path: Path) -> None:
+    ten_article_week(cli.ws)
+    built = cli("issue", "build", "--week", "2026-W47")
+    assert built.exit_code == 0, built.output
+    assert "Built issue 2026-W47 (#1, 16–22 November 2026): 10 articles" in built.output
+
+    listed = cli("issue", "list", "--json")
+    assert listed.exit_code == 0
+    data = json.loads(listed.output)
+    assert [(i["id"], i["number"], i["status"], i["item_count"]) for i in data] == [("2026-W47", 1, "draft", 10)]
+
+    table = cli("issue", "list")
+    assert "2026-W47" in table.output and "draft" in table.output
+
+    out = tmp_path / "out"
+    rendered = cli("issue", "render", "2026-W47", "--out", str(out))
+    assert rendered.exit_code == 0, rendered.output
+    html = (out / "issue.html").read_text()
+    text = (out / "issue.txt").read_text()
+    assert "[[nl:" not in html and "[[nl:" not in text
+    assert "Hi Sam Reader," in html and "reader@example.com" in text
+
+    message = email.message_from_bytes((out / "issue.eml").read_bytes(), policy=policy.default)
+    assert message.get_content_type() == "multipart/alternative"
+    assert message["Subject"].startswith("Weekly Training Notes #1: ")
+    assert message["To"] == "Sam Reader <reader@example.com>"
+    assert message["List-Unsubscribe"] == "<https://news.example.com/unsubscribe/SAMPLE>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    parts = {part.get_content_type(): part.get_content() for part in message.iter_parts()}
+    assert parts["text/plain"].replace("\r\n", "\n") == text
+    assert parts["text/html"].replace("\r\n", "\n").rstrip("\n") == html
+
+
+def test_render_by_number_and_latest_default_folder(cli) -> None:
+    ten_article_week(cli.ws)
+    cli("issue", "build", "--week", "2026-W47")
+    result = cli("issue", "render", "1", "--json")
+    assert result.exit_code == 0, result.output
+    paths = json.loads(result.output)
+    assert paths["issue"] == "2026-W47"
+    assert Path(paths["html"]) == cli.ws.issues_dir / "2026-W47" / "issue.html"
+    assert cli("issue", "render", "latest").exit_code == 0
+
+
+def test_errors_are_one_line_and_exit_1(cli, capsys) -> None:
+    ten_article_week(cli.ws)
+    for args, message in [
+        (["issue", "build", "--week", "2026-W30"], "Error: no articles were published in 2026-W30"),
+        (["issue", "render", "2026-W30"], "Error: no issue 2026-W30"),
+        (["issue", "build", "--week", "47"], "Error: week '47' is not of the form YYYY-Www"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            run(main, ["--workspace", str(cli.ws.root), *args])
+        assert exit_info.value.code == 1
+        err = capsys.readouterr().err
+        assert err.startswith(message) and err.count("\n") == 1
