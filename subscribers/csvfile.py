@@ -106,12 +106,13 @@ def read_rows(handle: io.TextIOBase, where: str, bad: list[tuple[int, str]]) -> 
     reader = csv.reader(handle, delimiter=_delimiter(sample), quotechar='"', skipinitialspace=True, strict=False)
     columns: Columns | None = None
     while True:
+        line = reader.line_num + 1  # where this record starts (a quoted field may span lines)
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            bad.append((reader.line_num, f"unreadable CSV: {exc}"))
+            bad.append((line, f"unreadable CSV: {exc}"))
             continue
         if not row or not any(cell.strip() for cell in row):
             continue
@@ -119,7 +120,7 @@ def read_rows(handle: io.TextIOBase, where: str, bad: list[tuple[int, str]]) -> 
             columns = detect_columns(row, where)
             if columns.header:
                 continue
-        yield _pick(columns, row, reader.line_num)
+        yield _pick(columns, row, line)
 
 
 def _cell(row: list[str], index: int | None) -> str | None:
