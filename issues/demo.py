@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from newsletter.errors import ConfigError, NewsletterError
+from newsletter.errors import ConfigError, NewsletterError, SourceError
 from newsletter.init import init_workspace
 from newsletter.workspace import Workspace
 
@@ -38,14 +38,6 @@ class Demo:
         return self.ws
 
 
-def samples_dir() -> Path:
-    """The sample articles shipped with the package (Markdown, a feed, an HTML and a text page)."""
-    from newsletter import articles
-
-    found = getattr(articles, "SAMPLES_DIR", None)
-    return Path(found) if found else Path(articles.__file__).resolve().parent.parent / "samples" / "articles"
-
-
 def make_workspace(demo: Demo) -> None:
     """Start from a fresh workspace (an old demo workspace is removed first)."""
     root = demo.root
@@ -61,9 +53,12 @@ def make_workspace(demo: Demo) -> None:
 def import_samples(demo: Demo) -> None:
     """Import the sample articles into the archive."""
     from newsletter.articles import import_sources
+    from newsletter.samples import ARTICLES_DIR
 
-    report = import_sources(demo.workspace, [samples_dir()])
-    click.echo(f"Imported:   {samples_dir()} ({report.summary()})")
+    report = import_sources(demo.workspace, [ARTICLES_DIR])
+    click.echo(f"Imported:   {ARTICLES_DIR} ({report.summary()})")
+    for entry in report.failed:
+        click.echo(f"            {entry.line()}", err=True)
 
 
 def build_latest_week(demo: Demo) -> None:
@@ -74,7 +69,10 @@ def build_latest_week(demo: Demo) -> None:
     from .build import build_issue
 
     ws = demo.workspace
-    latest = max(a.published_at for a in all_articles(ws))
+    articles = all_articles(ws)
+    if not articles:
+        raise SourceError("no sample articles were imported; see the failures above")
+    latest = max(a.published_at for a in articles)
     issue = build_issue(ws, week_of(latest, ws.settings.site.timezone))
     demo.issue_id = issue.id
     click.echo(f"Built:      issue {issue.id} (#{issue.number}), {len(issue.items)} articles")
