@@ -60,6 +60,12 @@ def process_path(ws: Workspace, path: Path | str) -> list[Outcome]:
 # --- IMAP -------------------------------------------------------------------------------------------
 
 
+def _error_text(exc: BaseException) -> str:
+    """imaplib errors carry the server's bytes; show them as text."""
+    arg = exc.args[0] if exc.args else None
+    return arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(exc)
+
+
 def _ssl_context(ws: Workspace) -> ssl.SSLContext:
     cafile = str(ws.settings.inbound.imap_cafile)
     if cafile and not ws.path(cafile).is_file():
@@ -84,15 +90,20 @@ def connect_imap(ws: Workspace) -> imaplib.IMAP4:
         else:
             raise ConfigError(f"[inbound] imap_security = {security!r}: use 'tls' or 'starttls'")
     except (OSError, imaplib.IMAP4.error) as exc:
-        raise InboundSourceError(f"cannot reach IMAP server {s.imap_host}:{s.imap_port}: {exc}") from exc
+        raise InboundSourceError(
+            f"cannot talk to IMAP server {s.imap_host}:{s.imap_port} ({security}): {_error_text(exc)}"
+        ) from exc
     try:
         conn.login(s.imap_username, s.imap_password)
     except imaplib.IMAP4.error as exc:
         conn.logout()
         raise InboundSourceError(
-            f"IMAP login as {s.imap_username!r} refused by {s.imap_host}: {exc}; "
+            f"IMAP login as {s.imap_username!r} refused by {s.imap_host}: {_error_text(exc)}; "
             "check [inbound] imap_username and NEWSLETTER_INBOUND_IMAP_PASSWORD"
         ) from exc
+    typ, data = conn.capability()  # servers announce more (MOVE, UIDPLUS) once logged in
+    if typ == "OK" and data and isinstance(data[-1], bytes):
+        conn.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
     return conn
 
 
@@ -138,6 +149,8 @@ def fetch_imap(ws: Workspace, *, limit: int | None = None) -> list[Outcome]:
     outcomes = []
     try:
         _check(*conn.select(_quote(str(s.imap_folder))), f"SELECT {s.imap_folder}")
+        if moved_to:
+            conn.create(_quote(moved_to))  # "NO: already exists" is fine
         criteria = "ALL" if moved_to else "UNSEEN"
         uids = _check(*conn.uid("SEARCH", None, criteria), "SEARCH")[0].split()
         for uid in uids[:limit] if limit else uids:
@@ -148,8 +161,6 @@ def fetch_imap(ws: Workspace, *, limit: int | None = None) -> list[Outcome]:
             label = f"imap:{s.imap_folder}/{uid.decode()}"
             outcomes.append(process_message(ws, raw, source="imap", label=label))
             _set_aside(conn, uid, moved_to)
-        if moved_to and "MOVE" not in conn.capabilities:
-            conn.close()
     finally:
         try:
             conn.logout()
