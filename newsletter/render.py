@@ -8,6 +8,7 @@ becomes a :class:`TemplateError` naming the template file and line.
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,6 +25,12 @@ if TYPE_CHECKING:
     from .workspace import Workspace
 
 AUTOESCAPE_EXTENSIONS = ("mjml.j2", "html.j2", "mjml", "html", "xml")
+
+# SMTP allows 998 bytes a line; rendered HTML stays well under so it can go out as 8bit unchanged,
+# leaving room for per-reader fields filled in later.
+MAX_LINE = 800
+_BLOCK_BREAK = re.compile(r">(?=<(?:/?(?:table|tbody|thead|tr|td|th|div|p|ul|ol|li|h[1-6]|head|body|style|meta|title)\b"
+                          r"|!--\[if|!\[endif))")
 
 
 def _display_dir(folder: Path) -> str:
@@ -131,9 +138,44 @@ def mjml_to_html(source: str, label: str = "<mjml>") -> str:
         line, message = problem
         raise TemplateError(f"{label}: rendered MJML line {line}: {message}")
     try:
-        return mjml.mjml2html(source, disable_comments=True)
+        return wrap_html_lines(mjml.mjml2html(source, disable_comments=True))
     except (ValueError, RuntimeError) as exc:
         raise TemplateError(f"{label}: invalid MJML: {exc}") from None
+
+
+def _split_long_line(line: str, limit: int) -> list[str]:
+    """Break a long line at spaces outside quoted attribute values (same meaning in HTML)."""
+    pieces: list[str] = []
+    start, last_space, quote, in_tag = 0, -1, "", False
+    for i, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char == "<":
+            in_tag = True
+        elif char == ">":
+            in_tag = False
+        elif in_tag and char in "\"'":
+            quote = char
+        elif char == " ":
+            last_space = i
+        if i - start >= limit and last_space > start:
+            pieces.append(line[start:last_space])
+            start = last_space + 1
+            last_space = -1
+    pieces.append(line[start:])
+    return pieces
+
+
+def wrap_html_lines(html: str, limit: int = MAX_LINE) -> str:
+    """Put block-level tags on their own lines and split what is still too long, without changing the page."""
+    html = _BLOCK_BREAK.sub(">\n", html)
+    if all(len(line) <= limit for line in html.split("\n")):
+        return html
+    lines: list[str] = []
+    for line in html.split("\n"):
+        lines.extend(_split_long_line(line, limit) if len(line) > limit else [line])
+    return "\n".join(lines)
 
 
 def _locate_in_sources(env: jinja2.Environment, name: str) -> tuple[str, int, str] | None:

@@ -12,6 +12,7 @@ from issues.build import IssueFrozen, build_issue
 from issues.freeze import freeze_issue
 from issues.render import render_issue
 from newsletter.personalise import EMAIL, NAME, UNSUBSCRIBE_URL, personalise
+from newsletter.render import MAX_LINE
 from newsletter.workspace import Workspace
 
 GMAIL_CLIP_BYTES = 102 * 1024
@@ -45,6 +46,7 @@ def test_html_carries_every_title_link_and_related_link_under_102_kb(workspace: 
     for token in (UNSUBSCRIBE_URL, EMAIL, NAME):
         assert token in page
     assert "123 Main St, Springfield" in page
+    assert max(len(line) for line in page.split("\n")) <= MAX_LINE  # can go out as 8bit, SMTP allows 998
 
 
 def test_text_part_carries_the_same_links(workspace: Workspace, ten) -> None:

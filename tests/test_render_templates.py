@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.errors import TemplateError
-from newsletter.render import mjml_to_html, render_html_email, render_string, render_text
+from newsletter.render import mjml_to_html, render_html_email, render_string, render_text, wrap_html_lines
 from newsletter.workspace import Workspace
 
 GOOD = """<mjml>
@@ -115,3 +115,13 @@ def test_render_string_names_its_label() -> None:
     assert render_string("#{{ n }}", {"n": 3}) == "#3"
     with pytest.raises(TemplateError, match=r"^newsletter.toml \[issue\] subject: 'nope' is undefined$"):
         render_string("{{ nope }}", {}, label="newsletter.toml [issue] subject")
+
+
+def test_long_html_lines_are_split_without_touching_attribute_values() -> None:
+    href = "https://x.example/" + "a b" * 300  # a quoted value with spaces, longer than a line
+    html = f'<table><tr><td><p><a href="{href}">' + "word " * 400 + "</a></p></td></tr></table>"
+    wrapped = wrap_html_lines(html, limit=100)
+    assert f'href="{href}"' in wrapped
+    assert wrapped.replace(">\n<", "><").replace("\n", " ") == html  # only newlines added, at spaces or tags
+    assert max(len(line) for line in wrapped.split("\n") if href not in line) <= 105
+    assert wrapped.startswith("<table>\n<tr>\n<td>\n<p>")
