@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import html as htmllib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 FIELDS = ("unsubscribe_url", "email", "name")
 PLACEHOLDERS = {field: f"[[nl:{field}]]" for field in FIELDS}
@@ -29,8 +29,11 @@ def placeholders() -> dict[str, str]:
     return dict(PLACEHOLDERS)
 
 
-class _Segments:
-    """A byte string cut at its placeholders: literal parts and, between them, field names."""
+class Segments:
+    """A byte string cut once at its placeholders: literal parts and, between them, field names.
+
+    Public so a MIME byte template (headers too) can be cut the same way and filled with a join.
+    """
 
     __slots__ = ("literals", "slots")
 
@@ -66,19 +69,27 @@ class PersonalisedTemplate:
     __slots__ = ("_html", "_text", "fields")
 
     def __init__(self, html: str | bytes, text: str | bytes) -> None:
-        self._html = _Segments(_as_bytes(html))
-        self._text = _Segments(_as_bytes(text))
+        self._html = Segments(_as_bytes(html))
+        self._text = Segments(_as_bytes(text))
         self.fields = frozenset(self._html.slots) | frozenset(self._text.slots)
 
     def fill(self, fields: Mapping[str, str | None]) -> tuple[bytes, bytes]:
         """Return (html_bytes, text_bytes) for one reader; missing or blank fields use the fallbacks."""
-        raw: dict[str, bytes] = {}
-        escaped: dict[str, bytes] = {}
-        for field in self.fields:
-            value = fields.get(field) or FALLBACKS.get(field, "")
-            raw[field] = value.encode("utf-8")
-            escaped[field] = htmllib.escape(value, quote=True).encode("utf-8")
+        raw, escaped = field_values(fields, self.fields)
         return self._html.fill(escaped), self._text.fill(raw)
+
+
+def field_values(
+    fields: Mapping[str, str | None], names: Iterable[str] = FIELDS
+) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """One reader's fields as UTF-8 bytes: (raw for text, HTML-escaped for HTML); blanks use the fallbacks."""
+    raw: dict[str, bytes] = {}
+    escaped: dict[str, bytes] = {}
+    for name in names:
+        value = fields.get(name) or FALLBACKS.get(name, "")
+        raw[name] = value.encode("utf-8")
+        escaped[name] = htmllib.escape(value, quote=True).encode("utf-8")
+    return raw, escaped
 
 
 @functools.lru_cache(maxsize=8)
