@@ -19,7 +19,7 @@ import sqlite_utils
 
 from ..clock import now_iso
 from ..workspace import Workspace
-from .schema import has_articles_table, related_db
+from .schema import add_to_document_count, has_articles_table, related_db
 from .text import Analyzer, TermVector, normalise_tag
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,7 @@ def _remove(db: sqlite_utils.Database, article_id: int) -> None:
     )
     db.execute("DELETE FROM related_tags WHERE article_id = ?", [article_id])
     db.execute("DELETE FROM related_docs WHERE article_id = ?", [article_id])
+    add_to_document_count(db, -1)
 
 
 def _add(db: sqlite_utils.Database, row: tuple, fingerprint: str, tags: list[str]) -> None:
@@ -120,6 +121,7 @@ def _add(db: sqlite_utils.Database, row: tuple, fingerprint: str, tags: list[str
         "VALUES (?, ?, ?, ?, ?)",
         [article_id, published or "", fingerprint, doc.to_blob(), now_iso()],
     )
+    add_to_document_count(db, 1)
 
 
 def _f32(values: np.ndarray) -> list[float]:

@@ -18,7 +18,7 @@ import sqlite_utils
 from ..settings import Section
 from ..workspace import Workspace
 from .index import DocVector, sync_index
-from .ranking import Query, load_query, similarity, tag_scores, tag_strength, text_scores
+from .ranking import Query, TextMatch, load_query, similarity, tag_scores, tag_strength, text_scores
 from .schema import has_articles_table, related_db
 
 
@@ -71,37 +71,62 @@ def rank_links(
     limit = settings.count if limit is None else limit
     if limit <= 0:
         return []
-    text, detail = text_scores(db, query, settings.query_terms)
-    tags = tag_scores(db, query) if settings.tag_weight > 0 else {}
-    scores = {a: text.get(a, 0.0) + settings.tag_weight * tags.get(a, 0.0) for a in text.keys() | tags.keys()}
-    edits = db.execute(
+    match = text_scores(db, query, settings.query_terms)
+    ids, scores = _combine(match, tag_scores(db, query) if settings.tag_weight > 0 else {}, settings.tag_weight)
+    edits = db.conn.execute(
         "SELECT other_id, action FROM related_edits WHERE article_id = ? ORDER BY position", [query.article_id]
     ).fetchall()
     skip = set(exclude) | {query.article_id} | {o for o, action in edits if action == "block"}
-    known = _published(db, [o for o, action in edits if action == "pin"] + [a for a, s in scores.items()
-                                                                          if s >= settings.min_score])
-    pins = [o for o, action in edits if action == "pin" and o not in skip and o in known]
-    candidates = [
-        (a, s) for a, s in scores.items()
-        if s > 0 and s >= settings.min_score and a not in skip and a not in pins
-        and (settings.include_newer or not query.published_at or known[a] < query.published_at)
-    ]
-    candidates.sort(key=lambda c: (known[c[0]], c[0]), reverse=True)  # ties: the more recent first
-    candidates.sort(key=lambda c: round(c[1], 9), reverse=True)
-    chosen = pins[:limit]
+    pinned = [o for o, action in edits if action == "pin" and o not in skip]
+    pins = [o for o in pinned if o in _published(db, pinned)][:limit]
+    keep = (scores > 0) & (scores >= settings.min_score) & ~np.isin(ids, list(skip | set(pins)))
+    chosen = list(pins)
     vectors: dict[int, DocVector] = {}
-    for other, _ in candidates:
+    older_than = None if settings.include_newer else query.published_at or None
+    for other in _best_first(db, ids[keep], scores[keep], older_than):
         if len(chosen) >= limit:
             break
         if not _near_duplicate(db, other, chosen, vectors, query.archive_size, settings.near_duplicate):
             chosen.append(other)
+    score_of = dict(zip(ids.tolist(), scores.tolist(), strict=True))
     tag_df = _tag_frequencies(db, query.tags)
     return [
-        RelatedLink(other, scores.get(other, 0.0),
-                    (["pinned by the editor"] if other in pins else [])
-                    + _reasons(db, query, other, detail, tag_df))
+        RelatedLink(other, score_of.get(other, 0.0),
+                    (["pinned by the editor"] if other in pins else []) + _reasons(db, query, other, match, tag_df))
         for other in chosen
     ]
+
+
+def _combine(match: TextMatch, tags: dict[int, float], tag_weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """One score per candidate: text score plus ``tag_weight`` times the tag score."""
+    if not tags:
+        return match.ids, match.scores
+    tag_ids = np.fromiter(tags.keys(), dtype=np.int64, count=len(tags))
+    tag_values = np.fromiter(tags.values(), dtype=np.float64, count=len(tags))
+    ids = np.union1d(match.ids, tag_ids)
+    scores = np.zeros(len(ids))
+    scores[np.searchsorted(ids, match.ids)] += match.scores
+    scores[np.searchsorted(ids, tag_ids)] += tag_weight * tag_values
+    return ids, scores
+
+
+def _best_first(db: sqlite_utils.Database, ids: np.ndarray, scores: np.ndarray,
+                older_than: str | None) -> Iterator[int]:
+    """Candidates by score, equal scores the more recent first; only older ones if ``older_than``."""
+    rounded = np.round(scores, 9)
+    order = np.lexsort((-ids, -rounded))
+    start = 0
+    while start < len(order):
+        end = min(len(order), start + 64)
+        while end < len(order) and rounded[order[end]] == rounded[order[end - 1]]:
+            end += 1  # a batch never splits a tie
+        batch = list(zip(ids[order[start:end]].tolist(), rounded[order[start:end]].tolist(), strict=True))
+        published = _published(db, [other for other, _ in batch])
+        batch.sort(key=lambda c: (c[1], published.get(c[0], ""), c[0]), reverse=True)
+        for other, _ in batch:
+            if older_than is None or published.get(other, "") < older_than:
+                yield other
+        start = end
 
 
 def _published(db: sqlite_utils.Database, ids: list[int]) -> dict[int, str]:
@@ -109,8 +134,8 @@ def _published(db: sqlite_utils.Database, ids: list[int]) -> dict[int, str]:
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        out.update(db.execute(f"SELECT article_id, published_at FROM related_docs WHERE article_id IN ({marks})",
-                              chunk))
+        out.update(db.conn.execute(
+            f"SELECT article_id, published_at FROM related_docs WHERE article_id IN ({marks})", chunk))
     return out
 
 
@@ -134,24 +159,22 @@ def _tag_frequencies(db: sqlite_utils.Database, tags: list[str]) -> dict[str, in
     return {t: db.execute("SELECT count(*) FROM related_tags WHERE tag = ?", [t]).fetchone()[0] for t in tags}
 
 
-def _reasons(db: sqlite_utils.Database, query: Query, other: int, detail: dict,
+def _reasons(db: sqlite_utils.Database, query: Query, other: int, match: TextMatch,
              tag_df: dict[str, int]) -> list[str]:
     """Why ``other`` matched: its heaviest shared words, title words, and shared tags."""
     reasons = []
-    if detail:
-        rows = detail["rows"]
-        mask = rows[:, 1] == other
-        if mask.any():
-            contrib, idx, sub = detail["contrib"][mask], detail["term_index"][mask], rows[mask]
-            order = np.argsort(-contrib, kind="stable")
-            term_ids = [int(query.vector.term_ids[idx[i]]) for i in order[:5]]
-            titled = [int(query.vector.term_ids[idx[i]]) for i in order
-                      if query.vector.title[idx[i]] > 0 or sub[i, 3] > 0][:3]
-            words = _words(db, term_ids + titled)
-            reasons.append("words: " + ", ".join(words[t] for t in term_ids))
-            if titled:
-                reasons.append("title: " + ", ".join(words[t] for t in titled))
-    other_tags = {r[0] for r in db.execute("SELECT tag FROM related_tags WHERE article_id = ?", [other])}
+    mask = match.postings[:, 1] == other
+    if mask.any():
+        contrib, idx, sub = match.contributions[mask], match.term_index[mask], match.postings[mask]
+        order = np.argsort(-contrib, kind="stable")
+        term_ids = [int(query.vector.term_ids[idx[i]]) for i in order[:5]]
+        titled = [int(query.vector.term_ids[idx[i]]) for i in order
+                  if query.vector.title[idx[i]] > 0 or sub[i, 3] > 0][:3]
+        words = _words(db, term_ids + titled)
+        reasons.append("words: " + ", ".join(words[t] for t in term_ids))
+        if titled:
+            reasons.append("title: " + ", ".join(words[t] for t in titled))
+    other_tags = {r[0] for r in db.conn.execute("SELECT tag FROM related_tags WHERE article_id = ?", [other])}
     shared = sorted((t for t in query.tags if t in other_tags),
                     key=lambda t: (-tag_strength(tag_df[t], query.archive_size), t))
     if shared:

@@ -20,10 +20,11 @@ import numpy as np
 import sqlite_utils
 
 from .index import DocVector
+from .schema import document_count
 
 # Postings read per query at most: on a big archive the query keeps its most
 # telling terms until this many rows would be read (rare terms first).
-POSTINGS_BUDGET = 60_000
+POSTINGS_BUDGET = 30_000
 _CHUNK = 500
 
 
@@ -72,7 +73,7 @@ def load_query(db: sqlite_utils.Database, article_id: int) -> Query | None:
     if row is None:
         return None
     tags = [r[0] for r in db.execute("SELECT tag FROM related_tags WHERE article_id = ?", [article_id])]
-    n = db.execute("SELECT count(*) FROM related_docs").fetchone()[0]
+    n = document_count(db)
     return Query(article_id, row[0], DocVector.from_blob(row[1]), tags, n)
 
 
@@ -85,34 +86,47 @@ def _query_terms(weights: np.ndarray, df: np.ndarray, max_terms: int) -> np.ndar
     return order[within]
 
 
-def text_scores(db: sqlite_utils.Database, query: Query, max_terms: int) -> tuple[dict[int, float], dict]:
-    """Text score of every article sharing a looked-up term with the query, and the term detail."""
+@dataclass
+class TextMatch:
+    """Text scores of the articles sharing a looked-up term, and each matched posting (for reasons)."""
+
+    ids: np.ndarray  # int64, sorted
+    scores: np.ndarray  # float64, aligned with ids
+    postings: np.ndarray  # rows of (term_id, article_id, body, title)
+    contributions: np.ndarray  # each posting's share of its article's score
+    term_index: np.ndarray  # each posting's position in the query vector
+
+    @classmethod
+    def empty(cls) -> TextMatch:
+        return cls(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64))
+
+
+def text_scores(db: sqlite_utils.Database, query: Query, max_terms: int) -> TextMatch:
+    """Text score of every article sharing a looked-up term with the query."""
     vec = query.vector
     dfs = document_frequencies(db, vec.term_ids.tolist())
     df = np.array([dfs.get(int(t), 0) for t in vec.term_ids], dtype=np.float64)
     w = idf_squared(df, query.archive_size)
     self_score = float((w * (vec.body * vec.body + 2 * vec.body * vec.title)).sum())
     if self_score <= 0:
-        return {}, {}
+        return TextMatch.empty()
     chosen = _query_terms(w * (vec.body + vec.title), df, max_terms)
     if not len(chosen):
-        return {}, {}
+        return TextMatch.empty()
     position = {int(vec.term_ids[i]): i for i in chosen}
     marks = ",".join("?" * len(position))
-    rows = db.execute(
+    rows = db.conn.execute(
         f"SELECT term_id, article_id, body, title FROM related_postings WHERE term_id IN ({marks})",
         list(position),
     ).fetchall()
     if not rows:
-        return {}, {}
+        return TextMatch.empty()
     arr = np.array(rows, dtype=np.float64)
-    idx = np.array([position[int(t)] for t in arr[:, 0]])
-    contrib = w[idx] * ((vec.body[idx] + vec.title[idx]) * arr[:, 2] + vec.body[idx] * arr[:, 3])
-    contrib /= self_score
-    others, inverse = np.unique(arr[:, 1].astype(np.int64), return_inverse=True)
-    totals = np.bincount(inverse, weights=contrib)
-    detail = {"rows": arr, "contrib": contrib, "term_index": idx}
-    return {int(a): float(s) for a, s in zip(others, totals, strict=True) if s > 0}, detail
+    sorter = np.argsort(vec.term_ids)
+    idx = sorter[np.searchsorted(vec.term_ids, arr[:, 0].astype(np.int64), sorter=sorter)]
+    contrib = w[idx] * ((vec.body[idx] + vec.title[idx]) * arr[:, 2] + vec.body[idx] * arr[:, 3]) / self_score
+    ids, inverse = np.unique(arr[:, 1].astype(np.int64), return_inverse=True)
+    return TextMatch(ids, np.bincount(inverse, weights=contrib), arr, contrib, idx)
 
 
 def tag_scores(db: sqlite_utils.Database, query: Query) -> dict[int, float]:
@@ -122,11 +136,11 @@ def tag_scores(db: sqlite_utils.Database, query: Query) -> dict[int, float]:
         return {}
     miss: dict[int, float] = {}
     for tag in query.tags:
-        df = db.execute("SELECT count(*) FROM related_tags WHERE tag = ?", [tag]).fetchone()[0]
+        df = db.conn.execute("SELECT count(*) FROM related_tags WHERE tag = ?", [tag]).fetchone()[0]
         strength = tag_strength(df, n)
         if strength <= 0:
             continue
-        for (other,) in db.execute("SELECT article_id FROM related_tags WHERE tag = ?", [tag]):
+        for (other,) in db.conn.execute("SELECT article_id FROM related_tags WHERE tag = ?", [tag]):
             miss[other] = miss.get(other, 1.0) * (1.0 - strength)
     return {a: 1.0 - m for a, m in miss.items()}
 

@@ -29,6 +29,7 @@ def rebuild_index(ws: Workspace) -> int:
         conn.execute("BEGIN IMMEDIATE")
         for table in ("related_postings", "related_docs", "related_tags", "related_terms"):
             conn.execute(f"DELETE FROM {table}")
+        conn.execute("UPDATE related_stats SET value = 0 WHERE name = 'documents'")
         if not has_articles_table(db):
             return 0
         conn.execute("DROP TABLE IF EXISTS temp.related_stage")
@@ -66,6 +67,7 @@ def rebuild_index(ws: Workspace) -> int:
             "SELECT term_id, article_id, body, title FROM temp.related_stage ORDER BY term_id, article_id"
         )
         conn.execute("DROP TABLE temp.related_stage")
+        conn.execute("UPDATE related_stats SET value = ? WHERE name = 'documents'", [count])
         conn.executemany(
             "INSERT INTO related_terms (id, term, word, df) VALUES (?, ?, ?, ?)",
             ((i, term, words[i - 1], df[i - 1]) for term, i in vocab.items()),

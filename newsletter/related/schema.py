@@ -7,6 +7,7 @@
   weight; clustered by term so a query reads only the rows of its terms.
 - ``related_tags``: normalised tag -> articles (tag document frequency).
 - ``related_edits``: an editor's pins and blocks (article, other, action).
+- ``related_stats``: the number of indexed articles.
 """
 
 from __future__ import annotations
@@ -46,7 +47,22 @@ def _create_edits(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_create_index_tables, _create_edits]
+def _create_stats(db: sqlite_utils.Database) -> None:
+    """A counter of indexed articles (``count(*)`` reads the whole table; queries need it often)."""
+    db.execute("CREATE TABLE related_stats (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+    db.execute("INSERT INTO related_stats (name, value) SELECT 'documents', count(*) FROM related_docs")
+
+
+MIGRATIONS = [_create_index_tables, _create_edits, _create_stats]
+
+
+def document_count(db: sqlite_utils.Database) -> int:
+    """How many articles the index holds."""
+    return db.conn.execute("SELECT value FROM related_stats WHERE name = 'documents'").fetchone()[0]
+
+
+def add_to_document_count(db: sqlite_utils.Database, delta: int) -> None:
+    db.conn.execute("UPDATE related_stats SET value = value + ? WHERE name = 'documents'", [delta])
 
 
 def related_db(ws: Workspace) -> sqlite_utils.Database:

@@ -1,0 +1,187 @@
+"""Related index at scale: generated archives of 10,000 and 100,000 articles.
+
+For each size: time and peak memory to build the index from scratch, to add
+one article (the importer's call), and to compute the related lists of a
+10-item issue.  Articles (a few KB each) are generated from a vocabulary with
+topics: every article mixes two topics with common English and background
+words, has a title from its topics and one to three tags.  Each step runs in
+its own process so peak memory (max RSS) is the step's own.
+
+    .venv/bin/python bench/related_scale.py [--sizes 10000,100000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+TOPICS = 400
+TOPIC_WORDS = 120
+BACKGROUND = 12_000
+COMMON = ("the and of to a in is it you that for on with as are this be at your or have from by not but "
+          "can will more if about what when so all one out up do they their just how there".split())
+
+
+def vocabulary(rng: np.random.Generator, count: int) -> list[str]:
+    """Pronounceable made-up words (so no real text is copied), unique."""
+    onsets = "b c d f g h j k l m n p r s t v w z br cl dr fl gr pl st tr sh ch".split()
+    vowels = "a e i o u ai ea io ou".split()
+    codas = ["", "", "n", "r", "s", "l", "t", "m", "nd", "st"]
+    words: set[str] = set()
+    while len(words) < count:
+        syllables = rng.integers(2, 4)
+        words.add("".join(rng.choice(onsets) + rng.choice(vowels) + rng.choice(codas) for _ in range(syllables)))
+    return sorted(words)
+
+
+class Generator:
+    """Articles from topics: 45% topic words (two topics), 35% background (Zipf), 20% common words."""
+
+    def __init__(self, seed: int = 1) -> None:
+        self.rng = np.random.default_rng(seed)
+        words = vocabulary(self.rng, BACKGROUND + TOPICS * TOPIC_WORDS // 2)
+        self.rng.shuffle(words)
+        self.background = np.array(words[:BACKGROUND])
+        pool = np.array(words[BACKGROUND:])
+        self.topics = [self.rng.choice(pool, TOPIC_WORDS, replace=False) for _ in range(TOPICS)]
+        ranks = np.arange(1, BACKGROUND + 1)
+        self.zipf = (1 / ranks) / (1 / ranks).sum()
+        topic_ranks = np.arange(1, TOPIC_WORDS + 1) ** -0.8
+        self.topic_p = topic_ranks / topic_ranks.sum()
+
+    def article(self, n: int) -> tuple[str, str, str, str]:
+        rng = self.rng
+        first, second = rng.choice(TOPICS, 2, replace=False)
+        length = int(rng.integers(350, 750))
+        parts = [
+            rng.choice(self.topics[first], int(length * 0.30), p=self.topic_p),
+            rng.choice(self.topics[second], int(length * 0.15), p=self.topic_p),
+            rng.choice(self.background, int(length * 0.35), p=self.zipf),
+            rng.choice(COMMON, int(length * 0.20)),
+        ]
+        body = np.concatenate(parts)
+        rng.shuffle(body)
+        sentences = [" ".join(body[i : i + 12]).capitalize() + "." for i in range(0, len(body), 12)]
+        title = " ".join(rng.choice(self.topics[first][:30], 4)).title()
+        tags = json.dumps([f"topic-{first}"] + ([f"topic-{second}"] if rng.random() < 0.5 else []))
+        day = 1 + n // 20
+        published = f"{2000 + day // 365:04d}-{1 + (day % 365) // 31 % 12:02d}-{1 + day % 28:02d}T12:00:00+00:00"
+        return title, "\n".join(sentences), tags, published
+
+
+def generate(folder: Path, size: int) -> None:
+    """A workspace whose articles table holds ``size`` generated articles (the contract's columns)."""
+    from newsletter.articles.store import articles_db
+    from newsletter.init import init_workspace
+
+    ws = init_workspace(folder)
+    db = articles_db(ws)
+    gen = Generator()
+    with db.conn:
+        db.conn.execute("BEGIN")
+        for start in range(0, size, 1000):
+            rows = []
+            for n in range(start, min(size, start + 1000)):
+                title, body, tags, published = gen.article(n)
+                rows.append((n + 1, f"https://blog.example.com/a/{n + 1}", f"a-{n + 1}", title, published, body,
+                             tags, "generated", f"h{n + 1}", published, published))
+            db.conn.executemany(
+                "INSERT INTO articles (id, url, slug, title, published_at, body_text, tags, source, content_hash, "
+                "imported_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    ws.close()
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(folder: Path, step: str) -> dict:
+    """One step in this process: 'build', 'add' (one new article) or 'issue' (10 items' lists)."""
+    from newsletter.related import on_articles_changed, rebuild_index, related_articles
+    from newsletter.workspace import Workspace
+
+    ws = Workspace(folder)
+    before = peak_mb()
+    if step == "build":
+        started = time.perf_counter()
+        count = rebuild_index(ws)
+        seconds = time.perf_counter() - started
+        return {"seconds": seconds, "articles": count, "peak_mb": peak_mb(), "start_mb": before}
+    if step == "add":
+        gen = Generator(seed=99)
+        top = ws.db.execute("SELECT max(id) FROM articles").fetchone()[0]
+        times = []
+        for n in range(5):
+            title, body, tags, published = gen.article(top)
+            new_id = top + n + 1
+            ws.db.execute(
+                "INSERT INTO articles (id, url, slug, title, published_at, body_text, tags, source, content_hash, "
+                "imported_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'generated', ?, ?, ?)",
+                [new_id, f"https://blog.example.com/new/{new_id}", f"new-{new_id}", title, published, body,
+                 tags, f"n{new_id}", published, published])
+            started = time.perf_counter()
+            on_articles_changed(ws, [new_id])
+            times.append(time.perf_counter() - started)
+        return {"seconds": float(np.median(times)), "peak_mb": peak_mb(), "start_mb": before}
+    items = [r[0] for r in ws.db.execute("SELECT id FROM articles ORDER BY published_at DESC, id DESC LIMIT 10")]
+    related_articles(ws, items[0])  # first query opens the database and loads the schema
+    started = time.perf_counter()
+    lists = {i: related_articles(ws, i, exclude=items) for i in items}
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "links": sum(len(v) for v in lists.values()), "peak_mb": peak_mb(),
+            "start_mb": before}
+
+
+def run_step(*args: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10000,100000", help="archive sizes, comma-separated")
+    parser.add_argument("--keep", metavar="DIR", help="keep the generated workspaces here")
+    parser.add_argument("--step", help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.step == "generate":
+        generate(Path(args.folder), args.size)
+        print(json.dumps({}))
+        return
+    if args.step:
+        print(json.dumps(measure(Path(args.folder), args.step)))
+        return
+    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="related-scale-"))
+    print(f"{'articles':>9} {'MB text':>8} | {'build s':>8} {'peak MB':>8} | {'add one ms':>10} | "
+          f"{'10-item issue ms':>16} {'peak MB':>8}")
+    for size in (int(s) for s in args.sizes.split(",")):
+        folder = root / f"ws-{size}"
+        if not (folder / "newsletter.db").exists():
+            run_step("--step", "generate", "--folder", str(folder), "--size", str(size))
+        text_mb = (folder / "newsletter.db").stat().st_size / 1e6
+        build = run_step("--step", "build", "--folder", str(folder))
+        issue = run_step("--step", "issue", "--folder", str(folder))
+        add = run_step("--step", "add", "--folder", str(folder))
+        print(f"{size:>9} {text_mb:>8.0f} | {build['seconds']:>8.1f} {build['peak_mb']:>8.0f} | "
+              f"{add['seconds'] * 1000:>10.1f} | {issue['seconds'] * 1000:>16.0f} {issue['peak_mb']:>8.0f}",
+              flush=True)
+    if not args.keep:
+        import shutil
+
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
