@@ -56,7 +56,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "include_newer": True,
         "tag_weight": 0.5,  # weight of shared tags next to the text score
         "near_duplicate": 0.9,  # links this alike (cosine) are not shown side by side; 1.0 = off
-        "query_terms": 60,  # an article's most telling terms looked up per query
+        "query_terms": 200,  # at most this many of an article's most telling terms are looked up
     },
     "delivery": {
         "transport": "maildir",
