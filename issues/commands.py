@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .cli_issue import issue
+from .cli_send import send
 from .cli_web import preview, serve
 
-COMMANDS: list = [issue, serve, preview]
+COMMANDS: list = [issue, send, serve, preview]

@@ -64,7 +64,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "connections": 4,
         "rate": 0.0,
         "batch_size": 200,
-        "max_attempts": 5,
+        "max_attempts": 5,  # tries of one message within one send run
+        "max_total_attempts": 15,  # tries over all runs before a temporary failure stays failed
+        "retry_delay": 1.0,  # first back-off (seconds), doubling with jitter
         "pause_after_failures": 50,
         "list_id": "",
         "bounce_address": "",

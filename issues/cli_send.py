@@ -1,0 +1,199 @@
+"""The ``send`` command and ``issue status``: a thin skin over :mod:`issues.sender` and friends."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+
+import click
+
+from newsletter.console import emit_json, json_option, pass_workspace, say, show_progress
+from newsletter.errors import InvalidInput, NewsletterError
+from newsletter.workspace import Workspace
+
+from .archive import get_issue
+from .cli_issue import issue
+
+
+class SendPaused(NewsletterError):
+    """The send stopped itself after too many failures in a row."""
+
+
+class _Progress:
+    """A click progress bar on stderr (terminal only) whose label shows the rate."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.label = label
+        self.started = time.monotonic()
+        self.done = 0
+        self.bar = click.progressbar(length=max(total, 1), label=label, file=sys.stderr, show_eta=True,
+                                     show_percent=True, width=30) if show_progress() and total else None
+        if self.bar is not None:
+            self.bar.__enter__()
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            elapsed = time.monotonic() - self.started
+            self.bar.label = f"{self.label} {self.done / elapsed if elapsed else 0:,.0f}/s"
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+@click.command()
+@click.argument("issue_key", metavar="ISSUE")
+@click.option("--to", "to", multiple=True, metavar="ADDR",
+              help="Test send: only to ADDR (repeatable), subject marked [TEST]; no reader is recorded.")
+@click.option("--dry-run", is_flag=True, help="Send nothing: write every reader's message as .eml into --out.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Folder for --dry-run messages.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (for cron and scripts).")
+@click.option("--retry-failed", is_flag=True, help="Queue readers whose delivery failed temporarily again.")
+@json_option
+@pass_workspace
+def send(ws: Workspace, issue_key: str, to: tuple[str, ...], dry_run: bool, out_dir: Path | None, yes: bool,
+         retry_failed: bool, as_json: bool) -> None:
+    """Send ISSUE to every confirmed reader, or test it first with --to / --dry-run.
+
+    A send can be stopped (Ctrl-C finishes the messages in flight) and run again:
+    it resumes where it stopped and never mails anyone twice.
+
+    \b
+    Example:
+        newsletter send 2026-W47 --to me@example.com      # test send
+        newsletter send 2026-W47 --dry-run --out eml/     # write .eml files only
+        newsletter send 2026-W47                          # asks, then sends
+        newsletter send 2026-W47 --yes                    # the same from cron
+        newsletter send 2026-W47 --retry-failed
+    """
+    if to:
+        _test_send(ws, issue_key, to, as_json)
+    elif dry_run:
+        _dry_run(ws, issue_key, out_dir, as_json)
+    else:
+        if out_dir is not None:
+            raise click.UsageError("--out goes with --dry-run")
+        _real_send(ws, issue_key, yes, retry_failed, as_json)
+
+
+def _test_send(ws: Workspace, issue_key: str, to: tuple[str, ...], as_json: bool) -> None:
+    from .rehearsal import send_test
+
+    _check_addresses(to)
+    results = send_test(ws, issue_key, to)
+    if as_json:
+        emit_json([r.as_dict() for r in results])
+    else:
+        for r in results:
+            say(f"{'sent' if r.ok else 'FAILED'} to {r.address}: {r.code} {r.text}")
+    failed = [r.address for r in results if not r.ok]
+    if failed:
+        raise NewsletterError(f"test send failed for {', '.join(failed)}; see the server's answer above")
+
+
+def _dry_run(ws: Workspace, issue_key: str, out_dir: Path | None, as_json: bool) -> None:
+    from .rehearsal import write_dry_run
+    from .sender import pending_readers
+
+    if out_dir is None:
+        raise click.UsageError("--dry-run needs --out DIR for the .eml files")
+    progress = _Progress(pending_readers(ws, issue_key), "Writing")
+    try:
+        count = write_dry_run(ws, issue_key, out_dir, progress)
+    finally:
+        progress.close()
+    if as_json:
+        emit_json({"issue": get_issue(ws, issue_key).id, "messages": count, "out": str(out_dir)})
+    else:
+        say(f"Wrote {count} messages to {out_dir} (nothing sent).")
+
+
+def _real_send(ws: Workspace, issue_key: str, yes: bool, retry_failed: bool, as_json: bool) -> None:
+    from .sender import send_issue, stop_on_signals
+
+    found = get_issue(ws, issue_key)
+    readers = _readers_to_mail(ws, found.id, retry_failed)
+    if readers and not yes:
+        transport = ws.settings.delivery.transport
+        where = f"{ws.settings.smtp.host}:{ws.settings.smtp.port}" if transport == "smtp" else \
+            str(ws.path(ws.settings.delivery.maildir))
+        click.confirm(f"Send {found.id} \"{found.subject}\" to {readers} readers via {transport} ({where})?",
+                      abort=True, err=True)
+    stop = threading.Event()
+    progress = _Progress(readers, f"Sending {found.id}")
+    try:
+        with stop_on_signals(stop, lambda: click.echo(
+                "\nStopping after the messages in flight (Ctrl-C again to quit at once)...", err=True)):
+            report = send_issue(ws, found.id, retry_failed=retry_failed, stop=stop, progress=progress)
+    finally:
+        progress.close()
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        say(report.summary())
+    if report.paused:
+        raise SendPaused(f"the send paused itself after {report.paused}; fix the cause (see 'newsletter issue "
+                         f"status {found.id}'), then run 'newsletter send {found.id}' to resume")
+    if report.interrupted:
+        say(f"Stopped. Run 'newsletter send {found.id}' to resume.", err=True)
+        raise click.exceptions.Exit(130)
+
+
+def _readers_to_mail(ws: Workspace, issue_id: str, retry_failed: bool) -> int:
+    from .outbox import TEMPORARY_FAILURE, outbox_db
+    from .sender import pending_readers
+
+    count = pending_readers(ws, issue_id)
+    if retry_failed:
+        count += outbox_db(ws).execute(
+            f"SELECT count(*) FROM outbox WHERE issue_id = ? AND status = 'failed' AND {TEMPORARY_FAILURE}",
+            [issue_id],
+        ).fetchone()[0]
+    return count
+
+
+@issue.command("status")
+@click.argument("issue_key", metavar="ISSUE")
+@json_option
+@pass_workspace
+def status(ws: Workspace, issue_key: str, as_json: bool) -> None:
+    """Show how ISSUE's send stands: sent, pending, failed and skipped readers, and why.
+
+    \b
+    Example:
+        newsletter issue status 2026-W47
+        newsletter issue status latest --json
+    """
+    from .outbox import send_status
+
+    found = get_issue(ws, issue_key)
+    data = {**send_status(ws, found.id), "number": found.number, "status": found.status}
+    if as_json:
+        emit_json(data)
+        return
+    if data["started_at"] is None:
+        click.echo(f"{found.id} (#{found.number}) is a {found.status}; not sent yet. "
+                   f"Test it: newsletter send {found.id} --to you@example.com")
+        return
+    state = "finished " + data["finished_at"] if data["finished_at"] else "not finished"
+    click.echo(f"{found.id} (#{found.number}) {found.status}: {data['readers']} readers in the snapshot of "
+               f"{data['started_at']}, {data['runs']} run{'s' * (data['runs'] != 1)}, {state}")
+    for name, n in data["counts"].items():
+        if n or name != "sending":
+            click.echo(f"  {name:<8} {n:>8}")
+    if data["reasons"]:
+        click.echo("Why not sent:")
+        for r in data["reasons"]:
+            code = r["code"] if r["code"] is not None else "-"
+            click.echo(f"  {r['status']:<8} {r['count']:>6}  {code}  {r['detail'] or ''}")
+
+
+def _check_addresses(to: tuple[str, ...]) -> None:
+    for address in to:
+        if "@" not in address:
+            raise InvalidInput(f"--to {address!r} is not an email address")

@@ -1,0 +1,263 @@
+"""The outbox: one row per (issue, reader), the ledger a send works through and resumes from.
+
+Rows go ``pending`` -> ``sending`` (claimed by this run) -> ``sent`` | ``failed`` |
+``skipped``; a temporary failure goes back to ``pending``.  A row left ``sending``
+by a killed run is the only message that can go out twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from newsletter.clock import now_iso
+from newsletter.workspace import Workspace
+from subscribers.schema import database as subscribers_db
+from subscribers.store import write_transaction
+
+COMPONENT = "outbox"
+STATUSES = ("pending", "sending", "sent", "failed", "skipped")
+TEMPORARY_FAILURE = "(code = 0 OR code BETWEEN 400 AND 499)"
+
+
+def _create_tables(db: sqlite_utils.Database) -> None:
+    statuses = ", ".join(f"'{s}'" for s in STATUSES)
+    db.execute(
+        f"""CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            issue_id TEXT NOT NULL,
+            subscriber_id INTEGER NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ({statuses})),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            code INTEGER,              -- the server's last reply code (0: no answer)
+            detail TEXT,               -- its text, or why the row was skipped
+            message_id TEXT,
+            sent_at TEXT,
+            updated_at TEXT NOT NULL,
+            UNIQUE (issue_id, subscriber_id)
+        )"""
+    )
+    db.execute("CREATE INDEX outbox_work ON outbox (issue_id, status, id)")
+    db.execute(
+        """CREATE TABLE issue_sends (
+            issue_id TEXT PRIMARY KEY,
+            started_at TEXT NOT NULL,   -- when the reader snapshot was taken
+            readers INTEGER NOT NULL,   -- how many confirmed readers it held
+            finished_at TEXT,
+            runs INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+
+
+MIGRATIONS = [_create_tables]
+
+
+def outbox_db(ws: Workspace) -> sqlite_utils.Database:
+    """This thread's database with the outbox tables (and the subscriber tables they join) in place."""
+    subscribers_db(ws)
+    return ws.require_schema(COMPONENT, MIGRATIONS)
+
+
+@dataclass
+class SendRecord:
+    """An issue's send as stored: when the snapshot was taken, its size, whether it is finished."""
+
+    issue_id: str
+    started_at: str
+    readers: int
+    finished_at: str | None
+    runs: int
+
+
+def send_record(ws: Workspace, issue_id: str) -> SendRecord | None:
+    row = outbox_db(ws).execute(
+        "SELECT issue_id, started_at, readers, finished_at, runs FROM issue_sends WHERE issue_id = ?", [issue_id]
+    ).fetchone()
+    return SendRecord(*row) if row else None
+
+
+def start_send(ws: Workspace, issue_id: str) -> tuple[SendRecord, bool]:
+    """Snapshot every reader confirmed now into the outbox, once per issue; (record, whether new).
+
+    One ``INSERT … SELECT`` inside SQLite: it streams (no reader list in Python) and,
+    being one transaction, is exactly the confirmed readers at that instant.
+    """
+    db = outbox_db(ws)
+    with write_transaction(db):
+        existing = send_record(ws, issue_id)
+        if existing is None:
+            now = now_iso()
+            cur = db.execute(
+                "INSERT OR IGNORE INTO outbox (issue_id, subscriber_id, status, updated_at) "
+                "SELECT ?, id, 'pending', ? FROM subscribers WHERE status = 'confirmed' ORDER BY id",
+                [issue_id, now],
+            )
+            db.execute(
+                "INSERT INTO issue_sends (issue_id, started_at, readers, runs) VALUES (?, ?, ?, 0)",
+                [issue_id, now, cur.rowcount],
+            )
+        db.execute("UPDATE issue_sends SET runs = runs + 1, finished_at = NULL WHERE issue_id = ?", [issue_id])
+    record = send_record(ws, issue_id)
+    assert record is not None
+    return record, existing is None
+
+
+def recover_in_flight(ws: Workspace, issue_id: str) -> int:
+    """Put rows a killed run left ``sending`` back to ``pending`` (their messages may go out twice)."""
+    db = outbox_db(ws)
+    with write_transaction(db):
+        cur = db.execute(
+            "UPDATE outbox SET status = 'pending', updated_at = ? WHERE issue_id = ? AND status = 'sending'",
+            [now_iso(), issue_id],
+        )
+    return cur.rowcount
+
+
+def requeue_failed(ws: Workspace, issue_id: str) -> int:
+    """Put rows that failed temporarily (4xx, no answer) back to ``pending`` with a fresh attempt count."""
+    db = outbox_db(ws)
+    with write_transaction(db):
+        cur = db.execute(
+            f"UPDATE outbox SET status = 'pending', attempts = 0, updated_at = ? "
+            f"WHERE issue_id = ? AND status = 'failed' AND {TEMPORARY_FAILURE}",
+            [now_iso(), issue_id],
+        )
+        if cur.rowcount:
+            db.execute("UPDATE issue_sends SET finished_at = NULL WHERE issue_id = ?", [issue_id])
+    return cur.rowcount
+
+
+def finish_send(ws: Workspace, issue_id: str) -> None:
+    db = outbox_db(ws)
+    with write_transaction(db):
+        db.execute("UPDATE issue_sends SET finished_at = ? WHERE issue_id = ?", [now_iso(), issue_id])
+
+
+@dataclass(slots=True)
+class Job:
+    """One claimed outbox row on its way to a worker."""
+
+    outbox_id: int
+    subscriber_id: int
+    email: str | None
+    name: str | None
+    tries: int = 0
+    last_code: int = 0
+    last_detail: str = ""
+
+
+def claim(db: sqlite_utils.Database, issue_id: str, after_id: int, limit: int) -> list[Job]:
+    """Mark the next ``limit`` pending rows after ``after_id`` as ``sending`` and return them in id order."""
+    with write_transaction(db):
+        rows = db.execute(
+            "UPDATE outbox SET status = 'sending', updated_at = ? WHERE id IN ("
+            " SELECT id FROM outbox WHERE issue_id = ? AND status = 'pending' AND id > ? ORDER BY id LIMIT ?"
+            ") RETURNING id, subscriber_id",
+            [now_iso(), issue_id, after_id, limit],
+        ).fetchall()
+    if not rows:
+        return []
+    rows.sort()
+    marks = ",".join("?" * len(rows))
+    readers = {
+        r[0]: (r[1], r[2])
+        for r in db.execute(
+            f"SELECT id, email, name FROM subscribers WHERE id IN ({marks})", [r[1] for r in rows]
+        ).fetchall()
+    }
+    return [Job(oid, sid, *readers.get(sid, (None, None))) for oid, sid in rows]
+
+
+@dataclass
+class Outcomes:
+    """Results to record in one transaction (the recorder groups whatever has arrived)."""
+
+    sent: list[tuple] = field(default_factory=list)      # (tries, code, detail, message_id, sent_at, outbox_id)
+    failed: list[tuple] = field(default_factory=list)    # (tries, code, detail, outbox_id)
+    deferred: list[tuple] = field(default_factory=list)  # (tries, max_total, code, detail, outbox_id)
+    skipped: list[tuple] = field(default_factory=list)   # (detail, outbox_id)
+    released: list[tuple] = field(default_factory=list)  # (outbox_id,)
+
+    def __len__(self) -> int:
+        return len(self.sent) + len(self.failed) + len(self.deferred) + len(self.skipped) + len(self.released)
+
+
+def record(db: sqlite_utils.Database, outcomes: Outcomes) -> None:
+    """Write a group of results in one transaction (each row's final word for this run)."""
+    now = now_iso()
+    with write_transaction(db):
+        conn = db.conn
+        if outcomes.sent:
+            conn.executemany(
+                "UPDATE outbox SET status = 'sent', attempts = attempts + ?, code = ?, detail = ?, "
+                f"message_id = ?, sent_at = ?, updated_at = '{now}' WHERE id = ?",
+                outcomes.sent,
+            )
+        if outcomes.failed:
+            conn.executemany(
+                "UPDATE outbox SET status = 'failed', attempts = attempts + ?, code = ?, detail = ?, "
+                f"updated_at = '{now}' WHERE id = ?",
+                outcomes.failed,
+            )
+        if outcomes.deferred:
+            conn.executemany(
+                "UPDATE outbox SET attempts = attempts + ?1, "
+                "status = CASE WHEN attempts + ?1 >= ?2 THEN 'failed' ELSE 'pending' END, "
+                f"code = ?3, detail = ?4, updated_at = '{now}' WHERE id = ?5",
+                outcomes.deferred,
+            )
+        if outcomes.skipped:
+            conn.executemany(
+                f"UPDATE outbox SET status = 'skipped', detail = ?, updated_at = '{now}' WHERE id = ?",
+                outcomes.skipped,
+            )
+        if outcomes.released:
+            conn.executemany(
+                f"UPDATE outbox SET status = 'pending', updated_at = '{now}' WHERE id = ? AND status = 'sending'",
+                outcomes.released,
+            )
+
+
+def counts(ws: Workspace, issue_id: str) -> dict[str, int]:
+    """Rows of this issue per status (every status present, zero when none)."""
+    found = dict(
+        outbox_db(ws).execute(
+            "SELECT status, count(*) FROM outbox WHERE issue_id = ? GROUP BY status", [issue_id]
+        ).fetchall()
+    )
+    return {status: found.get(status, 0) for status in STATUSES}
+
+
+def reasons(ws: Workspace, issue_id: str, statuses: Sequence[str] = ("failed", "skipped", "pending"),
+            limit: int = 10) -> list[dict[str, Any]]:
+    """The most common (status, code, detail) among rows not sent, for ``issue status``."""
+    marks = ",".join("?" * len(statuses))
+    rows = outbox_db(ws).execute(
+        f"SELECT status, code, detail, count(*) AS n FROM outbox WHERE issue_id = ? AND status IN ({marks}) "
+        "AND (detail IS NOT NULL OR status != 'pending') GROUP BY status, code, detail ORDER BY n DESC LIMIT ?",
+        [issue_id, *statuses, limit],
+    ).fetchall()
+    return [{"status": s, "code": c, "detail": d, "count": n} for s, c, d, n in rows]
+
+
+def rows_of(ws: Workspace, issue_id: str) -> list[dict[str, Any]]:
+    """Outbox rows of an issue as dicts (for tests and ``--json`` detail; not for big lists)."""
+    db = outbox_db(ws)
+    return list(db.query("SELECT * FROM outbox WHERE issue_id = ? ORDER BY id", [issue_id]))
+
+
+def send_status(ws: Workspace, issue_id: str) -> dict[str, Any]:
+    """Where an issue's send stands: the snapshot, counts per status, and the reasons rows were not sent."""
+    record = send_record(ws, issue_id)
+    return {
+        "issue": issue_id,
+        "started_at": record.started_at if record else None,
+        "finished_at": record.finished_at if record else None,
+        "readers": record.readers if record else 0,
+        "runs": record.runs if record else 0,
+        "counts": counts(ws, issue_id),
+        "reasons": reasons(ws, issue_id),
+    }

@@ -1,0 +1,110 @@
+"""Addresses that carry a signed reader token: the VERP envelope sender and the unsubscribe mailto.
+
+Each issue goes out from ``bounces+<token>@domain`` where the token (see
+:func:`subscribers.compact_token`) names the reader and the issue number, so a
+bounce arriving there says exactly who bounced on which issue without parsing
+the bounce's text.  ``unsubscribe+<token>@domain`` is the mailto in
+List-Unsubscribe.  The inbound side parses both with the functions below.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from email.utils import parseaddr
+
+from newsletter.errors import ConfigError
+from newsletter.workspace import Workspace
+from subscribers import BadToken, compact_token, read_compact_token
+
+log = logging.getLogger(__name__)
+
+BOUNCE_PURPOSE = "bounce"
+UNSUBSCRIBE_PURPOSE = "unsubscribe"
+
+
+@dataclass(frozen=True)
+class BounceTarget:
+    """Whom a bounce concerns: the reader and the issue number their message belonged to."""
+
+    subscriber_id: int
+    issue_number: int
+
+
+def sender_domain(ws: Workspace) -> str:
+    """The domain of ``[site] from`` (Message-IDs and the default bounce/unsubscribe mailboxes use it)."""
+    address = parseaddr(str(ws.settings.site["from"]))[1]
+    domain = address.rpartition("@")[2]
+    if not domain:
+        raise ConfigError(f"[site] from = {ws.settings.site['from']!r} has no address; use 'Name <news@example.com>'")
+    return domain.lower()
+
+
+def _mailbox(ws: Workspace, setting: str, default_local: str) -> tuple[str, str]:
+    """(local part, domain) of ``[delivery] <setting>``, or ``default_local@<from domain>`` when unset."""
+    configured = str(ws.settings.delivery[setting]).strip()
+    if not configured:
+        return default_local, sender_domain(ws)
+    local, sep, domain = configured.rpartition("@")
+    if not sep or not local or not domain or "+" in local:
+        raise ConfigError(
+            f"[delivery] {setting} = {configured!r} must be a plain address like {default_local}@example.com"
+        )
+    return local, domain.lower()
+
+
+def bounce_base(ws: Workspace) -> str:
+    """The plain bounce mailbox (``[delivery] bounce_address`` or ``bounces@<from domain>``)."""
+    local, domain = _mailbox(ws, "bounce_address", "bounces")
+    return f"{local}@{domain}"
+
+
+def bounce_sender(ws: Workspace, subscriber_id: int, issue_number: int) -> str:
+    """The VERP envelope sender for one reader's copy of one issue: ``bounces+<token>@domain``."""
+    local, domain = _mailbox(ws, "bounce_address", "bounces")
+    return f"{local}+{compact_token(ws, BOUNCE_PURPOSE, subscriber_id, issue_number)}@{domain}"
+
+
+def unsubscribe_mailto(ws: Workspace, subscriber_id: int) -> str:
+    """The address a reader's mail client writes to for List-Unsubscribe: ``unsubscribe+<token>@domain``."""
+    local, domain = _mailbox(ws, "unsubscribe_address", "unsubscribe")
+    return f"{local}+{compact_token(ws, UNSUBSCRIBE_PURPOSE, subscriber_id)}@{domain}"
+
+
+def _token_of(ws: Workspace, address: str, setting: str, default_local: str) -> str | None:
+    """The ``<token>`` of ``local+<token>@domain`` when local and domain are ours, else None."""
+    address = parseaddr(address.strip())[1] or address.strip().strip("<>")
+    local, sep, domain = address.rpartition("@")
+    base_local, base_domain = _mailbox(ws, setting, default_local)
+    prefix, plus, token = local.partition("+")
+    if not sep or not plus or prefix.lower() != base_local.lower() or domain.lower() != base_domain:
+        return None
+    return token
+
+
+def parse_bounce_address(ws: Workspace, address: str) -> BounceTarget | None:
+    """The reader and issue a VERP bounce address names; None if it is not ours or the token is forged."""
+    token = _token_of(ws, address, "bounce_address", "bounces")
+    if token is None:
+        return None
+    try:
+        numbers = read_compact_token(ws, BOUNCE_PURPOSE, token)
+    except BadToken:
+        log.warning("bounce address %r carries a token we did not make", address)
+        return None
+    if len(numbers) != 2:
+        return None
+    return BounceTarget(numbers[0], numbers[1])
+
+
+def parse_unsubscribe_address(ws: Workspace, address: str) -> int | None:
+    """The reader id in an ``unsubscribe+<token>@domain`` address; None if not ours or forged."""
+    token = _token_of(ws, address, "unsubscribe_address", "unsubscribe")
+    if token is None:
+        return None
+    try:
+        numbers = read_compact_token(ws, UNSUBSCRIBE_PURPOSE, token)
+    except BadToken:
+        log.warning("unsubscribe address %r carries a token we did not make", address)
+        return None
+    return numbers[0] if len(numbers) == 1 else None
