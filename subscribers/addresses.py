@@ -9,8 +9,8 @@ import quick while accepting and normalising exactly what the library would.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -32,9 +32,11 @@ class InvalidAddress(InvalidInput):
     """An address that cannot belong to a reader; the message names it and why."""
 
 
-@dataclass(frozen=True)
-class Address:
-    """A validated address: ``email`` to send to, ``normalized`` to recognise the reader by."""
+class Address(NamedTuple):
+    """A validated address: ``email`` to send to, ``normalized`` to recognise the reader by.
+
+    A tuple, not a dataclass: an import makes a million of them.
+    """
 
     email: str
     normalized: str

@@ -21,7 +21,6 @@ from .addresses import clean_name, split_name_address, validate_address
 from .csvfile import CsvRow, open_text, read_rows
 from .export import FORMULA_START
 from .schema import LEAVER_STATUSES, database
-from .signup import new_nonce
 from .store import write_transaction
 from .suppression import suppression_hash
 
@@ -114,12 +113,14 @@ class _Batcher:
         now = clock.now_iso()
         first = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM subscribers").fetchone()[0] + 1
         default = "confirmed" if self.confirmed else "pending"
+        nonces = os.urandom(4 * len(new)).hex()  # one confirmation nonce per reader, drawn at once
         readers, events = [], []
         for offset, (line, email, normalized, name, status) in enumerate(new):
             status = status or default
             reader_id = first + offset
             confirmed_at = now if status == "confirmed" else None
-            readers.append((reader_id, email, normalized, name, status, self.source, now, now, confirmed_at, new_nonce()))
+            nonce = nonces[8 * offset : 8 * offset + 8]
+            readers.append((reader_id, email, normalized, name, status, self.source, now, now, confirmed_at, nonce))
             events.append((reader_id, status, now, self.source, self.consent, f"line {line}"))
         self.db.conn.executemany(
             "INSERT INTO subscribers (id, email, email_normalized, name, status, source, created_at, updated_at, "
