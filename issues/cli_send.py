@@ -169,10 +169,12 @@ def status(ws: Workspace, issue_key: str, as_json: bool) -> None:
         newsletter issue status 2026-W47
         newsletter issue status latest --json
     """
+    from .inbound.stats import issue_feedback
     from .outbox import send_status
 
     found = get_issue(ws, issue_key)
-    data = {**send_status(ws, found.id), "number": found.number, "status": found.status}
+    data = {**send_status(ws, found.id), "number": found.number, "status": found.status,
+            "came_back": issue_feedback(ws, found.id)}
     if as_json:
         emit_json(data)
         return
@@ -186,6 +188,9 @@ def status(ws: Workspace, issue_key: str, as_json: bool) -> None:
     for name, n in data["counts"].items():
         if n or name != "sending":
             click.echo(f"  {name:<8} {n:>8}")
+    back = data["came_back"]
+    click.echo(f"Came back: {back['hard_bounces']} hard bounces, {back['soft_bounces']} soft bounces, "
+               f"{back['complaints']} complaints, {back['mail_unsubscribes']} unsubscribes by mail")
     if data["reasons"]:
         click.echo("Why not sent:")
         for r in data["reasons"]:

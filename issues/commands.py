@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from .cli_inbound import inbound
 from .cli_issue import issue
 from .cli_send import send
 from .cli_web import preview, serve
 
-COMMANDS: list = [issue, send, serve, preview]
+COMMANDS: list = [inbound, issue, send, serve, preview]

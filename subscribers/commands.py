@@ -221,6 +221,11 @@ def stats(ws: Workspace, weeks: int, as_json: bool) -> None:
         click.echo(f"\n{'week':<10}{'sign-ups':>10}{'imported':>10}{'leavers':>10}")
     for week in data["weeks"]:
         click.echo(f"{week['week']:<10}{week['signups']:>10}{week['imported']:>10}{week['leavers']:>10}")
+    if data["per_issue"]:
+        click.echo(f"\n{'issue':<10}{'hard':>8}{'soft':>8}{'complaints':>12}{'mail unsub':>12}  (came back)")
+    for row in data["per_issue"]:
+        click.echo(f"{row['issue_id']:<10}{row['hard_bounces']:>8}{row['soft_bounces']:>8}"
+                   f"{row['complaints']:>12}{row['mail_unsubscribes']:>12}")
 
 
 COMMANDS = [subscribers]

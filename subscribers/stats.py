@@ -46,4 +46,14 @@ def subscriber_stats(ws: Workspace, *, weeks: int = 12) -> dict[str, Any]:
         "total": sum(by_status.values()),
         "forgotten": forgotten,
         "weeks": [{"week": week, **counts} for week, counts in sorted(per_week.items())],
+        "per_issue": _mail_back_per_issue(db),
     }
+
+
+def _mail_back_per_issue(db: Any) -> list[dict[str, Any]]:
+    """Bounces and complaints per issue, from the view the inbound side keeps (absent until it runs)."""
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = 'inbound_issue_feedback'").fetchone():
+        return []
+    cursor = db.execute("SELECT * FROM inbound_issue_feedback ORDER BY issue_id DESC LIMIT 12")
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
