@@ -11,13 +11,26 @@ _ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|approx|min|max|Dr|Mr|Mrs|M
 _WORD = re.compile(r"\S+")
 
 
-def _opening_paragraphs(text: str) -> str:
-    """Body text without its leading headings: the paragraphs a reader meets first."""
-    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text or "")]
-    body = [p for p in paragraphs if p]
-    while body and not _SENTENCE_END.search(body[0]) and len(body[0].split()) < 12:
-        body.pop(0)  # a heading: short, no full stop
-    return " ".join(body)
+def _is_heading(paragraph: str) -> bool:
+    return not _SENTENCE_END.search(paragraph) and len(paragraph.split()) < 12
+
+
+def _opening_paragraphs(text: str, words: int) -> str:
+    """The paragraphs a reader meets first: leading headings skipped, ending at the next heading
+    once there is enough text (an excerpt should not run into the next section)."""
+    kept: list[str] = []
+    count = 0
+    for paragraph in re.split(r"\n\s*\n", text or ""):
+        paragraph = " ".join(paragraph.split())
+        if not paragraph:
+            continue
+        if _is_heading(paragraph):
+            if count >= words * 0.5:
+                break
+            continue
+        kept.append(paragraph)
+        count += len(paragraph.split())
+    return " ".join(kept)
 
 
 def cut_at_sentence(text: str, words: int) -> str:
@@ -25,7 +38,7 @@ def cut_at_sentence(text: str, words: int) -> str:
 
     A first sentence far longer than that is cut at a word boundary with an ellipsis.
     """
-    text = _opening_paragraphs(text)
+    text = _opening_paragraphs(text, words)
     positions = [m.end() for m in _WORD.finditer(text)]
     if len(positions) <= words:
         return text

@@ -22,6 +22,13 @@ def test_short_text_is_kept_whole_and_headings_are_skipped() -> None:
     assert cut_at_sentence("Warm up\n\nEase in first. Then run.", 50) == "Ease in first. Then run."
 
 
+def test_excerpt_stops_at_the_next_heading_once_long_enough() -> None:
+    text = f"Intro\n\n{sentences(3)}\n\nThe evening before\n\nThere is no need for pasta. {sentences(4)}"
+    assert cut_at_sentence(text, 50) == sentences(3)
+    short = "Intro\n\nOne short line first.\n\nA heading\n\n" + sentences(4)
+    assert cut_at_sentence(short, 40).startswith("One short line first. word")
+
+
 def test_abbreviations_are_not_sentence_ends() -> None:
     text = "Eat well, e.g. oats and eggs, before a long run and after it as well. " + sentences(6)
     cut = cut_at_sentence(text, 12)
