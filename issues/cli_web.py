@@ -74,6 +74,11 @@ def preview(ws: Workspace, issue: str | None, port: int | None, no_browser: bool
         if not no_browser:
             webbrowser.open(server.url)
         try:
-            threading.Event().wait()
+            wait_until_interrupted(server)
         except KeyboardInterrupt:
             say("Stopped.")
+
+
+def wait_until_interrupted(server: object) -> None:
+    """Keep the command alive while ``server`` runs on its threads (Ctrl-C ends it)."""
+    threading.Event().wait()
