@@ -1,0 +1,150 @@
+"""The finer rules of inbound mail: what counts as an auto-reply, who may subscribe by mail,
+soft bounces counted along the issues actually sent, and the mailbox formats read."""
+
+from __future__ import annotations
+
+import mailbox
+
+import pytest
+from inbound_helpers import inbound_workspace, reader_id, sample
+
+from issues import verp
+from issues.inbound import process_message, store
+from issues.inbound.classify import classify
+from issues.inbound.mime import content_hash, parse_bytes
+from issues.inbound.sources import process_path
+from issues.outbox import outbox_db
+from newsletter.clock import now_iso
+from subscribers import get_subscriber
+
+
+@pytest.fixture
+def ws(workspace):
+    return inbound_workspace(workspace.root)
+
+
+def _mail(headers: str, body: str = "Hello.\n") -> bytes:
+    return (headers.strip() + "\n\n" + body).encode()
+
+
+@pytest.mark.parametrize("header", [
+    "Auto-Submitted: auto-replied", "X-Autoreply: yes", "X-Autorespond: Out of office",
+    "Precedence: bulk", "Precedence: auto_reply", "Subject: Out of Office: back Monday",
+    "Subject: Automatic reply: your message", "Subject: Abwesenheitsnotiz",
+])
+def test_auto_replies_are_recognised(header):
+    msg = parse_bytes(_mail(f"From: reader@example.org\nTo: bounces@example.com\n{header}"))
+    assert classify(msg).kind == "autoreply"
+
+
+def test_a_plain_reply_is_not_an_auto_reply():
+    msg = parse_bytes(_mail("From: reader@example.org\nTo: news@example.com\nSubject: Re: hill repeats"))
+    assert classify(msg).kind == "unknown"
+
+
+def test_an_auto_reply_to_the_subscribe_address_subscribes_nobody(ws):
+    raw = _mail("From: Bot <bot@example.org>\nTo: join@example.com\nSubject: I am out of the office\n"
+                "Message-ID: <ooo-join@example.org>")
+    assert process_message(ws, raw).kind == "autoreply"
+    with pytest.raises(Exception, match="no reader"):
+        get_subscriber(ws, "bot@example.org")
+
+
+def test_a_subscribe_request_failing_dmarc_is_kept_aside(ws):
+    raw = sample(ws, "subscribe-request.eml").replace(b"dmarc=pass", b"dmarc=fail")
+    outcome = process_message(ws, raw)
+    assert outcome.outcome == "rejected" and "DMARC" in outcome.detail
+    with pytest.raises(Exception, match="no reader"):
+        get_subscriber(ws, "grace.lee@example.net")
+
+
+def test_a_subscribe_request_for_a_reader_who_left_asks_to_confirm_again(ws):
+    process_message(ws, sample(ws, "mailto-unsubscribe.eml"))
+    assert get_subscriber(ws, "frank@example.org").status == "unsubscribed"
+    raw = _mail("From: Frank Ortega <frank@example.org>\nTo: join@example.com\nSubject: back again\n"
+                "Message-ID: <frank-back@example.org>")
+    outcome = process_message(ws, raw)
+    assert outcome.kind == "subscribe"
+    assert get_subscriber(ws, "frank@example.org").status == "pending"  # only the link confirms
+
+
+def test_a_not_spam_report_changes_nothing(ws):
+    raw = sample(ws, "arf-complaint.eml").replace(b"Feedback-Type: abuse", b"Feedback-Type: not-spam")
+    assert process_message(ws, raw).outcome == "ignored"
+    assert get_subscriber(ws, "erin@mailbox-provider.example").status == "confirmed"
+
+
+def test_a_temporary_plain_text_bounce_is_soft(ws):
+    raw = sample(ws, "exim-plain-bounce.eml").replace(b"This is a permanent error", b"This is a temporary error")
+    raw = raw.replace(b"550 5.1.1", b"452 4.2.2")
+    outcome = process_message(ws, raw)
+    assert outcome.readers[0]["action"] == "soft bounce 1/3"
+    assert get_subscriber(ws, "bob@example.net").status == "confirmed"
+
+
+def _sent(ws, subscriber_id: int, *issues: str) -> None:
+    db = outbox_db(ws)
+    for n, issue_id in enumerate(issues):
+        db.execute(
+            "INSERT INTO outbox (issue_id, subscriber_id, status, attempts, message_id, sent_at, updated_at) "
+            "VALUES (?, ?, 'sent', 1, ?, ?, ?)",
+            [issue_id, subscriber_id, f"<{issue_id}.{subscriber_id}@example.com>", f"2026-11-0{n + 1}T14:00:00+00:00",
+             now_iso()],
+        )
+
+
+def _soft_bounce(ws, subscriber_id: int, number: int) -> None:
+    raw = sample(ws, "postfix-soft-bounce.eml").decode()
+    raw = raw.replace(verp.bounce_sender(ws, subscriber_id, 47), verp.bounce_sender(ws, subscriber_id, number))
+    process_message(ws, raw.replace("4Kx3Bd0Hq7z9wR@", f"soft{number}@").encode())
+
+
+def test_soft_bounces_count_only_in_a_row_along_the_issues_sent(ws, monkeypatch):
+    monkeypatch.setenv("NEWSLETTER_INBOUND_SOFT_BOUNCE_LIMIT", "2")
+    from newsletter.workspace import Workspace
+
+    ws = Workspace(ws.root)
+    ivan = reader_id(ws, "ivan")
+    _sent(ws, ivan, "2026-W45", "2026-W46", "2026-W47")
+    _soft_bounce(ws, ivan, 45)
+    _soft_bounce(ws, ivan, 47)  # W46 reached the reader in between: the run starts again
+    assert get_subscriber(ws, ivan).status == "confirmed"
+    assert store.soft_bounce_streak(ws, ivan, "2026-W47") == 1
+    _soft_bounce(ws, ivan, 46)  # a late report: W45 and W46 in a row
+    assert get_subscriber(ws, ivan).status == "bounced"
+
+
+def test_the_issue_of_a_bounce_without_verp_comes_from_the_outbox(ws):
+    bob = reader_id(ws, "bob")
+    _sent(ws, bob, "2026-W47")
+    ws.db.execute("UPDATE outbox SET message_id = '<2026-W47.bob.1@news.example.com>' WHERE subscriber_id = ?", [bob])
+    outcome = process_message(ws, sample(ws, "exim-plain-bounce.eml"))
+    assert outcome.readers[0]["issue_id"] == "2026-W47"
+    assert outcome.readers[0]["found_by"] == "address"
+
+
+def test_a_stale_claim_left_by_a_crash_is_taken_again(ws):
+    raw = sample(ws, "postfix-hard-bounce.eml")
+    row = store.claim(ws, "x" * 64, "", "file", "crashed")
+    ws.db.execute("UPDATE inbound_messages SET content_hash = ?, received_at = '2026-01-01T00:00:00+00:00' "
+                  "WHERE id = ?", [content_hash(raw), row])
+    assert process_message(ws, raw).outcome == "done"
+    assert get_subscriber(ws, "alice@example.org").status == "bounced"
+
+
+def test_an_mbox_and_a_single_file_are_read(ws, tmp_path):
+    box = mailbox.mbox(tmp_path / "returned.mbox")
+    for name in ("postfix-hard-bounce.eml", "gmail-bounce.eml"):
+        box.add(sample(ws, name))
+    box.flush()
+    outcomes = process_path(ws, tmp_path / "returned.mbox")
+    assert [o.outcome for o in outcomes] == ["done", "done"]
+    assert outcomes[1].label.endswith("returned.mbox#2")
+    (tmp_path / "one.eml").write_bytes(sample(ws, "microsoft-ndr.eml"))
+    assert [o.kind for o in process_path(ws, tmp_path / "one.eml")] == ["bounce"]
+    assert get_subscriber(ws, "dave.k@contoso-fitness.example").status == "bounced"
+
+
+def test_a_missing_path_is_a_clear_error(ws, cli, tmp_path):
+    result = cli("inbound", "process", str(tmp_path / "nope"))
+    assert "no such file or folder" in str(result.exception)
