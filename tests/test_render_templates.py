@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.errors import TemplateError
+from newsletter.personalise import placeholders
 from newsletter.render import mjml_to_html, render_html_email, render_string, render_text, wrap_html_lines
 from newsletter.workspace import Workspace
 
@@ -88,7 +89,8 @@ def test_override_folder_wins_over_builtin_templates(workspace: Workspace, monke
     folder = workspace.root / "tpl"
     (folder / "partials").mkdir(parents=True)
     (folder / "partials" / "footer.txt.j2").write_text("Our own footer for {{ site.name }}\n")
-    context = {"site": {"name": "Weekly", "public_url": "https://n", "privacy_url": "", "postal_address": "1 St"}}
+    context = {"site": {"name": "Weekly", "public_url": "https://n", "privacy_url": "", "postal_address": "1 St"},
+               "reader": placeholders()}
     builtin = render_text(workspace, "partials/footer.txt.j2", context)
     assert "Unsubscribe" in builtin
     monkeypatch.setenv("NEWSLETTER_PATHS_TEMPLATES", str(folder))
