@@ -34,6 +34,8 @@ JUNK_LINES = [
         r"^(loading|advertisement continues below|continue reading below|story continues below)\.*$",
     )
 ]
+PIXEL_HINTS = re.compile(r"[?&](tid|cid)=|/(pixel|beacon|collect|track(ing)?|t\.gif|p\.gif)\b", re.I)
+PERSON = re.compile(r"^[A-Z][\w'’-]+( [A-Z][\w.'’-]*){1,3}$")
 COOKIE = re.compile(r"\bcookies?\b", re.I)
 COOKIE_ACTION = re.compile(r"\b(accept|consent|settings|preferences|we use|this (site|website) uses|reject)\b", re.I)
 NAV_SEPARATORS = re.compile(r"\s+(?:\||·|•|›|»)\s+|\s{3,}")

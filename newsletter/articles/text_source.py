@@ -31,6 +31,7 @@ HEADER_SEPARATORS = re.compile(r"\s+[·|•–—-]\s+|\s*,\s+(?=\d+\s*min)")
 class Page:
     """What the parser found besides the body."""
 
+    site_name: str = ""
     title: str = ""
     author: str | None = None
     published_at: datetime | None = None
@@ -46,7 +47,13 @@ def split_blocks(text: str) -> list[list[str]]:
     if not filled:
         return []
     if sum(1 for line in lines if not line.strip()) * 8 < len(filled):
-        return [[line.strip()] for line in filled]
+        per_line: list[list[str]] = []
+        for line in filled:  # consecutive list items stay one block
+            if per_line and chrome.BULLET.match(line) and chrome.BULLET.match(per_line[-1][-1]):
+                per_line[-1].append(line.strip())
+            else:
+                per_line.append([line.strip()])
+        return per_line
     blocks: list[list[str]] = [[]]
     for line in lines:
         if line.strip():
@@ -63,8 +70,8 @@ def _header_line(line: str, page: Page, tz: str) -> bool:
         page.tags.extend(normalise_tags(tags["tags"]))
         return True
     url = URL_LINE.match(line)
-    if url and not chrome.TRACKING_HINTS.search(line):
-        page.url = page.url or url["url"]
+    if url and not chrome.PIXEL_HINTS.search(line):
+        page.url = page.url or url["url"]  # tracking parameters are dropped from it later
         return True
     byline = BYLINE.match(line)
     if byline:
@@ -73,28 +80,36 @@ def _header_line(line: str, page: Page, tz: str) -> bool:
         for piece in pieces[1:]:
             page.published_at = page.published_at or parse_date(piece, tz)
         return True
-    if chrome.words(line) <= 8:
-        for piece in HEADER_SEPARATORS.split(line):
-            dated = DATELINE.match(piece.strip())
-            moment = parse_date(dated["date"], tz) if dated else None
-            if moment is not None and re.search(r"\d{4}", piece):
+    if chrome.words(line) <= 10:
+        pieces = [piece.strip() for piece in HEADER_SEPARATORS.split(line)]
+        for piece in pieces:
+            dated = DATELINE.match(piece)
+            moment = parse_date(dated["date"], tz) if dated and re.search(r"\d{4}", piece) else None
+            if moment is not None:
                 page.published_at = page.published_at or moment
+                names = [p for p in pieces if p != piece and chrome.PERSON.match(p)]
+                page.author = page.author or (names[0] if names else None)
                 return True
     return False
 
 
-def _find_title(blocks: list[list[str]], site_name: str) -> tuple[str, int, int]:
-    """The title and where the body starts (block index, line index within it)."""
-    site = site_name.strip().lower()
+def _find_title(blocks: list[list[str]], page: Page) -> tuple[int, int]:
+    """Set the title (and a URL line above it); return where the body starts (block, line)."""
+    site = page.site_name.strip().lower()
     for b, block in enumerate(blocks):
+        for line in block:
+            url = URL_LINE.match(line)
+            if url and not chrome.PIXEL_HINTS.search(line):
+                page.url = page.url or url["url"]
         kept = [(i, line) for i, line in enumerate(block)
-                if not chrome.is_junk_line(line) and line.strip().lower() != site]
+                if not chrome.is_junk_line(line) and line.strip().lower() != site and not URL_LINE.match(line)]
         if not kept:
             continue
         if chrome.is_menu_block([line for _, line in kept]) or chrome.is_signup([line for _, line in kept]):
             continue
         index, line = kept[0]
-        return line.strip(), b, index + 1
+        page.title = line.strip()
+        return b, index + 1
     raise SourceError("no title: the text has no line that could be the article's title")
 
 
@@ -225,8 +240,8 @@ def parse_text_page(text: str, *, site_name: str, timezone: str) -> tuple[Page, 
     blocks = split_blocks(text)
     if not blocks:
         raise SourceError("the text is empty")
-    page = Page()
-    page.title, start_block, start_line = _find_title(blocks, site_name)
+    page = Page(site_name=site_name)
+    start_block, start_line = _find_title(blocks, page)
     rest = [blocks[start_block][start_line:], *blocks[start_block + 1:]]
     body_blocks: list[list[str]] = []
     in_header = True
