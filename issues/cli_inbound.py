@@ -23,6 +23,7 @@ def inbound() -> None:
         newsletter inbound process ~/Maildir/.bounces
         newsletter inbound fetch
         newsletter inbound serve --port 8024
+        newsletter inbound status
     """
 
 
@@ -104,3 +105,36 @@ def serve(ws: Workspace, host: str | None, port: int | None) -> None:
         threading.Event().wait()
     finally:
         controller.stop()
+
+
+@inbound.command()
+@click.option("--recent", type=click.IntRange(min=0), default=20, show_default=True,
+              help="How many of the latest kept-aside messages to show.")
+@json_option
+@pass_workspace
+def status(ws: Workspace, recent: int, as_json: bool) -> None:
+    """Show what became of returned mail: counts, bounces and complaints per issue, and what was kept aside.
+
+    \b
+    Example:
+        newsletter inbound status
+        newsletter inbound status --json
+    """
+    from .inbound.stats import inbound_status
+
+    data = inbound_status(ws, recent=recent)
+    if as_json:
+        emit_json(data)
+        return
+    outcomes = ", ".join(f"{n} {k}" for k, n in sorted(data["by_outcome"].items())) or "none yet"
+    say(f"Messages processed: {outcomes}")
+    if data["by_kind"]:
+        say("By kind: " + ", ".join(f"{n} {k}" for k, n in data["by_kind"].items()))
+    if data["per_issue"]:
+        say(f"\n{'issue':<10}{'hard':>8}{'soft':>8}{'complaints':>12}{'mail unsub':>12}")
+    for issue_id, f in data["per_issue"].items():
+        say(f"{issue_id:<10}{f['hard_bounces']:>8}{f['soft_bounces']:>8}{f['complaints']:>12}{f['mail_unsubscribes']:>12}")
+    if data["kept_aside"]:
+        say(f"\nKept aside in {data['kept_aside_in']} (latest first):")
+    for row in data["kept_aside"]:
+        say(f"  {row['received_at']}  {row['kept_as']}  {row['detail']}")

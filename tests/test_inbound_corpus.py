@@ -141,3 +141,15 @@ def test_per_issue_figures(ws, tmp_path, cli):
     assert figures["hard_bounces"] == 4
     assert figures["complaints"] == 1 and figures["soft_bounces"] == 1
     assert issue_feedback(ws, "2026-W01")["bounces"] == 0
+
+
+def test_status_shows_counts_figures_and_what_was_kept_aside(ws, tmp_path, cli):
+    cli("inbound", "process", str(write_corpus(ws, tmp_path / "mail")))
+    data = json.loads(cli("inbound", "status", "--json").output)
+    assert data["by_outcome"] == {"done": 9, "ignored": 2, "rejected": 2}
+    assert data["per_issue"]["2026-W47"]["complaints"] == 1
+    reasons = " | ".join(row["detail"] for row in data["kept_aside"])
+    assert "not a bounce" in reasons and "names no reader" not in reasons
+    text = cli("inbound", "status").output
+    assert "Messages processed: 9 done, 2 ignored, 2 rejected" in text
+    assert "2026-W47" in text and "Kept aside in" in text

@@ -7,6 +7,6 @@ through :func:`issues.inbound.process.process_message`.
 from __future__ import annotations
 
 from .process import Outcome, process_message
-from .stats import feedback_by_issue, issue_feedback
+from .stats import feedback_by_issue, inbound_status, issue_feedback
 
-__all__ = ["Outcome", "feedback_by_issue", "issue_feedback", "process_message"]
+__all__ = ["Outcome", "feedback_by_issue", "inbound_status", "issue_feedback", "process_message"]

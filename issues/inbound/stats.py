@@ -1,7 +1,9 @@
-"""Per-issue figures of mail that came back: bounces, complaints and mailto unsubscribes."""
+"""Figures of mail that came back: bounces, complaints and mailto unsubscribes per issue,
+and what became of the processed messages (with the ones kept aside and why)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from newsletter.workspace import Workspace
@@ -11,14 +13,18 @@ from .store import database
 FIGURES = ("hard_bounces", "soft_bounces", "complaints", "mail_unsubscribes")
 
 
+def _figures(values: Sequence[int]) -> dict[str, int]:
+    figures = dict(zip(FIGURES, values, strict=True))
+    figures["bounces"] = figures["hard_bounces"] + figures["soft_bounces"]
+    return figures
+
+
 def issue_feedback(ws: Workspace, issue_id: str) -> dict[str, int]:
     """Readers who hard-bounced, soft-bounced, complained or unsubscribed by mail after ``issue_id``."""
     row = database(ws).execute(
         f"SELECT {', '.join(FIGURES)} FROM inbound_issue_feedback WHERE issue_id = ?", [issue_id]
     ).fetchone()
-    figures = dict(zip(FIGURES, row or (0,) * len(FIGURES), strict=True))
-    figures["bounces"] = figures["hard_bounces"] + figures["soft_bounces"]
-    return figures
+    return _figures(row or (0,) * len(FIGURES))
 
 
 def feedback_by_issue(ws: Workspace) -> dict[str, dict[str, int]]:
@@ -26,19 +32,25 @@ def feedback_by_issue(ws: Workspace) -> dict[str, dict[str, int]]:
     rows = database(ws).execute(
         f"SELECT issue_id, {', '.join(FIGURES)} FROM inbound_issue_feedback ORDER BY issue_id DESC"
     ).fetchall()
-    out = {}
-    for issue_id, *values in rows:
-        figures = dict(zip(FIGURES, values, strict=True))
-        figures["bounces"] = figures["hard_bounces"] + figures["soft_bounces"]
-        out[issue_id] = figures
-    return out
+    return {issue_id: _figures(values) for issue_id, *values in rows}
 
 
-def message_counts(ws: Workspace) -> dict[str, Any]:
-    """How many messages were processed, by outcome and by kind (for ``inbound status``)."""
+def inbound_status(ws: Workspace, *, recent: int = 20) -> dict[str, Any]:
+    """Messages processed by outcome and kind, and the latest ones kept aside with their reasons."""
     db = database(ws)
     by_outcome = dict(db.execute("SELECT outcome, COUNT(*) FROM inbound_messages GROUP BY outcome").fetchall())
     by_kind = dict(db.execute(
-        "SELECT COALESCE(kind, ''), COUNT(*) FROM inbound_messages GROUP BY kind"
+        "SELECT COALESCE(kind, '-'), COUNT(*) FROM inbound_messages GROUP BY 1 ORDER BY 1"
     ).fetchall())
-    return {"by_outcome": by_outcome, "by_kind": by_kind}
+    cursor = db.execute(
+        "SELECT received_at, source, label, message_id, detail, kept_as FROM inbound_messages "
+        "WHERE outcome = 'rejected' ORDER BY id DESC LIMIT ?", [recent]
+    )
+    names = [c[0] for c in cursor.description]
+    return {
+        "by_outcome": by_outcome,
+        "by_kind": by_kind,
+        "kept_aside_in": str(ws.path(ws.settings.inbound.rejected_maildir)),
+        "kept_aside": [dict(zip(names, row, strict=True)) for row in cursor.fetchall()],
+        "per_issue": feedback_by_issue(ws),
+    }
