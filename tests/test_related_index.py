@@ -1,0 +1,83 @@
+"""The stored index: incremental updates answer exactly as a rebuild; changes and deletions follow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from related_helpers import ARTICLES, add_article, add_samples, with_settings
+
+from newsletter.related import (
+    index_articles,
+    on_articles_changed,
+    rebuild_index,
+    related_articles,
+    sync_index,
+)
+
+SAMPLES = Path(__file__).resolve().parent.parent / "newsletter" / "samples" / "articles"
+
+
+def every_list(ws) -> dict[int, list[tuple[int, float]]]:
+    loose = with_settings(ws, min_score=0.0)
+    ids = [r[0] for r in ws.db.execute("SELECT id FROM articles ORDER BY id")]
+    return {i: [(link.article_id, link.score) for link in related_articles(loose, i, limit=5)] for i in ids}
+
+
+def assert_same_lists(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        assert [i for i, _ in a[key]] == [i for i, _ in b[key]], key
+        assert [s for _, s in a[key]] == pytest.approx([s for _, s in b[key]], rel=1e-9)
+
+
+def test_incremental_updates_give_the_same_lists_as_a_rebuild(workspace):
+    ids = add_samples(workspace)  # indexed one article at a time, as the importer does
+    title, body, tags = ARTICLES["compost"]
+    workspace.db.execute("UPDATE articles SET body_text = ?, tags = '[\"garden\", \"soil\"]' WHERE id = ?",
+                         [body + " Worms move in when the compost cools.", ids["compost"]])
+    on_articles_changed(workspace, [ids["compost"]])
+    workspace.db.execute("DELETE FROM articles WHERE id = ?", [ids["rye-bread"]])
+    on_articles_changed(workspace, [ids["rye-bread"]])
+    add_article(workspace, "worms", "Worms in the compost heap", "Worms turn compost into soil for the garden.",
+                ["soil"], "2026-10-30T08:00:00+00:00")
+    incremental = every_list(workspace)
+    assert ids["rye-bread"] not in incremental
+    assert rebuild_index(workspace) == len(ids)  # 8 - 1 deleted + 1 added
+    assert_same_lists(incremental, every_list(workspace))
+
+
+def test_unchanged_articles_are_not_reindexed(workspace):
+    ids = add_samples(workspace)
+    assert index_articles(workspace, ids.values()) == 0
+    workspace.db.execute("UPDATE articles SET title = 'Tomato seedlings on a windowsill' WHERE id = ?",
+                         [ids["tomato-seedlings"]])
+    assert index_articles(workspace, ids.values()) == 1
+
+
+def test_adding_an_article_touches_only_its_own_rows(workspace):
+    ids = add_samples(workspace)
+    before = dict(workspace.db.execute("SELECT article_id, indexed_at || fingerprint FROM related_docs"))
+    new = add_article(workspace, "rye-starter", "A rye starter", "Rye flour makes a lively starter.", [],
+                      "2026-11-01T08:00:00+00:00")
+    after = dict(workspace.db.execute("SELECT article_id, indexed_at || fingerprint FROM related_docs"))
+    assert {k: v for k, v in after.items() if k != new} == before
+    assert ids["rye-bread"] in [link.article_id for link in related_articles(workspace, new)]
+
+
+def test_articles_stored_without_the_importers_call_are_picked_up(workspace):
+    ids = add_samples(workspace, notify=False)
+    assert related_articles(workspace, ids["long-run"], limit=1)[0].article_id == ids["interval-running"]
+    assert sync_index(workspace) == 0  # everything indexed by the first query
+
+
+def test_the_importer_keeps_the_index_current(workspace):
+    from newsletter.articles import import_sources
+
+    report = import_sources(workspace, [SAMPLES])
+    assert report.changed_ids
+    indexed = workspace.db.execute("SELECT count(*) FROM related_docs").fetchone()[0]
+    assert indexed == len(report.changed_ids)
+    article_id = report.changed_ids[0]
+    assert related_articles(workspace, article_id)
+    assert article_id not in [link.article_id for link in related_articles(workspace, article_id)]
