@@ -16,6 +16,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
@@ -106,7 +107,10 @@ def address_header(name: str | None, email: str) -> bytes:
     name = _CONTROL.sub(" ", name or "").strip()
     if _SIMPLE_NAME.match(name) and email.isascii():
         return f"To: {formataddr((name, email))}\r\n".encode("ascii")
-    return _header_block([("To", formataddr((name, email)) if name else email)])
+    message = EmailMessage(policy=SMTP)
+    local, _, domain = email.rpartition("@")
+    message["To"] = Address(display_name=name, username=local, domain=domain)
+    return bytes(message).split(b"\r\n\r\n", 1)[0] + b"\r\n"
 
 
 _date_cache: list = [0, b""]

@@ -119,6 +119,12 @@ class SmtpSink:
         with self.handler.lock:
             self.handler._always[address.lower()] = reply
 
+    def clear(self, address: str) -> None:
+        """Forget every scripted answer for ``address``: accept it again."""
+        with self.handler.lock:
+            self.handler._once.pop(address.lower(), None)
+            self.handler._always.pop(address.lower(), None)
+
     def refuse_everyone(self, reply: str | None) -> None:
         """Answer every RCPT with ``reply`` (None: back to accepting)."""
         with self.handler.lock:
