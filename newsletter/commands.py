@@ -9,6 +9,7 @@ import click
 
 from .console import emit_json, json_option, pass_workspace, say
 from .init import init_workspace
+from .related.commands import related as related_command
 from .workspace import Workspace
 
 
@@ -107,5 +108,7 @@ def list_command(ws: Workspace, week: str | None, as_json: bool) -> None:
         click.echo(f"{a.id:>5}  {when}  {week_of(a.published_at, tz)}  {a.title}{tags}")
     say(f"{len(found)} article{'s' if len(found) != 1 else ''}.", err=False)
 
+
+articles.add_command(related_command)
 
 COMMANDS = [init, articles]

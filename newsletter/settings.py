@@ -52,7 +52,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "related": {
         "count": 3,
-        "min_score": 0.0,
+        "min_score": 0.1,  # leave out links scoring below this (1.0 = as close as the article to itself)
         "include_newer": True,
         "tag_weight": 0.5,  # weight of shared tags next to the text score
         "near_duplicate": 0.9,  # links this alike (cosine) are not shown side by side; 1.0 = off
