@@ -3,7 +3,7 @@
 Other packages use only the names below (the contract in the team brief).
 """
 
-from .forget import forget
+from .forget import forget, on_forget
 from .signup import Registration, SubscribeOutcome, confirm, register, subscribe
 from .store import (
     Event,
@@ -41,6 +41,7 @@ __all__ = [
     "make_token",
     "mark_bounced",
     "mark_complained",
+    "on_forget",
     "read_compact_token",
     "read_token",
     "register",

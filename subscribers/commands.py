@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
-from newsletter.console import emit_json, json_option, pass_workspace, say
+from newsletter.console import emit_json, json_option, pass_workspace, say, show_progress
 from newsletter.workspace import Workspace
 
 from .export import export_csv, iter_subscribers
@@ -159,10 +160,14 @@ def forget(ws: Workspace, reader: str, yes: bool) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--confirmed", is_flag=True, help="Import as confirmed readers (needs --consent).")
 @click.option("--consent", metavar="TEXT", help="The wording these readers agreed to, and where.")
+@click.option("--send-confirmations", is_flag=True, help="Mail the confirmation link to readers added as pending.")
 @click.option("--encoding", default="utf-8", show_default=True, help="The file's text encoding.")
 @json_option
 @pass_workspace
-def import_(ws: Workspace, file: str, confirmed: bool, consent: str | None, encoding: str, as_json: bool) -> None:
+def import_(
+    ws: Workspace, file: str, confirmed: bool, consent: str | None, send_confirmations: bool, encoding: str,
+    as_json: bool,
+) -> None:
     """Import readers from a CSV file (email and name columns in any order, ',' or ';').
 
     Readers who unsubscribed, bounced, complained or were forgotten are never re-activated.
@@ -171,7 +176,18 @@ def import_(ws: Workspace, file: str, confirmed: bool, consent: str | None, enco
     Example:
         newsletter subscribers import list.csv --confirmed --consent "exported from our old provider on 2026-11-01"
     """
-    report = import_csv(ws, file, confirmed=confirmed, consent=consent, encoding=encoding)
+    options = {"confirmed": confirmed, "consent": consent, "encoding": encoding, "send_confirmations": send_confirmations}
+    if show_progress() and not as_json:
+        with click.progressbar(length=os.path.getsize(file), label="Importing", file=sys.stderr) as bar:
+            done = [0]
+
+            def advance(position: int) -> None:
+                bar.update(position - done[0])
+                done[0] = position
+
+            report = import_csv(ws, file, progress=advance, **options)
+    else:
+        report = import_csv(ws, file, **options)
     if as_json:
         emit_json(report)
         return
@@ -183,6 +199,10 @@ def import_(ws: Workspace, file: str, confirmed: bool, consent: str | None, enco
         say(f"  line {line}: {reason}")
     if report.bad_row_count > len(report.bad_rows):
         say(f"  ... and {report.bad_row_count - len(report.bad_rows)} more bad rows")
+    if report.confirmations:
+        say("confirmation emails: " + ", ".join(f"{n} {what}" for what, n in sorted(report.confirmations.items())))
+    elif report.added and not confirmed:
+        say("the new readers are pending; pass --send-confirmations to mail them the confirmation link")
 
 
 @subscribers.command()

@@ -7,6 +7,10 @@ on the suppression list, so no import or form can silently add them back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import sqlite_utils
+
 from newsletter import clock
 from newsletter.errors import NotFound
 from newsletter.workspace import Workspace
@@ -15,6 +19,20 @@ from .addresses import InvalidAddress, validate_address
 from .schema import PERSONAL_EVENT_FIELDS, database
 from .store import get_subscriber, record_event, write_transaction
 from .suppression import suppress, suppression_hash
+
+ForgetHook = Callable[[sqlite_utils.Database, int, str], None]
+_HOOKS: list[ForgetHook] = []
+
+
+def on_forget(hook: ForgetHook) -> ForgetHook:
+    """Register ``hook(db, subscriber_id, normalized_address)``, run inside forget's transaction.
+
+    Packages that keep personal data of their own about a reader (the inbound mail
+    store, say) erase it here; subscribers cannot import them, so they register.
+    """
+    if hook not in _HOOKS:
+        _HOOKS.append(hook)
+    return hook
 
 
 def forget(ws: Workspace, key: int | str, *, source: str = "cli") -> int | None:
@@ -44,6 +62,8 @@ def forget(ws: Workspace, key: int | str, *, source: str = "cli") -> int | None:
         if forgotten_at:
             return reader.id
         suppress(db, suppression_hash(ws, normalized), "forgotten")
+        for hook in _HOOKS:
+            hook(db, reader.id, normalized)
         blank = ", ".join(f"{col} = NULL" for col in PERSONAL_EVENT_FIELDS)
         db.execute(f"UPDATE subscriber_events SET {blank} WHERE subscriber_id = ?", [reader.id])
         new_status = "unsubscribed" if status in ("pending", "confirmed") else status

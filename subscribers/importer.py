@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from newsletter import clock
 from newsletter.errors import InvalidInput
 from newsletter.workspace import Workspace
 
+from . import signup
 from .addresses import clean_name, split_name_address, validate_address
 from .csvfile import CsvRow, open_text, read_rows
 from .export import FORMULA_START
@@ -40,6 +42,7 @@ class ImportReport:
     skipped: Counter = field(default_factory=Counter)
     bad_rows: list[tuple[int, str]] = field(default_factory=list)
     bad_row_count: int = 0
+    confirmations: Counter = field(default_factory=Counter)
 
     def bad(self, line: int, reason: str) -> None:
         self.bad_row_count += 1
@@ -51,6 +54,7 @@ class ImportReport:
             "file": self.file, "rows": self.rows, "added": self.added, "updated": self.updated,
             "skipped": dict(self.skipped), "bad_row_count": self.bad_row_count,
             "bad_rows": [{"line": line, "reason": reason} for line, reason in self.bad_rows],
+            "confirmations": dict(self.confirmations),
         }
 
 
@@ -186,12 +190,16 @@ def import_csv(
     source: str | None = None,
     encoding: str = "utf-8",
     batch_rows: int = BATCH_ROWS,
+    send_confirmations: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Import readers from a CSV file; ``confirmed=True`` needs ``consent`` (the wording they agreed to).
 
     New readers are pending (or confirmed), or take a ``status`` column's unsubscribed/
     bounced/complained so a migrated list keeps its opt-outs.  Existing readers who
     left are never re-activated; pending ones become confirmed with ``confirmed=True``.
+    ``send_confirmations`` mails the confirmation link to the readers added as pending.
+    ``progress`` is called with the bytes read so far after each batch.
     """
     consent = consent.strip() if consent else None
     if confirmed and not consent:
@@ -215,9 +223,27 @@ def import_csv(
             if len(batch) >= batch_rows:
                 batcher.flush(batch)
                 batch = []
+                if progress is not None:
+                    progress(handle.buffer.tell())
         if batch:
             batcher.flush(batch)
     for line, reason in bad:
         report.bad(line, reason)
     report.bad_rows.sort()
+    if send_confirmations and not confirmed:
+        report.confirmations = signup.send_confirmations(
+            ws, _new_pending_ids(batcher.db, batcher.start_id), source=batcher.source
+        )
     return report
+
+
+def _new_pending_ids(db: Any, after_id: int) -> Iterator[int]:
+    """Ids of pending readers created after ``after_id``, a page at a time."""
+    while True:
+        ids = [row[0] for row in db.execute(
+            "SELECT id FROM subscribers WHERE id > ? AND status = 'pending' ORDER BY id LIMIT 1000", [after_id]
+        )]
+        if not ids:
+            return
+        yield from ids
+        after_id = ids[-1]

@@ -14,7 +14,7 @@ from typing import Any
 from newsletter import clock
 from newsletter.errors import ConfigError
 from newsletter.render import render_html_email, render_text
-from newsletter.transports import open_transport
+from newsletter.transports import Transport, open_transport
 from newsletter.workspace import Workspace
 
 from .addresses import refuse_controls
@@ -52,13 +52,17 @@ def _context(ws: Workspace, **extra: Any) -> dict[str, Any]:
     return {"site": dict(ws.settings.site), **extra}
 
 
-def _deliver(ws: Workspace, to: str, message: bytes) -> None:
+def _deliver(ws: Workspace, to: str, message: bytes, transport: Transport | None = None) -> None:
+    """Send through ``transport`` (kept open by the caller), else through a new one."""
     sender = str(ws.settings.delivery.bounce_address) or _from_address(ws)[1]
-    with open_transport(ws) as transport:
+    if transport is not None:
         transport.send(sender, [to], message)
+        return
+    with open_transport(ws) as own:
+        own.send(sender, [to], message)
 
 
-def send_confirmation(ws: Workspace, subscriber_id: int, email: str) -> None:
+def send_confirmation(ws: Workspace, subscriber_id: int, email: str, transport: Transport | None = None) -> None:
     """Mail the confirmation link; the name typed into the form is deliberately never included."""
     context = _context(
         ws, confirm_url=confirm_url(ws, subscriber_id),
@@ -71,7 +75,7 @@ def send_confirmation(ws: Workspace, subscriber_id: int, email: str) -> None:
         html=render_html_email(ws, "confirm.mjml.j2", context),
         headers={"Auto-Submitted": "auto-generated"},
     )
-    _deliver(ws, email, message)
+    _deliver(ws, email, message, transport)
 
 
 def list_unsubscribe_headers(ws: Workspace, subscriber_id: int) -> dict[str, str]:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 from newsletter import clock
 from newsletter.errors import InvalidInput, NewsletterError
-from newsletter.transports import TransportError
+from newsletter.transports import TransportError, open_transport
 from newsletter.workspace import Workspace
 
 from . import mailer
@@ -80,6 +82,37 @@ def _may_send_confirmation(db: Any, subscriber_id: int) -> bool:
     return not recent and today < CONFIRM_MAILS_PER_DAY
 
 
+def _claim_confirmation_mail(db: Any, reader_id: int, source: str) -> bool:
+    """Inside the write transaction: record the mail as sent if the rate limit allows one."""
+    if not _may_send_confirmation(db, reader_id):
+        return False
+    record_event(db, reader_id, "confirmation_sent", source=source)
+    return True
+
+
+def send_confirmations(ws: Workspace, reader_ids: Iterable[int], *, source: str) -> Counter:
+    """Mail the confirmation link to each still-pending reader (rate limit applies), one transport.
+
+    Used after importing readers as pending; returns counts of sent, throttled, failed, skipped.
+    """
+    counts: Counter = Counter()
+    db = database(ws)
+    with open_transport(ws) as transport:
+        for reader_id in reader_ids:
+            with write_transaction(db):
+                row = db.execute("SELECT email, status FROM subscribers WHERE id = ?", [reader_id]).fetchone()
+                if row is None or row[1] != "pending" or row[0] is None:
+                    counts["skipped"] += 1
+                    continue
+                if not _claim_confirmation_mail(db, reader_id, source):
+                    counts["throttled"] += 1
+                    continue
+            email = row[0]
+            error = _send(ws, reader_id, "confirmation", mailer.send_confirmation, email, transport)
+            counts["failed" if error else "sent"] += 1
+    return counts
+
+
 def _insert_reader(db: Any, email: str, normalized: str, name: str | None, status: str, source: str) -> int:
     now = clock.now_iso()
     cursor = db.execute(
@@ -141,12 +174,10 @@ def register(
             reader_id, action = reader.id, "pending"
         if confirmed:
             return Registration(action, reader_id, "confirmed")
-        due = _may_send_confirmation(db, reader_id)
-        if due:
-            record_event(db, reader_id, "confirmation_sent", source=source)
+        due = _claim_confirmation_mail(db, reader_id, source)
     if not due:
         return Registration(action, reader_id, "pending", mail="throttled")
-    error = _send(ws, reader_id, "confirmation", lambda: mailer.send_confirmation(ws, reader_id, addr.email))
+    error = _send(ws, reader_id, "confirmation", mailer.send_confirmation, addr.email)
     return Registration(action, reader_id, "pending", mail="failed" if error else "sent", mail_error=error)
 
 
@@ -173,10 +204,10 @@ def subscribe(
     return SubscribeOutcome()
 
 
-def _send(ws: Workspace, reader_id: int, what: str, send: Any) -> str | None:
-    """Run a mail send after the commit; a failure is logged and recorded, not raised."""
+def _send(ws: Workspace, reader_id: int, what: str, send: Any, *args: Any) -> str | None:
+    """Call ``send(ws, reader_id, *args)`` after the commit; a failure is logged and recorded, not raised."""
     try:
-        send()
+        send(ws, reader_id, *args)
     except (TransportError, NewsletterError, OSError) as exc:
         log.warning("could not send the %s mail to reader %s: %s", what, reader_id, exc)
         db = database(ws)
@@ -219,5 +250,5 @@ def confirm(ws: Workspace, token: str, *, ip: str | None = None, user_agent: str
         if welcome:
             record_event(db, reader_id, "welcome_sent", source="mailer")
     if welcome and reader.email:
-        _send(ws, reader_id, "welcome", lambda: mailer.send_welcome(ws, reader_id, reader.email))
+        _send(ws, reader_id, "welcome", mailer.send_welcome, reader.email)
     return replace(reader, newly_confirmed=True)

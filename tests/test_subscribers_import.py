@@ -224,3 +224,23 @@ def test_fast_path_agrees_with_email_validator(address):
             validate_address(address)
         return
     assert validate_address(address) == _validate_slow(address, False)
+
+
+def test_import_as_pending_can_send_confirmations(workspace, tmp_path):
+    from test_subscribers_helpers import sent_mail
+
+    subscribers.subscribe(workspace, "already@example.com")  # pending, mailed a moment ago
+    text = "email\nnew1@example.com\nnew2@example.com\nalready@example.com\n"
+    report = import_csv(workspace, write(tmp_path, text), send_confirmations=True)
+    assert report.added == 2 and dict(report.confirmations) == {"sent": 2}
+    recipients = sorted(m["To"] for m in sent_mail(workspace))
+    assert recipients == ["already@example.com", "new1@example.com", "new2@example.com"]
+    quiet = import_csv(workspace, write(tmp_path, "email\nnew3@example.com\n", "quiet.csv"))
+    assert quiet.added == 1 and not quiet.confirmations and len(sent_mail(workspace)) == 3
+
+
+def test_progress_is_reported_in_bytes(workspace, tmp_path):
+    path = write(tmp_path, "email\n" + "".join(f"r{i}@example.com\n" for i in range(250)))
+    seen: list[int] = []
+    import_csv(workspace, path, batch_rows=100, progress=seen.append)
+    assert seen and seen == sorted(seen) and seen[-1] <= path.stat().st_size

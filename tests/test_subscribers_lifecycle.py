@@ -266,3 +266,29 @@ def test_mail_failure_is_recorded_not_raised(workspace, monkeypatch):
     assert outcome == SubscribeOutcome()
     reader = subscribers.get_subscriber(workspace, "slow@example.com")
     assert kinds(workspace, reader.id) == ["subscribed", "confirmation_sent", "confirmation_failed"]
+
+
+def test_forget_hooks_run_in_the_same_transaction(workspace):
+    from subscribers.forget import _HOOKS
+
+    seen = []
+
+    def erase_elsewhere(db, subscriber_id, normalized):
+        seen.append((subscriber_id, normalized))
+        if normalized.startswith("fail"):
+            raise RuntimeError("the other store refused")
+
+    subscribers.on_forget(erase_elsewhere)
+    try:
+        subscribers.subscribe(workspace, "Hook@example.com")
+        subscribers.subscribe(workspace, "fail@example.com")
+        reader = subscribers.get_subscriber(workspace, "hook@example.com")
+        subscribers.forget(workspace, reader.id)
+        assert seen == [(reader.id, "hook@example.com")]
+        with pytest.raises(RuntimeError):
+            subscribers.forget(workspace, "fail@example.com")
+        # Rolled back as a whole: still there, not suppressed.
+        assert subscribers.get_subscriber(workspace, "fail@example.com").email == "fail@example.com"
+        assert subscribers.register(workspace, "fail@example.com").action == "pending"
+    finally:
+        _HOOKS.remove(erase_elsewhere)
