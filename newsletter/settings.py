@@ -117,6 +117,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "imap_processed_folder": "",  # move processed mail here; empty = leave it, marked \Seen
         "rejected_maildir": "inbound-rejected",  # messages not understood are kept here, with the reason
         "max_message_bytes": 10_485_760,  # larger mail is refused by the LMTP listener
+        "trust_unsigned_reports": False,  # believe bounces/complaints naming a reader only by address
     },
 }
 

@@ -42,7 +42,20 @@ def inbound_workspace(root: Path) -> Workspace:
             "VALUES (?, ?, ?, 'sent', 'Weekly Training Notes', '', ?, ?)",
             [f"2026-W{number}", number, f"2026-W{number}", now_iso(), now_iso()],
         )
+    # Bob's copy of 2026-W47 went out with this Message-ID (his Exim bounce carries no VERP, only it).
+    sent_to(ws, reader_id(ws, "bob"), "2026-W47", "<2026-W47.bob.1@news.example.com>")
     return ws
+
+
+def sent_to(ws: Workspace, subscriber_id: int, issue_id: str, message_id: str, sent_at: str | None = None) -> None:
+    """Record in the outbox that ``issue_id`` was sent to the reader with ``message_id``."""
+    from issues.outbox import outbox_db
+
+    outbox_db(ws).execute(
+        "INSERT INTO outbox (issue_id, subscriber_id, status, attempts, message_id, sent_at, updated_at) "
+        "VALUES (?, ?, 'sent', 1, ?, ?, ?)",
+        [issue_id, subscriber_id, message_id, sent_at or now_iso(), now_iso()],
+    )
 
 
 def reader_id(ws: Workspace, name: str) -> int:

@@ -15,7 +15,7 @@ from subscribers.store import events_of
 
 EXPECTED_STATUS = {
     "alice": "bounced",  # Postfix RFC 3464, 5.1.1, via VERP
-    "bob": "bounced",  # Exim plain text, via X-Failed-Recipients (no VERP)
+    "bob": "bounced",  # Exim plain text: X-Failed-Recipients and the Message-ID of his copy (no VERP)
     "carol": "bounced",  # Gmail, 5.1.1
     "dave": "bounced",  # Microsoft 365, 5.1.10
     "judy": "bounced",  # legacy Exchange HTML NDR without a delivery-status part
@@ -137,8 +137,8 @@ def test_a_forged_verp_token_is_not_believed(ws):
 def test_per_issue_figures(ws, tmp_path, cli):
     cli("inbound", "process", str(write_corpus(ws, tmp_path / "mail")))
     figures = issue_feedback(ws, "2026-W47")
-    # alice, carol, dave, judy by VERP; bob's Exim bounce names its issue only through the outbox
-    assert figures["hard_bounces"] == 4
+    # alice, carol, dave, judy by VERP; bob's Exim bounce by the Message-ID of his copy
+    assert figures["hard_bounces"] == 5
     assert figures["complaints"] == 1 and figures["soft_bounces"] == 1
     assert issue_feedback(ws, "2026-W01")["bounces"] == 0
 

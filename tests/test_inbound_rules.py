@@ -6,15 +6,13 @@ from __future__ import annotations
 import mailbox
 
 import pytest
-from inbound_helpers import inbound_workspace, reader_id, sample
+from inbound_helpers import inbound_workspace, reader_id, sample, sent_to
 
 from issues import verp
 from issues.inbound import process_message, store
 from issues.inbound.classify import classify
 from issues.inbound.mime import content_hash, parse_bytes
 from issues.inbound.sources import process_path
-from issues.outbox import outbox_db
-from newsletter.clock import now_iso
 from subscribers import get_subscriber
 
 
@@ -83,14 +81,9 @@ def test_a_temporary_plain_text_bounce_is_soft(ws):
 
 
 def _sent(ws, subscriber_id: int, *issues: str) -> None:
-    db = outbox_db(ws)
     for n, issue_id in enumerate(issues):
-        db.execute(
-            "INSERT INTO outbox (issue_id, subscriber_id, status, attempts, message_id, sent_at, updated_at) "
-            "VALUES (?, ?, 'sent', 1, ?, ?, ?)",
-            [issue_id, subscriber_id, f"<{issue_id}.{subscriber_id}@example.com>", f"2026-11-0{n + 1}T14:00:00+00:00",
-             now_iso()],
-        )
+        sent_to(ws, subscriber_id, issue_id, f"<{issue_id}.{subscriber_id}@example.com>",
+                f"2026-11-0{n + 1}T14:00:00+00:00")
 
 
 def _soft_bounce(ws, subscriber_id: int, number: int) -> None:
@@ -114,13 +107,38 @@ def test_soft_bounces_count_only_in_a_row_along_the_issues_sent(ws, monkeypatch)
     assert get_subscriber(ws, ivan).status == "bounced"
 
 
-def test_the_issue_of_a_bounce_without_verp_comes_from_the_outbox(ws):
-    bob = reader_id(ws, "bob")
-    _sent(ws, bob, "2026-W47")
-    ws.db.execute("UPDATE outbox SET message_id = '<2026-W47.bob.1@news.example.com>' WHERE subscriber_id = ?", [bob])
+def test_a_bounce_without_verp_is_believed_through_the_message_id_of_our_copy(ws):
     outcome = process_message(ws, sample(ws, "exim-plain-bounce.eml"))
     assert outcome.readers[0]["issue_id"] == "2026-W47"
     assert outcome.readers[0]["found_by"] == "address"
+
+
+def test_a_bounce_naming_a_reader_only_by_address_is_kept_aside(ws, monkeypatch):
+    ws.db.execute("DELETE FROM outbox")  # nothing signed backs the address up any more
+    raw = sample(ws, "exim-plain-bounce.eml")
+    outcome = process_message(ws, raw)
+    assert outcome.outcome == "rejected" and "nothing signed backs up" in outcome.detail
+    assert get_subscriber(ws, "bob@example.net").status == "confirmed"
+    monkeypatch.setenv("NEWSLETTER_INBOUND_TRUST_UNSIGNED_REPORTS", "true")
+    from newsletter.workspace import Workspace
+
+    trusting = Workspace(ws.root)
+    trusting.db.execute("DELETE FROM inbound_messages")
+    assert process_message(trusting, raw).outcome == "done"
+    assert get_subscriber(trusting, "bob@example.net").status == "bounced"
+
+
+def test_a_forged_complaint_naming_only_an_address_is_kept_aside(ws):
+    raw = (
+        "From: fbl@attacker.example\nTo: fbl@example.com\nMessage-ID: <forged-arf@attacker.example>\n"
+        "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=feedback-report; boundary=b\n\n"
+        "--b\nContent-Type: text/plain\n\nspam report\n"
+        "--b\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nUser-Agent: x/1\nVersion: 1\n"
+        "Original-Rcpt-To: <alice@example.org>\n\n--b--\n"
+    )
+    outcome = process_message(ws, raw.encode())
+    assert outcome.outcome == "rejected"
+    assert get_subscriber(ws, "alice@example.org").status == "confirmed"
 
 
 def test_a_stale_claim_left_by_a_crash_is_taken_again(ws):

@@ -14,7 +14,7 @@ from email.utils import parseaddr
 from typing import Any
 
 from issues import verp
-from newsletter.errors import InvalidInput
+from newsletter.errors import InvalidInput, NotFound
 from newsletter.workspace import Workspace
 from subscribers import get_subscriber, mark_bounced, mark_complained, register, unsubscribe
 from subscribers.schema import database as subscriber_database
@@ -76,7 +76,7 @@ def process_message(
         verdict = classify(msg, envelope, routing)
         try:
             outcome = _act(ws, row, msg, verdict, routing)
-        except Unusable as exc:
+        except (Unusable, NotFound) as exc:  # NotFound: the reader was deleted meanwhile
             outcome = Outcome("rejected", verdict.kind, f"{verdict.reason}: {exc}")
         if outcome.outcome == "rejected":
             outcome.kept_as = store.keep_aside(ws, raw, outcome.detail)
@@ -126,27 +126,40 @@ def _with_issue(ws: Workspace, reader: readers.Reader, *messages: Message | None
     return reader
 
 
+def _vouched_for(ws: Workspace, reader: readers.Reader, *messages: Message | None) -> readers.Reader | None:
+    """A reader found by a bare address, if something signed backs it up; else None.
+
+    Anyone can write an address into a fake bounce or report, so it is believed only
+    when it points at a Message-ID we sent that reader (unguessable, see the sender),
+    when the reader is still pending (a confirmation mail bounced: nothing to lose),
+    or when ``[inbound] trust_unsigned_reports`` says so.
+    """
+    vouched = _with_issue(ws, reader, *messages)
+    if vouched.issue_id or bool(ws.settings.inbound.trust_unsigned_reports):
+        return vouched
+    return vouched if get_subscriber(ws, reader.subscriber_id).status == "pending" else None
+
+
 def _bounce_targets(
     ws: Workspace, msg: Message, verdict: Verdict, routing: Routing
 ) -> list[tuple[readers.Reader, DeliveryFailure]]:
-    """Which reader each failure is about: the VERP return path first, else the addresses named."""
+    """Which reader each failure is about: the VERP return path first, else signed clues, else addresses."""
     original = embedded_original(msg)
     verp = _verp_reader(ws, verdict.recipients, routing)
     if verp is not None:
         worst = min(verdict.failures, key=lambda f: (not f.hard, f.status))
         return [(_with_issue(ws, verp, original, msg), worst)]
-    from_original = readers.reader_from_original(ws, original)
+    signed = readers.reader_from_original(ws, original)
+    if signed is not None and len(verdict.failures) == 1:
+        return [(_with_issue(ws, signed, original, msg), verdict.failures[0])]
     targets = []
     for failure in verdict.failures:
         names = [failure.recipient] if failure.recipient else original_recipients_from_headers(msg)
         for address in names:
             found = readers.reader_by_address(ws, address)
-            if found is None and from_original is not None and len(verdict.failures) == 1:
-                found = from_original
-            if found is not None:
-                targets.append((_with_issue(ws, found, original, msg), failure))
-    if not targets and from_original is not None and len(verdict.failures) == 1:
-        targets.append((_with_issue(ws, from_original, original, msg), verdict.failures[0]))
+            vouched = _vouched_for(ws, found, original, msg) if found else None
+            if vouched is not None:
+                targets.append((vouched, failure))
     return targets
 
 
@@ -162,7 +175,7 @@ def _bounce(ws: Workspace, row: int, msg: Message, verdict: Verdict, routing: Ro
     targets = _bounce_targets(ws, msg, verdict, routing)
     if not targets:
         named = ", ".join(f.recipient for f in verdict.failures if f.recipient) or "no address"
-        raise Unusable(f"names no reader we know ({named})")
+        raise Unusable(f"names no reader we know, or only by an address nothing signed backs up ({named})")
     limit = max(1, int(ws.settings.inbound.soft_bounce_limit))
     done = []
     for reader, failure in targets:
@@ -203,11 +216,12 @@ def _complaint(ws: Workspace, row: int, verdict: Verdict, routing: Routing) -> O
     if reader is None:
         in_original = addresses(report.original, "To") if report.original is not None else []
         for address in report.original_rcpt_to + in_original:
-            reader = readers.reader_by_address(ws, address)
+            found = readers.reader_by_address(ws, address)
+            reader = _vouched_for(ws, found, report.original) if found else None
             if reader:
                 break
     if reader is None:
-        raise Unusable("the report's original names no reader we know")
+        raise Unusable("the report's original names no reader we know, or only by an unsigned address")
     reader = _with_issue(ws, reader, report.original)
     where = f" (issue {reader.issue_id})" if reader.issue_id else ""
     detail = f"arf {report.describe()}{where}"
