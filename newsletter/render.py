@@ -131,6 +131,21 @@ def render_text(ws: Workspace | None, name: str, context: Mapping[str, Any]) -> 
     return _render(ws, name, context)[1]
 
 
+_MRML_POSITION = re.compile(r"\s*at position (\d+):(\d+)")
+
+
+def _mrml_message(source: str, exc: Exception) -> str:
+    """mjml-python's message with its character position turned into a line and a snippet."""
+    message = str(exc)
+    match = _MRML_POSITION.search(message)
+    if match is None:
+        return f"invalid MJML: {message}"
+    start = int(match.group(1))
+    line = source.count("\n", 0, start) + 1
+    snippet = source[start : start + 30].split("\n", 1)[0]
+    return f"rendered MJML line {line}: {message[: match.start()]} near {snippet!r}"
+
+
 def mjml_to_html(source: str, label: str = "<mjml>") -> str:
     """Convert MJML to email HTML; invalid MJML raises :class:`TemplateError` naming ``label`` and line."""
     problem = find_mjml_problem(source)
@@ -140,7 +155,7 @@ def mjml_to_html(source: str, label: str = "<mjml>") -> str:
     try:
         return wrap_html_lines(mjml.mjml2html(source, disable_comments=True))
     except (ValueError, RuntimeError) as exc:
-        raise TemplateError(f"{label}: invalid MJML: {exc}") from None
+        raise TemplateError(f"{label}: {_mrml_message(source, exc)}") from None
 
 
 def _split_long_line(line: str, limit: int) -> list[str]:
@@ -207,7 +222,7 @@ def render_html_email(ws: Workspace | None, name: str, context: Mapping[str, Any
     """Render an MJML template with Jinja2, then to responsive email HTML with mjml-python."""
     env, source = _render(ws, name, context)
     try:
-        return mjml_to_html(source, _template_label(env, name, None))
+        return mjml_to_html(source, _template_label(env, name, env.get_template(name).filename))
     except TemplateError as exc:
         located = _locate_in_sources(env, name)
         if located is not None:

@@ -127,3 +127,9 @@ def test_long_html_lines_are_split_without_touching_attribute_values() -> None:
     assert wrapped.replace(">\n<", "><").replace("\n", " ") == html  # only newlines added, at spaces or tags
     assert max(len(line) for line in wrapped.split("\n") if href not in line) <= 105
     assert wrapped.startswith("<table>\n<tr>\n<td>\n<p>")
+
+
+def test_mjml_python_parse_errors_name_the_rendered_line() -> None:
+    source = "<mjml><mj-head>\n<mj-title>a</mj-title>  <mj-preview>b</mj-preview></mj-head><mj-body></mj-body></mjml>"
+    with pytest.raises(TemplateError, match=r"^t.mjml: rendered MJML line 2: unexpected token in root template near "):
+        mjml_to_html(source, "t.mjml")
