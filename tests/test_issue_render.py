@@ -41,7 +41,7 @@ def test_html_carries_every_title_link_and_related_link_under_102_kb(workspace: 
         if item.image:
             assert re.search(rf'<img alt="{re.escape(html.escape(item.image_alt))}"[^>]*src="{re.escape(item.image)}"', page)
     assert "<img" in page and not re.search(r"<img(?![^>]*\salt=)", page)  # every image has alt text
-    assert html.escape(ten.preheader, quote=False) in page  # the hidden preheader
+    assert html.escape(ten.preheader, quote=False) in " ".join(page.split())  # the hidden preheader
     assert f"<title>{html.escape(ten.subject, quote=False)}</title>" in page
     for token in (UNSUBSCRIBE_URL, EMAIL, NAME):
         assert token in page
