@@ -7,7 +7,7 @@ stdlib email package; header values with CR/LF are refused before anything is bu
 from __future__ import annotations
 
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any
 
@@ -35,7 +35,8 @@ def build_message(
 ) -> bytes:
     """A multipart/alternative message with Date and a Message-ID on the From domain, as bytes."""
     from_header, from_address = _from_address(ws)
-    message = EmailMessage(policy=SMTP)
+    # An internationalised local part needs SMTPUTF8 (raw UTF-8 headers); everything else stays 7-bit.
+    message = EmailMessage(policy=SMTP if to.isascii() else SMTPUTF8)
     fields = {"From": from_header, "To": to, "Subject": subject, **(headers or {})}
     if ws.settings.site.reply_to:
         fields["Reply-To"] = str(ws.settings.site.reply_to)

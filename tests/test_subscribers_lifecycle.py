@@ -292,3 +292,54 @@ def test_forget_hooks_run_in_the_same_transaction(workspace):
         assert subscribers.register(workspace, "fail@example.com").action == "pending"
     finally:
         _HOOKS.remove(erase_elsewhere)
+
+
+def test_internationalised_addresses_are_mailed(workspace):
+    subscribers.subscribe(workspace, "jane@BÜCHER.de")
+    subscribers.subscribe(workspace, "jöhn@bücher.de")
+    recipients = sorted(m["To"] for m in sent_mail(workspace))
+    assert recipients == ["jane@xn--bcher-kva.de", "jöhn@bücher.de"]
+
+
+def test_deliverability_check_follows_the_setting(tmp_path, monkeypatch):
+    """With [subscribers] check_deliverability the DNS check is asked for (here answered by a stand-in)."""
+    import email_validator
+
+    from newsletter.init import init_workspace
+    from subscribers import addresses
+
+    asked = []
+
+    def no_mail_server(address, **options):
+        asked.append(options.get("check_deliverability"))
+        if options.get("check_deliverability"):
+            raise email_validator.EmailUndeliverableError("The domain name nomx.example does not accept email.")
+        return email_validator.validate_email(address, **options)
+
+    monkeypatch.setattr(addresses, "validate_email", no_mail_server)
+    addresses._ascii_domain.cache_clear()
+    monkeypatch.setenv("NEWSLETTER_SUBSCRIBERS_CHECK_DELIVERABILITY", "true")
+    ws = init_workspace(tmp_path / "dns")
+    with pytest.raises(InvalidInput, match="does not accept email"):
+        subscribers.subscribe(ws, "someone@nomx.example")
+    assert asked == [True]
+    monkeypatch.delenv("NEWSLETTER_SUBSCRIBERS_CHECK_DELIVERABILITY")
+    plain = init_workspace(tmp_path / "plain")
+    subscribers.subscribe(plain, "someone@nomx.example")
+    assert asked == [True, False]
+    addresses._ascii_domain.cache_clear()
+    ws.close()
+    plain.close()
+
+
+def test_stats_count_weeks_in_the_site_time_zone(workspace, moving_clock):
+    from subscribers.stats import subscriber_stats
+
+    moving_clock.now = moving_clock.now.replace(day=30, hour=3)  # Monday 03:00 UTC = Sunday 22:00 in New York
+    subscribers.subscribe(workspace, "late@example.com", source="cli", confirmed=True, consent_text="x")
+    moving_clock.advance(hours=6)  # Monday 04:00 in New York: the next ISO week
+    subscribers.subscribe(workspace, "early@example.com", source="cli", confirmed=True, consent_text="x")
+    reader = subscribers.get_subscriber(workspace, "late@example.com")
+    subscribers.unsubscribe(workspace, reader.id, source="link")
+    weeks = {w["week"]: (w["signups"], w["leavers"]) for w in subscriber_stats(workspace)["weeks"]}
+    assert weeks == {"2026-W48": (1, 0), "2026-W49": (1, 1)}
