@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import html
 import re
 import xml.sax
 from datetime import UTC, datetime
@@ -10,11 +11,14 @@ from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
+from lxml import etree
 
 from ..errors import SourceError
 from .model import Draft, SourceContext, normalise_tags
 from .sanitise import html_to_text, sanitise_html
 
+MEDIA_NS = "http://search.yahoo.com/mrss/"
+RSS_ITEM = ("http://www.w3.org/2005/Atom", "http://purl.org/rss/1.0/")
 ITEM_START = re.compile(rb"<(?:\w+:)?(?:item|entry)[\s>]")
 
 
@@ -37,10 +41,24 @@ def _when(entry: Any) -> datetime | None:
     return None
 
 
-def _image(entry: Any) -> tuple[str | None, str | None]:
+def _media_descriptions(data: bytes) -> list[str | None]:
+    """Each item's ``<media:description>`` (the image's alt text), in document order.
+
+    feedparser files it under ``summary`` and moves the item's own description into
+    ``content``, so it is read from the XML directly.
+    """
+    root = etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False, no_network=True, recover=True))
+    found: list[str | None] = []
+    for item in root.iter(f"{{{RSS_ITEM[0]}}}entry", "item", f"{{{RSS_ITEM[1]}}}item"):
+        text = item.findtext(f".//{{{MEDIA_NS}}}description")
+        found.append(text.strip() if text and text.strip() else None)
+    return found
+
+
+def _image(entry: Any, media_alt: str | None) -> tuple[str | None, str | None]:
     for media in (*entry.get("media_content", []), *entry.get("media_thumbnail", [])):
         if media.get("url") and (media.get("medium") in (None, "image") or "image" in media.get("type", "image")):
-            return media["url"], entry.get("media_description") or None
+            return media["url"], media_alt
     for link in entry.get("links", []):
         if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image/"):
             return link.get("href"), None
@@ -65,21 +83,27 @@ def read_feed(data: bytes, ctx: SourceContext) -> list[Draft]:
     if not parsed.get("version"):
         raise SourceError(f"{ctx.origin}:1: not an RSS or Atom feed")
     lines = _item_lines(data)
+    media_alts = _media_descriptions(data)
     base = parsed.feed.get("link") or ctx.base_url
     drafts: list[Draft] = []
     for index, entry in enumerate(parsed.entries):
         line = lines[index] if index < len(lines) else 1
         origin = f"{ctx.origin}:{line}"
         content = entry.get("content") or []
-        body = next((c.get("value", "") for c in content if "html" in c.get("type", "html")), "") or \
-            (content[0].get("value", "") if content else "")
+        media_alt = media_alts[index] if index < len(media_alts) else None
+        plain = [c.get("value", "") for c in content if c.get("type") == "text/plain"]
+        body = next((c.get("value", "") for c in content if "html" in c.get("type", "html")), "")
         description = entry.get("summary", "") or ""
+        if media_alt and description.strip() == media_alt:
+            description = plain[0] if plain else ""
+        elif not body and plain:
+            body = "".join(f"<p>{html.escape(part)}</p>" for part in plain[0].split("\n\n"))
         summary = None
         if body and description and description.strip() != body.strip():
             summary = html_to_text(sanitise_html(description)) or None
         elif not body:
             body = description
-        image, image_alt = _image(entry)
+        image, image_alt = _image(entry, media_alt)
         drafts.append(ctx.draft(
             "feed",
             entry.get("title", "") or "",

@@ -18,6 +18,8 @@ from .textfile import parse_date
 
 log = logging.getLogger(__name__)
 
+MIN_WORDS = 20  # less than this is a menu or a stub page, not an article
+
 
 def looks_like_html(data: bytes) -> bool:
     head = data[:4096].lstrip().lower()
@@ -65,7 +67,7 @@ def read_html(data: bytes, ctx: SourceContext) -> list[Draft]:
         html, url=ctx.base_url, output_format="html", include_images=True, include_links=True,
         include_formatting=True, include_tables=True, include_comments=False, favor_precision=True,
     )
-    if not body:
+    if not body or len(BeautifulSoup(body, "lxml").get_text(" ").split()) < MIN_WORDS:
         raise SourceError(f"{ctx.origin}: no article text found in this page; is it an article page?")
     meta = metadata.as_dict() if metadata is not None else {}
     title = _meta(soup, "og:title") or meta.get("title") or (soup.h1.get_text(" ", strip=True) if soup.h1 else "")

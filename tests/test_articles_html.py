@@ -1,0 +1,61 @@
+"""HTML pages: the article without the page's navigation, ads, sign-up boxes and footer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from newsletter.articles import get_article, import_sources
+from newsletter.samples import PAGE
+
+CHROME = [
+    "Skip to content", "Advertisement", "Sponsored", "Mega sale", "protein bars", "Get the free weekly newsletter",
+    "Never miss a training note", "Subscribe", "You might also like", "Rest Days That Actually Work", "comments",
+    "All rights reserved", "Privacy", "cookies", "dataLayer", "tracker", "Share", "is a physiotherapist who",
+    "Home", "123 Main St",
+]
+
+
+def test_sample_page(workspace):
+    report = import_sources(workspace, [PAGE])
+    assert report.counts["added"] == 1, report.entries
+    article = get_article(workspace, "foam-rolling-without-the-hype")
+    assert article.title == "Foam Rolling Without the Hype"
+    assert article.url == "https://blog.example.com/recovery/foam-rolling-without-the-hype"
+    assert article.published_at == datetime(2026, 11, 19, 12, 30, tzinfo=UTC)
+    assert article.author == "Marta Lindqvist"
+    assert article.image == "https://blog.example.com/images/foam-roller-quads.jpg"
+    assert article.image_alt == "A runner rolling the front of her thigh on a blue foam roller"
+    assert article.summary.startswith("What a foam roller can and cannot do")
+    assert {"recovery", "mobility"} <= set(article.tags)
+    for wanted in ("Walk into any gym", "<h2>What is actually happening</h2>", "<h2>A ten-minute routine</h2>",
+                   "Upper back:", "earns its place by the door"):
+        assert wanted in article.body_html
+    for junk in CHROME:
+        assert junk not in article.body_html, junk
+        assert junk not in article.body_text, junk
+    assert "<script" not in article.body_html
+    assert article.body_text.startswith("Walk into any gym")
+
+
+def test_page_without_an_article(workspace, tmp_path):
+    nav_only = tmp_path / "index.html"
+    nav_only.write_text("<!DOCTYPE html><html><head><title>Home</title></head><body><nav><a href='/'>Home</a>"
+                        "<a href='/about/'>About</a></nav><footer>© 2026</footer></body></html>")
+    report = import_sources(workspace, [nav_only])
+    assert report.counts["failed"] == 1
+    assert report.failed[0].message == f"{nav_only}: no article text found in this page; is it an article page?"
+
+
+def test_page_without_canonical_url_or_date(workspace, tmp_path):
+    page = tmp_path / "page.html"
+    paragraph = ("<p>Intervals are short, fast repeats with rest between them, and they build speed.</p>"
+                 "<p>Start with six repeats of one minute at a hard effort, with two minutes of walking.</p>"
+                 "<p>Add a repeat each week until you reach ten, then make each one a little longer.</p>")
+    page.write_text(f"<html><head><title>Intervals for Beginners</title></head><body><article>"
+                    f"<h1>Intervals for Beginners</h1>{paragraph}</article></body></html>")
+    report = import_sources(workspace, [page], default_date=datetime(2026, 11, 16))
+    assert report.counts["added"] == 1, report.entries
+    article = get_article(workspace, "intervals-for-beginners")
+    assert article.url == "https://blog.example.com/intervals-for-beginners"
+    assert report.entries[0].notes == ["no date in the source; used --date 2026-11-16"]
+    assert "Intervals for Beginners" not in article.body_text
