@@ -103,6 +103,8 @@ def serve(ws: Workspace, host: str | None, port: int | None) -> None:
     say(f"Listening for LMTP on {controller.hostname}:{controller.port}; Ctrl-C to stop.")
     try:
         threading.Event().wait()
+    except KeyboardInterrupt:  # Ctrl-C is how a listener is meant to stop
+        say("Stopped.")
     finally:
         controller.stop()
 

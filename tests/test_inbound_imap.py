@@ -19,18 +19,13 @@ from pathlib import Path
 
 import pytest
 from inbound_helpers import crlf, inbound_workspace, sample
+from smtp_sink import free_port
 
 from newsletter.errors import NewsletterError
 from subscribers import get_subscriber
 
 USER, PASSWORD = "bounces", "imap-test-password"
 FILES = ["postfix-hard-bounce.eml", "mailto-unsubscribe.eml", "out-of-office.eml", "garbage.eml"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_for(port: int, proc: subprocess.Popen) -> None:
@@ -64,7 +59,7 @@ def certificate(tmp_path_factory) -> tuple[Path, Path]:
 def imap_server(certificate):
     """A pymap server (dict backend) with STARTTLS; yields its port."""
     cert, key = certificate
-    port = _free_port()
+    port = free_port()
     pymap = Path(sys.executable).parent / "pymap"
     proc = subprocess.Popen(
         [str(pymap), "--host", "127.0.0.1", "--port", str(port), "--cert", str(cert), "--key", str(key),

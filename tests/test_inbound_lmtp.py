@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import smtplib
 import socket
+import subprocess
+import sys
 
 import pytest
+from conftest import REPO
 from inbound_helpers import crlf, inbound_workspace, reader_id, sample
+from smtp_sink import free_port
 
 from issues import verp
 from issues.inbound import store
 from issues.inbound.lmtp import start_lmtp
 from subscribers import get_subscriber
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def ws(workspace):
 
 @pytest.fixture
 def listener(ws):
-    controller = start_lmtp(ws, "127.0.0.1", _free_port())
+    controller = start_lmtp(ws, "127.0.0.1", free_port())
     yield controller
     controller.stop()
 
@@ -94,7 +94,7 @@ def test_oversized_mail_is_refused(ws, monkeypatch):
     from newsletter.workspace import Workspace
 
     small = Workspace(ws.root)
-    controller = start_lmtp(small, "127.0.0.1", _free_port())
+    controller = start_lmtp(small, "127.0.0.1", free_port())
     try:
         with _lmtp(controller) as client, pytest.raises(smtplib.SMTPResponseException) as refused:
             client.sendmail("", ["bounces@example.com"], crlf(sample(ws, "microsoft-ndr.eml")) * 3)
@@ -102,3 +102,22 @@ def test_oversized_mail_is_refused(ws, monkeypatch):
     finally:
         controller.stop()
     assert store.database(small).execute("SELECT COUNT(*) FROM inbound_messages").fetchone()[0] == 0
+
+
+def test_inbound_serve_command_runs_until_interrupted(ws):
+    """The real command in its own process: it listens, processes, and stops on Ctrl-C."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "cli.py"), "--workspace", str(ws.root), "inbound", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    try:
+        assert b"Listening for LMTP on 127.0.0.1:" in proc.stdout.readline()
+        alice = reader_id(ws, "alice")
+        with smtplib.LMTP("127.0.0.1", port, timeout=10) as client:
+            client.sendmail("", [verp.bounce_sender(ws, alice, 47)], crlf(sample(ws, "postfix-hard-bounce.eml")))
+        assert get_subscriber(ws, alice).status == "bounced"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0 and b"Stopped." in out
