@@ -41,7 +41,8 @@ def build(ws: Workspace, week: str | None, as_json: bool) -> None:
         emit_json(built.as_dict())
         return
     count = len(built.items)
-    say(f"Built issue {built.id} (#{built.number}, {built.period}): {count} article{'s' * (count != 1)}")
+    verb = "Updated the draft of" if built.built_at != built.created_at else "Built"
+    say(f"{verb} issue {built.id} (#{built.number}, {built.period}): {count} article{'s' * (count != 1)}")
     say(f"Subject: {built.subject}")
     say(f"Next: newsletter issue render {built.id}")
 

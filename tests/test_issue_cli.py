@@ -70,3 +70,18 @@ def test_errors_are_one_line_and_exit_1(cli, capsys) -> None:
         assert exit_info.value.code == 1
         err = capsys.readouterr().err
         assert err.startswith(message) and err.count("\n") == 1
+
+
+def test_rebuild_of_a_frozen_issue_says_so(cli) -> None:
+    from issues.freeze import freeze_issue
+
+    ten_article_week(cli.ws)
+    assert cli("issue", "build", "--week", "2026-W47").exit_code == 0
+    again = cli("issue", "build", "--week", "2026-W47")
+    assert again.exit_code == 0 and "2026-W47 (#1" in again.output
+    freeze_issue(cli.ws, "2026-W47")
+    refused = cli("issue", "build", "--week", "2026-W47")
+    assert refused.exit_code == 1
+    assert "is frozen: it started sending" in str(refused.exception)
+    listed = json.loads(cli("issue", "list", "--json").output)
+    assert listed[0]["status"] == "sending" and listed[0]["frozen_at"]
