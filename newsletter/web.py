@@ -238,22 +238,31 @@ class BackgroundServer:
         self.server = create_server(app, host=host, port=port, **adjustments)
         self.host = host
         self.port = int(self.server.effective_port)  # type: ignore[union-attr]
-        self._thread = threading.Thread(target=self.server.run, name=f"waitress:{self.port}", daemon=True)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"waitress:{self.port}", daemon=True)
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def _run(self) -> None:
+        """waitress's loop, one poll at a time, so :meth:`stop` can end it from its own thread."""
+        from waitress import wasyncore
+
+        server = self.server
+        while not self._stopping.is_set():
+            wasyncore.loop(timeout=1.0, map=server._map, use_poll=server.adj.asyncore_use_poll, count=1)  # type: ignore[union-attr]
+        server.task_dispatcher.shutdown(timeout=10)
+        wasyncore.close_all(server._map)  # type: ignore[union-attr]
 
     def start(self) -> BackgroundServer:
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        from waitress import wasyncore
-
-        self.server.task_dispatcher.shutdown()
-        wasyncore.close_all(self.server._map)  # type: ignore[union-attr]
-        self._thread.join(timeout=10)
+        self._stopping.set()
+        self.server.pull_trigger()  # type: ignore[union-attr]  # wake the poll at once
+        self._thread.join(timeout=15)
 
     def __enter__(self) -> BackgroundServer:
         return self.start()

@@ -115,6 +115,10 @@ def test_the_archive_in_the_browser(page, server, workspace: Workspace) -> None:
     page.wait_for_url(f"**/issues/{issue_id}")
     frame = page.frame_locator("iframe.issue-frame")
     frame.get_by_text("Ten minutes of mobility after desk days").first.wait_for()
-    page.wait_for_function("document.querySelector('iframe.issue-frame').offsetHeight > 1000")
+    for _ in range(50):  # autosize.js fits the frame to the email once it has loaded
+        if page.evaluate("document.querySelector('iframe.issue-frame').offsetHeight") > 1000:
+            break
+        page.wait_for_timeout(100)
+    assert page.evaluate("document.querySelector('iframe.issue-frame').offsetHeight") > 1000
     shot(page, "archive-issue")
     assert page.csp_errors == []
