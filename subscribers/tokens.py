@@ -12,9 +12,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from functools import lru_cache
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous.encoding import want_bytes
 
 from newsletter import clock
 from newsletter.errors import NewsletterError, NotFound
@@ -47,16 +49,35 @@ class BadToken(NewsletterError):
 
 
 class _ClockSigner(TimestampSigner):
-    """Timestamps from :mod:`newsletter.clock`, so tests can move time for expiry."""
+    """Timestamps from :mod:`newsletter.clock` (tests move time for expiry); derived keys cached.
+
+    A send makes one unsubscribe link per reader, so the per-call key derivation
+    itsdangerous would repeat is done once per (key, salt) instead.
+    """
 
     def get_timestamp(self) -> int:
         return int(clock.utcnow().timestamp())
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        key = self.secret_keys[-1] if secret_key is None else want_bytes(secret_key)
+        return _derived_key(key, want_bytes(self.salt), self.key_derivation, self.digest_method)
+
+
+@lru_cache(maxsize=64)
+def _derived_key(secret_key: bytes, salt: bytes, key_derivation: str, digest_method: Any) -> bytes:
+    signer = TimestampSigner(secret_key, salt=salt, key_derivation=key_derivation, digest_method=digest_method)
+    return TimestampSigner.derive_key(signer)
+
+
+@lru_cache(maxsize=16)
+def _cached_serializer(secret_key: bytes, purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=f"newsletter.subscribers.{purpose}", signer=_ClockSigner)
 
 
 def _serializer(ws: Workspace, purpose: str) -> URLSafeTimedSerializer:
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}; use one of {', '.join(PURPOSES)}")
-    return URLSafeTimedSerializer(ws.secret_key, salt=f"newsletter.subscribers.{purpose}", signer=_ClockSigner)
+    return _cached_serializer(ws.secret_key, purpose)
 
 
 def _reader_row(ws: Workspace, subscriber_id: int) -> tuple[int, str] | None:
@@ -151,9 +172,13 @@ def _int_b32(text: str) -> int:
     return value
 
 
+@lru_cache(maxsize=16)
+def _compact_key(secret_key: bytes) -> bytes:
+    return hmac.new(secret_key, b"newsletter.compact-token", hashlib.sha256).digest()
+
+
 def _compact_mac(ws: Workspace, purpose: str, body: str) -> str:
-    key = hmac.new(ws.secret_key, b"newsletter.compact-token", hashlib.sha256).digest()
-    digest = hmac.new(key, f"{purpose}\x00{body}".encode(), hashlib.sha256).digest()
+    digest = hmac.digest(_compact_key(ws.secret_key), f"{purpose}\x00{body}".encode(), "sha256")
     return base64.b32encode(digest[:10]).decode("ascii").lower()
 
 
