@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
@@ -142,29 +143,36 @@ def build_issue(ws: Workspace, week: str | None = None) -> Issue:
         row = conn.execute("SELECT status, number FROM issues WHERE id = ?", [issue_id]).fetchone()
         if row is not None and row[0] != "draft":
             raise IssueFrozen(_frozen_message(get_issue(ws, issue_id)))
-        if row is None:
-            number = _next_number(ws)
-            conn.execute(
-                "INSERT INTO issues (id, number, week, status, subject, preheader, created_at, built_at) "
-                "VALUES (?, ?, ?, 'draft', ?, ?, ?, ?)",
-                [issue_id, number, week, subject, preheader, now, now],
-            )
-        else:
-            conn.execute(
-                "UPDATE issues SET subject = ?, preheader = ?, built_at = ? WHERE id = ?",
-                [subject, preheader, now, issue_id],
-            )
-        conn.execute("DELETE FROM issue_items WHERE issue_id = ?", [issue_id])
-        conn.executemany(
-            "INSERT INTO issue_items (issue_id, position, article_id, title, url, image, image_alt, "
-            "excerpt, author, published_at, tags, related) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [_item_row(issue_id, item) for item in items],
-        )
+        # Another build ran between our reads and the lock: the number in the subject may be stale.
+        stale = (row[1] if row is not None else _next_number(ws)) != number
+        if not stale:
+            _store(conn, draft, subject, preheader, insert=row is None)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return get_issue(ws, issue_id)
+    return build_issue(ws, week) if stale else get_issue(ws, issue_id)
+
+
+def _store(conn: sqlite3.Connection, issue: Issue, subject: str, preheader: str, *, insert: bool) -> None:
+    """Write the issue row and replace its items (inside the caller's transaction)."""
+    if insert:
+        conn.execute(
+            "INSERT INTO issues (id, number, week, status, subject, preheader, created_at, built_at) "
+            "VALUES (?, ?, ?, 'draft', ?, ?, ?, ?)",
+            [issue.id, issue.number, issue.week, subject, preheader, issue.built_at, issue.built_at],
+        )
+    else:
+        conn.execute(
+            "UPDATE issues SET subject = ?, preheader = ?, built_at = ? WHERE id = ?",
+            [subject, preheader, issue.built_at, issue.id],
+        )
+    conn.execute("DELETE FROM issue_items WHERE issue_id = ?", [issue.id])
+    conn.executemany(
+        "INSERT INTO issue_items (issue_id, position, article_id, title, url, image, image_alt, "
+        "excerpt, author, published_at, tags, related) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [_item_row(issue.id, item) for item in issue.items],
+    )
 
 
 def _next_number(ws: Workspace) -> int:

@@ -127,3 +127,22 @@ def test_subject_with_a_line_break_is_refused(workspace: Workspace, monkeypatch)
 def test_bad_week_name_is_refused(workspace: Workspace) -> None:
     with pytest.raises(InvalidInput, match="not of the form YYYY-Www"):
         build_issue(workspace, "2026-47")
+
+
+def test_a_build_racing_another_week_gets_the_right_number_in_its_subject(workspace: Workspace, monkeypatch) -> None:
+    import issues.build as build_module
+
+    ten_article_week(workspace)
+    real = build_module.related_articles
+    raced: list[str] = []
+
+    def related_while_another_build_lands(ws, article_id, **kwargs):
+        if not raced:
+            raced.append("W45")
+            build_issue(ws, "2026-W45")  # as if another process built a week meanwhile
+        return real(ws, article_id, **kwargs)
+
+    monkeypatch.setattr(build_module, "related_articles", related_while_another_build_lands)
+    issue = build_issue(workspace, "2026-W47")
+    assert raced and get_issue(workspace, "2026-W45").number == 1
+    assert issue.number == 2 and issue.subject.startswith("Weekly Training Notes #2: ")
