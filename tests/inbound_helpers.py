@@ -23,6 +23,7 @@ READERS = {
     "heidi": "heidi@example.org",
     "ivan": "ivan@example.net",
     "judy": "judy@gym-partners.example",
+    "kim": "kim.trains@yahoo.example",
 }
 ISSUE_NUMBER = 47
 PLACEHOLDER_RE = re.compile(r"\{\{(VERP|UNSUB):(\w+)(?::(\d+))?\}\}")

@@ -19,6 +19,7 @@ EXPECTED_STATUS = {
     "carol": "bounced",  # Gmail, 5.1.1
     "dave": "bounced",  # Microsoft 365, 5.1.10
     "judy": "bounced",  # legacy Exchange HTML NDR without a delivery-status part
+    "kim": "bounced",  # Yahoo (qmail-style) plain-text failure notice, bare "554:" code
     "erin": "complained",  # ARF abuse report
     "frank": "unsubscribed",  # mailto unsubscribe
     "heidi": "confirmed",  # out-of-office: ignored
@@ -138,7 +139,7 @@ def test_per_issue_figures(ws, tmp_path, cli):
     cli("inbound", "process", str(write_corpus(ws, tmp_path / "mail")))
     figures = issue_feedback(ws, "2026-W47")
     # alice, carol, dave, judy by VERP; bob's Exim bounce by the Message-ID of his copy
-    assert figures["hard_bounces"] == 5
+    assert figures["hard_bounces"] == 6  # and kim
     assert figures["complaints"] == 1 and figures["soft_bounces"] == 1
     assert issue_feedback(ws, "2026-W01")["bounces"] == 0
 
@@ -146,10 +147,10 @@ def test_per_issue_figures(ws, tmp_path, cli):
 def test_status_shows_counts_figures_and_what_was_kept_aside(ws, tmp_path, cli):
     cli("inbound", "process", str(write_corpus(ws, tmp_path / "mail")))
     data = json.loads(cli("inbound", "status", "--json").output)
-    assert data["by_outcome"] == {"done": 9, "ignored": 2, "rejected": 2}
+    assert data["by_outcome"] == {"done": 10, "ignored": 2, "rejected": 2}
     assert data["per_issue"]["2026-W47"]["complaints"] == 1
     reasons = " | ".join(row["detail"] for row in data["kept_aside"])
     assert "not a bounce" in reasons and "names no reader" not in reasons
     text = cli("inbound", "status").output
-    assert "Messages processed: 9 done, 2 ignored, 2 rejected" in text
+    assert "Messages processed: 10 done, 2 ignored, 2 rejected" in text
     assert "2026-W47" in text and "Kept aside in" in text

@@ -66,6 +66,15 @@ def test_a_subscribe_request_for_a_reader_who_left_asks_to_confirm_again(ws):
     assert get_subscriber(ws, "frank@example.org").status == "pending"  # only the link confirms
 
 
+def test_an_unsubscribe_sent_to_the_subscribe_address_subscribes_nobody(ws):
+    raw = _mail("From: Someone <someone@example.org>\nTo: join@example.com\nSubject: UNSUBSCRIBE\n"
+                "Message-ID: <wrong-address@example.org>")
+    outcome = process_message(ws, raw)
+    assert outcome.outcome == "rejected" and "asks to leave" in outcome.detail
+    with pytest.raises(Exception, match="no reader"):
+        get_subscriber(ws, "someone@example.org")
+
+
 def test_a_not_spam_report_changes_nothing(ws):
     raw = sample(ws, "arf-complaint.eml").replace(b"Feedback-Type: abuse", b"Feedback-Type: not-spam")
     assert process_message(ws, raw).outcome == "ignored"

@@ -13,7 +13,7 @@ from email.message import Message
 from .mime import embedded_original, header_text, text_parts
 
 STATUS_RE = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
-SMTP_CODE_RE = re.compile(r"(?<![\d.])([245]\d\d)(?:[ -]|$)", re.M)
+SMTP_CODE_RE = re.compile(r"(?<![\d.])([245]\d\d)(?:[ :-]|$)", re.M)
 ADDRESS_RE = re.compile(r"<?([A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)>?")
 
 # Subjects and senders that mark a plain-text bounce (Exim, Exchange legacy, qmail, Gmail).

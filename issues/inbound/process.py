@@ -8,6 +8,7 @@ and Message-ID); one we cannot use is kept aside with the reason, never dropped.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import asdict, dataclass, field
 from email.message import Message
 from email.utils import parseaddr
@@ -28,6 +29,9 @@ from .mime import addresses, content_hash, embedded_original, header_text, parse
 log = logging.getLogger(__name__)
 
 SOURCE = "inbound"
+
+# A subject like this, sent to the subscribe address, is someone wanting out, not in.
+LEAVE_WORDS_RE = re.compile(r"\s*(re:\s*)?(unsubscribe|remove me|stop|opt[ -]?out|leave)\b", re.I)
 
 
 @dataclass
@@ -259,6 +263,9 @@ def _subscribe(ws: Workspace, row: int, msg: Message, verdict: Verdict) -> Outco
         raise Unusable("mail from the null sender (a bounce) cannot ask to subscribe")
     name, address = parseaddr(header_text(msg, "From"))
     subject = header_text(msg, "Subject")[:200]
+    if LEAVE_WORDS_RE.match(subject):
+        raise Unusable("asks to leave, not to join; an unsigned address cannot unsubscribe anyone "
+                       "(the reader can use the link in any issue)")
     consent = f"Asked by email to {verdict.recipients[0] if verdict.recipients else 'the subscribe address'}"
     consent += f" with the subject {subject!r}" if subject else ""
     try:
