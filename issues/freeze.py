@@ -16,10 +16,9 @@ from .schema import issues_db
 def freeze_issue(ws: Workspace, issue_id: str) -> RenderedIssue:
     """Render the draft, store subject/preheader/HTML/text on the issue row and set status ``sending``."""
     issue = get_issue(ws, issue_id)
-    if issue.frozen:
-        stored = stored_render(ws, issue.id)
-        if stored is not None:
-            return stored
+    already = stored_render(ws, issue.id)
+    if already is not None:
+        return already
     rendered = render_issue_content(ws, issue)  # outside the write lock: rendering takes milliseconds
     conn = issues_db(ws).conn
     conn.execute("BEGIN IMMEDIATE")

@@ -75,11 +75,7 @@ def stored_render(ws: Workspace, issue_id: str) -> RenderedIssue | None:
 def render_issue(ws: Workspace, issue_id: str) -> RenderedIssue:
     """The issue's subject, preheader, HTML and text (placeholders unfilled); the stored copy once frozen."""
     issue = get_issue(ws, issue_id)
-    if issue.frozen:
-        stored = stored_render(ws, issue.id)
-        if stored is not None:
-            return stored
-    return render_issue_content(ws, issue)
+    return stored_render(ws, issue.id) or render_issue_content(ws, issue)
 
 
 SAMPLE_READER = {"email": "reader@example.com", "name": "Sam Reader"}
