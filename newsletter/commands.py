@@ -63,18 +63,21 @@ def import_command(ws: Workspace, sources: tuple[str, ...], default_date: dateti
 
     report = import_sources(ws, sources or [ws.articles_dir], default_date=default_date and default_date.date(),
                             allow_future=allow_future)
+    failed = report.failed
     if as_json:
         emit_json(report)
     else:
         for entry in report.entries:
-            if entry.status != "unchanged" or entry.notes:
+            if (entry.status != "unchanged" or entry.notes) and not (entry.status == "failed" and len(failed) == 1):
                 say(entry.line(), err=entry.status == "failed")
         say(f"Imported: {report.summary()}.")
-    failed = report.failed
+    if len(failed) == 1:
+        others = len(report.entries) - 1
+        raise SourceError(failed[0].message + (f" ({others} other{'s' if others != 1 else ''} handled, see the summary)"
+                                               if others else ""))
     if failed:
-        total = len(report.entries)
-        first = failed[0].message
-        raise SourceError(f"{len(failed)} of {total} failed to import" + (f"; first: {first}" if first else ""))
+        raise SourceError(f"{len(failed)} of {len(report.entries)} failed to import (listed above); "
+                          "the others were imported")
 
 
 @articles.command("list")
