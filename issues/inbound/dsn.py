@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from email.message import Message
+from email.utils import parseaddr
 
 from .mime import embedded_original, header_text, text_parts
 
@@ -119,15 +120,11 @@ def parse_rfc3464(msg: Message) -> list[DeliveryFailure] | None:
 
 
 def looks_like_bounce(msg: Message) -> bool:
-    """A non-RFC-3464 bounce: from a mailer daemon, or the null sender, with a bounce subject."""
+    """A non-RFC-3464 bounce: X-Failed-Recipients, or a bounce subject from a mailer daemon or the null sender."""
     if msg.get("X-Failed-Recipients"):
         return True
-    sender = header_text(msg, "From").lower()
-    _, _, bare = sender.rpartition("<")
-    return_path = header_text(msg, "Return-Path").strip()
-    from_daemon = bool(BOUNCE_SENDER_RE.search(bare.strip(">").strip())) or return_path in ("<>", "")
-    if not from_daemon and not BOUNCE_SENDER_RE.search(bare.strip(">")):
-        from_daemon = "mailer-daemon" in sender or "postmaster" in sender
+    sender = parseaddr(header_text(msg, "From"))[1].lower()
+    from_daemon = header_text(msg, "Return-Path") == "<>" or bool(BOUNCE_SENDER_RE.match(sender))
     return from_daemon and bool(BOUNCE_SUBJECT_RE.search(header_text(msg, "Subject")))
 
 
