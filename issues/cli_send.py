@@ -141,7 +141,7 @@ def _real_send(ws: Workspace, issue_key: str, yes: bool, retry_failed: bool, as_
                          f"status {found.id}'), then run 'newsletter send {found.id}' to resume")
     if report.interrupted:
         say(f"Stopped. Run 'newsletter send {found.id}' to resume.", err=True)
-        raise click.exceptions.Exit(130)
+        sys.exit(130)  # like an interrupted command (click's Exit would become 0 under console.run)
 
 
 def _readers_to_mail(ws: Workspace, issue_id: str, retry_failed: bool) -> int:

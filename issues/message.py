@@ -92,14 +92,31 @@ class Recipient:
     message_id: str
 
 
+def _fold_ascii(name: str, value: str, width: int = 78) -> bytes:
+    """``Name: value`` folded at spaces into lines of at most ``width`` octets where words allow."""
+    lines, line = [], f"{name}:"
+    for word in value.split(" "):
+        if len(line) + 1 + len(word) > width and line.strip() and ":" != line[-1]:
+            lines.append(line)
+            line = ""
+        line += " " + word
+    lines.append(line)
+    return ("\r\n".join(lines) + "\r\n").encode("ascii")
+
+
 def _header_block(fields: list[tuple[str, str]]) -> bytes:
-    """Header lines encoded and folded by the stdlib (RFC 2047 for non-ASCII), CRLF-ended."""
-    message = EmailMessage(policy=SMTP)
+    """Header lines, folded; non-ASCII values RFC 2047-encoded by the stdlib; CRLF-ended."""
+    block = b""
     for name, value in fields:
         if _CONTROL.search(value):
             raise InvalidInput(f"header {name} {value!r} contains a line break or control character; remove it")
-        message[name] = value
-    return bytes(message).split(b"\r\n\r\n", 1)[0] + b"\r\n"
+        if value.isascii():
+            block += _fold_ascii(name, value)
+        else:
+            message = EmailMessage(policy=SMTP)
+            message[name] = value
+            block += bytes(message).split(b"\r\n\r\n", 1)[0] + b"\r\n"
+    return block
 
 
 def address_header(name: str | None, email: str) -> bytes:

@@ -1,0 +1,103 @@
+"""The ``send`` and ``issue status`` commands through click's runner."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from send_fixtures import ISSUE, add_readers, build_issue
+from smtp_sink import SmtpSink
+
+from issues import outbox
+from issues.archive import get_issue
+
+
+@pytest.fixture
+def ready(workspace, cli):
+    build_issue(workspace)
+    add_readers(workspace, 7)
+    return cli
+
+
+def maildir_messages(ws) -> list:
+    folder = ws.root / "outbox"
+    return list(mailbox.Maildir(folder, create=False)) if folder.exists() else []
+
+
+def test_test_send_is_marked_and_records_nothing(ready, workspace) -> None:
+    result = ready("send", ISSUE, "--to", "editor@example.com", "--to", "reader3@readers.example.org")
+    assert result.exit_code == 0, result.output
+    assert "sent to editor@example.com: 250" in result.output
+    got = maildir_messages(workspace)
+    assert len(got) == 2 and all(m["Subject"].startswith("[TEST] ") for m in got)
+    assert outbox.send_record(workspace, ISSUE) is None and outbox.counts(workspace, ISSUE)["pending"] == 0
+    assert get_issue(workspace, ISSUE).status == "draft"  # a test send does not freeze the issue
+
+
+def test_test_send_failure_is_one_line_and_exit_1(ready) -> None:
+    with SmtpSink() as sink:
+        sink.always("nobody@example.org", "550 5.1.1 No such user")
+        result = ready("send", ISSUE, "--to", "nobody@example.org", env=sink.settings_env())
+    assert result.exit_code == 1
+    assert "FAILED to nobody@example.org: 550 5.1.1 No such user" in result.output
+    assert "test send failed for nobody@example.org" in str(result.exception)  # one line via console.run
+
+
+def test_dry_run_writes_every_message_and_sends_nothing(ready, workspace, tmp_path: Path) -> None:
+    assert ready("send", ISSUE, "--dry-run").exit_code == 2
+    out = tmp_path / "eml"
+    result = ready("send", ISSUE, "--dry-run", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "Wrote 7 messages" in result.output
+    files = sorted(out.glob("*.eml"))
+    assert len(files) == 7
+    tos = {message_from_bytes(f.read_bytes(), policy=policy.default)["To"].addresses[0].addr_spec for f in files}
+    assert tos == {f"reader{n}@readers.example.org" for n in range(7)}
+    assert maildir_messages(workspace) == [] and outbox.send_record(workspace, ISSUE) is None
+
+
+def test_send_asks_first_then_sends_and_reports(ready, workspace) -> None:
+    refused = ready("send", ISSUE, input="n\n")
+    assert refused.exit_code == 1 and "to 7 readers via maildir" in refused.output
+    assert maildir_messages(workspace) == []
+    result = ready("send", ISSUE, input="y\n")
+    assert result.exit_code == 0, result.output
+    assert "7 sent" in result.output and "issue finished: 7 sent, 0 failed, 0 skipped, 0 pending" in result.output
+    assert len(maildir_messages(workspace)) == 7
+    again = ready("send", ISSUE, "--yes")
+    assert again.exit_code == 0 and "was already sent: 7 sent" in again.output
+    assert len(maildir_messages(workspace)) == 7
+
+
+def test_issue_status_text_and_json(ready, workspace) -> None:
+    before = ready("issue", "status", ISSUE)
+    assert before.exit_code == 0 and "not sent yet" in before.output
+    with SmtpSink() as sink:
+        sink.always("reader2@readers.example.org", "550 5.1.1 No such user")
+        sent = ready("send", ISSUE, "--yes", "--json", env=sink.settings_env())
+    report = json.loads(sent.output)
+    assert report["finished"] and report["this_run"]["sent"] == 6 and report["this_run"]["bounced"] == 1
+    text = ready("issue", "status", ISSUE)
+    assert text.exit_code == 0
+    assert "sent            6" in text.output and "failed          1" in text.output
+    assert "550  5.1.1 No such user" in text.output
+    data = json.loads(ready("issue", "status", ISSUE, "--json").output)
+    assert data["counts"] == {"pending": 0, "sending": 0, "sent": 6, "failed": 1, "skipped": 0}
+    assert data["readers"] == 7 and data["status"] == "sent"
+    assert data["reasons"] == [{"status": "failed", "code": 550, "detail": "5.1.1 No such user", "count": 1}]
+
+
+def test_a_paused_send_exits_1_with_what_to_do(ready) -> None:
+    with SmtpSink() as sink:
+        sink.refuse_everyone("451 4.3.0 Try later")
+        env = {**sink.settings_env(), "NEWSLETTER_DELIVERY_PAUSE_AFTER_FAILURES": "3",
+               "NEWSLETTER_DELIVERY_RETRY_DELAY": "0.01"}
+        result = ready("send", ISSUE, "--yes", env=env)
+    assert result.exit_code == 1
+    assert "issue paused: 0 sent, 0 failed, 0 skipped, 7 pending" in result.output
+    message = str(result.exception)
+    assert "paused itself after 3 failures in a row" in message and "451 4.3.0 Try later" in message
+    assert "run 'newsletter send 2026-W47' to resume" in message
