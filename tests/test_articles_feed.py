@@ -118,10 +118,15 @@ def test_feed_and_page_over_http(workspace, http_server):
 
 def test_http_errors_are_reported(workspace, http_server):
     base, routes = http_server
-    report = import_sources(workspace, [f"{base}/missing.xml", "http://127.0.0.1:9/feed.xml"])
+    routes["/empty.xml"] = (200, "application/rss+xml", b"  \n")
+    routes["/logo.png"] = (200, "image/png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    report = import_sources(workspace, [f"{base}/missing.xml", "http://127.0.0.1:9/feed.xml",
+                                        f"{base}/empty.xml", f"{base}/logo.png"])
     messages = [e.message for e in report.failed]
     assert messages[0] == f"{base}/missing.xml: the server answered 404 Not Found"
     assert messages[1].startswith("http://127.0.0.1:9/feed.xml: cannot fetch")
+    assert messages[2] == f"{base}/empty.xml: empty, nothing to import"
+    assert messages[3].startswith(f"{base}/logo.png: this is a binary file")
 
 
 def test_fetch_times_out(http_server):

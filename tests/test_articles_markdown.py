@@ -82,6 +82,7 @@ def test_samples_import_with_their_metadata(workspace, changed_calls):
     protein = get_article(workspace, "protein-after-training")
     assert protein.published_at == datetime(2026, 11, 4, 11, 45, tzinfo=UTC)
     assert protein.summary is None and "<table>" in protein.body_html
+    assert "\n200 g Greek yogurt | about 20 g\n" in protein.body_text
     assert sum(1 for a in articles if a.summary) >= 10
     assert sum(1 for a in articles if a.image and a.image_alt) >= 14
 

@@ -26,7 +26,7 @@ from .report import ImportReport, ReportEntry
 from .sanitise import first_image, html_to_text, sanitise_html
 from .store import articles_db, upsert, write_transaction
 from .text_source import read_text_page
-from .textfile import decode, parse_date, read_bytes
+from .textfile import check_content, decode, parse_date, read_bytes
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -117,6 +117,7 @@ class _Import:
         expanded = _expand(source)
         if isinstance(expanded, str):
             fetched = fetch(expanded)
+            check_content(fetched.data, expanded)
             ctx = self.context(expanded, base_url=fetched.url, fallback_date=fetched.last_modified,
                                name_hint=slug_from_url(fetched.url))
             kind = sniff_kind(fetched.data, Path(urlsplit(fetched.url).path).suffix.lower(), fetched.content_type)

@@ -94,6 +94,11 @@ def _collect_blocks(node: Tag, blocks: list[str]) -> None:
             for number, item in enumerate(items, start=int(child.get("start", 1) or 1)):
                 marker = f"{number}." if child.name == "ol" else "-"
                 blocks.append(f"{marker} {_inline_text(item)}")
+        elif child.name == "table":
+            flush()
+            rows = [" | ".join(_inline_text(cell) for cell in row.find_all(["th", "td"]))
+                    for row in child.find_all("tr")]
+            blocks.append("\n".join(row for row in rows if row.strip(" |")))
         elif child.name == "pre":
             flush()
             blocks.append(child.get_text().rstrip())

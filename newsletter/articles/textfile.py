@@ -27,10 +27,15 @@ def read_bytes(path: Path) -> bytes:
         data = path.read_bytes()
     except OSError as exc:
         raise SourceError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return check_content(data, str(path))
+
+
+def check_content(data: bytes, origin: str) -> bytes:
+    """Refuse an empty or binary document before any parser sees it."""
     if not data.strip():
-        raise SourceError(f"{path}: the file is empty")
+        raise SourceError(f"{origin}: empty, nothing to import")
     if b"\x00" in data[:8192]:
-        raise SourceError(f"{path}: this is a binary file, not an article (Markdown, feed, HTML or text)")
+        raise SourceError(f"{origin}: this is a binary file, not an article (Markdown, feed, HTML or text)")
     return data
 
 
