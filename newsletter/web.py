@@ -284,6 +284,8 @@ def waitress_options(ws: Workspace) -> dict[str, Any]:
         "ident": "newsletter",
         "channel_timeout": 60,
     }
+    if int(web.trusted_proxies) > 0:  # the app's ProxyFix reads X-Forwarded-*; waitress must pass them on
+        options["clear_untrusted_proxy_headers"] = False
     return options
 
 

@@ -1,0 +1,165 @@
+"""Load test of the sign-up form: many concurrent sign-ups, a tenth of them duplicates, on loopback.
+
+Runs the real app on waitress (127.0.0.1, a free port) over a fresh workspace in a
+temporary folder, fires ``--count`` form POSTs from ``--concurrency`` client threads
+(http.client, one connection per sign-up, as separate readers would), then checks:
+no 5xx (no error at all), exactly one reader row per address, one confirmation
+mail per address.  Prints sign-ups per second, latencies, and the ratio to a peer:
+the same server answering a bare ``/healthz`` GET at the same concurrency.
+
+The per-IP limit stays on: every simulated reader has its own address, passed in
+X-Forwarded-For with ``NEWSLETTER_WEB_TRUSTED_PROXIES=1`` (as behind nginx).
+
+    .venv/bin/python bench/signup_load.py            # 2,000 sign-ups, 200 duplicates
+    .venv/bin/python bench/signup_load.py --count 500 --concurrency 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import logging
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def _post(port: int, body: bytes, ip: str, timeout: float) -> tuple[int, float]:
+    started = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("POST", "/subscribe", body=body, headers={
+            "Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-For": ip,
+            "User-Agent": "signup-load/1", "Connection": "close"})
+        response = conn.getresponse()
+        response.read()
+        return response.status, time.perf_counter() - started
+    except OSError as exc:
+        print(f"  connection error: {exc}", file=sys.stderr)
+        return 0, time.perf_counter() - started
+    finally:
+        conn.close()
+
+
+def _get(port: int, timeout: float) -> tuple[int, float]:
+    started = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", "/healthz", headers={"Connection": "close"})
+        response = conn.getresponse()
+        response.read()
+        return response.status, time.perf_counter() - started
+    except OSError:
+        return 0, time.perf_counter() - started
+    finally:
+        conn.close()
+
+
+def _run(jobs: list, concurrency: int, time_limit: float) -> tuple[list[tuple[int, float]], float]:
+    """Run the callables on a thread pool; stop waiting at ``time_limit`` seconds."""
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        futures = [pool.submit(job) for job in jobs]
+        done, pending = wait(futures, timeout=time_limit)
+        for future in pending:
+            future.cancel()
+    elapsed = time.perf_counter() - started
+    if pending:
+        raise SystemExit(f"FAIL: {len(pending)} requests unfinished after the {time_limit:.0f} s limit")
+    return [f.result() for f in done], elapsed
+
+
+def _summary(label: str, results: list[tuple[int, float]], elapsed: float) -> float:
+    latencies = sorted(latency for _, latency in results)
+    rate = len(results) / elapsed
+    p95 = latencies[int(0.95 * (len(latencies) - 1))]
+    print(f"{label}: {len(results)} requests in {elapsed:.2f} s = {rate:,.0f} requests/s "
+          f"(median {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms)")
+    return rate
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=2000, help="sign-ups in all (default 2000)")
+    parser.add_argument("--duplicates", type=float, default=0.1, help="share that repeat an address (0.1)")
+    parser.add_argument("--concurrency", type=int, default=200, help="client threads (default 200)")
+    parser.add_argument("--threads", type=int, default=8, help="waitress worker threads (default 8)")
+    parser.add_argument("--time-limit", type=float, default=300.0, help="give up after this many seconds")
+    args = parser.parse_args(argv)
+    if not 1 <= args.count <= 20_000:
+        parser.error("--count must be between 1 and 20000 (bounded on purpose)")
+
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a deep queue is the point here
+    os.environ["NEWSLETTER_WEB_TRUSTED_PROXIES"] = "1"
+    os.environ.pop("NEWSLETTER_HOME", None)
+    from issues.app import create_app
+    from newsletter.init import init_workspace
+    from newsletter.web import BackgroundServer, waitress_options
+
+    with tempfile.TemporaryDirectory(prefix="signup-load-") as tmp:
+        ws = init_workspace(Path(tmp) / "ws")
+        options = {**waitress_options(ws), "threads": args.threads, "backlog": 4096, "connection_limit": 2000}
+        duplicates = int(args.count * args.duplicates)
+        unique = args.count - duplicates
+        rng = random.Random(47)
+        addresses = [f"reader{i:05d}@example.com" for i in range(unique)]
+        # Duplicates change case (the same reader), and are shuffled in to race their originals.
+        repeats = [a.upper() if i % 2 else a for i, a in enumerate(rng.sample(addresses, duplicates))]
+        plan = addresses + repeats
+        rng.shuffle(plan)
+        bodies = [urlencode({"email": a, "name": f"Reader {n}"}).encode() for n, a in enumerate(plan)]
+        ips = [f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}" for n in range(len(plan))]
+
+        with BackgroundServer(create_app(ws), **options) as server:
+            print(f"{args.count} sign-ups ({unique} addresses, {duplicates} duplicates) from {args.concurrency} "
+                  f"client threads against waitress ({args.threads} threads) at {server.url}")
+            jobs = [lambda b=b, ip=ip: _post(server.port, b, ip, 60.0) for b, ip in zip(bodies, ips, strict=True)]
+            results, elapsed = _run(jobs, args.concurrency, args.time_limit)
+            signup_rate = _summary("sign-ups", results, elapsed)
+            peer, peer_elapsed = _run([lambda: _get(server.port, 60.0)] * args.count, args.concurrency,
+                                      args.time_limit)
+            peer_rate = _summary("peer: GET /healthz on the same server", peer, peer_elapsed)
+
+        statuses: dict[int, int] = {}
+        for status, _ in results + peer:
+            statuses[status] = statuses.get(status, 0) + 1
+        db = ws.db
+        rows = db.execute("SELECT COUNT(*), COUNT(DISTINCT email_normalized) FROM subscribers").fetchone()
+        per_address = db.execute(
+            "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM subscribers GROUP BY email_normalized)").fetchone()[0]
+        pending = db.execute("SELECT COUNT(*) FROM subscribers WHERE status = 'pending'").fetchone()[0]
+        import mailbox
+
+        mails = len(mailbox.Maildir(ws.path(ws.settings.delivery.maildir), create=True))
+        ws.close()
+
+    print(f"HTTP statuses: {dict(sorted(statuses.items()))}")
+    print(f"readers: {rows[0]} rows, {rows[1]} distinct addresses, at most {per_address} per address, "
+          f"{pending} pending; confirmation mails: {mails}")
+    print(f"ratio: sign-ups/s are {signup_rate / peer_rate:.2f} of the bare request rate of the same server")
+    failures = []
+    if any(status >= 500 or status == 0 for status in statuses):
+        failures.append("server errors or dropped connections")
+    if set(statuses) - {200}:
+        failures.append(f"unexpected statuses {sorted(set(statuses) - {200})}")
+    if rows[0] != unique or rows[1] != unique or per_address != 1:
+        failures.append(f"expected exactly one reader per address ({unique}), found {rows[0]} rows")
+    if mails != unique:
+        failures.append(f"expected {unique} confirmation mails (one per address), found {mails}")
+    if failures:
+        print("FAIL: " + "; ".join(failures))
+        return 1
+    print("OK: no 5xx, exactly one reader and one confirmation mail per address")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
