@@ -33,7 +33,8 @@ def _report(outcomes: list[Outcome], as_json: bool) -> None:
         emit_json({"messages": [o.as_dict() for o in outcomes], "counts": dict(counts)})
         return
     for o in outcomes:
-        who = ", ".join(f"reader {r['subscriber_id']} -> {r['status']}" for r in o.readers if r.get("subscriber_id"))
+        who = ", ".join(f"reader {r['subscriber_id']} {r['action']} -> {r['status']}"
+                        for r in o.readers if r.get("subscriber_id"))
         line = f"{o.label or o.message_id}: {o.outcome}"
         if o.kind:
             line += f" ({o.kind})"

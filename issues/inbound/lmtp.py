@@ -46,6 +46,7 @@ class InboundHandler:
             reply = f"451 4.3.0 Cannot process the message now ({type(exc).__name__}); try again later"
         else:
             reply = f"250 2.0.0 {outcome.outcome}: {outcome.kind or 'message'}"
+            log.info("%s from <%s>: %s, %s (%s)", label, sender, outcome.outcome, outcome.kind, outcome.detail)
         return "\r\n".join([reply] * max(1, len(envelope.rcpt_tos)))
 
 

@@ -89,7 +89,7 @@ def process_message(
         raise
     outcome.label, outcome.message_id = label, message_id
     store.finish(ws, row, kind=outcome.kind, outcome=outcome.outcome, detail=outcome.detail, kept_as=outcome.kept_as)
-    log.info("%s %s: %s (%s)", label or message_id, outcome.outcome, outcome.kind, outcome.detail)
+    log.debug("%s %s: %s (%s)", label or message_id, outcome.outcome, outcome.kind, outcome.detail)
     return outcome
 
 
