@@ -49,13 +49,16 @@ BODY = (
 
 
 def write_articles(folder: Path) -> None:
-    """Ten Markdown articles, all in ISO week 2026-W47, with images, tags and authors."""
+    """Ten Markdown articles in ISO week 2026-W47 and ten older ones (for related reading)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for day, (title, tag, lead) in enumerate(TOPICS):
-        slug = title.lower().replace(" ", "-")
+    for n in range(20):
+        title, tag, lead = TOPICS[n % 10]
+        title = title if n < 10 else f"{title}, revisited"
+        slug = title.lower().replace(" ", "-").replace(",", "")
+        day = 16 + n % 7 if n < 10 else 2 + n % 12
         front = {
             "title": title,
-            "date": f"2026-11-{16 + day % 7:02d}T{8 + day // 7:02d}:30:00-05:00",
+            "date": f"2026-11-{day:02d}T{8 + n // 7:02d}:30:00-05:00",
             "url": f"https://blog.example.com/posts/{slug}",
             "tags": [tag, "weekly"],
             "image": f"https://blog.example.com/images/{slug}.jpg",
@@ -116,6 +119,7 @@ def main() -> None:
         import_sources(ws, [ws.articles_dir])
         issue = build_issue(ws, "2026-W47")
         assert len(issue.items) == 10, f"expected 10 articles, got {len(issue.items)}"
+        related = sum(len(item.related) for item in issue.items)
 
         rendered = render_issue(ws, issue.id)
         html_kb = len(rendered.html.encode()) / 1024
@@ -138,7 +142,7 @@ def main() -> None:
             personalise(rendered.html, rendered.text, fields)
         personalise_us = (time.perf_counter() - start) / 5000 * 1e6
 
-        print(f"issue: 10 articles, HTML {html_kb:.1f} KB (limit 102 KB), text {len(rendered.text) / 1024:.1f} KB")
+        print(f"issue: 10 articles with {related} related links, HTML {html_kb:.1f} KB (limit 102 KB), text {len(rendered.text) / 1024:.1f} KB")
         print(f"render issue (Jinja2 + MJML, mjml-python): {render_s * 1000:.2f} ms (median of 30)")
         print(f"  of which MJML -> HTML (mjml-python):     {mjml_s * 1000:.2f} ms")
         print(f"personalise one reader (PersonalisedTemplate.fill): {fill_us:.2f} µs")
