@@ -95,6 +95,16 @@ def render_issue_files(demo: Demo) -> None:
 STEPS: list[Callable[[Demo], None]] = [make_workspace, import_samples, build_latest_week, render_issue_files]
 
 
+def _later_steps() -> None:
+    """Steps other parts of the pipeline add (each in its own module, importing this one)."""
+    from .demo_web import web_commands
+
+    STEPS.append(web_commands)
+
+
+_later_steps()
+
+
 def run_demo(root: Path) -> Demo:
     """Run every step in order on a fresh workspace at ``root``."""
     demo = Demo(root=root.resolve())
