@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import imaplib
 import json
-import shutil
 import socket
 import ssl
 import subprocess
@@ -25,6 +24,7 @@ from newsletter.errors import NewsletterError
 from subscribers import get_subscriber
 
 USER, PASSWORD = "bounces", "imap-test-password"
+TLS_FILES = Path(__file__).parent / "data" / "inbound" / "tls"
 FILES = ["postfix-hard-bounce.eml", "mailto-unsubscribe.eml", "out-of-office.eml", "garbage.eml"]
 
 
@@ -42,17 +42,9 @@ def _wait_for(port: int, proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="module")
-def certificate(tmp_path_factory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 (the test's private CA)."""
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [shutil.which("openssl") or "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True, capture_output=True,
-    )
-    return cert, key
+def certificate() -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 shipped for these tests (the test's private CA)."""
+    return TLS_FILES / "cert.pem", TLS_FILES / "key.pem"
 
 
 @pytest.fixture
