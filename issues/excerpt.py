@@ -59,9 +59,11 @@ def cut_at_sentence(text: str, words: int) -> str:
 
 
 def excerpt_for(summary: str | None, body_text: str, words: int) -> str:
-    """The summary when the article has one, else its opening cut near ``words`` words."""
+    """The summary when the article has one (cut too if it runs past twice ``words``),
+    else the article's opening cut near ``words`` words."""
     if summary and summary.strip():
-        return " ".join(summary.split())
+        summary = " ".join(summary.split())
+        return summary if len(summary.split()) <= words * 2 else cut_at_sentence(summary, words)
     return cut_at_sentence(body_text, words)
 
 

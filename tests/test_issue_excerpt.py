@@ -44,6 +44,8 @@ def test_one_huge_sentence_is_cut_at_a_word_with_an_ellipsis() -> None:
 def test_summary_wins_over_the_body() -> None:
     assert excerpt_for("  Given   summary. ", sentences(9), 50) == "Given summary."
     assert excerpt_for(None, sentences(2), 50) == sentences(2)
+    assert excerpt_for(sentences(9), "", 50) == sentences(9)  # up to twice the length: kept whole
+    assert excerpt_for(sentences(11), "", 50) == sentences(5)  # a feed's whole text as "summary": cut
 
 
 def test_utm_keeps_query_and_fragment_and_replaces_old_utm() -> None:
