@@ -222,3 +222,19 @@ def test_get_article_by_id_url_slug_and_not_found(workspace):
     assert get_article(workspace, article.url + "/?utm_source=x") == article
     with pytest.raises(NotFound, match="no article with id, URL or slug 'nope'"):
         get_article(workspace, "nope")
+
+
+def test_a_reader_crashing_is_one_failure_in_order(workspace, tmp_path, monkeypatch):
+    import newsletter.articles.importer as importer
+
+    def explode(data, ctx):
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setitem(importer.READERS, "text", explode)
+    write(tmp_path / "a.md", GOOD)
+    write(tmp_path / "b.txt", "Some Title\n\nSome text.\n")
+    write(tmp_path / "c.md", GOOD.replace("tempo-runs", "tempo-runs-2"))
+    report = import_sources(workspace, [tmp_path / "a.md", tmp_path / "b.txt", tmp_path / "c.md"])
+    assert [(Path(e.origin).name, e.status) for e in report.entries] == [
+        ("a.md", "added"), ("b.txt", "failed"), ("c.md", "added")]
+    assert report.failed[0].message == f"{tmp_path / 'b.txt'}: cannot be read (RuntimeError: parser bug)"

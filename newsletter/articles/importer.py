@@ -105,6 +105,7 @@ class _Import:
         self.default_date = default_date
         self.allow_future = allow_future
         self.report = ImportReport()
+        self.seen: dict[str, int] = {}  # origins in the order they were read, to order the report
         zone = ZoneInfo(self.timezone)
         tomorrow = utcnow().astimezone(zone).date() + timedelta(days=1)
         self.future_from = datetime.combine(tomorrow, time(), zone).astimezone(UTC)
@@ -140,12 +141,18 @@ class _Import:
     def guarded(self, origin: str, read: Callable[[], list[Draft]]) -> list[Draft]:
         """Run a reader; its failure becomes a report entry instead of stopping the import."""
         try:
-            return read()
+            drafts = read()
         except SourceError as exc:
+            self.seen.setdefault(origin, len(self.seen))
             self.report.add(ReportEntry("failed", origin, str(exc)))
         except Exception as exc:  # a parser library choking on odd input must not stop the others
             log.debug("reading %s failed", origin, exc_info=True)
+            self.seen.setdefault(origin, len(self.seen))
             self.report.add(ReportEntry("failed", origin, f"{origin}: cannot be read ({type(exc).__name__}: {exc})"))
+        else:
+            for draft in drafts:
+                self.seen.setdefault(draft.origin, len(self.seen))
+            return drafts
         return []
 
     def settle(self, draft: Draft) -> tuple[dict[str, Any], list[str]]:
@@ -233,6 +240,7 @@ class _Import:
             from ..related import on_articles_changed
 
             on_articles_changed(self.ws, changed)
+        self.report.entries.sort(key=lambda entry: self.seen.get(entry.origin, len(self.seen)))
         return self.report
 
     def drop_duplicates(self, settled: list[tuple[Draft, dict[str, Any], list[str]]]) -> list[Any]:
