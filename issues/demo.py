@@ -38,6 +38,14 @@ class Demo:
         return self.ws
 
 
+def newsletter_command(demo: Demo) -> str:
+    """How to call the CLI on the demo workspace from here (the venv's script when it is not on PATH)."""
+    script = Path(sys.executable).parent / "newsletter"
+    found = shutil.which("newsletter")
+    command = "newsletter" if found and Path(found) == script else str(script) if script.exists() else "newsletter"
+    return f"{command} --workspace {demo.root}"
+
+
 def make_workspace(demo: Demo) -> None:
     """Start from a fresh workspace (an old demo workspace is removed first)."""
     root = demo.root
@@ -89,7 +97,7 @@ def render_issue_files(demo: Demo) -> None:
     click.echo(f"            {paths['text']}")
     click.echo(f"            {paths['eml']}")
     demo.summary.append(f"Open the issue in a browser: file://{paths['html']}")
-    demo.summary.append(f"Try the CLI on it:           newsletter --workspace {demo.root} issue list")
+    demo.summary.append(f"Try the CLI on it:           {newsletter_command(demo)} issue list")
 
 
 STEPS: list[Callable[[Demo], None]] = [make_workspace, import_samples, build_latest_week, render_issue_files]
