@@ -130,6 +130,15 @@ def subscribe_form() -> Response:
     return _signup_form(values=values, next_url=safe_next(request.args.get("next")))
 
 
+@bp.get("/subscribe/snippet")
+def embed_snippet() -> Response:
+    """The sign-up box for the blog to paste in, with this site's address filled in (docs/embed.md)."""
+    ws = current_workspace()
+    response = render_page("embed_snippet.html.j2", consent=ws.settings.subscribers.consent_text)
+    response.mimetype = "text/plain"
+    return response
+
+
 @bp.post("/subscribe")
 def subscribe_post() -> Response:
     ws = current_workspace()

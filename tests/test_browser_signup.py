@@ -122,3 +122,27 @@ def test_the_archive_in_the_browser(page, server, workspace: Workspace) -> None:
     assert page.evaluate("document.querySelector('iframe.issue-frame').offsetHeight") > 1000
     shot(page, "archive-issue")
     assert page.csp_errors == []
+
+
+def _documented_snippet() -> str:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "embed.md").read_text()
+    return doc.split("```html\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_documented_snippet_is_what_the_server_hands_out(server) -> None:
+    import urllib.request
+
+    served = urllib.request.urlopen(server.url + "/subscribe/snippet").read().decode()
+    assert served.strip() == _documented_snippet().strip()
+
+
+def test_the_embedded_snippet_signs_up_from_the_blog(page, server, workspace: Workspace) -> None:
+    snippet = _documented_snippet().replace("https://news.example.com", server.url)
+    page.set_content(f"<!doctype html><html lang='en'><title>The blog</title><body><h1>A post</h1>{snippet}</body></html>")
+    shot(page, "embedded-snippet", full_page=False)
+    page.get_by_label("Email address").fill("from.the.blog@example.com")
+    page.get_by_role("button", name="Subscribe").click()
+    page.get_by_role("heading", name="Check your inbox").wait_for()
+    assert get_subscriber(workspace, "from.the.blog@example.com").status == "pending"
