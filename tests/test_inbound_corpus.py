@@ -154,3 +154,14 @@ def test_status_shows_counts_figures_and_what_was_kept_aside(ws, tmp_path, cli):
     text = cli("inbound", "status").output
     assert "Messages processed: 10 done, 2 ignored, 2 rejected" in text
     assert "2026-W47" in text and "Kept aside in" in text
+
+
+def test_the_inbound_tables_keep_no_reader_address(ws, tmp_path, cli):
+    """Forgetting a reader erases their history; the per-issue figures must not keep their address."""
+    cli("inbound", "process", str(write_corpus(ws, tmp_path / "mail")))
+    rows = ws.db.execute("SELECT domain, detail FROM inbound_feedback").fetchall()
+    assert ("example.org", ) in {(r[0],) for r in rows}
+    text = " ".join(str(r) for r in rows)
+    for email in READERS.values():
+        assert email not in text
+    assert "…@example.org" in text

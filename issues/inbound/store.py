@@ -5,6 +5,7 @@ the feedback per reader and issue, and a Maildir of messages kept aside with the
 from __future__ import annotations
 
 import mailbox
+import re
 import sqlite3
 from datetime import datetime, timedelta
 
@@ -14,6 +15,8 @@ from newsletter.clock import now_iso, utcnow
 from newsletter.workspace import Workspace
 
 COMPONENT = "inbound"
+
+ADDRESS_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 
 # A claim older than this was left by a process that died mid-way; the message may be taken again.
 STALE_CLAIM = timedelta(minutes=10)
@@ -40,7 +43,7 @@ def _create_tables(db: sqlite_utils.Database) -> None:
             id INTEGER PRIMARY KEY,
             message_row INTEGER NOT NULL REFERENCES inbound_messages (id),
             subscriber_id INTEGER,
-            address TEXT,
+            domain TEXT,                -- of the failed address (no local part: see add_feedback)
             issue_id TEXT,
             kind TEXT NOT NULL CHECK (kind IN
                 ('hard_bounce', 'soft_bounce', 'delay', 'complaint', 'unsubscribe', 'subscribe', 'feedback')),
@@ -122,11 +125,22 @@ def add_feedback(
     ws: Workspace, row: int, *, kind: str, subscriber_id: int | None, address: str | None,
     issue_id: str | None, status_code: str | None = None, detail: str = "",
 ) -> None:
+    """Record what one message said about one reader.
+
+    Only the domain of the address is kept, and addresses in ``detail`` are masked:
+    the reader's own history (which ``forget`` erases) holds the full wording.
+    """
+    domain = address.rpartition("@")[2].lower() if address and "@" in address else None
     database(ws).execute(
-        "INSERT INTO inbound_feedback (message_row, subscriber_id, address, issue_id, kind, status_code, "
+        "INSERT INTO inbound_feedback (message_row, subscriber_id, domain, issue_id, kind, status_code, "
         "detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [row, subscriber_id, address, issue_id, kind, status_code, detail[:1000], now_iso()],
+        [row, subscriber_id, domain, issue_id, kind, status_code, mask_addresses(detail)[:1000], now_iso()],
     )
+
+
+def mask_addresses(text: str) -> str:
+    """``alice@example.org`` → ``…@example.org``: keep the provider, drop the person."""
+    return ADDRESS_RE.sub(lambda m: "…@" + m.group(1), text)
 
 
 def keep_aside(ws: Workspace, raw: bytes, reason: str) -> str:
