@@ -133,3 +133,11 @@ def test_mjml_python_parse_errors_name_the_rendered_line() -> None:
     source = "<mjml><mj-head>\n<mj-title>a</mj-title>  <mj-preview>b</mj-preview></mj-head><mj-body></mj-body></mjml>"
     with pytest.raises(TemplateError, match=r"^t.mjml: rendered MJML line 2: unexpected token in root template near "):
         mjml_to_html(source, "t.mjml")
+
+
+def test_builtin_templates_are_named_from_the_templates_folder() -> None:
+    with pytest.raises(TemplateError, match=r"^templates/issue.mjml.j2:3: 'site' is undefined$"):
+        render_html_email(None, "issue.mjml.j2", {})
+    context = {"site": {"language": "en"}, "issue": {"subject": "s", "preheader": "p"}}
+    with pytest.raises(TemplateError, match=r"^templates/partials/masthead.mjml.j2:5: 'view_url' is undefined$"):
+        render_html_email(None, "issue.mjml.j2", context)
