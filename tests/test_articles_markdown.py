@@ -120,7 +120,8 @@ def test_body_is_sanitised_and_links_absolute(workspace, tmp_path):
     assert 'href="https://blog.example.com/plans/tempo/"' in article.body_html
     assert article.image == "https://blog.example.com/images/tempo.jpg"
     assert article.tags == ["training", "running"]
-    assert "our plan (https://blog.example.com/plans/tempo/)" in article.body_text
+    assert "A tempo run is comfortably hard. See our plan.\n\nTwenty minutes is plenty." in article.body_text
+    assert "https://" not in article.body_text  # link targets stay in the HTML
 
 
 def test_no_url_gets_a_stable_slug_url_and_title_from_heading(workspace, tmp_path):

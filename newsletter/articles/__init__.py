@@ -1,4 +1,20 @@
-"""Articles in: import from Markdown, feeds, HTML and saved text pages; the archive's read API."""
+"""Articles in: import from Markdown, feeds, HTML and saved text pages; the archive's read API.
+
+Rules the importer keeps (``newsletter articles import --help`` says the same):
+
+- One article per canonical URL (absolute, lowercase host, no fragment, no ``utm_*`` or
+  other click-tracking parameters, no trailing slash).  A source without a URL gets
+  ``[site] url`` + ``/`` + a slug (the Markdown file's name, else the title), so it is
+  stable across imports.  A stored article keeps its slug when it is updated.
+- Re-importing unchanged content changes nothing (``content_hash``); an edit updates the
+  row and ``updated_at``.  Sources rank Markdown > HTML page = feed > saved text: a lower
+  one never overwrites an article imported from a higher one (reported as skipped).
+  Two sources with one URL in a single import: the higher-ranked, else the first, wins.
+- No date in the source: ``--date``, else the file's modification time (or a fetched
+  page's Last-Modified), else the import time; the report says which was used.
+- A date after today (site time zone) is refused unless ``allow_future`` / ``--allow-future``:
+  usually a typo, and an issue must not link to a post that is not online yet.
+"""
 
 from .importer import import_sources
 from .model import Article, canonical_url, slugify

@@ -66,8 +66,8 @@ def sanitise_html(html: str, *, base_url: str | None = None, title: str | None =
 
 
 def html_to_text(html: str) -> str:
-    """Readable plain text: one blank line between blocks, list items as ``- ``, links kept
-    as ``text (url)`` when the URL is not the text itself."""
+    """Readable plain text for excerpts and the related index: one blank line between blocks,
+    list items as ``- ``, table rows as ``a | b``; links as their words only (the URLs stay in the HTML)."""
     soup = BeautifulSoup(html, "lxml")
     blocks: list[str] = []
     _collect_blocks(soup.body or soup, blocks)
@@ -78,7 +78,7 @@ def _collect_blocks(node: Tag, blocks: list[str]) -> None:
     inline: list[str] = []
 
     def flush() -> None:
-        text = re.sub(r"[ \t]+", " ", "".join(inline)).strip()
+        text = "\n".join(part.strip() for part in re.sub(r"\s+", " ", "".join(inline)).split("\x00")).strip()
         if text:
             blocks.append(text)
         inline.clear()
@@ -114,25 +114,18 @@ def _collect_blocks(node: Tag, blocks: list[str]) -> None:
             else:
                 blocks.append(_inline_text(child))
         elif child.name == "br":
-            inline.append("\n")
+            inline.append("\x00")
         else:
             inline.append(_inline_text(child))
     flush()
 
 
 def _inline_text(node: Tag) -> str:
-    parts: list[str] = []
-    for piece in node.descendants:
-        if isinstance(piece, NavigableString) and not any(p.name == "a" for p in piece.parents if p is not node):
-            parts.append(str(piece))
-        elif isinstance(piece, Tag) and piece.name == "a":
-            text = piece.get_text(" ", strip=True)
-            href = piece.get("href") or ""
-            parts.append(f"{text} ({href})" if href and href not in (text, f"mailto:{text}") and text else
-                         text or str(href))
-        elif isinstance(piece, Tag) and piece.name == "br":
-            parts.append("\n")
-    return re.sub(r"[ \t\r\f\v]+", " ", "".join(parts)).strip()
+    """A block's words on one line; ``<br>`` kept as a line break."""
+    for br in node.find_all("br"):
+        br.replace_with("\x00")
+    text = re.sub(r"\s+", " ", node.get_text())
+    return "\n".join(part.strip() for part in text.split("\x00")).strip()
 
 
 def first_image(html: str) -> tuple[str | None, str | None]:

@@ -114,7 +114,8 @@ def _find_title(blocks: list[list[str]], page: Page) -> tuple[int, int]:
 
 
 def _inline(text: str) -> str:
-    """Escape text for HTML and turn bare http(s) addresses into links."""
+    """Escape text for HTML and turn bare http(s) addresses (also ``<https://...>``) into links."""
+    text = re.sub(r"<(https?://[^<>\s]+)>", r"\1", text)
     out, last = [], 0
     for m in chrome.URL.finditer(text):
         url = m.group(0).rstrip(".,;:")
