@@ -100,7 +100,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "signups_per_address_per_hour": 5,
         "trusted_proxies": 0,  # reverse proxies in front: X-Forwarded-For hops to trust
         "threads": 8,
-        "preview_port": 8025,
+        "preview_port": 8088,
     },
     "inbound": {
         "subscribe_address": "",
