@@ -58,7 +58,7 @@ def routing_for(ws: Workspace) -> Routing:
     """Our own addresses from the settings ([delivery] bounce/unsubscribe, [inbound] subscribe)."""
 
     unsubscribe = str(ws.settings.delivery.unsubscribe_address)
-    subscribe = tuple(a.strip() for a in str(ws.settings.inbound.subscribe_address).split(",") if a.strip())
+    subscribe = tuple(a.strip().lower() for a in str(ws.settings.inbound.subscribe_address).split(",") if a.strip())
     return Routing(
         bounce_tag=verp.bounce_base(ws).rpartition("@")[0],
         unsubscribe_tag=unsubscribe.rpartition("@")[0] if "@" in unsubscribe else "unsubscribe",
@@ -101,7 +101,7 @@ def _act(ws: Workspace, row: int, msg: Message, verdict: Verdict, routing: Routi
     if verdict.kind == "unsubscribe":
         return _unsubscribe(ws, row, verdict, routing)
     if verdict.kind == "subscribe":
-        return _subscribe(ws, row, msg, verdict)
+        return _subscribe(ws, row, msg, verdict, routing)
     if verdict.kind == "unknown":
         return Outcome("rejected", "unknown", verdict.reason)
     return Outcome("ignored", verdict.kind, verdict.reason)  # delay, autoreply, feedback, report
@@ -250,7 +250,7 @@ def _unsubscribe(ws: Workspace, row: int, verdict: Verdict, routing: Routing) ->
     return Outcome("done", "unsubscribe", verdict.reason, readers=[_reader_dict(reader, "unsubscribe", changed.status)])
 
 
-def _subscribe(ws: Workspace, row: int, msg: Message, verdict: Verdict) -> Outcome:
+def _subscribe(ws: Workspace, row: int, msg: Message, verdict: Verdict, routing: Routing) -> Outcome:
     """Mail to the subscribe address: the sender becomes a pending reader and gets a confirmation.
 
     Anyone can forge a From line, so this is the usual double opt-in: nothing is sent
@@ -266,7 +266,8 @@ def _subscribe(ws: Workspace, row: int, msg: Message, verdict: Verdict) -> Outco
     if LEAVE_WORDS_RE.match(subject):
         raise Unusable("asks to leave, not to join; an unsigned address cannot unsubscribe anyone "
                        "(the reader can use the link in any issue)")
-    consent = f"Asked by email to {verdict.recipients[0] if verdict.recipients else 'the subscribe address'}"
+    asked = next((r for r in verdict.recipients if r in routing.subscribe_addresses), "the subscribe address")
+    consent = f"Asked by email to {asked}"
     consent += f" with the subject {subject!r}" if subject else ""
     try:
         done = register(ws, address, name=name or None, source=SOURCE, consent_text=consent)
