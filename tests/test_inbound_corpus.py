@@ -55,6 +55,9 @@ def test_each_sample_lands_in_the_right_status(ws, tmp_path, cli):
     assert by_file["subscribe-request.eml"]["kind"] == "subscribe"
     grace = get_subscriber(ws, "grace.lee@example.net")
     assert grace.status == "pending" and grace.name == "Grace Lee"
+    [asked] = [e for e in events_of(ws, grace.id) if e.kind == "subscribed"]
+    assert asked.source == "inbound"
+    assert asked.consent_text == "Asked by email to join@example.com with the subject 'Please add me to the weekly notes'"
     confirmation = [m for m in mailbox.Maildir(ws.root / "outbox") if "grace.lee@example.net" in m["To"]]
     assert len(confirmation) == 1  # double opt-in: the confirmation mail went to the sender
 
