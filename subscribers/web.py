@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, request, url_for
 from werkzeug.exceptions import BadRequest
 
 from newsletter.errors import InvalidInput, NewsletterError, NotFound
@@ -229,25 +229,23 @@ def confirm_post(token: str) -> Response:
     except NewsletterError as exc:  # e.g. an address that left and must opt in afresh
         log.info("confirmation refused: %s", exc)
         return _bad_confirm_link(BadToken("expired"))
-    return _confirmed_page(reader, newly=reader.newly_confirmed or reader.status != "confirmed")
+    return _confirmed_page(reader, newly=reader.newly_confirmed)
 
 
 # --- unsubscribe -------------------------------------------------------------------------------
 
 
 def _unsubscribe_reader(token: str) -> Any:
-    """The reader a link names, or a friendly page (as an exception-free Response) if refused."""
+    """The reader a link names; a refused link ends the request with a page saying what to do."""
     ws = current_workspace()
     try:
         return get_subscriber(ws, read_token(ws, token, "unsubscribe"))
-    except BadToken as exc:
-        if exc.reason == "unknown_reader":
-            return render_page("unsubscribed.html.j2", email="This address", already=True)
+    except (BadToken, NotFound) as exc:
+        if not isinstance(exc, BadToken) or exc.reason == "unknown_reader":  # forgotten: nothing left to stop
+            abort(render_page("unsubscribed.html.j2", email="This address", already=True))
         status, title, text = UNSUBSCRIBE_TOKEN_PAGES.get(exc.reason, UNSUBSCRIBE_TOKEN_PAGES["tampered"])
-        return render_page("bad_token.html.j2", status=status, title=title, text=text, offer_signup=False,
-                           consent="")
-    except NotFound:
-        return render_page("unsubscribed.html.j2", email="This address", already=True)
+        abort(render_page("bad_token.html.j2", status=status, title=title, text=text, offer_signup=False,
+                          consent=""))
 
 
 @bp.get("/unsubscribe/")
@@ -260,8 +258,6 @@ def unsubscribe_page(token: str) -> Response:
     """A page with one button; never unsubscribes by itself."""
     _no_store()
     reader = _unsubscribe_reader(token)
-    if isinstance(reader, Response):
-        return reader
     if reader.status in LEFT:
         return render_page("unsubscribed.html.j2", email=reader.email or "This address", already=True)
     return render_page("unsubscribe.html.j2", email=reader.email or "",
@@ -273,8 +269,6 @@ def unsubscribe_post(token: str) -> Response:
     """The page's button, and mail apps' RFC 8058 one-click POST (body ``List-Unsubscribe=One-Click``)."""
     _no_store()
     reader = _unsubscribe_reader(token)
-    if isinstance(reader, Response):
-        return reader
     one_click = request.form.get("List-Unsubscribe") == ONE_CLICK
     already = reader.status in LEFT
     reader = unsubscribe(current_workspace(), reader.id, source="one-click" if one_click else "web",

@@ -146,6 +146,7 @@ def test_a_forged_unsubscribe_link_is_refused_kindly(client, workspace: Workspac
                                        content_type="application/x-www-form-urlencoded")
     assert response.status_code == 400
     assert "Unsubscribe button your mail app shows" in response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "no-store" and "frame-ancestors" in response.headers["Content-Security-Policy"]
     wrong = getattr(client, method)(f"/unsubscribe/{make_token(workspace, 'confirm', reader_id)}")
     assert wrong.status_code == 400
     assert get_subscriber(workspace, reader_id).status == "confirmed"
