@@ -343,3 +343,19 @@ def test_stats_count_weeks_in_the_site_time_zone(workspace, moving_clock):
     subscribers.unsubscribe(workspace, reader.id, source="link")
     weeks = {w["week"]: (w["signups"], w["leavers"]) for w in subscriber_stats(workspace)["weeks"]}
     assert weeks == {"2026-W48": (1, 0), "2026-W49": (1, 1)}
+
+
+def test_mail_headers_refuse_line_breaks(workspace, tmp_path, monkeypatch):
+    from newsletter.init import init_workspace
+    from subscribers.mailer import build_message
+
+    with pytest.raises(InvalidInput, match="Subject"):
+        build_message(workspace, to="a@example.com", subject="Hi\r\nBcc: all@example.com", text="t", html="<p>h</p>")
+    monkeypatch.setenv("NEWSLETTER_SITE_FROM", "News <news@example.com>\nBcc: all@example.com")
+    broken = init_workspace(tmp_path / "broken")
+    outcome = subscribers.subscribe(broken, "reader@example.com")  # the mail fails, the answer does not change
+    assert outcome == SubscribeOutcome() and sent_mail(broken) == []
+    reader = subscribers.get_subscriber(broken, "reader@example.com")
+    failed = events_of(broken, reader.id)[-1]
+    assert failed.kind == "confirmation_failed" and "line break" in failed.detail
+    broken.close()
