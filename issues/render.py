@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from newsletter.articles import slugify
 from newsletter.personalise import personalise, placeholders
 from newsletter.render import render_html_email, render_text
 from newsletter.workspace import Workspace
@@ -101,7 +102,8 @@ def sample_message(ws: Workspace, rendered: RenderedIssue, fields: dict[str, str
     message["Subject"] = rendered.subject
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = make_msgid(idstring=rendered.issue_id, domain=domain)
-    message["List-Id"] = ws.settings.delivery.list_id or f"<{rendered.issue_id[:4]}.news.{domain}>"
+    site_name = ws.settings.site.name
+    message["List-Id"] = ws.settings.delivery.list_id or f"{site_name} <{slugify(site_name)}.{domain}>"
     message["List-Unsubscribe"] = f"<{fields['unsubscribe_url']}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     if ws.settings.site.reply_to:

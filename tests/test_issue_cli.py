@@ -42,6 +42,7 @@ def test_build_list_and_render(cli, tmp_path: Path) -> None:
     assert message["To"] == "Sam Reader <reader@example.com>"
     assert message["List-Unsubscribe"] == "<https://news.example.com/unsubscribe/SAMPLE>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["List-Id"] == "Weekly Training Notes <weekly-training-notes.example.com>"
     parts = {part.get_content_type(): part.get_content() for part in message.iter_parts()}
     assert parts["text/plain"].replace("\r\n", "\n") == text
     assert parts["text/html"].replace("\r\n", "\n").rstrip("\n") == html
