@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -27,12 +28,14 @@ from newsletter.workspace import Workspace
 from .archive import get_issue, list_issues
 from .preview_checks import GMAIL_CLIP_BYTES, PreviewReport, check_issue
 from .render import render_issue
+from .schema import issues_db
 from .web import with_base_target
 
 log = logging.getLogger(__name__)
 
 PREVIEW_HOST = "127.0.0.1"  # never on another interface: drafts are not public
 LONG_POLL_SECONDS = 25.0
+DB_CHECK_SECONDS = 1.0
 DEBOUNCE_SECONDS = 0.25
 WATCHED_SUFFIXES = {".j2", ".mjml", ".html", ".txt", ".css", ".md", ".markdown"}
 ARTICLE_SUFFIXES = {".md", ".markdown", ".html", ".htm", ".txt"}
@@ -59,6 +62,14 @@ class PreviewSession:
         self.last_error: str | None = None
         self.closed = False
         self._changed = threading.Condition()
+        self._seen = self._fingerprint()
+
+    def _fingerprint(self) -> tuple[Any, ...]:
+        """What changes in the database when the issue is rebuilt, frozen or sent from another terminal."""
+        row = issues_db(self.ws).execute(
+            "SELECT built_at, status, frozen_at FROM issues WHERE id = ?", [self.issue_id]
+        ).fetchone()
+        return tuple(row) if row else ()
 
     def report(self) -> PreviewReport:
         """Render the issue now (drafts from the current templates) and check it."""
@@ -87,13 +98,28 @@ class PreviewSession:
             log.exception("refreshing the preview failed")
             self.last_error = f"{type(exc).__name__}: {exc}"
         with self._changed:
+            self._seen = self._fingerprint()
             self.version += 1
             self._changed.notify_all()
 
     def wait_for_change(self, since: int, timeout: float = LONG_POLL_SECONDS) -> int:
-        """Block until the version is past ``since`` (or ``timeout``); return the current version."""
+        """Block until the version is past ``since`` (or ``timeout``); return the current version.
+
+        Saved files bump the version through the watcher; every second the issue's row is
+        also checked, so ``newsletter issue build`` or a send started elsewhere shows too.
+        """
+        deadline = time.monotonic() + timeout
         with self._changed:
-            self._changed.wait_for(lambda: self.version > since or self.closed, timeout=timeout)
+            while self.version <= since and not self.closed:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._changed.wait(min(remaining, DB_CHECK_SECONDS))
+                seen = self._fingerprint()
+                if seen != self._seen:
+                    self._seen = seen
+                    self.version += 1
+                    self._changed.notify_all()
             return self.version
 
     def close(self) -> None:

@@ -156,3 +156,14 @@ def test_preview_command(cli, workspace: Workspace, monkeypatch) -> None:
 def test_serve_command_help(cli) -> None:
     result = cli("serve", "--help")
     assert result.exit_code == 0 and "Example:" in result.output and "waitress" in result.output
+
+
+def test_a_rebuild_from_another_terminal_reloads_the_preview(workspace: Workspace) -> None:
+    from issues.build import build_issue
+
+    draft_issue(workspace)
+    session = PreviewSession(workspace, WEEK)
+    assert session.wait_for_change(session.version, timeout=0.5) == session.version  # nothing happened
+    time.sleep(1.1)  # built_at has one-second resolution
+    build_issue(workspace, WEEK)
+    assert session.wait_for_change(1, timeout=10) == 2
