@@ -59,6 +59,7 @@ GITIGNORE = """\
 *.db-wal
 *.db-shm
 outbox/
+inbound-rejected/
 """
 
 
