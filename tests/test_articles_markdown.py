@@ -179,6 +179,12 @@ def test_missing_date_uses_option_then_mtime(workspace, tmp_path):
         "no date in the source; used the file's modification time 2026-11-18T15:00:00+00:00"]
     assert get_article(workspace, "undated").published_at == datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 
+    later = datetime(2026, 11, 21, 9, 0, tzinfo=UTC).timestamp()
+    os.utime(path, (later, later))  # touched, not edited: the stored date stands
+    report = import_sources(workspace, [path])
+    assert (report.entries[0].status, report.entries[0].notes) == (
+        "unchanged", ["no date in the source; kept the stored date"])
+
     path.write_text("---\ntitle: Undated\n---\nSome edited text.\n")
     report = import_sources(workspace, [path], default_date=date(2026, 11, 20))
     assert report.entries[0].status == "updated"

@@ -161,24 +161,6 @@ class _Import:
         title = " ".join(draft.title.split())
         if not title:
             raise SourceError(f"{draft.origin}: the article has no title; add one")
-        published = draft.published_at
-        if published is None:
-            if self.default_date is not None:
-                published = self.default_date
-                notes.append(f"no date in the source; used --date {self._local_day(published)}")
-            elif draft.fallback_date is not None:
-                published = draft.fallback_date
-                notes.append(f"no date in the source; used the file's modification time {published.isoformat()}")
-            else:
-                published = utcnow().replace(microsecond=0)
-                notes.append(f"no date in the source; used the import time {published.isoformat()}")
-        if published >= self.future_from:
-            if not self.allow_future:
-                raise SourceError(
-                    f"{draft.origin}: dated {self._local_day(published)}, which is in the future; fix the date, "
-                    "or pass --allow-future to import a scheduled post"
-                )
-            notes.append(f"dated in the future ({self._local_day(published)})")
         if draft.url:
             if urlsplit(urljoin(self.site_url + "/", draft.url.strip())).scheme not in ("http", "https"):
                 raise SourceError(f"{draft.origin}: url {draft.url!r} is not an http(s) address")
@@ -187,6 +169,14 @@ class _Import:
         else:
             slug = slugify(draft.slug or draft.name_hint or title)
             url = canonical_url(f"{self.site_url}/{slug}")
+        published = draft.published_at or self.fallback_date(draft, url, notes)
+        if published >= self.future_from:
+            if not self.allow_future:
+                raise SourceError(
+                    f"{draft.origin}: dated {self._local_day(published)}, which is in the future; fix the date, "
+                    "or pass --allow-future to import a scheduled post"
+                )
+            notes.append(f"dated in the future ({self._local_day(published)})")
         body_html = sanitise_html(draft.body_html, base_url=url, title=title)
         image, image_alt = draft.image, draft.image_alt
         if not image:
@@ -213,6 +203,23 @@ class _Import:
         if not fields["body_text"]:
             notes.append("no body text")
         return fields, notes
+
+    def fallback_date(self, draft: Draft, url: str, notes: list[str]) -> datetime:
+        """The date of an article whose source has none: ``--date``, else the date already stored
+        (so re-importing a touched file changes nothing), else the file's mtime, else now."""
+        if self.default_date is not None:
+            notes.append(f"no date in the source; used --date {self._local_day(self.default_date)}")
+            return self.default_date
+        row = articles_db(self.ws).execute("SELECT published_at FROM articles WHERE url = ?", [url]).fetchone()
+        if row is not None:
+            notes.append("no date in the source; kept the stored date")
+            return datetime.fromisoformat(row[0])
+        if draft.fallback_date is not None:
+            notes.append(f"no date in the source; used the file's modification time {draft.fallback_date.isoformat()}")
+            return draft.fallback_date
+        now = utcnow().replace(microsecond=0)
+        notes.append(f"no date in the source; used the import time {now.isoformat()}")
+        return now
 
     def _local_day(self, moment: datetime) -> str:
         return moment.astimezone(ZoneInfo(self.timezone)).date().isoformat()

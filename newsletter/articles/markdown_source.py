@@ -87,7 +87,7 @@ def read_markdown(text: str, ctx: SourceContext) -> list[Draft]:
     """Read one Markdown file into a draft; errors name the file and the line at fault."""
     origin = ctx.origin
     site_timezone = ctx.timezone
-    meta, body, body_line = split_front_matter(text, origin)
+    meta, body, _ = split_front_matter(text, origin)
 
     def where(field: str) -> str:
         key, _ = _pick(meta, field)
@@ -115,9 +115,9 @@ def read_markdown(text: str, ctx: SourceContext) -> list[Draft]:
             if published is None:
                 raise SourceError(f"{where('date')}: date {raw_date!r} is not a date; write it as 2026-11-18 "
                                   "or 2026-11-18T07:30:00-05:00")
-    jekyll = JEKYLL_DATE.match(ctx.name_hint)
+    jekyll = JEKYLL_DATE.match(ctx.name_hint)  # 2026-11-18-calf-cramps.md: a date and a slug
+    name_hint = jekyll.group(4) if jekyll else ctx.name_hint
     if jekyll:
-        ctx.name_hint = jekyll.group(4)
         if published is None:
             published = parse_date(date(*map(int, jekyll.group(1, 2, 3))), site_timezone)
             notes.append("date taken from the file name")
@@ -146,5 +146,6 @@ def read_markdown(text: str, ctx: SourceContext) -> list[Draft]:
             image_alt=image_alt,
             author=_string(author_value, where("author"), "author"),
             notes=notes,
+            name_hint=name_hint,
         )
     ]

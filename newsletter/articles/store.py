@@ -12,7 +12,7 @@ import sqlite_utils
 
 from ..clock import now_iso, week_bounds
 from ..errors import NotFound
-from .model import SOURCE_RANK, Article
+from .model import SOURCE_RANK, Article, canonical_url
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -92,8 +92,6 @@ def get_article(ws: Workspace, key: int | str) -> Article:
     if isinstance(key, int) or text.isdigit():
         found = _select(db, "WHERE id = ?", [int(text)])
     elif text.startswith(("http://", "https://")):
-        from .model import canonical_url
-
         found = _select(db, "WHERE url = ? OR url = ?", [text, canonical_url(text)])
     else:
         found = _select(db, "WHERE slug = ?", [text])
