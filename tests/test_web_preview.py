@@ -153,9 +153,18 @@ def test_preview_command(cli, workspace: Workspace, monkeypatch) -> None:
     assert opened and opened[0].startswith("http://127.0.0.1:")
 
 
-def test_serve_command_help(cli) -> None:
-    result = cli("serve", "--help")
-    assert result.exit_code == 0 and "Example:" in result.output and "waitress" in result.output
+def test_serve_command(cli, monkeypatch) -> None:
+    import waitress
+
+    served = {}
+    monkeypatch.setattr(waitress, "serve", lambda app, **options: served.update(app=app, **options))
+    result = cli("serve", "--port", "9090")
+    assert result.exit_code == 0, result.output
+    assert served["host"] == "127.0.0.1" and served["port"] == 9090 and served["threads"] == 8
+    assert served["max_request_body_size"] >= 65536
+    assert served["app"].test_client().get("/healthz").status_code == 200
+    help_text = cli("serve", "--help").output
+    assert "Example:" in help_text and "waitress-serve --call issues.app:create_app" in help_text
 
 
 def test_a_rebuild_from_another_terminal_reloads_the_preview(workspace: Workspace) -> None:
