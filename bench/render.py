@@ -121,7 +121,9 @@ def main() -> None:
         assert len(issue.items) == 10, f"expected 10 articles, got {len(issue.items)}"
         related = sum(len(item.related) for item in issue.items)
 
+        start = time.perf_counter()
         rendered = render_issue(ws, issue.id)
+        cold_s = time.perf_counter() - start
         html_kb = len(rendered.html.encode()) / 1024
         render_s = timed(lambda: render_issue(ws, issue.id), 30)
         mjml_source = environment(ws).get_template(HTML_TEMPLATE).render(issue_context(ws, issue))
@@ -145,6 +147,7 @@ def main() -> None:
         print(f"issue: 10 articles with {related} related links, HTML {html_kb:.1f} KB (limit 102 KB), text {len(rendered.text) / 1024:.1f} KB")
         print(f"render issue (Jinja2 + MJML, mjml-python): {render_s * 1000:.2f} ms (median of 30)")
         print(f"  of which MJML -> HTML (mjml-python):     {mjml_s * 1000:.2f} ms")
+        print(f"  first render in a process (compiles the templates): {cold_s * 1000:.2f} ms")
         print(f"personalise one reader (PersonalisedTemplate.fill): {fill_us:.2f} µs")
         print(f"personalise one reader (personalise(), cached split): {personalise_us:.2f} µs")
 
