@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request, send_from_directory
 from jinja2 import FileSystemLoader, StrictUndefined
-from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge, TooManyRequests
+from werkzeug.exceptions import HTTPException, NotFound, TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .templating import template_dirs
@@ -322,7 +322,6 @@ __all__ = [
     "EMAIL_CSP",
     "PAGE_CSP",
     "RateLimiter",
-    "RequestEntityTooLarge",
     "client_ip",
     "create_shell",
     "current_workspace",
