@@ -129,3 +129,47 @@ def test_text_without_a_title_is_refused(workspace, tmp_path):
     assert report.failed[0].message.startswith(f"{junk}:1: no title")
     with pytest.raises(SourceError):
         parse("\n\n   \n")
+
+
+ICE_BATHS = """\
+Weekly Training Notes
+Home › Recovery › Ice Baths
+We use cookies to give you the best experience. Accept all | Manage settings
+
+Ice Baths After Hard Sessions: Helpful or Harmful?
+Written by Lee Park — Updated March 3, 2026
+
+Plunging into cold water after training has become a ritual for many athletes, helped along by photos of
+professionals grimacing in wheelie bins full of ice, and by the promise of faster recovery for everybody.
+
+The short answer
+Cold water reduces soreness the next day, but regular use straight after strength sessions can blunt the gains.
+
+What the studies found
+- Soreness the next day is slightly lower.
+- Strength gains over months can be smaller.
+
+Tags: recovery, cold water, Strength Training
+
+About Lee
+Lee Park coaches a masters running club and writes about recovery.
+
+4 comments
+Anna: great read, thank you!
+Reply
+"""
+
+
+def test_third_layout_byline_tags_bio_and_comments():
+    page, html = parse(ICE_BATHS)
+    assert page.title == "Ice Baths After Hard Sessions: Helpful or Harmful?"
+    assert page.author == "Lee Park"
+    assert page.published_at == datetime(2026, 3, 3, 5, 0, tzinfo=UTC)
+    assert page.tags == ["recovery", "cold water", "strength training"]
+    assert html.startswith("<p>Plunging into cold water after training has become a ritual for many athletes, "
+                           "helped along by photos of professionals")
+    assert "<h2>The short answer</h2>" in html and "<h2>What the studies found</h2>" in html
+    assert html.endswith("<ul><li>Soreness the next day is slightly lower.</li>"
+                         "<li>Strength gains over months can be smaller.</li></ul>")
+    for chrome in ("cookies", "Home", "Tags", "About Lee", "coaches", "comments", "Anna", "Reply"):
+        assert chrome not in html, chrome
