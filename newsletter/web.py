@@ -177,6 +177,8 @@ def _security_headers(response: Response) -> Response:
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     headers.setdefault("Cross-Origin-Resource-Policy", "same-site")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
+    if request.is_secure:  # behind TLS (directly, or a proxy trusted through [web] trusted_proxies)
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if getattr(g, "no_store", False):
         headers["Cache-Control"] = "no-store"
     return response

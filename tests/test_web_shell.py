@@ -30,6 +30,9 @@ def test_pages_carry_security_headers(client) -> None:
     assert response.headers["X-Frame-Options"] == "DENY"
     html = response.get_data(as_text=True)
     assert '<html lang="en">' in html and 'name="viewport"' in html
+    assert "Strict-Transport-Security" not in response.headers  # plain HTTP: no HSTS promise
+    secure = client.get("/subscribe", base_url="https://news.example.com")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
 
 
 def test_unknown_page_is_a_friendly_404(client) -> None:
