@@ -84,7 +84,7 @@ def test_several_bad_files_list_each_and_still_import_the_good(workspace, tmp_pa
     lines = err.splitlines()
     assert len(lines) == 3
     assert lines[0].startswith("failed") and "empty.md: empty, nothing to import" in lines[0]
-    assert "future.md: dated 2099-01-01, which is in the future" in lines[1]
+    assert "future.md:3: dated 2099-01-01, which is in the future" in lines[1]
     assert lines[2] == "Error: 2 of 20 failed to import (listed above); the others were imported"
     assert "Imported: 18 added, 0 updated, 0 unchanged, 0 skipped, 2 failed." in out
 

@@ -164,8 +164,10 @@ def test_one_bad_file_does_not_stop_the_folder(workspace, tmp_path):
 def test_front_matter_that_is_not_a_mapping_or_bad_date(workspace, tmp_path):
     write(tmp_path / "list.md", "---\n- one\n- two\n---\nbody\n")
     write(tmp_path / "date.md", "---\ntitle: Bad date\n\ndate: next tuesday\n---\nbody\n")
-    report = import_sources(workspace, [tmp_path / "list.md", tmp_path / "date.md"])
+    write(tmp_path / "ftp.md", "---\ntitle: FTP\nurl: ftp://files.example.com/x\n---\nbody\n")
+    report = import_sources(workspace, [tmp_path / "list.md", tmp_path / "date.md", tmp_path / "ftp.md"])
     messages = [e.message for e in report.failed]
+    assert messages[2] == f"{tmp_path / 'ftp.md'}:3: url 'ftp://files.example.com/x' is not an http(s) address"
     assert "key: value" in messages[0]
     assert messages[1].startswith(f"{tmp_path / 'date.md'}:4: date 'next tuesday' is not a date")
 
@@ -196,7 +198,7 @@ def test_future_date_is_refused_unless_allowed(workspace, tmp_path):
     path = write(tmp_path / "later.md", "---\ntitle: Later\ndate: 2099-01-05\n---\nNot yet.\n")
     report = import_sources(workspace, [path])
     assert report.counts["failed"] == 1
-    assert "dated 2099-01-05, which is in the future" in report.failed[0].message
+    assert report.failed[0].message.startswith(f"{path}:3: dated 2099-01-05, which is in the future")
     assert "--allow-future" in report.failed[0].message
     report = import_sources(workspace, [path], allow_future=True)
     assert report.counts["added"] == 1

@@ -163,7 +163,7 @@ class _Import:
             raise SourceError(f"{draft.origin}: the article has no title; add one")
         if draft.url:
             if urlsplit(urljoin(self.site_url + "/", draft.url.strip())).scheme not in ("http", "https"):
-                raise SourceError(f"{draft.origin}: url {draft.url!r} is not an http(s) address")
+                raise SourceError(f"{draft.where('url')}: url {draft.url!r} is not an http(s) address")
             url = canonical_url(draft.url, base=self.site_url)
             slug = slugify(draft.slug) if draft.slug else slug_from_url(url) or slugify(title)
         else:
@@ -173,7 +173,7 @@ class _Import:
         if published >= self.future_from:
             if not self.allow_future:
                 raise SourceError(
-                    f"{draft.origin}: dated {self._local_day(published)}, which is in the future; fix the date, "
+                    f"{draft.where('date')}: dated {self._local_day(published)}, which is in the future; fix the date, "
                     "or pass --allow-future to import a scheduled post"
                 )
             notes.append(f"dated in the future ({self._local_day(published)})")

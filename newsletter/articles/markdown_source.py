@@ -147,5 +147,6 @@ def read_markdown(text: str, ctx: SourceContext) -> list[Draft]:
             author=_string(author_value, where("author"), "author"),
             notes=notes,
             name_hint=name_hint,
+            lines={name: int(where(name).rsplit(":", 1)[1]) for name in ("date", "url") if _pick(meta, name)[0]},
         )
     ]

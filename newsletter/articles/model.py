@@ -70,6 +70,12 @@ class Draft:
     name_hint: str = ""  # a file's name, for a slug when there is no URL
     fallback_date: datetime | None = None  # the file's mtime, or a fetched page's Last-Modified
     notes: list[str] = field(default_factory=list)
+    lines: dict[str, int] = field(default_factory=dict)  # field name → line in the file, for messages
+
+    def where(self, field_name: str) -> str:
+        """``origin:line`` of a field when the source knows its line, else the origin."""
+        line = self.lines.get(field_name)
+        return f"{self.origin}:{line}" if line and ":" not in self.origin.rsplit("/", 1)[-1] else self.origin
 
 
 @dataclass
