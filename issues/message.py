@@ -16,14 +16,14 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 
 from newsletter.errors import ConfigError, InvalidInput
 from newsletter.personalise import FALLBACKS, PLACEHOLDERS
+from newsletter.transports import CanonicalMessage
 from newsletter.workspace import Workspace
 
 from .verp import sender_domain
@@ -32,6 +32,7 @@ TEST_PREFIX = "[TEST] "
 _PLACEHOLDER = re.compile("(" + "|".join(re.escape(token) for token in PLACEHOLDERS.values()) + ")")
 _FIELD_OF = {token: field for field, token in PLACEHOLDERS.items()}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_UNSAFE_ADDRESS = re.compile(r"[\x00-\x20\x7f<>]")
 _SIMPLE_NAME = re.compile(r"^[A-Za-z0-9 .'_-]{0,60}$")
 SOFT_BREAK = b"=\r\n"
 DKIM_HEADERS = (
@@ -41,9 +42,14 @@ DKIM_HEADERS = (
 
 
 def quoted_printable(data: bytes) -> bytes:
-    """RFC 2045 quoted-printable with CRLF line ends (the C encoder, then line ends fixed)."""
-    encoded = binascii.b2a_qp(data)
-    return encoded.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    """RFC 2045 quoted-printable with CRLF line ends and no line starting with ``.`` (encoded ``=2E``).
+
+    ``data`` is taken to start at the beginning of a line, as every piece here does.
+    """
+    encoded = binascii.b2a_qp(data).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    if encoded.startswith(b"."):
+        encoded = b"=2E" + encoded[1:]
+    return encoded.replace(b"\r\n.", b"\r\n=2E")
 
 
 def _crlf(text: str) -> str:
@@ -119,15 +125,35 @@ def _header_block(fields: list[tuple[str, str]]) -> bytes:
     return block
 
 
+def encoded_words(text: str, room: int = 45) -> list[str]:
+    """``text`` as RFC 2047 ``B`` encoded-words of at most ``room`` UTF-8 bytes each (75 characters max).
+
+    Words break only between characters, so each decodes on its own.
+    """
+    words, chunk, size = [], [], 0
+    for char in text:
+        width = len(char.encode("utf-8"))
+        if size + width > room and chunk:
+            words.append("".join(chunk))
+            chunk, size = [], 0
+        chunk.append(char)
+        size += width
+    if chunk:
+        words.append("".join(chunk))
+    return ["=?utf-8?b?" + binascii.b2a_base64(w.encode("utf-8"), newline=False).decode("ascii") + "?="
+            for w in words]
+
+
 def address_header(name: str | None, email: str) -> bytes:
-    """``To:`` line for one reader: a fast path for plain names, the stdlib folder for the rest."""
+    """``To:`` line for one reader: the name quoted when plain, RFC 2047-encoded otherwise, folded."""
     name = _CONTROL.sub(" ", name or "").strip()
-    if _SIMPLE_NAME.match(name) and email.isascii():
+    if not email.isascii():
+        raise InvalidInput(f"address {email!r} needs SMTPUTF8, which this sender does not use")
+    if not name:
+        return f"To: {email}\r\n".encode("ascii")
+    if _SIMPLE_NAME.match(name):
         return f"To: {formataddr((name, email))}\r\n".encode("ascii")
-    message = EmailMessage(policy=SMTP)
-    local, _, domain = email.rpartition("@")
-    message["To"] = Address(display_name=name, username=local, domain=domain)
-    return bytes(message).split(b"\r\n\r\n", 1)[0] + b"\r\n"
+    return ("To: " + "\r\n ".join([*encoded_words(name), f"<{email}>"]) + "\r\n").encode("ascii")
 
 
 _date_cache: list = [0, b""]
@@ -237,12 +263,11 @@ class IssueMessage:
         message = b"".join(pieces)
         if self.sign is not None:
             message = self.sign(message) + message
-        return message
+        return CanonicalMessage(message)
 
 
 def envelope_recipient(email: str) -> str:
     """The address for RCPT TO, refusing anything that could smuggle a command."""
-    address = parseaddr(email)[1] or email
-    if _CONTROL.search(address) or "<" in address or ">" in address:
+    if _UNSAFE_ADDRESS.search(email) or "@" not in email:
         raise InvalidInput(f"address {email!r} cannot be used as a recipient")
-    return address
+    return email

@@ -9,6 +9,7 @@ List-Unsubscribe.  The inbound side parses both with the functions below.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -33,18 +34,27 @@ class BounceTarget:
 
 def sender_domain(ws: Workspace) -> str:
     """The domain of ``[site] from`` (Message-IDs and the default bounce/unsubscribe mailboxes use it)."""
-    address = parseaddr(str(ws.settings.site["from"]))[1]
-    domain = address.rpartition("@")[2]
+    return _domain_of(str(ws.settings.site["from"]))
+
+
+@functools.lru_cache(maxsize=64)
+def _domain_of(from_header: str) -> str:
+    domain = parseaddr(from_header)[1].rpartition("@")[2]
     if not domain:
-        raise ConfigError(f"[site] from = {ws.settings.site['from']!r} has no address; use 'Name <news@example.com>'")
+        raise ConfigError(f"[site] from = {from_header!r} has no address; use 'Name <news@example.com>'")
     return domain.lower()
 
 
 def _mailbox(ws: Workspace, setting: str, default_local: str) -> tuple[str, str]:
     """(local part, domain) of ``[delivery] <setting>``, or ``default_local@<from domain>`` when unset."""
-    configured = str(ws.settings.delivery[setting]).strip()
+    return _split_mailbox(setting, str(ws.settings.delivery[setting]).strip(), default_local,
+                          str(ws.settings.site["from"]))
+
+
+@functools.lru_cache(maxsize=64)
+def _split_mailbox(setting: str, configured: str, default_local: str, from_header: str) -> tuple[str, str]:
     if not configured:
-        return default_local, sender_domain(ws)
+        return default_local, _domain_of(from_header)
     local, sep, domain = configured.rpartition("@")
     if not sep or not local or not domain or "+" in local:
         raise ConfigError(

@@ -23,6 +23,8 @@ from issues.verp import (
 )
 from newsletter.errors import InvalidInput
 from newsletter.personalise import PLACEHOLDERS
+from newsletter.transports import CanonicalMessage
+from newsletter.transports.smtp import prepare_data
 from newsletter.workspace import Workspace
 from subscribers import read_token, unsubscribe
 
@@ -97,6 +99,9 @@ def test_long_values_keep_lines_short_and_the_encoding_valid(workspace: Workspac
     assert all(len(line) <= 78 for line in body.split(b"\r\n")), "a body line is longer than 78 octets"
     assert all(len(line) <= 998 for line in head.split(b"\r\n"))  # a URL in <> is never folded
     assert b"\n" not in data.replace(b"\r\n", b"")
+    # The promise of CanonicalMessage: the SMTP transport may send it without dot-stuffing.
+    assert isinstance(data, CanonicalMessage) and not data.startswith(b".") and b"\r\n." not in data
+    assert prepare_data(data) == prepare_data(bytes(data))
     message = parse(data)
     text, html = parts(message)
     assert f"Hi {name}," in text and url in text

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
-from .base import Reply, Transport, TransportError
+from .base import CanonicalMessage, Reply, Transport, TransportError
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
 
-__all__ = ["Reply", "Transport", "TransportError", "open_transport"]
+__all__ = ["CanonicalMessage", "Reply", "Transport", "TransportError", "open_transport"]
 
 
 def open_transport(ws: Workspace, kind: str | None = None) -> Transport:

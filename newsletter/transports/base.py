@@ -21,6 +21,16 @@ class Reply:
         return 200 <= self.code < 300
 
 
+class CanonicalMessage(bytes):
+    """Message bytes promised to use CRLF line ends only and to have no line starting with ``.``.
+
+    Such a message is valid SMTP DATA as it stands, so the SMTP transport skips its
+    line-end and dot-stuffing pass (two scans of the whole message) for it.
+    """
+
+    __slots__ = ()
+
+
 class TransportError(Exception):
     """A message was not accepted.
 

@@ -16,7 +16,7 @@ import ssl
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
-from .base import Reply, Transport, TransportError
+from .base import CanonicalMessage, Reply, Transport, TransportError
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -41,6 +41,8 @@ class _Dropped(Exception):
 
 def prepare_data(message: bytes) -> bytes:
     """The DATA payload: CRLF line ends, leading dots doubled (RFC 5321 4.5.2), ``.`` terminator."""
+    if isinstance(message, CanonicalMessage):
+        return message + b".\r\n" if message.endswith(b"\r\n") else message + b"\r\n.\r\n"
     if message.count(b"\n") != message.count(b"\r\n"):
         message = _BARE_NEWLINE.sub(b"\r\n", message)
     if message.startswith(b"."):
