@@ -173,3 +173,14 @@ def test_third_layout_byline_tags_bio_and_comments():
                          "<li>Strength gains over months can be smaller.</li></ul>")
     for chrome in ("cookies", "Home", "Tags", "About Lee", "coaches", "comments", "Anna", "Reply"):
         assert chrome not in html, chrome
+
+
+def test_article_sentences_that_resemble_chrome_are_kept():
+    text = (
+        "Snacks for Long Days\n\n"
+        "Share this with your running group before the next long run, because it saves arguments.\n\n"
+        "We use cookies and dates as treats after long runs, and both are fine in moderation.\n\n"
+        "Copyright aside, the recipe below is our own and you may print it for your club.\n"
+    )
+    _, html = parse(text)
+    assert html.count("<p>") == 3

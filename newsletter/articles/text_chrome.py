@@ -27,7 +27,6 @@ JUNK_LINES = [
         r"^(advertisement|advertising|sponsored( content)?|ad|promoted|adchoices|paid content)$",
         r"^\d+\s*(min(ute)?s?|mins?)\.?\s+read$",
         r"^(back to top|top|menu|search|close|open menu|toggle navigation|previous|next|older posts|newer posts)$",
-        r"^(©|\(c\)|copyright\b).*|.*\ball rights reserved\.?$",
         r"^\[(image|photo|picture|img|video|embed)(:[^\]]*)?\]$",
         r"^!\[[^\]]*\]\([^)]*\)$",
         r"^data:[a-z]+/",
@@ -36,8 +35,11 @@ JUNK_LINES = [
 ]
 PIXEL_HINTS = re.compile(r"[?&](tid|cid)=|/(pixel|beacon|collect|track(ing)?|t\.gif|p\.gif)\b", re.I)
 PERSON = re.compile(r"^[A-Z][\w'’-]+( [A-Z][\w.'’-]*){1,3}$")
-COOKIE = re.compile(r"\bcookies?\b", re.I)
-COOKIE_ACTION = re.compile(r"\b(accept|consent|settings|preferences|we use|this (site|website) uses|reject)\b", re.I)
+LEGAL = re.compile(r"^(©|\(c\)\s*\d{4}|copyright\s+(©\s*)?\d{4}).*|.*\ball rights reserved\.?$", re.I)
+COOKIE_BANNER = re.compile(r"\b(we use cookies|this (web)?site uses cookies|cookie (settings|policy|preferences)|"
+                           r"accept (all )?cookies|manage (cookies|cookie settings|preferences))\b", re.I)
+COOKIE_CONTEXT = re.compile(r"\b(site|website|experience|browsing|accept|consent|privacy|analytics|settings|"
+                            r"personali[sz]e|advertising|ads|traffic)\b", re.I)
 NAV_SEPARATORS = re.compile(r"\s+(?:\||·|•|›|»)\s+|\s{3,}")
 SIGNUP_SIGNALS = re.compile(
     r"\b(newsletter|subscribe|subscribers?|sign(ing)?[ -]?up|inbox|e-?mail address|your e-?mail|unsubscribe"
@@ -71,14 +73,14 @@ def is_junk_line(line: str) -> bool:
     text = line.strip()
     if not text:
         return False
-    if any(p.match(text) for p in JUNK_LINES):
+    if words(text) <= 8 and any(p.match(text) for p in JUNK_LINES) or words(text) <= 25 and LEGAL.match(text):
         return True
     bare = URL.fullmatch(text)
     if TRACKING_HINTS.search(text) and (bare or words(text) <= 3 or not re.search(r"[a-z]{3,} [a-z]{3,}", text)):
         return True
     if re.fullmatch(r"[\w.-]+=[^\s&]*(&[\w.-]+=[^\s&]*)+", text):  # a bare query string
         return True
-    if COOKIE.search(text) and COOKIE_ACTION.search(text) and words(text) <= 40:
+    if COOKIE_BANNER.search(text) and COOKIE_CONTEXT.search(text) and words(text) <= 40:
         return True
     if is_nav_line(text):
         return True
