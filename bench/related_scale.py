@@ -143,6 +143,13 @@ def measure(folder: Path, step: str) -> dict:
             "start_mb": before}
 
 
+def text_megabytes(database: Path) -> float:
+    import sqlite3
+
+    with sqlite3.connect(database) as conn:
+        return conn.execute("SELECT sum(length(title) + length(body_text)) FROM articles").fetchone()[0] / 1e6
+
+
 def run_step(*args: str) -> dict:
     out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -170,7 +177,7 @@ def main() -> None:
         folder = root / f"ws-{size}"
         if not (folder / "newsletter.db").exists():
             run_step("--step", "generate", "--folder", str(folder), "--size", str(size))
-        text_mb = (folder / "newsletter.db").stat().st_size / 1e6
+        text_mb = text_megabytes(folder / "newsletter.db")
         build = run_step("--step", "build", "--folder", str(folder))
         issue = run_step("--step", "issue", "--folder", str(folder))
         add = run_step("--step", "add", "--folder", str(folder))

@@ -19,13 +19,14 @@ import sqlite_utils
 
 from ..clock import now_iso
 from ..workspace import Workspace
-from .schema import add_to_document_count, has_articles_table, related_db
+from .schema import add_to_document_count, document_count, has_articles_table, related_db
 from .text import Analyzer, TermVector, normalise_tag
 
 log = logging.getLogger(__name__)
 
 _ARTICLE_COLUMNS = "id, title, body_text, tags, published_at"
 _CHUNK = 500  # rows per read and per IN (...) list
+_BULK = 1000  # from this many changed articles on, when the index is no bigger, rebuild instead
 _analyzer = Analyzer()
 
 
@@ -135,6 +136,10 @@ def index_articles(ws: Workspace, ids: Iterable[int]) -> int:
     wanted = sorted({int(i) for i in ids})
     if not wanted:
         return 0
+    if len(wanted) > _BULK and len(wanted) >= document_count(db):
+        from .rebuild import rebuild_index  # a first import of a big archive: one streaming pass is faster
+
+        return rebuild_index(ws)
     changed = 0
     with db.conn:
         db.execute("BEGIN IMMEDIATE")  # explicit: the connection runs in autocommit mode
@@ -184,8 +189,4 @@ def sync_index(ws: Workspace) -> int:
             "WHERE a.id IS NULL"
         )
     ]
-    if len(missing) > 1000 and not db.execute("SELECT 1 FROM related_docs LIMIT 1").fetchone():
-        from .rebuild import rebuild_index  # bulk path for a first index of a big archive
-
-        return rebuild_index(ws)
     return index_articles(ws, missing + gone)

@@ -50,47 +50,46 @@ class TermVector:
 
 
 class Analyzer:
-    """Tokeniser + Snowball English stemmer with a cache (stemming is the slow part)."""
+    """Tokeniser + Snowball English stemmer; each distinct word is looked up once (stemming is slow)."""
 
     def __init__(self) -> None:
         self._stemmer = snowballstemmer.stemmer("english")
-        self._cache: dict[str, str] = {}
+        self._cache: dict[str, str] = {}  # word as found -> stem, "" for a stop word
+
+    def _stem(self, word: str) -> str:
+        stem = self._cache.get(word)
+        if stem is None:
+            if len(self._cache) > _MAX_STEM_CACHE:
+                self._cache.clear()
+            base = word.split("'", 1)[0]  # don't -> don, runner's -> runner
+            stem = "" if base in STOP_WORDS or len(base) < 2 else self._stemmer.stemWord(base)
+            self._cache[word] = stem
+        return stem
 
     def tokens(self, text: str) -> list[str]:
-        """Lower-cased words of ``text`` without stop words or contractions' tails."""
-        out = []
-        for word in _WORD.findall(text.lower()):
-            if "'" in word:  # don't -> don, runner's -> runner
-                word = word.split("'", 1)[0]
-            if word not in STOP_WORDS and len(word) > 1:
-                out.append(word)
-        return out
-
-    def stems(self, words: list[str]) -> list[str]:
-        cache = self._cache
-        missing = [w for w in set(words) if w not in cache]
-        if missing:
-            if len(cache) > _MAX_STEM_CACHE:
-                cache.clear()
-            for word, stem in zip(missing, self._stemmer.stemWords(missing), strict=True):
-                cache[word] = stem
-        return [cache[w] for w in words]
+        """Stems of the words of ``text`` in order, without stop words."""
+        return [stem for stem in map(self._stem, _WORD.findall(text.lower())) if stem]
 
     def vector(self, title: str, body: str) -> TermVector:
         """The weighted terms of one article (title counted in the body vector too)."""
-        title_words = self.tokens(title or "")
-        body_words = self.tokens(body or "")
-        title_stems = self.stems(title_words)
-        body_stems = self.stems(body_words)
-        counts = Counter(body_stems)
-        counts.update(title_stems)
-        terms = sorted(counts)
+        counts: dict[str, int] = {}
         words: dict[str, str] = {}
-        for stem, word in zip(title_stems + body_stems, title_words + body_words, strict=True):
-            words.setdefault(stem, word)
-        body_w = np.array([1.0 + math.log(counts[t]) for t in terms], dtype=np.float64)
+        in_title: set[str] = set()
+        cached = self._cache.get
+        for text, is_title in ((title or "", True), (body or "", False)):
+            for word, n in Counter(_WORD.findall(text.lower())).items():
+                stem = cached(word)
+                if stem is None:
+                    stem = self._stem(word)
+                if not stem:
+                    continue
+                counts[stem] = counts.get(stem, 0) + n
+                words.setdefault(stem, word.split("'", 1)[0])
+                if is_title:
+                    in_title.add(stem)
+        terms = sorted(counts)
+        body_w = np.log(np.array([counts[t] for t in terms], dtype=np.float64)) + 1.0
         norm = float(np.sqrt((body_w * body_w).sum())) or 1.0
-        in_title = set(title_stems)
         title_w = np.array([1.0 if t in in_title else 0.0 for t in terms], dtype=np.float64)
         title_w /= math.sqrt(len(in_title)) or 1.0
         return TermVector(terms, (body_w / norm).astype(np.float32), title_w.astype(np.float32), words)
