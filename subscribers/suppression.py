@@ -15,10 +15,12 @@ import sqlite_utils
 from newsletter import clock
 from newsletter.workspace import Workspace
 
+from .tokens import signing_key
+
 
 def suppression_hash(ws: Workspace, normalized: str) -> str:
     """The keyed hash stored for a normalised address."""
-    return hmac.new(ws.secret_key, b"suppression\x00" + normalized.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(signing_key(ws), b"suppression\x00" + normalized.encode(), hashlib.sha256).hexdigest()
 
 
 def is_suppressed(db: sqlite_utils.Database, digest: str) -> bool:

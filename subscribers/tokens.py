@@ -19,7 +19,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 from itsdangerous.encoding import want_bytes
 
 from newsletter import clock
-from newsletter.errors import NewsletterError, NotFound
+from newsletter.errors import ConfigError, NewsletterError, NotFound
 from newsletter.workspace import Workspace
 
 from .schema import database
@@ -46,6 +46,20 @@ class BadToken(NewsletterError):
     def __init__(self, reason: str, message: str | None = None) -> None:
         super().__init__(message or _MESSAGES[reason])
         self.reason = reason
+
+
+MIN_KEY_BYTES = 16
+
+
+def signing_key(ws: Workspace) -> bytes:
+    """The workspace secret, refused when empty or short (say, a key file read half-written)."""
+    key = ws.secret_key
+    if len(key) < MIN_KEY_BYTES:
+        raise ConfigError(
+            "the token signing key is missing or too short; set NEWSLETTER_SECRET_KEY "
+            f"or check {ws.settings.paths.secret_key_file} in the workspace"
+        )
+    return key
 
 
 class _ClockSigner(TimestampSigner):
@@ -77,7 +91,7 @@ def _cached_serializer(secret_key: bytes, purpose: str) -> URLSafeTimedSerialize
 def _serializer(ws: Workspace, purpose: str) -> URLSafeTimedSerializer:
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}; use one of {', '.join(PURPOSES)}")
-    return _cached_serializer(ws.secret_key, purpose)
+    return _cached_serializer(signing_key(ws), purpose)
 
 
 def _reader_row(ws: Workspace, subscriber_id: int) -> tuple[int, str] | None:
@@ -178,7 +192,7 @@ def _compact_key(secret_key: bytes) -> bytes:
 
 
 def _compact_mac(ws: Workspace, purpose: str, body: str) -> str:
-    digest = hmac.digest(_compact_key(ws.secret_key), f"{purpose}\x00{body}".encode(), "sha256")
+    digest = hmac.digest(_compact_key(signing_key(ws)), f"{purpose}\x00{body}".encode(), "sha256")
     return base64.b32encode(digest[:10]).decode("ascii").lower()
 
 

@@ -158,3 +158,15 @@ def test_compact_token_purpose_and_limits(workspace):
         subscribers.compact_token(workspace, "bounce", 2**200)
     with pytest.raises(ValueError):
         subscribers.compact_token(workspace, "bounce", -1)
+
+
+def test_an_empty_or_short_key_is_refused(workspace):
+    from newsletter.errors import ConfigError
+
+    workspace.__dict__["secret_key"] = b""  # as if the key file had been read before it was written
+    with pytest.raises(ConfigError, match="signing key"):
+        subscribers.make_token(workspace, "unsubscribe", 1)
+    with pytest.raises(ConfigError):
+        subscribers.compact_token(workspace, "bounce", 1)
+    with pytest.raises(ConfigError):
+        subscribers.subscribe(workspace, "a@example.com")
