@@ -148,3 +148,23 @@ def test_fetch_reads_last_modified(http_server):
     fetched = fetch(f"{base}/x")
     assert fetched.data == b"hello"
     assert fetched.last_modified == datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+
+
+def test_feed_without_items(workspace, tmp_path):
+    empty = tmp_path / "empty-feed.xml"
+    empty.write_text('<?xml version="1.0"?>\n<rss version="2.0"><channel><title>T</title></channel></rss>\n')
+    report = import_sources(workspace, [empty])
+    assert report.failed[0].message == f"{empty}: the feed has no items"
+
+
+def test_kind_is_sniffed_when_the_name_does_not_tell(workspace, tmp_path):
+    from newsletter.articles.importer import sniff_kind
+
+    assert sniff_kind(b"---\ntitle: x\n---\n") == "markdown"
+    assert sniff_kind(FEED.read_bytes()) == "feed"
+    assert sniff_kind(PAGE.read_bytes()) == "html"
+    assert sniff_kind(b"A Title\n\nSome text.\n") == "text"
+    assert sniff_kind(b"<html>", ".md") == "markdown"  # a suffix decides first
+    assert sniff_kind(b"x", "", "application/atom+xml") == "feed"
+    (tmp_path / "feed-without-suffix").write_bytes(FEED.read_bytes())
+    assert import_sources(workspace, [tmp_path / "feed-without-suffix"]).counts["added"] == 4

@@ -59,3 +59,19 @@ def test_page_without_canonical_url_or_date(workspace, tmp_path):
     assert article.url == "https://blog.example.com/intervals-for-beginners"
     assert report.entries[0].notes == ["no date in the source; used --date 2026-11-16"]
     assert "Intervals for Beginners" not in article.body_text
+
+
+def test_page_in_another_encoding(workspace, tmp_path):
+    page = tmp_path / "cafe.html"
+    body = ("<html><head><meta charset='iso-8859-1'><title>Caf\xe9 Runs</title>"
+            "<meta property='article:published_time' content='2026-11-17T08:00:00+01:00'></head><body><article>"
+            "<h1>Caf\xe9 Runs</h1><p>A caf\xe9 run ends at a caf\xe9, which is the whole point of going slowly.</p>"
+            "<p>Pick a route of eight to twelve kilometres and a place with good cake at the end of it.</p>"
+            "<p>Keep the group together: the pace is set by whoever is slowest, and nobody minds.</p>"
+            "</article></body></html>")
+    page.write_bytes(body.encode("latin-1"))
+    report = import_sources(workspace, [page])
+    assert report.counts["added"] == 1, report.entries
+    article = get_article(workspace, "cafe-runs")
+    assert article.title == "Café Runs" and "A café run ends at a café" in article.body_text
+    assert article.published_at == datetime(2026, 11, 17, 7, 0, tzinfo=UTC)
