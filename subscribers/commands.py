@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
@@ -87,8 +88,11 @@ def list_(ws: Workspace, status: str | None, limit: int | None, as_json: bool) -
         newsletter subscribers list --status confirmed --limit 20
     """
     readers = iter_subscribers(ws, status=status, limit=limit)
-    if as_json:
-        emit_json([reader.as_dict() for reader in readers])
+    if as_json:  # one JSON array, streamed: a list may hold a million readers
+        click.echo("[", nl=False)
+        for index, reader in enumerate(readers):
+            click.echo(("," if index else "") + "\n  " + json.dumps(reader.as_dict(), ensure_ascii=False), nl=False)
+        click.echo("\n]")
         return
     for reader in readers:
         name = f" ({reader.name})" if reader.name else ""
