@@ -97,6 +97,7 @@ def test_headings_only_when_they_lead_a_paragraph():
     )
     page, html = parse(text)
     assert page.title == "Hill Sprints for Power"
+    assert parse("Hill Sprints | Weekly Training Notes\n\nText.\n")[0].title == "Hill Sprints"
     assert "<h2>How to do them</h2>" in html
     assert "<h2>Is it worth it?</h2>" in html  # a question mark is not a full stop
     assert "<p>Do six.</p>" in html  # it ends with a full stop: not a heading

@@ -108,9 +108,17 @@ def _find_title(blocks: list[list[str]], page: Page) -> tuple[int, int]:
         if chrome.is_menu_block([line for _, line in kept]) or chrome.is_signup([line for _, line in kept]):
             continue
         index, line = kept[0]
-        page.title = line.strip()
+        page.title = _without_site_name(line.strip(), site)
         return b, index + 1
     raise SourceError("no title: the text has no line that could be the article's title")
+
+
+def _without_site_name(title: str, site: str) -> str:
+    """``Why Calves Cramp | Weekly Training Notes`` → ``Why Calves Cramp`` (a page title's suffix)."""
+    parts = re.split(r"\s+[|·•–—-]\s+", title)
+    if len(parts) > 1 and site and parts[-1].strip().lower() == site:
+        return " - ".join(parts[:-1]).strip()
+    return title
 
 
 def _inline(text: str) -> str:
