@@ -102,7 +102,8 @@ def _find_title(blocks: list[list[str]], page: Page) -> tuple[int, int]:
             if url and not chrome.PIXEL_HINTS.search(line):
                 page.url = page.url or url["url"]
         kept = [(i, line) for i, line in enumerate(block)
-                if not chrome.is_junk_line(line) and line.strip().lower() != site and not URL_LINE.match(line)]
+                if (not chrome.is_junk_line(line) or _without_site_name(line, site) != line)
+                and line.strip().lower() != site and not URL_LINE.match(line)]
         if not kept:
             continue
         if chrome.is_menu_block([line for _, line in kept]) or chrome.is_signup([line for _, line in kept]):
