@@ -100,3 +100,11 @@ def test_help_has_examples(cli):
     for command in (["articles"], ["articles", "import"], ["articles", "list"]):
         result = cli(*command, "--help")
         assert result.exit_code == 0 and "Example:" in result.output
+
+
+def test_json_report_with_a_failure_is_still_one_document(workspace, tmp_path, capsys):
+    (tmp_path / "empty.md").write_text("")
+    code, out, err = run_cli(workspace, "articles", "import", str(tmp_path / "empty.md"), "--json", capsys=capsys)
+    assert code == 1
+    assert json.loads(out)["counts"]["failed"] == 1
+    assert err == f"Error: {tmp_path / 'empty.md'}: empty, nothing to import\n"
