@@ -14,11 +14,10 @@ from newsletter.errors import InvalidInput
 from newsletter.workspace import Workspace
 
 from .schema import STATUSES, database
-from .store import COLUMNS, Subscriber
+from .store import COLUMNS, Subscriber, paged
 
 EXPORT_COLUMNS = ("email", "name", "status", "source", "created_at", "confirmed_at", "updated_at")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-PAGE = 1000
 
 
 def check_status(status: str | None) -> None:
@@ -29,19 +28,9 @@ def check_status(status: str | None) -> None:
 def iter_subscribers(ws: Workspace, *, status: str | None = None, limit: int | None = None) -> Iterator[Subscriber]:
     """Readers (not forgotten) in id order, optionally of one status, read a page at a time."""
     check_status(status)
-    db = database(ws)
-    where = "forgotten_at IS NULL AND id > ?" + (" AND status = ?" if status else "")
-    last, left = 0, limit
-    while left is None or left > 0:
-        page = PAGE if left is None else min(PAGE, left)
-        params = [last, status, page] if status else [last, page]
-        rows = db.execute(f"SELECT {COLUMNS} FROM subscribers WHERE {where} ORDER BY id LIMIT ?", params).fetchall()
-        if not rows:
-            return
-        for row in rows:
-            yield Subscriber(*row)
-        last = rows[-1][0]
-        left = None if left is None else left - len(rows)
+    where = "forgotten_at IS NULL" + (" AND status = ?" if status else "")
+    for row in paged(database(ws), COLUMNS, where, [status] if status else [], limit=limit):
+        yield Subscriber(*row)
 
 
 def spreadsheet_safe(value: str | None) -> str:

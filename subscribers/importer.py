@@ -24,12 +24,16 @@ from .addresses import clean_name, split_name_address, validate_address
 from .csvfile import CsvRow, open_text, read_rows
 from .export import FORMULA_START
 from .schema import LEAVER_STATUSES, database
-from .store import write_transaction
+from .store import paged, write_transaction
 from .suppression import suppression_hash
 
 BATCH_ROWS = 50_000
 LOOKUP_CHUNK = 5_000
 MAX_LISTED_BAD_ROWS = 1_000
+IMPORTED_EVENT_SQL = (
+    "INSERT INTO subscriber_events (subscriber_id, kind, status, at, source, consent_text, detail) "
+    "VALUES (?, 'imported', ?, ?, ?, ?, ?)"
+)
 
 
 @dataclass
@@ -59,6 +63,13 @@ class ImportReport:
         }
 
 
+def _select_in(db: Any, query: str, values: list[str]) -> Iterator[tuple]:
+    """Rows of ``query IN (values)``, asked in chunks (SQLite limits the number of parameters)."""
+    for start in range(0, len(values), LOOKUP_CHUNK):
+        chunk = values[start : start + LOOKUP_CHUNK]
+        yield from db.execute(f"{query} IN ({', '.join('?' * len(chunk))})", chunk)
+
+
 class _Batcher:
     """Writes validated rows in batches and keeps the report."""
 
@@ -85,30 +96,16 @@ class _Batcher:
             self._update(unique, existing)
 
     def _existing(self, keys: list[str]) -> dict[str, tuple]:
-        found: dict[str, tuple] = {}
-        for start in range(0, len(keys), LOOKUP_CHUNK):
-            chunk = keys[start : start + LOOKUP_CHUNK]
-            rows = self.db.execute(
-                f"SELECT email_normalized, id, status, name FROM subscribers "
-                f"WHERE email_normalized IN ({', '.join('?' * len(chunk))})",
-                chunk,
-            ).fetchall()
-            found.update((row[0], row[1:]) for row in rows)
-        return found
+        """normalised address → (id, status, name) of the readers we already have."""
+        rows = _select_in(self.db, "SELECT email_normalized, id, status, name FROM subscribers WHERE email_normalized", keys)
+        return {row[0]: row[1:] for row in rows}
 
     def _unsuppressed(self, new: list[tuple]) -> list[tuple]:
         """Drop forgotten addresses (checked by keyed hash; skipped when the list is empty)."""
         if not new or self.db.execute("SELECT 1 FROM suppressions LIMIT 1").fetchone() is None:
             return new
         by_hash = {suppression_hash(self.ws, item[2]): item for item in new}
-        digests = list(by_hash)
-        suppressed: set[str] = set()
-        for start in range(0, len(digests), LOOKUP_CHUNK):
-            chunk = digests[start : start + LOOKUP_CHUNK]
-            rows = self.db.execute(
-                f"SELECT hash FROM suppressions WHERE hash IN ({', '.join('?' * len(chunk))})", chunk
-            )
-            suppressed.update(digest for (digest,) in rows)
+        suppressed = {row[0] for row in _select_in(self.db, "SELECT hash FROM suppressions WHERE hash", list(by_hash))}
         self.report.skipped["forgotten (on the suppression list)"] += len(suppressed)
         return [item for digest, item in by_hash.items() if digest not in suppressed]
 
@@ -134,11 +131,7 @@ class _Batcher:
             "confirmed_at, confirm_nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             readers,
         )
-        self.db.conn.executemany(
-            "INSERT INTO subscriber_events (subscriber_id, kind, status, at, source, consent_text, detail) "
-            "VALUES (?, 'imported', ?, ?, ?, ?, ?)",
-            events,
-        )
+        self.db.conn.executemany(IMPORTED_EVENT_SQL, events)
         self.report.added += len(new)
 
     def _update(self, unique: dict[str, tuple], existing: dict[str, tuple]) -> None:
@@ -157,9 +150,7 @@ class _Batcher:
                     [new_status, name, now, now if new_status == "confirmed" else None, reader_id],
                 )
                 self.db.execute(
-                    "INSERT INTO subscriber_events (subscriber_id, kind, status, at, source, consent_text, detail) "
-                    "VALUES (?, 'imported', ?, ?, ?, ?, ?)",
-                    [reader_id, new_status, now, self.source, self.consent, f"line {line}"],
+                    IMPORTED_EVENT_SQL, [reader_id, new_status, now, self.source, self.consent, f"line {line}"]
                 )
                 self.report.updated += 1
             elif name and not old_name:
@@ -242,11 +233,4 @@ def import_csv(
 
 def _new_pending_ids(db: Any, after_id: int) -> Iterator[int]:
     """Ids of pending readers created after ``after_id``, a page at a time."""
-    while True:
-        ids = [row[0] for row in db.execute(
-            "SELECT id FROM subscribers WHERE id > ? AND status = 'pending' ORDER BY id LIMIT 1000", [after_id]
-        )]
-        if not ids:
-            return
-        yield from ids
-        after_id = ids[-1]
+    return (row[0] for row in paged(db, "id", "id > ? AND status = 'pending'", [after_id]))

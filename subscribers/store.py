@@ -119,19 +119,29 @@ def is_confirmed(ws: Workspace, subscriber_id: int) -> bool:
     return bool(row) and row[0] == "confirmed"
 
 
-def iter_confirmed(ws: Workspace) -> Iterator[tuple[int, str, str | None]]:
-    """(id, email, name) of every confirmed reader in id order, read in batches (bounded memory)."""
-    db = database(ws)
-    last = 0
-    while True:
+def paged(
+    db: sqlite_utils.Database, columns: str, where: str, params: list[Any], *, limit: int | None = None
+) -> Iterator[tuple]:
+    """Rows of ``SELECT columns FROM subscribers WHERE where`` in id order, a page at a time.
+
+    ``columns`` must start with ``id``; no read transaction stays open between pages.
+    """
+    last, left = 0, limit
+    while left is None or left > 0:
+        size = ITER_BATCH if left is None else min(ITER_BATCH, left)
         rows = db.execute(
-            "SELECT id, email, name FROM subscribers WHERE status = 'confirmed' AND id > ? ORDER BY id LIMIT ?",
-            [last, ITER_BATCH],
+            f"SELECT {columns} FROM subscribers WHERE ({where}) AND id > ? ORDER BY id LIMIT ?", [*params, last, size]
         ).fetchall()
         if not rows:
             return
         yield from rows
         last = rows[-1][0]
+        left = None if left is None else left - len(rows)
+
+
+def iter_confirmed(ws: Workspace) -> Iterator[tuple[int, str, str | None]]:
+    """(id, email, name) of every confirmed reader in id order, read in batches (bounded memory)."""
+    return paged(database(ws), "id, email, name", "status = 'confirmed'", [])
 
 
 def events_of(ws: Workspace, subscriber_id: int) -> list[Event]:

@@ -359,3 +359,20 @@ def test_mail_headers_refuse_line_breaks(workspace, tmp_path, monkeypatch):
     failed = events_of(broken, reader.id)[-1]
     assert failed.kind == "confirmation_failed" and "line break" in failed.detail
     broken.close()
+
+
+def test_iter_confirmed_pages_through_in_id_order(workspace, monkeypatch, tmp_path):
+    from subscribers import store
+    from subscribers.importer import import_csv
+
+    monkeypatch.setattr(store, "ITER_BATCH", 2)
+    path = tmp_path / "list.csv"
+    path.write_text("email\n" + "".join(f"r{i}@example.com\n" for i in range(7)))
+    import_csv(workspace, path, confirmed=True, consent="test")
+    leaving = subscribers.get_subscriber(workspace, "r5@example.com").id
+    seen = []
+    for _, email, _ in subscribers.iter_confirmed(workspace):
+        seen.append(email)
+        if email == "r2@example.com":  # leaves while a send is walking the list
+            subscribers.unsubscribe(workspace, leaving, source="link")
+    assert seen == [f"r{i}@example.com" for i in (0, 1, 2, 3, 4, 6)]
