@@ -47,6 +47,31 @@ def test_incremental_updates_give_the_same_lists_as_a_rebuild(workspace):
     assert_same_lists(incremental, every_list(workspace))
 
 
+def test_changes_after_a_rebuild_and_delta_merges_match_a_fresh_rebuild(workspace, monkeypatch):
+    from newsletter.related import postings
+
+    monkeypatch.setattr(postings, "SEGMENT_SIZE", 3)  # segments of 3 articles; the delta merges at 3
+    ids = add_samples(workspace)
+    rebuild_index(workspace)
+    assert workspace.db.execute("SELECT count(DISTINCT segment) FROM related_segments").fetchone()[0] == 3
+    for slug in ("compost", "long-run"):  # packed in segments: changed, so masked there and re-added
+        workspace.db.execute("UPDATE articles SET body_text = body_text || ' Compost the peelings.' WHERE id = ?",
+                             [ids[slug]])
+        on_articles_changed(workspace, [ids[slug]])
+    workspace.db.execute("DELETE FROM articles WHERE id = ?", [ids["sourdough-loaf"]])
+    on_articles_changed(workspace, [ids["sourdough-loaf"]])
+    assert workspace.db.execute("SELECT count(*) FROM related_tombstones").fetchone()[0] == 3
+    assert workspace.db.execute("SELECT count(*) FROM related_postings").fetchone()[0] > 0  # 2 in the delta
+    add_article(workspace, "bread-0", "Sourdough bread", "Starter, flour and a hot oven.", ["baking"],
+                "2026-11-01T08:00:00+00:00")
+    assert workspace.db.execute("SELECT count(*) FROM related_postings").fetchone()[0] == 0  # merged
+    add_article(workspace, "bread-1", "Sourdough bread again", "Starter, flour and a cold oven.", [],
+                "2026-11-02T08:00:00+00:00")
+    incremental = every_list(workspace)
+    rebuild_index(workspace)
+    assert_same_lists(incremental, every_list(workspace))
+
+
 def test_unchanged_articles_are_not_reindexed(workspace):
     ids = add_samples(workspace)
     assert index_articles(workspace, ids.values()) == 0

@@ -19,6 +19,7 @@ import sqlite_utils
 
 from ..clock import now_iso
 from ..workspace import Workspace
+from . import postings
 from .schema import add_to_document_count, document_count, has_articles_table, related_db
 from .text import Analyzer, TermVector, normalise_tag
 
@@ -91,14 +92,18 @@ def _term_ids(db: sqlite_utils.Database, vector: TermVector) -> np.ndarray:
 
 
 def _remove(db: sqlite_utils.Database, article_id: int) -> None:
-    row = db.execute("SELECT vector FROM related_docs WHERE article_id = ?", [article_id]).fetchone()
+    row = db.execute("SELECT vector, segment FROM related_docs WHERE article_id = ?", [article_id]).fetchone()
     if row is None:
         return
     ids = DocVector.from_blob(row[0]).term_ids.tolist()
     db.conn.executemany("UPDATE related_terms SET df = df - 1 WHERE id = ?", [(i,) for i in ids])
-    db.conn.executemany(
-        "DELETE FROM related_postings WHERE term_id = ? AND article_id = ?", [(i, article_id) for i in ids]
-    )
+    if row[1] is None:
+        db.conn.executemany(
+            "DELETE FROM related_postings WHERE term_id = ? AND article_id = ?", [(i, article_id) for i in ids]
+        )
+    else:  # packed in a segment: mask it there
+        db.execute("INSERT OR IGNORE INTO related_tombstones (article_id, segment) VALUES (?, ?)",
+                   [article_id, row[1]])
     db.execute("DELETE FROM related_tags WHERE article_id = ?", [article_id])
     db.execute("DELETE FROM related_docs WHERE article_id = ?", [article_id])
     add_to_document_count(db, -1)
@@ -161,6 +166,8 @@ def index_articles(ws: Workspace, ids: Iterable[int]) -> int:
             if db.execute("SELECT 1 FROM related_docs WHERE article_id = ?", [gone]).fetchone():
                 _remove(db, gone)
                 changed += 1
+        if postings.delta_size(db.conn) >= postings.SEGMENT_SIZE:
+            postings.merge_delta(db.conn)
     return changed
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import sqlite_utils
 
 from .index import DocVector
+from .postings import read_postings
 from .schema import document_count
 
 # Postings read per query at most: on a big archive the query keeps its most
@@ -113,15 +114,9 @@ def text_scores(db: sqlite_utils.Database, query: Query, max_terms: int) -> Text
     chosen = _query_terms(w * (vec.body + vec.title), df, max_terms)
     if not len(chosen):
         return TextMatch.empty()
-    position = {int(vec.term_ids[i]): i for i in chosen}
-    marks = ",".join("?" * len(position))
-    rows = db.conn.execute(
-        f"SELECT term_id, article_id, body, title FROM related_postings WHERE term_id IN ({marks})",
-        list(position),
-    ).fetchall()
-    if not rows:
+    arr = read_postings(db.conn, [int(vec.term_ids[i]) for i in chosen])
+    if not len(arr):
         return TextMatch.empty()
-    arr = np.array(rows, dtype=np.float64)
     sorter = np.argsort(vec.term_ids)
     idx = sorter[np.searchsorted(vec.term_ids, arr[:, 0].astype(np.int64), sorter=sorter)]
     contrib = w[idx] * ((vec.body[idx] + vec.title[idx]) * arr[:, 2] + vec.body[idx] * arr[:, 3]) / self_score

@@ -3,8 +3,11 @@
 - ``related_docs``: one row per indexed article: its publication time, a
   fingerprint of the indexed text, and its term vector (term ids and weights).
 - ``related_terms``: every stem with its document frequency and a word to show.
-- ``related_postings``: term -> articles with the article's body and title
-  weight; clustered by term so a query reads only the rows of its terms.
+- ``related_segments``: term -> packed arrays of articles and weights, written
+  by a rebuild (see :mod:`.postings`); ``related_tombstones`` masks the
+  articles changed since.
+- ``related_postings``: the delta: term -> article rows for articles indexed
+  one at a time; clustered by term so a query reads only its terms' rows.
 - ``related_tags``: normalised tag -> articles (tag document frequency).
 - ``related_edits``: an editor's pins and blocks (article, other, action).
 - ``related_stats``: the number of indexed articles.
@@ -53,7 +56,21 @@ def _create_stats(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO related_stats (name, value) SELECT 'documents', count(*) FROM related_docs")
 
 
-MIGRATIONS = [_create_index_tables, _create_edits, _create_stats]
+def _create_segments(db: sqlite_utils.Database) -> None:
+    """Packed postings segments, tombstones for their outdated articles, and each article's segment."""
+    db.execute(
+        "CREATE TABLE related_segments (term_id INTEGER NOT NULL, segment INTEGER NOT NULL, "
+        "postings BLOB NOT NULL, PRIMARY KEY (term_id, segment)) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE related_tombstones (article_id INTEGER NOT NULL, segment INTEGER NOT NULL, "
+        "PRIMARY KEY (article_id, segment)) WITHOUT ROWID"
+    )
+    db.execute("ALTER TABLE related_docs ADD COLUMN segment INTEGER")
+    db.execute("CREATE INDEX related_docs_delta ON related_docs (article_id) WHERE segment IS NULL")
+
+
+MIGRATIONS = [_create_index_tables, _create_edits, _create_stats, _create_segments]
 
 
 def document_count(db: sqlite_utils.Database) -> int:

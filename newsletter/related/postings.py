@@ -1,0 +1,92 @@
+"""Postings storage: big read-only segments of packed arrays, plus a small row-per-posting delta.
+
+A rebuild writes the archive as segments: per term, one row holding the
+article ids and weights of up to ``SEGMENT_SIZE`` articles as packed arrays,
+so a query reads a few blobs instead of thousands of rows.  Articles added or
+changed later go to ``related_postings`` one row per term (cheap to write);
+their old segment postings are masked by a tombstone.  When the delta holds
+``SEGMENT_SIZE`` articles it is packed into a new segment.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+
+SEGMENT_SIZE = 5_000
+_COLUMNS = 4  # term id, article id, body weight, title weight
+
+
+def pack(ids: np.ndarray, body: np.ndarray, title: np.ndarray) -> bytes:
+    """int32 ids, then float32 body and title weights, little-endian."""
+    return ids.astype("<i4").tobytes() + body.astype("<f4").tobytes() + title.astype("<f4").tobytes()
+
+
+def unpack(blob: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n = len(blob) // 12
+    return (np.frombuffer(blob, "<i4", n, 0).astype(np.int64),
+            np.frombuffer(blob, "<f4", n, 4 * n).astype(np.float64),
+            np.frombuffer(blob, "<f4", n, 8 * n).astype(np.float64))
+
+
+def write_segment(conn: sqlite3.Connection, segment: int, terms: np.ndarray, articles: np.ndarray,
+                  body: np.ndarray, title: np.ndarray) -> None:
+    """Store postings (parallel arrays, in article order) as one segment, one row per term."""
+    if not len(terms):
+        return
+    order = np.argsort(terms, kind="stable")  # stable: articles stay in order within a term
+    terms, articles, body, title = terms[order], articles[order], body[order], title[order]
+    starts = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]])
+    ends = np.r_[starts[1:], len(terms)]
+    conn.executemany(
+        "INSERT INTO related_segments (term_id, segment, postings) VALUES (?, ?, ?)",
+        ((int(terms[s]), segment, pack(articles[s:e], body[s:e], title[s:e]))
+         for s, e in zip(starts.tolist(), ends.tolist(), strict=True)),
+    )
+
+
+def next_segment(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT coalesce(max(segment), 0) + 1 FROM related_docs").fetchone()[0]
+
+
+def read_postings(conn: sqlite3.Connection, term_ids: list[int]) -> np.ndarray:
+    """Every live posting of these terms as rows (term id, article id, body, title)."""
+    marks = ",".join("?" * len(term_ids))
+    outdated: dict[int, list[int]] = {}
+    for article_id, segment in conn.execute("SELECT article_id, segment FROM related_tombstones"):
+        outdated.setdefault(segment, []).append(article_id)
+    dead = {segment: np.array(ids, dtype=np.int64) for segment, ids in outdated.items()}
+    parts = []
+    for term_id, segment, blob in conn.execute(
+        f"SELECT term_id, segment, postings FROM related_segments WHERE term_id IN ({marks})", term_ids
+    ):
+        ids, body, title = unpack(blob)
+        if segment in dead:
+            keep = ~np.isin(ids, dead[segment])
+            ids, body, title = ids[keep], body[keep], title[keep]
+        parts.append(np.column_stack([np.full(len(ids), term_id, dtype=np.float64), ids, body, title]))
+    delta = conn.execute(
+        f"SELECT term_id, article_id, body, title FROM related_postings WHERE term_id IN ({marks})", term_ids
+    ).fetchall()
+    if delta:
+        parts.append(np.array(delta, dtype=np.float64))
+    return np.concatenate(parts) if parts else np.zeros((0, _COLUMNS))
+
+
+def delta_size(conn: sqlite3.Connection) -> int:
+    """How many articles have their postings in the row-per-posting delta."""
+    return conn.execute("SELECT count(*) FROM related_docs WHERE segment IS NULL").fetchone()[0]
+
+
+def merge_delta(conn: sqlite3.Connection) -> None:
+    """Pack the delta's postings into a new segment (inside the caller's transaction)."""
+    rows = conn.execute("SELECT term_id, article_id, body, title FROM related_postings "
+                        "ORDER BY article_id, term_id").fetchall()
+    if not rows:
+        return
+    segment = next_segment(conn)
+    arr = np.array(rows, dtype=np.float64)
+    write_segment(conn, segment, arr[:, 0].astype(np.int32), arr[:, 1].astype(np.int32), arr[:, 2], arr[:, 3])
+    conn.execute("UPDATE related_docs SET segment = ? WHERE segment IS NULL", [segment])
+    conn.execute("DELETE FROM related_postings")
