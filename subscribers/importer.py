@@ -9,6 +9,8 @@ forgotten are never re-activated.
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -63,6 +65,56 @@ class ImportReport:
         }
 
 
+class _BackgroundWriter:
+    """Flushes batches on its own thread and connection while the next batch is parsed.
+
+    SQLite releases the GIL while it works, so parsing and writing overlap; the
+    queue holds one batch, so at most three batches are in memory at once.
+    """
+
+    def __init__(self, batcher: _Batcher) -> None:
+        self._batcher = batcher
+        self._queue: queue.Queue[list[tuple] | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="subscriber-import", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while (batch := self._queue.get()) is not None:
+                self._batcher.flush(batch)
+        except BaseException as exc:  # handed to the importing thread
+            self._error = exc
+        finally:
+            self._batcher.ws.close()  # this thread's connection
+
+    def _put(self, item: list[tuple] | None) -> bool:
+        """Queue ``item`` unless the thread has stopped (after an error)."""
+        while self._thread.is_alive():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def submit(self, batch: list[tuple]) -> None:
+        if not self._put(batch):
+            self._raise()
+            raise RuntimeError("the import writer thread stopped")
+
+    def finish(self, *, raise_error: bool = True) -> None:
+        """Write what is queued, stop the thread, and (unless told not to) raise what it raised."""
+        self._put(None)
+        self._thread.join()
+        if raise_error:
+            self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+
 def _select_in(db: Any, query: str, values: list[str]) -> Iterator[tuple]:
     """Rows of ``query IN (values)``, asked in chunks (SQLite limits the number of parameters)."""
     for start in range(0, len(values), LOOKUP_CHUNK):
@@ -75,12 +127,16 @@ class _Batcher:
 
     def __init__(self, ws: Workspace, report: ImportReport, *, confirmed: bool, consent: str | None, source: str):
         self.ws = ws
-        self.db = database(ws)
         self.report = report
         self.confirmed = confirmed
         self.consent = consent
         self.source = source
         self.start_id = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM subscribers").fetchone()[0]
+
+    @property
+    def db(self) -> Any:
+        """The connection of the calling thread (the writer thread has its own)."""
+        return database(self.ws)
 
     def flush(self, batch: list[tuple]) -> None:
         unique: dict[str, tuple] = {}
@@ -206,21 +262,27 @@ def import_csv(
     check = bool(ws.settings.subscribers.check_deliverability)
     bad: list[tuple[int, str]] = []
     batch: list[tuple] = []
-    with open_text(where, encoding) as handle:
-        for row in read_rows(handle, where, bad):
-            report.rows += 1
-            try:
-                batch.append(_validated(row, check))
-            except InvalidInput as exc:
-                report.bad(row.line, str(exc))
-                continue
-            if len(batch) >= batch_rows:
-                batcher.flush(batch)
-                batch = []
-                if progress is not None:
-                    progress(handle.buffer.tell())
+    writer = _BackgroundWriter(batcher)
+    try:
+        with open_text(where, encoding) as handle:
+            for row in read_rows(handle, where, bad):
+                report.rows += 1
+                try:
+                    batch.append(_validated(row, check))
+                except InvalidInput as exc:
+                    report.bad(row.line, str(exc))
+                    continue
+                if len(batch) >= batch_rows:
+                    writer.submit(batch)
+                    batch = []
+                    if progress is not None:
+                        progress(handle.buffer.tell())
         if batch:
-            batcher.flush(batch)
+            writer.submit(batch)
+    except BaseException:
+        writer.finish(raise_error=False)  # the first error is the one to report
+        raise
+    writer.finish()
     for line, reason in bad:
         report.bad(line, reason)
     report.bad_rows.sort()

@@ -244,3 +244,32 @@ def test_progress_is_reported_in_bytes(workspace, tmp_path):
     seen: list[int] = []
     import_csv(workspace, path, batch_rows=100, progress=seen.append)
     assert seen and seen == sorted(seen) and seen[-1] <= path.stat().st_size
+
+
+def test_a_failing_batch_stops_the_import_and_leaves_whole_readers(workspace, tmp_path, monkeypatch):
+    import sqlite3
+
+    from subscribers import importer
+
+    path = write(tmp_path, "email\n" + "".join(f"r{i}@example.com\n" for i in range(10)))
+    original = importer._Batcher._insert
+    calls = []
+
+    def disk_full_on_second_batch(self, new):
+        calls.append(len(new))
+        original(self, new)
+        if len(calls) == 2:
+            raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(importer._Batcher, "_insert", disk_full_on_second_batch)
+    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        import_csv(workspace, path, batch_rows=3)
+    # The first batch is in, the second was rolled back as a whole (readers and events together).
+    assert sorted(readers(workspace)) == ["r0@example.com", "r1@example.com", "r2@example.com"]
+    db = database(workspace)
+    assert db.execute("SELECT COUNT(*) FROM subscriber_events").fetchone()[0] == 3
+
+
+def test_a_parse_error_is_reported_not_masked(workspace, tmp_path):
+    with pytest.raises(SourceError, match="no 'email' column"):
+        import_csv(workspace, write(tmp_path, "nothing,here\n"))
