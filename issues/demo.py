@@ -105,8 +105,10 @@ STEPS: list[Callable[[Demo], None]] = [make_workspace, import_samples, build_lat
 
 def _later_steps() -> None:
     """Steps other parts of the pipeline add (each in its own module, importing this one)."""
+    from .demo_send import send_to_sample_readers
     from .demo_web import web_commands
 
+    STEPS.append(send_to_sample_readers)
     STEPS.append(web_commands)
 
 
