@@ -21,7 +21,8 @@ MAX_LOCAL_LENGTH = 64
 MAX_ADDRESS_LENGTH = 254
 
 _ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
-_PLAIN_LOCAL = re.compile(rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*\Z")
+# A dot-atom local part and an ASCII domain; anything else goes to email-validator whole.
+_PLAIN_ADDRESS = re.compile(rf"([{_ATEXT}]+(?:\.[{_ATEXT}]+)*)@([A-Za-z0-9.-]+)\Z")
 # C0/C1 controls, DEL and the Unicode line/paragraph separators could break a header line;
 # lone surrogates are bytes that were not UTF-8 (read with errors="surrogateescape").
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
@@ -86,19 +87,22 @@ def validate_address(address: str, *, check_deliverability: bool = False) -> Add
     """Validate and normalise ``address``; raise :class:`InvalidAddress` saying what is wrong."""
     if not isinstance(address, str):
         raise InvalidAddress(f"address {address!r} is not text")
-    refuse_controls(address, "address")
-    text = address.strip()
-    if not text:
-        raise InvalidAddress("the address is empty; type an email address like jane@example.com")
+    plain = _PLAIN_ADDRESS.match(address)  # the common case: no spaces, no controls, ASCII local part
+    if plain is None:
+        refuse_controls(address, "address")
+        address = address.strip()
+        if not address:
+            raise InvalidAddress("the address is empty; type an email address like jane@example.com")
+        plain = _PLAIN_ADDRESS.match(address)
     try:
-        local, sep, domain = text.rpartition("@")
-        if sep and len(local) <= MAX_LOCAL_LENGTH and _PLAIN_LOCAL.match(local) and domain.isascii():
+        if plain is not None:
+            local, domain = plain.groups()
             ascii_domain = _ascii_domain(domain.lower(), check_deliverability)
-            if len(local) + 1 + len(ascii_domain) <= MAX_ADDRESS_LENGTH:
-                return Address(email=f"{local}@{ascii_domain}", normalized=normalized_key(local, ascii_domain))
-        return _validate_slow(text, check_deliverability)
+            if len(local) <= MAX_LOCAL_LENGTH and len(local) + 1 + len(ascii_domain) <= MAX_ADDRESS_LENGTH:
+                return Address(f"{local}@{ascii_domain}", normalized_key(local, ascii_domain))
+        return _validate_slow(address, check_deliverability)
     except EmailNotValidError as exc:
-        raise InvalidAddress(f"{text!r} is not a valid email address: {exc}") from None
+        raise InvalidAddress(f"{address!r} is not a valid email address: {exc}") from None
 
 
 def split_name_address(cell: str) -> tuple[str | None, str]:

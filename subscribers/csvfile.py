@@ -114,7 +114,7 @@ def read_rows(handle: io.TextIOBase, where: str, bad: list[tuple[int, str]]) -> 
         except csv.Error as exc:
             bad.append((line, f"unreadable CSV: {exc}"))
             continue
-        if not row or not any(cell.strip() for cell in row):
+        if not "".join(row).strip():
             continue
         if columns is None:
             columns = detect_columns(row, where)
