@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from typing import TextIO
 
 import click
 
@@ -213,7 +214,7 @@ def import_(
 @status_option
 @click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="File to write (default stdout).")
 @pass_workspace
-def export(ws: Workspace, status: str | None, output) -> None:
+def export(ws: Workspace, status: str | None, output: TextIO) -> None:
     """Write readers as CSV: email, name, status, source and dates.
 
     \b
