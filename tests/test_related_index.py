@@ -72,6 +72,14 @@ def test_changes_after_a_rebuild_and_delta_merges_match_a_fresh_rebuild(workspac
     assert_same_lists(incremental, every_list(workspace))
 
 
+def test_a_rebuild_with_worker_processes_equals_one_without(workspace):
+    add_samples(workspace)
+    assert rebuild_index(workspace, workers=0) == len(ARTICLES)
+    alone = every_list(workspace)
+    assert rebuild_index(workspace, workers=2) == len(ARTICLES)
+    assert_same_lists(alone, every_list(workspace))
+
+
 def test_unchanged_articles_are_not_reindexed(workspace):
     ids = add_samples(workspace)
     assert index_articles(workspace, ids.values()) == 0

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 _ARTICLE_COLUMNS = "id, title, body_text, tags, published_at"
 _CHUNK = 500  # rows per read and per IN (...) list
 _BULK = 1000  # from this many changed articles on, when the index is no bigger, rebuild instead
-_analyzer = Analyzer()
+ANALYZER = Analyzer()
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def _term_ids(db: sqlite_utils.Database, vector: TermVector) -> np.ndarray:
     """Ids of the vector's terms, adding unknown terms to ``related_terms``."""
     db.conn.executemany(
         "INSERT OR IGNORE INTO related_terms (term, word, df) VALUES (?, ?, 0)",
-        [(t, vector.words.get(t, t)) for t in vector.terms],
+        [(t, t) for t in vector.terms],
     )
     found: dict[str, int] = {}
     for start in range(0, len(vector.terms), _CHUNK):
@@ -111,7 +111,7 @@ def _remove(db: sqlite_utils.Database, article_id: int) -> None:
 
 def _add(db: sqlite_utils.Database, row: tuple, fingerprint: str, tags: list[str]) -> None:
     article_id, title, body, _, published = row
-    vector = _analyzer.vector(title or "", body or "")
+    vector = ANALYZER.vector(title or "", body or "")
     ids = _term_ids(db, vector)
     doc = DocVector(ids, vector.body.astype(np.float64), vector.title.astype(np.float64))
     db.conn.executemany("UPDATE related_terms SET df = df + 1 WHERE id = ?", [(i,) for i in ids.tolist()])

@@ -17,7 +17,7 @@ import sqlite_utils
 
 from ..settings import Section
 from ..workspace import Workspace
-from .index import DocVector, sync_index
+from .index import ANALYZER, DocVector, sync_index
 from .ranking import Query, TextMatch, load_query, similarity, tag_scores, tag_strength, text_scores
 from .schema import has_articles_table, related_db
 
@@ -170,7 +170,7 @@ def _reasons(db: sqlite_utils.Database, query: Query, other: int, match: TextMat
         term_ids = [int(query.vector.term_ids[idx[i]]) for i in order[:5]]
         titled = [int(query.vector.term_ids[idx[i]]) for i in order
                   if query.vector.title[idx[i]] > 0 or sub[i, 3] > 0][:3]
-        words = _words(db, term_ids + titled)
+        words = _words(db, query.article_id, term_ids + titled)
         reasons.append("words: " + ", ".join(words[t] for t in term_ids))
         if titled:
             reasons.append("title: " + ", ".join(words[t] for t in titled))
@@ -182,6 +182,10 @@ def _reasons(db: sqlite_utils.Database, query: Query, other: int, match: TextMat
     return reasons
 
 
-def _words(db: sqlite_utils.Database, term_ids: list[int]) -> dict[int, str]:
+def _words(db: sqlite_utils.Database, article_id: int, term_ids: list[int]) -> dict[int, str]:
+    """The query article's own words for these term ids (stems are not for people)."""
     marks = ",".join("?" * len(term_ids))
-    return dict(db.execute(f"SELECT id, word FROM related_terms WHERE id IN ({marks})", term_ids)) if term_ids else {}
+    stems = dict(db.conn.execute(f"SELECT id, term FROM related_terms WHERE id IN ({marks})", term_ids))
+    row = db.conn.execute("SELECT title, body_text FROM articles WHERE id = ?", [article_id]).fetchone()
+    surface = ANALYZER.surface_words(*row) if row else {}
+    return {t: surface.get(stem, stem) for t, stem in stems.items()}

@@ -1,23 +1,42 @@
 """Build the related index from scratch: stream the archive once, write packed segments.
 
 Memory stays bounded by the vocabulary and one segment's postings
-(``SEGMENT_SIZE`` articles); each segment is sorted by term in numpy and
-written as one row per term.
+(``SEGMENT_SIZE`` articles).  On a big archive the text analysis (the slow,
+pure-Python part) runs in worker processes while this one writes.
 """
 
 from __future__ import annotations
+
+import multiprocessing
+import os
+import sqlite3
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 
 import numpy as np
 
 from ..clock import now_iso
 from ..workspace import Workspace
 from . import postings
-from .index import _ARTICLE_COLUMNS, DocVector, _analyzer, _fingerprint, _tags
+from .index import _ARTICLE_COLUMNS, ANALYZER, DocVector, _fingerprint, _tags
 from .schema import has_articles_table, related_db
 
-_READ_CHUNK = 1000
+_READ_CHUNK = 500
+_PARALLEL_FROM = 20_000  # articles; below this, starting workers costs more than it saves
 _TABLES = ("related_segments", "related_tombstones", "related_postings", "related_docs", "related_tags",
            "related_terms")
+
+Analysed = list[tuple[list[str], np.ndarray, np.ndarray]]  # per article: terms, body and title weights
+
+
+def _analyse(texts: list[tuple[str, str]]) -> Analysed:
+    """Term vectors of (title, body) pairs; runs in a worker process on big archives."""
+    out = []
+    for title, body in texts:
+        vector = ANALYZER.vector(title or "", body or "")
+        out.append((vector.terms, vector.body, vector.title))
+    return out
 
 
 class _Vocabulary:
@@ -25,20 +44,19 @@ class _Vocabulary:
 
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}
-        self.words: list[str] = []
         self.df: list[int] = []
 
-    def term_ids(self, terms: list[str], words: dict[str, str]) -> list[int]:
+    def term_ids(self, terms: list[str]) -> np.ndarray:
+        ids, df = self.ids, self.df
         out = []
         for term in terms:
-            term_id = self.ids.get(term)
+            term_id = ids.get(term)
             if term_id is None:
-                term_id = self.ids[term] = len(self.words) + 1
-                self.words.append(words.get(term, term))
-                self.df.append(0)
-            self.df[term_id - 1] += 1
+                term_id = ids[term] = len(df) + 1
+                df.append(0)
+            df[term_id - 1] += 1
             out.append(term_id)
-        return out
+        return np.array(out, dtype=np.int32)
 
 
 class _SegmentBatch:
@@ -52,14 +70,39 @@ class _SegmentBatch:
         self.parts.append((term_ids, np.full(len(term_ids), article_id, dtype=np.int32), body, title))
         self.articles += 1
 
-    def write(self, conn, segment: int) -> None:
+    def write(self, conn: sqlite3.Connection, segment: int) -> None:
         if self.parts:
-            postings.write_segment(conn, segment, *(np.concatenate(column) for column in zip(*self.parts, strict=True)))
+            postings.write_segment(conn, segment, *(np.concatenate(c) for c in zip(*self.parts, strict=True)))
         self.parts = []
 
 
-def rebuild_index(ws: Workspace) -> int:
-    """Drop and rebuild the whole index from the articles table; returns the number indexed."""
+def _analysed_chunks(cursor: sqlite3.Cursor, workers: int) -> Iterator[tuple[list[tuple], Analysed]]:
+    """(rows, their term vectors) chunk by chunk, in order; at most a few chunks in flight."""
+    chunk = min(_READ_CHUNK, postings.SEGMENT_SIZE)  # a chunk never spans two segments
+    if workers < 2:
+        while rows := cursor.fetchmany(chunk):
+            yield rows, _analyse([(r[1], r[2]) for r in rows])
+        return
+    context = multiprocessing.get_context("spawn")  # never fork a process holding a database connection
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: deque[tuple[list[tuple], Future]] = deque()
+        while True:
+            rows = cursor.fetchmany(chunk)
+            if rows:
+                pending.append((rows, pool.submit(_analyse, [(r[1], r[2]) for r in rows])))
+            if pending and (len(pending) > 2 * workers or not rows):
+                done_rows, future = pending.popleft()
+                yield done_rows, future.result()
+            if not rows and not pending:
+                return
+
+
+def rebuild_index(ws: Workspace, *, workers: int | None = None) -> int:
+    """Drop and rebuild the whole index from the articles table; returns the number indexed.
+
+    ``workers``: processes for the text analysis (default: the CPU count on an
+    archive of 20,000 articles or more, else none).
+    """
     db = related_db(ws)
     conn = db.conn
     vocab = _Vocabulary()
@@ -71,33 +114,35 @@ def rebuild_index(ws: Workspace) -> int:
         conn.execute("UPDATE related_stats SET value = 0 WHERE name = 'documents'")
         if not has_articles_table(db):
             return 0
+        if workers is None:
+            total = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+            workers = (os.cpu_count() or 1) if total >= _PARALLEL_FROM else 0
         cursor = conn.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles ORDER BY id")
         stamp = now_iso()
         segment, batch = 1, _SegmentBatch()
-        size = postings.SEGMENT_SIZE
-        while rows := cursor.fetchmany(min(_READ_CHUNK, size)):
+        for rows, vectors in _analysed_chunks(cursor, workers):
             docs: list[tuple] = []
             tag_rows: list[tuple] = []
-            for row in rows:
-                article_id, title, body, raw_tags, published = row
+            for (article_id, title, body, raw_tags, published), (terms, body_w, title_w) in zip(
+                rows, vectors, strict=True
+            ):
                 tags = _tags(raw_tags)
-                vector = _analyzer.vector(title or "", body or "")
-                ids = np.array(vocab.term_ids(vector.terms, vector.words), dtype=np.int32)
-                batch.add(article_id, ids, vector.body, vector.title)
+                ids = vocab.term_ids(terms)
+                batch.add(article_id, ids, body_w, title_w)
                 docs.append((article_id, published or "", _fingerprint(title, body, tags, published),
-                             DocVector(ids, vector.body, vector.title).to_blob(), stamp, segment))
+                             DocVector(ids, body_w, title_w).to_blob(), stamp, segment))
                 tag_rows.extend((t, article_id) for t in tags)
             conn.executemany("INSERT INTO related_docs (article_id, published_at, fingerprint, vector, indexed_at, "
                              "segment) VALUES (?, ?, ?, ?, ?, ?)", docs)
             conn.executemany("INSERT INTO related_tags (tag, article_id) VALUES (?, ?)", tag_rows)
             count += len(rows)
-            if batch.articles >= size:
+            if batch.articles >= postings.SEGMENT_SIZE:
                 batch.write(conn, segment)
                 segment, batch = segment + 1, _SegmentBatch()
         batch.write(conn, segment)
         conn.execute("UPDATE related_stats SET value = ? WHERE name = 'documents'", [count])
         conn.executemany(
             "INSERT INTO related_terms (id, term, word, df) VALUES (?, ?, ?, ?)",
-            ((i, term, vocab.words[i - 1], vocab.df[i - 1]) for term, i in vocab.ids.items()),
+            ((i, term, term, vocab.df[i - 1]) for term, i in vocab.ids.items()),
         )
     return count

@@ -41,12 +41,11 @@ _MAX_STEM_CACHE = 400_000
 
 @dataclass(frozen=True)
 class TermVector:
-    """An article's terms (stems), with their unit body and title weights, plus a display word each."""
+    """An article's terms (stems, sorted), with their unit body and title weights."""
 
     terms: list[str]
     body: np.ndarray  # float32, unit length over all terms
     title: np.ndarray  # float32, unit length over the title's terms (zeros if no title)
-    words: dict[str, str]  # stem -> the first surface word seen, for showing reasons
 
 
 class Analyzer:
@@ -73,7 +72,6 @@ class Analyzer:
     def vector(self, title: str, body: str) -> TermVector:
         """The weighted terms of one article (title counted in the body vector too)."""
         counts: dict[str, int] = {}
-        words: dict[str, str] = {}
         in_title: set[str] = set()
         cached = self._cache.get
         for text, is_title in ((title or "", True), (body or "", False)):
@@ -81,18 +79,25 @@ class Analyzer:
                 stem = cached(word)
                 if stem is None:
                     stem = self._stem(word)
-                if not stem:
-                    continue
-                counts[stem] = counts.get(stem, 0) + n
-                words.setdefault(stem, word.split("'", 1)[0])
-                if is_title:
-                    in_title.add(stem)
+                if stem:
+                    counts[stem] = counts.get(stem, 0) + n
+                    if is_title:
+                        in_title.add(stem)
         terms = sorted(counts)
         body_w = np.log(np.array([counts[t] for t in terms], dtype=np.float64)) + 1.0
         norm = float(np.sqrt((body_w * body_w).sum())) or 1.0
         title_w = np.array([1.0 if t in in_title else 0.0 for t in terms], dtype=np.float64)
         title_w /= math.sqrt(len(in_title)) or 1.0
-        return TermVector(terms, (body_w / norm).astype(np.float32), title_w.astype(np.float32), words)
+        return TermVector(terms, (body_w / norm).astype(np.float32), title_w.astype(np.float32))
+
+    def surface_words(self, title: str, body: str) -> dict[str, str]:
+        """Stem -> the first word of the text that has it (to show a person words, not stems)."""
+        words: dict[str, str] = {}
+        for word in _WORD.findall(f"{title or ''}\n{body or ''}".lower()):
+            stem = self._stem(word)
+            if stem:
+                words.setdefault(stem, word.split("'", 1)[0])
+        return words
 
 
 def normalise_tag(tag: str) -> str:
