@@ -113,7 +113,7 @@ class TokenBucket:
     def __init__(self, rate: float) -> None:
         self.interval = 1.0 / rate
         self.burst = max(1.0, rate) * self.interval
-        self._next = time.monotonic()
+        self._next = time.monotonic() - self.burst  # a full burst is available at the start
         self._lock = threading.Lock()
 
     def wait_time(self) -> float:

@@ -7,29 +7,51 @@ with no mail server; any mail client (or ``mutt -f outbox``) can read the result
 from __future__ import annotations
 
 import mailbox
+import os
+import socket
+import time
+import uuid
 from pathlib import Path
 
 from .base import Reply, Transport, TransportError
 
 
 class MaildirTransport(Transport):
-    """Write each message into ``folder`` (created as a Maildir if missing)."""
+    """Write each message into ``folder`` (created as a Maildir if missing); safe from many threads.
+
+    Each file is written under ``tmp/``, synced, then renamed into ``new/`` (the
+    Maildir delivery protocol), with a name that is unique without any shared
+    counter (the stdlib's ``Maildir.add`` can clash between threads).
+    """
 
     def __init__(self, folder: Path | str) -> None:
         self.folder = Path(folder)
-        self._box: mailbox.Maildir | None = None
+        self._ready = False
+        self._host = socket.gethostname().replace("/", r"\057").replace(":", r"\072")
 
-    def _open(self) -> mailbox.Maildir:
-        if self._box is None:
-            self._box = mailbox.Maildir(self.folder, create=True)
-        return self._box
+    def _open(self) -> None:
+        if not self._ready:
+            mailbox.Maildir(self.folder, create=True)
+            self._ready = True
 
     def send(self, sender: str, recipients: list[str], message: bytes) -> Reply:
         envelope = (
             f"Return-Path: <{sender}>\r\nX-Envelope-To: {', '.join(recipients)}\r\n".encode()
         )
+        name = f"{int(time.time())}.M{uuid.uuid4().hex}P{os.getpid()}.{self._host}"
+        tmp = self.folder / "tmp" / name
         try:
-            key = self._open().add(envelope + message)
+            self._open()
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(fd, envelope)
+                view = memoryview(message)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.rename(tmp, self.folder / "new" / name)
         except OSError as exc:
             raise TransportError(0, f"cannot write to {self.folder}: {exc.strerror}", temporary=True) from exc
-        return Reply(250, f"2.0.0 Ok: queued as {key}")
+        return Reply(250, f"2.0.0 Ok: queued as {name}")
