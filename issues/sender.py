@@ -48,6 +48,10 @@ class SendBusy(NewsletterError):
     """Another process is sending this issue right now."""
 
 
+class NothingToSend(NewsletterError):
+    """The list has no confirmed reader: the issue is left as it is (not frozen, not marked sent)."""
+
+
 @dataclass(frozen=True)
 class DeliveryOptions:
     """How hard to push: the ``[delivery]`` settings."""
@@ -442,6 +446,9 @@ def send_issue(
         counts = outbox.counts(ws, issue_id)
         if existing and existing.finished_at and not counts["pending"] and not counts["sending"]:
             return SendReport(issue_id, existing.readers, counts, already_sent=True, finished=True)
+        if existing is None and not pending_readers(ws, issue_id):
+            raise NothingToSend(f"no confirmed readers to send {issue_id} to; add some with "
+                                "'newsletter subscribers add' or import a CSV, then send again")
         rendered = freeze_issue(ws, issue_id)
         issue = get_issue(ws, issue_id)
         record, _ = outbox.start_send(ws, issue_id)

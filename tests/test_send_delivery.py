@@ -180,3 +180,12 @@ def test_the_default_maildir_transport_needs_no_server(issue_ws: Workspace) -> N
     box = mailbox.Maildir(issue_ws.root / "outbox", create=False)
     tos = Counter(parseaddr(m["To"])[1] for m in box)
     assert len(tos) == 12 and set(tos.values()) == {1}
+
+
+def test_no_confirmed_readers_sends_nothing_and_leaves_the_issue_a_draft(issue_ws: Workspace) -> None:
+    from issues.sender import NothingToSend
+
+    register(issue_ws, "pending@readers.example.org", source="form")
+    with pytest.raises(NothingToSend, match="no confirmed readers"):
+        send_issue(issue_ws, ISSUE)
+    assert get_issue(issue_ws, ISSUE).status == "draft" and outbox.send_record(issue_ws, ISSUE) is None

@@ -162,3 +162,15 @@ def test_open_transport_reads_the_smtp_settings(workspace, monkeypatch) -> None:
     t = open_transport(Workspace(workspace.root))
     assert isinstance(t, SMTPTransport)
     assert (t.host, t.port, t.security, t.password) == ("127.0.0.1", 2525, "tls", "pw")
+
+
+def test_a_server_that_never_answers_times_out() -> None:
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        t = SMTPTransport("127.0.0.1", listener.getsockname()[1], security="none", timeout=0.3)
+        with pytest.raises(TransportError) as err:
+            t.send("b@example.com", ["x@example.org"], MESSAGE)
+    assert err.value.temporary and err.value.connection_lost and "no answer within 0.3s" in str(err.value)
