@@ -144,3 +144,14 @@ def test_a_specific_shared_tag_outweighs_a_common_one(workspace):
     assert links[0].article_id == rare
     assert set(ids_of(links[1:])) <= set(commons)
     assert links[0].score > links[1].score
+
+
+def test_articles_without_text_match_on_tags_alone(workspace):
+    ids = add_samples(workspace)
+    bare = add_article(workspace, "photo-post", "", "", ["sourdough"], "2026-10-25T08:00:00+00:00")
+    links = related_articles(with_settings(workspace, min_score=0.0), bare, limit=5)
+    assert set(ids_of(links)) == {ids["sourdough-starter"], ids["sourdough-loaf"]}
+    assert links[0].reasons == ["tags: sourdough (3 articles)"]
+    from newsletter.related.ranking import tag_strength
+
+    assert links[0].score == pytest.approx(0.5 * tag_strength(3, 9))  # default tag_weight 0.5, no text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass
 
@@ -53,15 +54,20 @@ class Analyzer:
 
     def __init__(self) -> None:
         self._stemmer = snowballstemmer.stemmer("english")
+        self._lock = threading.Lock()  # the stemmer keeps state while it works: one word at a time
         self._cache: dict[str, str] = {}  # word as found -> stem, "" for a stop word
 
     def _stem(self, word: str) -> str:
         stem = self._cache.get(word)
         if stem is None:
+            base = word.split("'", 1)[0]  # don't -> don, runner's -> runner
+            if base in STOP_WORDS or len(base) < 2:
+                stem = ""
+            else:
+                with self._lock:
+                    stem = self._stemmer.stemWord(base)
             if len(self._cache) > _MAX_STEM_CACHE:
                 self._cache.clear()
-            base = word.split("'", 1)[0]  # don't -> don, runner's -> runner
-            stem = "" if base in STOP_WORDS or len(base) < 2 else self._stemmer.stemWord(base)
             self._cache[word] = stem
         return stem
 
