@@ -34,7 +34,7 @@ def wait_for(sink: SmtpSink, count: int, proc: subprocess.Popen, limit: float = 
 
 
 def in_flight(ws: Workspace) -> set[int]:
-    rows = ws.db.execute(
+    rows = outbox.outbox_db(ws).execute(  # the killed run may have died before making the table
         "SELECT subscriber_id FROM outbox WHERE issue_id = ? AND status = 'sending'", [ISSUE]
     ).fetchall()
     return {r[0] for r in rows}
