@@ -28,7 +28,7 @@ def _link_dicts(ws: Workspace, links) -> list[dict]:
 
 
 @click.command("related")
-@click.argument("article", required=False, metavar="ARTICLE")
+@click.argument("article", required=False, metavar="[ARTICLE]")
 @click.option("--limit", type=click.IntRange(min=0), help="How many links (default: [related] count).")
 @click.option("--pin", "pins", multiple=True, metavar="OTHER", help="Always link OTHER from ARTICLE (repeatable).")
 @click.option("--block", "blocks", multiple=True, metavar="OTHER", help="Never link OTHER from ARTICLE (repeatable).")
@@ -96,8 +96,12 @@ def related(ws: Workspace, article: str | None, limit: int | None, pins: tuple[s
         click.echo(f"  {link['score']:6.3f}  {link['article_id']:>5}  {link['title']}")
         for reason in link["reasons"]:
             click.echo(f"                 {reason}")
+    from ..articles import get_articles
+
+    titles = {a.id: a.title for a in get_articles(ws, [e.other_id for e in edits])}
     for edit in edits:
-        click.echo(f"  {'pinned' if edit.action == 'pin' else 'blocked'} by the editor: {edit.other_id}")
+        what = "pinned" if edit.action == "pin" else "blocked"
+        click.echo(f"  {what} by the editor: {edit.other_id}  {titles.get(edit.other_id, '(deleted)')}")
 
 
 def _print_all(ws: Workspace, limit: int | None, as_json: bool) -> None:

@@ -25,7 +25,7 @@ from .text import Analyzer, TermVector, normalise_tag
 
 log = logging.getLogger(__name__)
 
-_ARTICLE_COLUMNS = "id, title, body_text, tags, published_at"
+ARTICLE_COLUMNS = "id, title, body_text, tags, published_at"
 _CHUNK = 500  # rows per read and per IN (...) list
 _BULK = 1000  # from this many changed articles on, when the index is no bigger, rebuild instead
 ANALYZER = Analyzer()
@@ -40,22 +40,14 @@ class DocVector:
     title: np.ndarray  # float64
 
     def to_blob(self) -> bytes:
-        return (
-            self.term_ids.astype("<i4").tobytes()
-            + self.body.astype("<f4").tobytes()
-            + self.title.astype("<f4").tobytes()
-        )
+        return postings.pack(self.term_ids, self.body, self.title)
 
     @classmethod
     def from_blob(cls, blob: bytes) -> DocVector:
-        n = len(blob) // 12
-        ids = np.frombuffer(blob, "<i4", n, 0).astype(np.int64)
-        body = np.frombuffer(blob, "<f4", n, 4 * n).astype(np.float64)
-        title = np.frombuffer(blob, "<f4", n, 8 * n).astype(np.float64)
-        return cls(ids, body, title)
+        return cls(*postings.unpack(blob))
 
 
-def _tags(raw: str | None) -> list[str]:
+def article_tags(raw: str | None) -> list[str]:
     try:
         tags = json.loads(raw or "[]")
     except ValueError:
@@ -65,7 +57,8 @@ def _tags(raw: str | None) -> list[str]:
     return sorted({normalise_tag(str(t)) for t in tags if str(t).strip()})
 
 
-def _fingerprint(title: str, body: str, tags: list[str], published: str) -> str:
+def fingerprint(title: str, body: str, tags: list[str], published: str) -> str:
+    """What the index read of an article: unchanged fingerprint, nothing to reindex."""
     data = "\x00".join([title or "", body or "", "\x1f".join(tags), published or ""])
     return hashlib.blake2b(data.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
@@ -74,7 +67,7 @@ def _read_articles(db: sqlite_utils.Database, ids: list[int]) -> Iterator[tuple]
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         marks = ",".join("?" * len(chunk))
-        yield from db.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({marks})", chunk)
+        yield from db.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id IN ({marks})", chunk)
 
 
 def _term_ids(db: sqlite_utils.Database, vector: TermVector) -> np.ndarray:
@@ -109,7 +102,7 @@ def _remove(db: sqlite_utils.Database, article_id: int) -> None:
     add_to_document_count(db, -1)
 
 
-def _add(db: sqlite_utils.Database, row: tuple, fingerprint: str, tags: list[str]) -> None:
+def _add(db: sqlite_utils.Database, row: tuple, stamp: str, tags: list[str]) -> None:
     article_id, title, body, _, published = row
     vector = ANALYZER.vector(title or "", body or "")
     ids = _term_ids(db, vector)
@@ -125,7 +118,7 @@ def _add(db: sqlite_utils.Database, row: tuple, fingerprint: str, tags: list[str
     db.execute(
         "INSERT INTO related_docs (article_id, published_at, fingerprint, vector, indexed_at) "
         "VALUES (?, ?, ?, ?, ?)",
-        [article_id, published or "", fingerprint, doc.to_blob(), now_iso()],
+        [article_id, published or "", stamp, doc.to_blob(), now_iso()],
     )
     add_to_document_count(db, 1)
 
@@ -152,15 +145,15 @@ def index_articles(ws: Workspace, ids: Iterable[int]) -> int:
         seen = set()
         for row in rows:
             seen.add(row[0])
-            tags = _tags(row[3])
-            fingerprint = _fingerprint(row[1], row[2], tags, row[4])
+            tags = article_tags(row[3])
+            stamp = fingerprint(row[1], row[2], tags, row[4])
             old = db.execute(
                 "SELECT fingerprint FROM related_docs WHERE article_id = ?", [row[0]]
             ).fetchone()
-            if old and old[0] == fingerprint:
+            if old and old[0] == stamp:
                 continue
             _remove(db, row[0])
-            _add(db, row, fingerprint, tags)
+            _add(db, row, stamp, tags)
             changed += 1
         for gone in set(wanted) - seen:
             if db.execute("SELECT 1 FROM related_docs WHERE article_id = ?", [gone]).fetchone():

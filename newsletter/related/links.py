@@ -78,7 +78,8 @@ def rank_links(
     ).fetchall()
     skip = set(exclude) | {query.article_id} | {o for o, action in edits if action == "block"}
     pinned = [o for o, action in edits if action == "pin" and o not in skip]
-    pins = [o for o in pinned if o in _published(db, pinned)][:limit]
+    indexed = _published(db, pinned)  # a pinned article since deleted is left out
+    pins = [o for o in pinned if o in indexed][:limit]
     keep = (scores > 0) & (scores >= settings.min_score) & ~np.isin(ids, list(skip | set(pins)))
     chosen = list(pins)
     vectors: dict[int, DocVector] = {}

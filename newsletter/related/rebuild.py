@@ -19,7 +19,7 @@ import numpy as np
 from ..clock import now_iso
 from ..workspace import Workspace
 from . import postings
-from .index import _ARTICLE_COLUMNS, ANALYZER, DocVector, _fingerprint, _tags
+from .index import ANALYZER, ARTICLE_COLUMNS, DocVector, article_tags, fingerprint
 from .schema import has_articles_table, related_db
 
 _READ_CHUNK = 500
@@ -117,7 +117,7 @@ def rebuild_index(ws: Workspace, *, workers: int | None = None) -> int:
         if workers is None:
             total = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
             workers = (os.cpu_count() or 1) if total >= _PARALLEL_FROM else 0
-        cursor = conn.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles ORDER BY id")
+        cursor = conn.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY id")
         stamp = now_iso()
         segment, batch = 1, _SegmentBatch()
         for rows, vectors in _analysed_chunks(cursor, workers):
@@ -126,10 +126,10 @@ def rebuild_index(ws: Workspace, *, workers: int | None = None) -> int:
             for (article_id, title, body, raw_tags, published), (terms, body_w, title_w) in zip(
                 rows, vectors, strict=True
             ):
-                tags = _tags(raw_tags)
+                tags = article_tags(raw_tags)
                 ids = vocab.term_ids(terms)
                 batch.add(article_id, ids, body_w, title_w)
-                docs.append((article_id, published or "", _fingerprint(title, body, tags, published),
+                docs.append((article_id, published or "", fingerprint(title, body, tags, published),
                              DocVector(ids, body_w, title_w).to_blob(), stamp, segment))
                 tag_rows.extend((t, article_id) for t in tags)
             conn.executemany("INSERT INTO related_docs (article_id, published_at, fingerprint, vector, indexed_at, "

@@ -2,7 +2,8 @@
 
 - ``related_docs``: one row per indexed article: its publication time, a
   fingerprint of the indexed text, and its term vector (term ids and weights).
-- ``related_terms``: every stem with its document frequency and a word to show.
+- ``related_terms``: every stem with its document frequency (``word`` repeats
+  the stem; the words shown to people come from the article text).
 - ``related_segments``: term -> packed arrays of articles and weights, written
   by a rebuild (see :mod:`.postings`); ``related_tombstones`` masks the
   articles changed since.
