@@ -471,7 +471,7 @@ def send_issue(
             raise run.fatal
         return SendReport(
             issue_id, record.readers, counts, dict(run.tally), elapsed, recovered,
-            finished=finished, interrupted=stop.is_set() and not run.paused, paused=run.paused,
+            finished=finished, interrupted=stop.is_set() and not run.paused and not finished, paused=run.paused,
         )
 
 
