@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from functools import cached_property
@@ -116,14 +117,27 @@ class Workspace:
             return env.encode()
         path = self.path(self.settings.paths.secret_key_file)
         if not path.exists():
-            key = secrets.token_urlsafe(48)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:  # another process made it first
-                pass
-            else:
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(key + "\n")
+            self._create_key_file(path)
         if path.stat().st_mode & 0o077:
             raise ConfigError(f"{path} is readable by others; run 'chmod 600 {path}'")
         return path.read_text().strip().encode()
+
+    @staticmethod
+    def _create_key_file(path: Path) -> None:
+        """Write a new random key to a private temporary file, then link it into place.
+
+        The link is atomic and fails if another process won the race, so nobody
+        ever reads a half-written key.
+        """
+        fd, tmp = tempfile.mkstemp(prefix=".secret_key.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w") as fh:  # mkstemp makes the file 0600
+                fh.write(secrets.token_urlsafe(48) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(tmp)
