@@ -147,6 +147,7 @@ class Job:
     tries: int = 0
     last_code: int = 0
     last_detail: str = ""
+    message_id: str = ""
 
 
 def claim(db: sqlite_utils.Database, issue_id: str, after_id: int, limit: int) -> list[Job]:

@@ -29,6 +29,7 @@ from typing import Any
 from newsletter.clock import now_iso
 from newsletter.errors import InvalidInput, NewsletterError
 from newsletter.transports import Transport, TransportError, open_transport
+from newsletter.transports.base import Outgoing
 from newsletter.workspace import Workspace
 from subscribers import compact_token, is_confirmed, mark_bounced, unsubscribe_url
 
@@ -228,18 +229,21 @@ class _Run:
 
     def worker(self) -> None:
         transport: Transport | None = None
-        throttle = 0.0
+        pace = [0.0]  # this connection's extra delay between messages, raised when the server throttles us
         try:
             transport = self.transport_factory()
             while True:
                 chunk = self.jobs.get()
                 if chunk is None:
                     return
-                for job in chunk:
-                    if self.halted:
-                        self.results.put(("released", job, ()))
-                    else:
-                        throttle = self._deliver(transport, job, throttle)
+                for job, outcome in transport.send_many(self._outgoing(chunk, pace)):
+                    if isinstance(outcome, TransportError):
+                        pace[0] = self._failed(job, outcome, pace[0])
+                        continue
+                    with self.lock:
+                        self.failures_in_a_row = 0
+                    self.results.put(("sent", job, (outcome.code, outcome.text, job.message_id, now_iso())))
+                    pace[0] = pace[0] * 0.8 if pace[0] > 0.01 else 0.0
         except BaseException as exc:  # a bug or a setting error: stop the whole send
             log.debug("worker stopped by %r", exc, exc_info=True)
             self.halt(fatal=exc)
@@ -249,29 +253,27 @@ class _Run:
                     transport.close()
             self.ws.close()
 
-    def _deliver(self, transport: Transport, job: Job, throttle: float) -> float:
-        if job.email is None or not is_confirmed(self.ws, job.subscriber_id):
-            status = "forgotten" if job.email is None else self._status_of(job.subscriber_id)
-            self.results.put(("skipped", job, (f"reader is {status}",)))
-            return throttle
-        wait = (self.bucket.wait_time() if self.bucket else 0.0) + throttle
-        if wait > 0 and self.stop.wait(wait):
-            self.results.put(("released", job, ()))
-            return throttle
-        try:
-            sender, rcpt, message, message_id = self.messages.compose(job.subscriber_id, job.email, job.name)
-        except InvalidInput as exc:
-            self.results.put(("failed", job, (None, f"not sent: {exc}", False)))
-            return throttle
-        job.tries += 1
-        try:
-            reply = transport.send(sender, [rcpt], message)
-        except TransportError as exc:
-            return self._failed(job, exc, throttle)
-        with self.lock:
-            self.failures_in_a_row = 0
-        self.results.put(("sent", job, (reply.code, reply.text, message_id, now_iso())))
-        return throttle * 0.8 if throttle > 0.01 else 0.0
+    def _outgoing(self, chunk: list[Job], pace: list[float]) -> Iterator[Outgoing]:
+        """The chunk's messages, each checked and built just before the transport takes it."""
+        for i, job in enumerate(chunk):
+            wait = 0.0 if self.halted else (self.bucket.wait_time() if self.bucket else 0.0) + pace[0]
+            if self.halted or (wait > 0 and self.stop.wait(wait)):
+                for unsent in chunk[i:]:
+                    self.results.put(("released", unsent, ()))
+                return
+            if job.email is None or not is_confirmed(self.ws, job.subscriber_id):
+                status = "forgotten" if job.email is None else self._status_of(job.subscriber_id)
+                self.results.put(("skipped", job, (f"reader is {status}",)))
+                continue
+            try:
+                sender, rcpt, message, job.message_id = self.messages.compose(
+                    job.subscriber_id, job.email, job.name
+                )
+            except InvalidInput as exc:
+                self.results.put(("failed", job, (None, f"not sent: {exc}", False)))
+                continue
+            job.tries += 1
+            yield job, sender, [rcpt], message
 
     def _status_of(self, subscriber_id: int) -> str:
         row = outbox.outbox_db(self.ws).execute("SELECT status FROM subscribers WHERE id = ?", [subscriber_id])

@@ -174,3 +174,31 @@ def test_a_server_that_never_answers_times_out() -> None:
         with pytest.raises(TransportError) as err:
             t.send("b@example.com", ["x@example.org"], MESSAGE)
     assert err.value.temporary and err.value.connection_lost and "no answer within 0.3s" in str(err.value)
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_send_many_reports_each_message_in_order_through_refusals_and_drops(pipelining: bool) -> None:
+    with SmtpSink(pipelining=pipelining) as sink, transport(sink) as t:
+        sink.always("gone@example.org", "550 5.1.1 No such user here")
+        sink.answer("busy@example.org", "451 4.7.1 Greylisted")
+        sink.answer("slow@example.org", "421 4.7.0 Too many messages")
+        sink.drop_at(4)  # the 4th DATA: the connection is cut after the body
+        names = ["a", "gone", "b", "busy", "c", "slow", "d", "bad>", "e", "f", "g"]
+        pulled: list[str] = []
+
+        def messages():
+            for name in names:
+                pulled.append(name)
+                yield name, "b@example.com", [f"{name}@example.org"], MESSAGE
+
+        outcomes = {}
+        for tag, outcome in t.send_many(messages()):
+            assert len(pulled) <= names.index(tag) + 2  # read lazily, at most one item ahead
+            outcomes[tag] = outcome
+    assert list(outcomes) == names
+    codes = {tag: (o.code if isinstance(o, TransportError) else "ok") for tag, o in outcomes.items()}
+    # The refused ones never reach DATA, so the 4th DATA (cut off) is "d".
+    assert codes == {"a": "ok", "gone": 550, "b": "ok", "busy": 451, "c": "ok", "slow": 421, "d": 0,
+                     "bad>": 553, "e": "ok", "f": "ok", "g": "ok"}
+    assert outcomes["d"].connection_lost and outcomes["gone"].recipient_level
+    assert sink.counts() == {f"{n}@example.org": 1 for n in ("a", "b", "c", "e", "f", "g")}

@@ -6,7 +6,12 @@ the sender does not care whether a message goes to Postfix, SES or a folder.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
+
+# One message for :meth:`Transport.send_many`: (caller's tag, envelope sender, recipients, bytes).
+Outgoing = tuple[Any, str, list[str], bytes]
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,18 @@ class Transport:
     def send(self, sender: str, recipients: list[str], message: bytes) -> Reply:
         """Deliver ``message`` from envelope ``sender`` to ``recipients``; raise :class:`TransportError`."""
         raise NotImplementedError
+
+    def send_many(self, messages: Iterable[Outgoing]) -> Iterator[tuple[Any, Reply | TransportError]]:
+        """Deliver ``(tag, sender, recipients, message)`` items in turn, yielding ``(tag, reply or error)``.
+
+        ``messages`` is read lazily, so a caller can decide about each item just before
+        it goes out.  Transports that can overlap messages (SMTP pipelining) override this.
+        """
+        for tag, sender, recipients, message in messages:
+            try:
+                yield tag, self.send(sender, recipients, message)
+            except TransportError as exc:
+                yield tag, exc
 
     def close(self) -> None:
         """Release any connection; the transport may be used again afterwards."""

@@ -13,10 +13,11 @@ import logging
 import re
 import socket
 import ssl
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from .base import CanonicalMessage, Reply, Transport, TransportError
+from .base import CanonicalMessage, Outgoing, Reply, Transport, TransportError
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -288,7 +289,6 @@ class SMTPTransport(Transport):
                     log.debug("%s: reused connection was closed; reconnecting", self.where)
                     continue
                 raise exc.error from None
-            self.messages_on_connection += 1
             return reply
         raise AssertionError("unreachable")
 
@@ -302,17 +302,24 @@ class SMTPTransport(Transport):
             params += " SMTPUTF8"
         return f"MAIL FROM:<{sender}>{params}\r\n".encode()
 
-    def _transaction(self, sender: str, recipients: list[str], data: bytes) -> Reply:
+    def _envelope(self, sender: str, recipients: list[str], data: bytes) -> list[bytes]:
+        """The commands before the message body: [RSET], MAIL, RCPT..., DATA."""
         for address in (sender, *recipients):
             if "\r" in address or "\n" in address or ">" in address:
                 raise TransportError(553, f"address {address!r} is not acceptable", temporary=False)
         commands = [b"RSET\r\n"] if self._needs_rset else []
+        self._needs_rset = False
         commands.append(self._mail_command(sender, data))
         commands.extend(f"RCPT TO:<{r}>\r\n".encode() for r in recipients)
         commands.append(b"DATA\r\n")
-        pipelined = "pipelining" in self.extensions
-        if pipelined:
-            self._write(b"".join(commands))
+        return commands
+
+    def _read_envelope(self, commands: list[bytes], recipients: list[str], pipelined: bool) -> list[str]:
+        """Read the envelope's replies (writing each command first unless pipelined); the accepted recipients.
+
+        Raises :class:`TransportError` for a refusal (the session stays usable) and
+        :class:`_Dropped` when the connection is gone.
+        """
         mail_index = len(commands) - len(recipients) - 2
         replies: list[tuple[int, str]] = []
         for i, command in enumerate(commands):
@@ -326,9 +333,7 @@ class SMTPTransport(Transport):
                 raise self._error(*reply)
             if not pipelined and i == mail_index and reply[0] != 250:
                 break  # MAIL refused: no point sending RCPT/DATA one by one
-        if self._needs_rset:
-            replies.pop(0)
-            self._needs_rset = False
+        replies = replies[mail_index:]
         mail_reply, rcpt_replies = replies[0], replies[1 : 1 + len(recipients)]
         data_reply = replies[1 + len(recipients)] if len(replies) > 1 + len(recipients) else (503, "not sent")
         accepted = [r for r, reply in zip(recipients, rcpt_replies, strict=False) if reply[0] in (250, 251)]
@@ -342,11 +347,74 @@ class SMTPTransport(Transport):
                 raise self._error(*mail_reply)
             refused = [reply for reply in rcpt_replies if reply[0] not in (250, 251)]
             raise self._error(*(refused[0] if refused else data_reply))
-        self._write(data, before_body=False)
+        return accepted
+
+    def _final(self, recipients: list[str], accepted: list[str]) -> Reply:
+        """Read the answer to the end of a message body."""
         code, text = self._read_reply(before_body=False)
         if code != 250:
             raise self._error(code, text)
+        self.messages_on_connection += 1
         if len(accepted) < len(recipients):
-            refused_list = ", ".join(r for r in recipients if r not in accepted)
-            text += f" (refused: {refused_list})"
+            text += f" (refused: {', '.join(r for r in recipients if r not in accepted)})"
         return Reply(code, text)
+
+    def _transaction(self, sender: str, recipients: list[str], data: bytes) -> Reply:
+        commands = self._envelope(sender, recipients, data)
+        pipelined = "pipelining" in self.extensions
+        if pipelined:
+            self._write(b"".join(commands))
+        accepted = self._read_envelope(commands, recipients, pipelined)
+        self._write(data, before_body=False)
+        return self._final(recipients, accepted)
+
+    def send_many(self, messages: Iterable[Outgoing]) -> Iterator[tuple[Any, Reply | TransportError]]:
+        """Deliver messages in turn; with PIPELINING each body travels with the next envelope.
+
+        One round trip per message instead of two: the end of message N, then MAIL,
+        RCPT and DATA of message N+1 go out in one write (RFC 2920 allows message
+        content first in a group).  ``messages`` is read lazily, one item ahead.
+        """
+        if self._sock is None:
+            try:
+                self.connect()
+            except TransportError:
+                pass  # the per-message path reports it for each message
+        if "pipelining" not in self.extensions:
+            yield from super().send_many(messages)
+            return
+        items = iter(messages)
+        current = next(items, None)
+        written: list[bytes] | None = None  # the envelope of `current`, when already on the wire
+        while current is not None:
+            tag, sender, recipients, message = current
+            upcoming, upcoming_written, upcoming_error = None, None, None
+            try:
+                if self._sock is None:
+                    self.connect()
+                    written = None
+                data = prepare_data(message)
+                if written is None:
+                    written = self._envelope(sender, recipients, data)
+                    self._write(b"".join(written))
+                accepted = self._read_envelope(written, recipients, pipelined=True)
+                upcoming = next(items, None)
+                tail = b""
+                if upcoming is not None:
+                    try:
+                        upcoming_written = self._envelope(upcoming[1], upcoming[2], prepare_data(upcoming[3]))
+                        tail = b"".join(upcoming_written)
+                    except TransportError as exc:
+                        upcoming_error = exc
+                self._write(data + tail, before_body=False)
+                outcome: Reply | TransportError = self._final(recipients, accepted)
+            except TransportError as exc:
+                outcome = exc
+            except _Dropped as exc:
+                outcome = exc.error
+            yield tag, outcome
+            if upcoming_error is not None:
+                yield upcoming[0], upcoming_error  # type: ignore[index]
+                upcoming = None
+            current = upcoming if upcoming is not None else next(items, None)
+            written = upcoming_written if upcoming is not None and self._sock is not None else None
