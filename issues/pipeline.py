@@ -196,7 +196,7 @@ class SendRun:
     def _failed(self, job: Job, exc: TransportError, throttle: float) -> float:
         detail = f"{exc.enhanced} {exc.text}".strip()
         job.last_code, job.last_detail = exc.code, detail
-        log.info("%s: %s", job.email, exc)
+        log.debug("%s: %s", job.email, exc)
         with self.lock:
             self.failures_in_a_row += 1
             in_a_row = self.failures_in_a_row
