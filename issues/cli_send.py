@@ -114,10 +114,10 @@ def _dry_run(ws: Workspace, issue_key: str, out_dir: Path | None, as_json: bool)
 
 
 def _real_send(ws: Workspace, issue_key: str, yes: bool, retry_failed: bool, as_json: bool) -> None:
-    from .sender import send_issue, stop_on_signals
+    from .sender import pending_readers, send_issue, stop_on_signals
 
     found = get_issue(ws, issue_key)
-    readers = _readers_to_mail(ws, found.id, retry_failed)
+    readers = pending_readers(ws, found.id, retry_failed=retry_failed)
     if readers and not yes:
         transport = ws.settings.delivery.transport
         where = f"{ws.settings.smtp.host}:{ws.settings.smtp.port}" if transport == "smtp" else \
@@ -142,19 +142,6 @@ def _real_send(ws: Workspace, issue_key: str, yes: bool, retry_failed: bool, as_
     if report.interrupted:
         say(f"Stopped. Run 'newsletter send {found.id}' to resume.", err=True)
         sys.exit(130)  # like an interrupted command (click's Exit would become 0 under console.run)
-
-
-def _readers_to_mail(ws: Workspace, issue_id: str, retry_failed: bool) -> int:
-    from .outbox import TEMPORARY_FAILURE, outbox_db
-    from .sender import pending_readers
-
-    count = pending_readers(ws, issue_id)
-    if retry_failed:
-        count += outbox_db(ws).execute(
-            f"SELECT count(*) FROM outbox WHERE issue_id = ? AND status = 'failed' AND {TEMPORARY_FAILURE}",
-            [issue_id],
-        ).fetchone()[0]
-    return count
 
 
 @issue.command("status")

@@ -169,11 +169,17 @@ def send_issue(
         )
 
 
-def pending_readers(ws: Workspace, issue_key: str) -> int:
-    """How many readers a send would mail now (for the confirmation prompt)."""
+def pending_readers(ws: Workspace, issue_key: str, *, retry_failed: bool = False) -> int:
+    """How many readers a send would mail now (for the confirmation prompt and the progress bar)."""
     issue_id = resolve_issue_id(ws, issue_key)
-    if outbox.send_record(ws, issue_id) is not None:
-        counts = outbox.counts(ws, issue_id)
-        return counts["pending"] + counts["sending"]
-    row = outbox.outbox_db(ws).execute("SELECT count(*) FROM subscribers WHERE status = 'confirmed'").fetchone()
-    return row[0]
+    db = outbox.outbox_db(ws)
+    if outbox.send_record(ws, issue_id) is None:
+        return db.execute("SELECT count(*) FROM subscribers WHERE status = 'confirmed'").fetchone()[0]
+    counts = outbox.counts(ws, issue_id)
+    waiting = counts["pending"] + counts["sending"]
+    if retry_failed:
+        waiting += db.execute(
+            f"SELECT count(*) FROM outbox WHERE issue_id = ? AND status = 'failed' AND {outbox.TEMPORARY_FAILURE}",
+            [issue_id],
+        ).fetchone()[0]
+    return waiting
