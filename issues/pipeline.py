@@ -279,7 +279,9 @@ class SendRun:
         reported = 0
         while not self.halted:
             waiting.extendleft(reversed(self.due_retries()))
-            if not waiting and not exhausted:
+            # Claim more only while few claimed jobs lack a recorded result (memory stays flat
+            # even if the recorder is held up by another writer).
+            if not waiting and not exhausted and self.outstanding < self.options.batch_size * 3:
                 batch = outbox.claim(db, self.issue_id, cursor, self.options.batch_size)
                 if batch:
                     cursor = batch[-1].outbox_id

@@ -88,3 +88,18 @@ def test_maildir_transport_from_many_threads_keeps_every_message(tmp_path: Path)
     for t in threads:
         t.join()
     assert len(list((tmp_path / "box" / "new").iterdir())) == 8 * 150
+
+
+def test_throttling_replies_slow_the_connection_and_successes_speed_it_up_again(workspace: Workspace) -> None:
+    from issues.outbox import Job
+    from issues.pipeline import SendRun
+    from newsletter.transports import TransportError
+
+    run = SendRun(workspace, ISSUE, None, DeliveryOptions(retry_delay=1.0), CountingTransport, threading.Event())
+    job = Job(1, 1, "r@example.org", None, tries=1)
+    pace = run._failed(job, TransportError(451, "Too many messages, slow down", enhanced="4.7.1"), 0.0)
+    assert pace > 0
+    slower = run._failed(job, TransportError(421, "Service busy, closing", enhanced="4.7.0"), pace)
+    assert slower > pace
+    assert run._failed(job, TransportError(550, "No such user", enhanced="5.1.1"), slower) == slower
+    assert run._failed(job, TransportError(0, "connection refused", temporary=True), slower) == slower
