@@ -106,7 +106,7 @@ def run(main: click.Group, args: list[str] | None = None) -> None:
     """Run the CLI: a :class:`NewsletterError` becomes one line on stderr and exit 1."""
     verbose = "--verbose" in (args if args is not None else sys.argv[1:])
     try:
-        main.main(args=args, prog_name="newsletter", standalone_mode=False)
+        code = main.main(args=args, prog_name="newsletter", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.Abort:
@@ -128,4 +128,5 @@ def run(main: click.Group, args: list[str] | None = None) -> None:
             raise
         click.echo(f"Error: internal error: {type(exc).__name__}: {exc} (rerun with --verbose for details)", err=True)
         sys.exit(1)
-    sys.exit(0)
+    # Without standalone mode click returns ctx.exit()'s code instead of raising.
+    sys.exit(code if isinstance(code, int) else 0)
