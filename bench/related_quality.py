@@ -8,8 +8,10 @@ sharing at least one tag with the post; "strict" counts only tags used on at
 most 10% of the posts.  Baselines in the same run: random choice (mean of 20
 draws), the three most recent posts, and plain TF-IDF cosine (scikit-learn,
 English stop words, sublinear tf, min_df 2, max_df 0.5, title twice + body).
+``--embeddings [WEIGHT]`` adds our score blended with MiniLM sentence embeddings
+(optional packages, see ``bench/related_embed.py``).
 
-    .venv/bin/python bench/related_quality.py [CORPUS_DIR] [--json]
+    .venv/bin/python bench/related_quality.py [CORPUS_DIR] [--embeddings [WEIGHT]] [--json]
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
 from newsletter.init import init_workspace  # noqa: E402
 from newsletter.related import rebuild_index, related_articles  # noqa: E402
@@ -125,11 +128,27 @@ def tfidf_tops(ws: Workspace, ids: list[int]) -> dict[int, list[int]]:
     return {a: [ids[j] for j in np.argsort(-sims[i], kind="stable")[:3]] for i, a in enumerate(ids)}
 
 
+def embedding_tops(ws: Workspace, ids: list[int], weight: float) -> dict[int, list[int]]:
+    """Top 3 by our text score (first 50 candidates) blended with MiniLM cosine at ``weight``."""
+    from related_embed import blended_tops, document_vectors
+
+    rows = {r[0]: (r[1], r[2]) for r in ws.db.execute("SELECT id, title, body_text FROM articles")}
+    scores = {i: {x.article_id: x.score for x in related_articles(ws, i, limit=50)} for i in ids}
+    return blended_tops(scores, ids, document_vectors([rows[i] for i in ids]), weight)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("corpus", nargs="?", default=str(DEFAULT_CORPUS), help="corpus folder (posts/*.md)")
+    parser.add_argument("--embeddings", type=float, nargs="?", const=0.5, default=None, metavar="WEIGHT",
+                        help="also blend MiniLM embeddings (bench/related_embed.py) at this weight (0.5)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON document")
     args = parser.parse_args()
+    if args.embeddings is not None:
+        from related_embed import missing
+
+        if (why := missing()) is not None:
+            sys.exit(f"embeddings not available: {why}")
     posts = read_corpus(Path(args.corpus))
     with tempfile.TemporaryDirectory() as tmp:
         ws, by_id = load_workspace(posts, Path(tmp))
@@ -150,6 +169,8 @@ def main() -> None:
         results = {
             "ours": ours, "tfidf_cosine": tfidf_tops(ws, ids), "recent": recent,
         }
+        if args.embeddings is not None:
+            results[f"ours+minilm@{args.embeddings}"] = embedding_tops(ws, ids, args.embeddings)
         figures = {
             name: {"all": precision(t, by_id, None), "strict": precision(t, by_id, strict)}
             for name, t in results.items()
@@ -166,7 +187,8 @@ def main() -> None:
     print(f"corpus {args.corpus}: {len(ids)} posts, {len(counts)} tags, {len(strict)} strict (<= 10% of posts)")
     print(f"index built in {built:.2f} s; {len(ids)} related lists in {ranked:.2f} s")
     print(f"{'ranker':<16}{'p@3 all':>10}{'p@3 strict':>12}")
-    for name in ("ours", "tfidf_cosine", "random", "recent"):
+    names = ["ours", "tfidf_cosine", "random", "recent"]
+    for name in names + [n for n in figures if n not in names]:
         print(f"{name:<16}{figures[name]['all']:>10.3f}{figures[name]['strict']:>12.3f}")
     base = figures["tfidf_cosine"]["strict"]
     if base:
