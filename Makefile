@@ -25,6 +25,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/render.py
+	$(BIN)/python bench/related_quality.py
+	$(BIN)/python bench/related_scale.py
+	$(BIN)/python bench/import.py
+	$(BIN)/python bench/send.py
+	$(BIN)/python bench/signup_load.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) build *.egg-info
