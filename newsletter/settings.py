@@ -57,6 +57,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "tag_weight": 0.5,  # weight of shared tags next to the text score
         "near_duplicate": 0.9,  # links this alike (cosine) are not shown side by side; 1.0 = off
         "query_terms": 200,  # at most this many of an article's most telling terms are looked up
+        "embeddings": False,  # also blend MiniLM sentence embeddings (needs pip install '.[embeddings]')
+        "embedding_weight": 0.5,  # weight of the embedding cosine next to the text score, when on
     },
     "delivery": {
         "transport": "maildir",

@@ -98,6 +98,7 @@ def _remove(db: sqlite_utils.Database, article_id: int) -> None:
         db.execute("INSERT OR IGNORE INTO related_tombstones (article_id, segment) VALUES (?, ?)",
                    [article_id, row[1]])
     db.execute("DELETE FROM related_tags WHERE article_id = ?", [article_id])
+    db.execute("DELETE FROM related_embeddings WHERE article_id = ?", [article_id])
     db.execute("DELETE FROM related_docs WHERE article_id = ?", [article_id])
     add_to_document_count(db, -1)
 
@@ -161,7 +162,18 @@ def index_articles(ws: Workspace, ids: Iterable[int]) -> int:
                 changed += 1
         if postings.delta_size(db.conn) >= postings.SEGMENT_SIZE:
             postings.merge_delta(db.conn)
+    if changed:
+        refresh_embeddings(ws)
     return changed
+
+
+def refresh_embeddings(ws: Workspace) -> int:
+    """With ``[related] embeddings`` on, embed the articles that lack an up-to-date vector."""
+    if not ws.settings.related.embeddings:
+        return 0
+    from .embeddings import embed_missing, embedder
+
+    return embed_missing(related_db(ws), embedder())
 
 
 def on_articles_changed(ws: Workspace, ids: Iterable[int]) -> None:
@@ -189,4 +201,7 @@ def sync_index(ws: Workspace) -> int:
             "WHERE a.id IS NULL"
         )
     ]
-    return index_articles(ws, missing + gone)
+    changed = index_articles(ws, missing + gone)
+    if not changed:
+        refresh_embeddings(ws)  # switched on since the last change
+    return changed

@@ -4,7 +4,8 @@ Order of rules: never the article itself, never an ``exclude``d article (the
 same issue), never a blocked one; pins first in pin order; then the best
 scores at or above ``[related] min_score``, ties to the more recent article,
 optionally only older articles, skipping any near-duplicate of a link already
-chosen.
+chosen.  With ``[related] embeddings`` on, the scores first blend in the
+articles' embedding cosine (:mod:`.embeddings`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sqlite_utils
 
 from ..settings import Section
 from ..workspace import Workspace
-from .index import ANALYZER, DocVector, sync_index
+from .index import ANALYZER, DocVector, refresh_embeddings, sync_index
 from .ranking import Query, TextMatch, load_query, similarity, tag_scores, tag_strength, text_scores
 from .schema import has_articles_table, related_db
 
@@ -49,6 +50,11 @@ def related_articles(
         query = load_query(db, article_id)
         if query is None:
             return []
+    if ws.settings.related.embeddings:
+        from .embeddings import complete, embedder
+
+        if not complete(db, embedder().name):  # switched on, or articles changed while it was off
+            refresh_embeddings(ws)
     return rank_links(db, query, ws.settings.related, exclude=exclude, limit=limit)
 
 
@@ -73,6 +79,11 @@ def rank_links(
         return []
     match = text_scores(db, query, settings.query_terms)
     ids, scores = _combine(match, tag_scores(db, query) if settings.tag_weight > 0 else {}, settings.tag_weight)
+    cosines: dict[int, float] = {}
+    if settings.embeddings and settings.embedding_weight > 0:
+        from .embeddings import blend, embedder
+
+        scores, cosines = blend(db, query.article_id, ids, scores, settings.embedding_weight, embedder().name)
     edits = db.conn.execute(
         "SELECT other_id, action FROM related_edits WHERE article_id = ? ORDER BY position", [query.article_id]
     ).fetchall()
@@ -93,7 +104,8 @@ def rank_links(
     tag_df = _tag_frequencies(db, query.tags)
     return [
         RelatedLink(other, score_of.get(other, 0.0),
-                    (["pinned by the editor"] if other in pins else []) + _reasons(db, query, other, match, tag_df))
+                    (["pinned by the editor"] if other in pins else []) + _reasons(db, query, other, match, tag_df)
+                    + ([f"meaning: {cosines[other]:.2f} (embeddings)"] if other in cosines else []))
         for other in chosen
     ]
 

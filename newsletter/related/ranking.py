@@ -148,7 +148,11 @@ def tag_strength(df: int, n: int) -> float:
 
 
 def similarity(db: sqlite_utils.Database, a: DocVector, b: DocVector, n: int) -> float:
-    """Cosine of two articles' idf-weighted body vectors (1.0 = the same words in the same mix)."""
+    """Cosine of two articles' idf-weighted body vectors (1.0 = the same words in the same mix).
+
+    Words of one article only count here (unlike in ranking): two articles that share a few
+    words but each say much else are not near-duplicates.
+    """
     common, ia, ib = np.intersect1d(a.term_ids, b.term_ids, assume_unique=True, return_indices=True)
     if not len(common):
         return 0.0
@@ -156,7 +160,8 @@ def similarity(db: sqlite_utils.Database, a: DocVector, b: DocVector, n: int) ->
     dfs = document_frequencies(db, union.tolist())
 
     def weights(v: DocVector) -> np.ndarray:
-        return idf_squared(np.array([dfs.get(int(t), 0) for t in v.term_ids], dtype=np.float64), n)
+        df = np.array([dfs.get(int(t), 0) for t in v.term_ids], dtype=np.float64)
+        return (np.log((1.0 + n) / (1.0 + df)) + 1.0) ** 2
 
     wa, wb = weights(a), weights(b)
     dot = float((wa[ia] * a.body[ia] * b.body[ib]).sum())

@@ -19,7 +19,8 @@ import numpy as np
 from ..clock import now_iso
 from ..workspace import Workspace
 from . import postings
-from .index import ANALYZER, ARTICLE_COLUMNS, DocVector, article_tags, fingerprint
+from .embeddings import prune as prune_embeddings
+from .index import ANALYZER, ARTICLE_COLUMNS, DocVector, article_tags, fingerprint, refresh_embeddings
 from .schema import has_articles_table, related_db
 
 _READ_CHUNK = 500
@@ -145,4 +146,6 @@ def rebuild_index(ws: Workspace, *, workers: int | None = None) -> int:
             "INSERT INTO related_terms (id, term, word, df) VALUES (?, ?, ?, ?)",
             ((i, term, term, vocab.df[i - 1]) for term, i in vocab.ids.items()),
         )
+        prune_embeddings(db)
+    refresh_embeddings(ws)  # stored vectors of unchanged articles stay: only new or changed text is embedded
     return count

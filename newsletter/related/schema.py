@@ -12,6 +12,8 @@
 - ``related_tags``: normalised tag -> articles (tag document frequency).
 - ``related_edits``: an editor's pins and blocks (article, other, action).
 - ``related_stats``: the number of indexed articles.
+- ``related_embeddings``: optional sentence vectors (see :mod:`.embeddings`),
+  each with the model and the fingerprint of the text it was made from.
 """
 
 from __future__ import annotations
@@ -71,7 +73,14 @@ def _create_segments(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX related_docs_delta ON related_docs (article_id) WHERE segment IS NULL")
 
 
-MIGRATIONS = [_create_index_tables, _create_edits, _create_stats, _create_segments]
+def _create_embeddings(db: sqlite_utils.Database) -> None:
+    db.execute(
+        "CREATE TABLE related_embeddings (article_id INTEGER PRIMARY KEY, model TEXT NOT NULL, "
+        "fingerprint TEXT NOT NULL, vector BLOB NOT NULL)"
+    )
+
+
+MIGRATIONS = [_create_index_tables, _create_edits, _create_stats, _create_segments, _create_embeddings]
 
 
 def document_count(db: sqlite_utils.Database) -> int:

