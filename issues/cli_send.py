@@ -186,6 +186,10 @@ def status(ws: Workspace, issue_key: str, as_json: bool) -> None:
 
 
 def _check_addresses(to: tuple[str, ...]) -> None:
+    from subscribers.addresses import validate_address
+
     for address in to:
-        if "@" not in address:
-            raise InvalidInput(f"--to {address!r} is not an email address")
+        try:
+            validate_address(address)
+        except InvalidInput as exc:
+            raise InvalidInput(f"--to: {exc}; give a plain address like you@example.com") from None

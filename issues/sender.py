@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from newsletter.errors import NewsletterError
-from newsletter.transports import Transport, open_transport
+from newsletter.transports import Transport, TransportError, open_transport
 from newsletter.workspace import Workspace
 
 from . import outbox
@@ -30,7 +30,7 @@ from .message import IssueMessage
 from .pipeline import DeliveryOptions, ReaderMessages, SendRun, TokenBucket, run_pipeline
 
 __all__ = [
-    "DeliveryOptions", "NothingToSend", "ReaderMessages", "SendBusy", "SendReport", "TokenBucket",
+    "DeliveryOptions", "DeliveryUnavailable", "NothingToSend", "ReaderMessages", "SendBusy", "SendReport", "TokenBucket",
     "pending_readers", "send_issue", "send_lock", "stop_on_signals",
 ]
 
@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 
 class SendBusy(NewsletterError):
     """Another process is sending this issue right now."""
+
+
+class DeliveryUnavailable(NewsletterError):
+    """The transport cannot deliver at all right now (server down, folder not writable): nothing was sent."""
 
 
 class NothingToSend(NewsletterError):
@@ -143,6 +147,8 @@ def send_issue(
         if existing is None and not pending_readers(ws, issue_id):
             raise NothingToSend(f"no confirmed readers to send {issue_id} to; add some with "
                                 "'newsletter subscribers add' or import a CSV, then send again")
+        factory = transport_factory or (lambda: open_transport(ws))
+        _check_delivery(factory, issue_id)
         rendered = freeze_issue(ws, issue_id)
         issue = get_issue(ws, issue_id)
         record, _ = outbox.start_send(ws, issue_id)
@@ -151,7 +157,7 @@ def send_issue(
             log.warning("%d messages were in flight when an earlier run stopped; sending them again", recovered)
         template = IssueMessage(ws, rendered.subject, rendered.html, rendered.text)
         run = SendRun(ws, issue_id, ReaderMessages(ws, template, issue_id, issue.number), options,
-                   transport_factory or (lambda: open_transport(ws)), stop)
+                   factory, stop)
         started = time.monotonic()
         run_pipeline(run, progress)
         elapsed = time.monotonic() - started
@@ -167,6 +173,18 @@ def send_issue(
             issue_id, record.readers, counts, dict(run.tally), elapsed, recovered,
             finished=finished, interrupted=stop.is_set() and not run.paused and not finished, paused=run.paused,
         )
+
+
+def _check_delivery(factory: Callable[[], Transport], issue_id: str) -> None:
+    """Connect once before anything changes, so a server that is down is one clear error, not N failures."""
+    with factory() as transport:
+        try:
+            transport.check()
+        except TransportError as exc:
+            raise DeliveryUnavailable(
+                f"{exc.text or exc}; nothing was sent. Check the [smtp] / [delivery] settings (or their "
+                f"NEWSLETTER_* variables) and that the server is up, then run 'newsletter send {issue_id}' again"
+            ) from None
 
 
 def pending_readers(ws: Workspace, issue_key: str, *, retry_failed: bool = False) -> int:

@@ -101,3 +101,27 @@ def test_a_paused_send_exits_1_with_what_to_do(ready) -> None:
     message = str(result.exception)
     assert "paused itself after 3 failures in a row" in message and "451 4.3.0 Try later" in message
     assert "run 'newsletter send 2026-W47' to resume" in message
+
+
+def test_a_server_that_is_down_is_one_line_and_changes_nothing(ready, workspace) -> None:
+    from smtp_sink import free_port
+
+    env = {"NEWSLETTER_DELIVERY_TRANSPORT": "smtp", "NEWSLETTER_SMTP_HOST": "127.0.0.1",
+           "NEWSLETTER_SMTP_PORT": str(free_port()), "NEWSLETTER_SMTP_SECURITY": "none"}
+    result = ready("send", ISSUE, "--yes", env=env)
+    assert result.exit_code == 1
+    message = str(result.exception)
+    assert "\n" not in message and "cannot connect to 127.0.0.1:" in message and "nothing was sent" in message
+    assert "issue paused" not in result.output  # no run: not one failure per reader
+    assert outbox.send_record(workspace, ISSUE) is None and get_issue(workspace, ISSUE).status == "draft"
+    assert ready("send", ISSUE, "--yes").exit_code == 0  # the Maildir default then sends to all
+    assert len(maildir_messages(workspace)) == 7
+
+
+@pytest.mark.parametrize("address", ["me@example.com>, <evil@example.net", "not-an-address",
+                                     "me@example.com\r\nBcc: evil@example.net"])
+def test_test_send_refuses_a_bad_address_before_sending(ready, workspace, address) -> None:
+    result = ready("send", ISSUE, "--to", address)
+    assert result.exit_code == 1
+    assert str(result.exception).startswith("--to: ") and "you@example.com" in str(result.exception)
+    assert maildir_messages(workspace) == []

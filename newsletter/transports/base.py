@@ -90,6 +90,13 @@ class Transport:
             except TransportError as exc:
                 yield tag, exc
 
+    def check(self) -> None:
+        """Make sure messages can go out now (connect, log in); raise :class:`TransportError` if not.
+
+        A send calls it once before it starts, so a server that is down is one clear
+        error instead of a failure per reader.
+        """
+
     def close(self) -> None:
         """Release any connection; the transport may be used again afterwards."""
 

@@ -6,7 +6,6 @@ with no mail server; any mail client (or ``mutt -f outbox``) can read the result
 
 from __future__ import annotations
 
-import mailbox
 import os
 import socket
 import time
@@ -30,9 +29,16 @@ class MaildirTransport(Transport):
         self._host = socket.gethostname().replace("/", r"\057").replace(":", r"\072")
 
     def _open(self) -> None:
-        if not self._ready:
-            mailbox.Maildir(self.folder, create=True)
+        if not self._ready:  # makedirs, not mailbox.Maildir(create=True): threads may race to create it
+            for sub in ("tmp", "new", "cur"):
+                os.makedirs(self.folder / sub, mode=0o700, exist_ok=True)
             self._ready = True
+
+    def check(self) -> None:
+        try:
+            self._open()
+        except OSError as exc:
+            raise TransportError(0, f"cannot write to {self.folder}: {exc.strerror}", temporary=True) from exc
 
     def send(self, sender: str, recipients: list[str], message: bytes) -> Reply:
         envelope = (

@@ -127,7 +127,8 @@ class SMTPTransport(Transport):
         try:
             sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         except OSError as exc:
-            raise TransportError(0, f"cannot connect to {self.where}: {exc}", temporary=True) from exc
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            raise TransportError(0, f"cannot connect to {self.where}: {reason}", temporary=True) from exc
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             if self.security == "tls":
@@ -156,6 +157,9 @@ class SMTPTransport(Transport):
             raise
         self.messages_on_connection = 0
         self._needs_rset = False
+
+    def check(self) -> None:
+        self.connect()
 
     def _context(self) -> ssl.SSLContext:
         if self.ssl_context is None:
