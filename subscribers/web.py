@@ -204,7 +204,11 @@ def _confirmed_page(reader: Any, *, newly: bool) -> Response:
 
 @bp.get("/confirm/<token>")
 def confirm_page(token: str) -> Response:
-    """Check the link and show a button (pressed by script for people): scanners confirm nobody."""
+    """Check the link and show the button that confirms (a POST).
+
+    No script presses it: mail scanners fetch links and some run scripts, so only a
+    person's press confirms, and the page works the same without JavaScript.
+    """
     _no_store()
     ws = current_workspace()
     try:
