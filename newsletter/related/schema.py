@@ -80,7 +80,13 @@ def _create_embeddings(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_create_index_tables, _create_edits, _create_stats, _create_segments, _create_embeddings]
+def _index_embeddings_by_model(db: sqlite_utils.Database) -> None:
+    """Counting a model's vectors reads this small index, not the vectors."""
+    db.execute("CREATE INDEX related_embeddings_model ON related_embeddings (model)")
+
+
+MIGRATIONS = [_create_index_tables, _create_edits, _create_stats, _create_segments, _create_embeddings,
+              _index_embeddings_by_model]
 
 
 def document_count(db: sqlite_utils.Database) -> int:
