@@ -20,15 +20,16 @@ from .schema import PERSONAL_EVENT_FIELDS, database
 from .store import get_subscriber, record_event, write_transaction
 from .suppression import suppress, suppression_hash
 
-ForgetHook = Callable[[sqlite_utils.Database, int, str], None]
+ForgetHook = Callable[[Workspace, sqlite_utils.Database, int | None, str], None]
 _HOOKS: list[ForgetHook] = []
 
 
 def on_forget(hook: ForgetHook) -> ForgetHook:
-    """Register ``hook(db, subscriber_id, normalized_address)``, run inside forget's transaction.
+    """Register ``hook(ws, db, subscriber_id, normalized_address)``, run inside forget's transaction.
 
     Packages that keep personal data of their own about a reader (the inbound mail
     store, say) erase it here; subscribers cannot import them, so they register.
+    ``subscriber_id`` is None for an address that is not (or no longer) a reader.
     """
     if hook not in _HOOKS:
         _HOOKS.append(hook)
@@ -53,6 +54,7 @@ def forget(ws: Workspace, key: int | str, *, source: str = "cli") -> int | None:
             raise NotFound(f"no reader with address {key!r}, and it is not an address to suppress") from None
         with write_transaction(db):
             suppress(db, suppression_hash(ws, normalized), "forgotten")
+            _run_hooks(ws, db, None, normalized)
         return None
     with write_transaction(db):
         row = db.execute(
@@ -62,8 +64,7 @@ def forget(ws: Workspace, key: int | str, *, source: str = "cli") -> int | None:
         if forgotten_at:
             return reader.id
         suppress(db, suppression_hash(ws, normalized), "forgotten")
-        for hook in _HOOKS:
-            hook(db, reader.id, normalized)
+        _run_hooks(ws, db, reader.id, normalized)
         blank = ", ".join(f"{col} = NULL" for col in PERSONAL_EVENT_FIELDS)
         db.execute(f"UPDATE subscriber_events SET {blank} WHERE subscriber_id = ?", [reader.id])
         new_status = "unsubscribed" if status in ("pending", "confirmed") else status
@@ -75,3 +76,8 @@ def forget(ws: Workspace, key: int | str, *, source: str = "cli") -> int | None:
         )
         record_event(db, reader.id, "forgotten", at=now, status=new_status, source=source)
     return reader.id
+
+
+def _run_hooks(ws: Workspace, db: sqlite_utils.Database, subscriber_id: int | None, normalized: str) -> None:
+    for hook in _HOOKS:
+        hook(ws, db, subscriber_id, normalized)

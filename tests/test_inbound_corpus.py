@@ -57,7 +57,11 @@ def test_each_sample_lands_in_the_right_status(ws, tmp_path, cli):
     assert grace.status == "pending" and grace.name == "Grace Lee"
     [asked] = [e for e in events_of(ws, grace.id) if e.kind == "subscribed"]
     assert asked.source == "inbound"
-    assert asked.consent_text == "Asked by email to join@example.com with the subject 'Please add me to the weekly notes'"
+    # The consent wording outlives forget, so it holds nothing the sender typed; the subject is in the
+    # feedback detail, which forget erases.
+    assert asked.consent_text == "Asked by email to join@example.com"
+    [feedback] = ws.db.execute("SELECT detail FROM inbound_feedback WHERE kind = 'subscribe'").fetchall()
+    assert "'Please add me to the weekly notes'" in feedback[0]
     confirmation = [m for m in mailbox.Maildir(ws.root / "outbox") if "grace.lee@example.net" in m["To"]]
     assert len(confirmation) == 1  # double opt-in: the confirmation mail went to the sender
 

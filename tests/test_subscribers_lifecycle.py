@@ -273,7 +273,8 @@ def test_forget_hooks_run_in_the_same_transaction(workspace):
 
     seen = []
 
-    def erase_elsewhere(db, subscriber_id, normalized):
+    def erase_elsewhere(ws, db, subscriber_id, normalized):
+        assert ws is workspace
         seen.append((subscriber_id, normalized))
         if normalized.startswith("fail"):
             raise RuntimeError("the other store refused")

@@ -6,6 +6,7 @@ through :func:`issues.inbound.process.process_message`.
 
 from __future__ import annotations
 
+from . import erase  # noqa: F401  (registers the forget hook)
 from .process import Outcome, process_message
 from .stats import feedback_by_issue, inbound_status, issue_feedback
 

@@ -267,8 +267,8 @@ def _subscribe(ws: Workspace, row: int, msg: Message, verdict: Verdict, routing:
         raise Unusable("asks to leave, not to join; an unsigned address cannot unsubscribe anyone "
                        "(the reader can use the link in any issue)")
     asked = next((r for r in verdict.recipients if r in routing.subscribe_addresses), "the subscribe address")
+    # The wording stays with the reader's history even after forget, so it holds nothing they typed.
     consent = f"Asked by email to {asked}"
-    consent += f" with the subject {subject!r}" if subject else ""
     try:
         done = register(ws, address, name=name or None, source=SOURCE, consent_text=consent)
     except InvalidInput as exc:
@@ -276,7 +276,8 @@ def _subscribe(ws: Workspace, row: int, msg: Message, verdict: Verdict, routing:
     if done.subscriber_id is None:
         raise Unusable(f"the From address is on the suppression list ({done.action})")
     store.add_feedback(ws, row, kind="subscribe", subscriber_id=done.subscriber_id, address=None, issue_id=None,
-                       detail=f"{consent}; {done.action}, confirmation mail {done.mail or 'not due'}")
+                       detail=f"{consent} (subject {subject!r}); {done.action}, "
+                              f"confirmation mail {done.mail or 'not due'}")
     reader = readers.Reader(done.subscriber_id, None, "from address")
     return Outcome("done", "subscribe", f"{verdict.reason}; confirmation mail {done.mail or 'not due'}",
                    readers=[_reader_dict(reader, f"subscribe ({done.action})", done.status or "")])

@@ -1,0 +1,78 @@
+"""Forgetting a reader reaches the inbound store too: masked wording, kept-aside copies deleted.
+
+Registered with :func:`subscribers.on_forget`, so it runs inside ``forget``'s transaction.
+A kept-aside message that holds the address is deleted (erasure wins over keeping it),
+and its row says so; the counts and per-issue figures stay.
+"""
+
+from __future__ import annotations
+
+import mailbox
+import re
+
+import sqlite_utils
+
+from newsletter.workspace import Workspace
+from subscribers import on_forget
+
+from .mime import parse_bytes
+
+ERASED_NOTE = "kept-aside copy deleted when the reader was forgotten"
+
+
+def _has_table(db: sqlite_utils.Database, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).fetchone() is not None
+
+
+def _mentions(raw: bytes, needles: list[bytes]) -> bool:
+    """Whether the message names one of ``needles`` (lower-case), raw or in a decoded (QP/base64) part."""
+    texts = [raw.lower()]
+    for part in parse_bytes(raw).walk():
+        payload = part.get_payload(decode=True) if not part.is_multipart() else None
+        if isinstance(payload, bytes):
+            texts.append(payload.lower())
+    return any(needle in text for text in texts for needle in needles)
+
+
+def _masker(spellings: list[str]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(s) for s in spellings), re.IGNORECASE)
+
+
+def erase_reader(ws: Workspace, db: sqlite_utils.Database, subscriber_id: int | None, normalized: str) -> None:
+    """Remove what the inbound store holds about one address (the ``on_forget`` hook)."""
+    if not _has_table(db, "inbound_messages"):
+        return
+    row = db.execute("SELECT email FROM subscribers WHERE id = ?", [subscriber_id]).fetchone()
+    spellings = sorted({normalized, *([row[0].lower()] if row and row[0] else [])}, key=len, reverse=True)
+    pattern = _masker(spellings)
+    if subscriber_id is not None:
+        db.execute("UPDATE inbound_feedback SET detail = NULL WHERE subscriber_id = ?", [subscriber_id])
+    like = " OR ".join("lower(detail) LIKE ?" for _ in spellings)
+    for row_id, detail in db.execute(
+        f"SELECT id, detail FROM inbound_messages WHERE {like}", [f"%{s}%" for s in spellings]
+    ).fetchall():
+        db.execute("UPDATE inbound_messages SET detail = ? WHERE id = ?", [pattern.sub("…", detail), row_id])
+    _delete_kept_aside(ws, db, [s.encode("utf-8") for s in spellings])
+
+
+def _delete_kept_aside(ws: Workspace, db: sqlite_utils.Database, needles: list[bytes]) -> None:
+    """Delete kept-aside messages naming the reader; their rows keep the reason, marked erased."""
+    folder = ws.path(ws.settings.inbound.rejected_maildir)
+    if not folder.is_dir():
+        return
+    box = mailbox.Maildir(folder, create=False)
+    for key in list(box.iterkeys()):
+        try:
+            raw = box.get_bytes(key)
+        except (KeyError, OSError):  # removed meanwhile
+            continue
+        if not _mentions(raw, needles):
+            continue
+        box.discard(key)
+        db.execute(
+            "UPDATE inbound_messages SET kept_as = NULL, detail = COALESCE(detail, '') || ? WHERE kept_as = ?",
+            [f" [{ERASED_NOTE}]", key],
+        )
+
+
+on_forget(erase_reader)
