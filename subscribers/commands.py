@@ -30,6 +30,7 @@ _ADD_MESSAGES = {
     "confirmed": "{email} was pending and is now confirmed",
     "unchanged": "{email} is already confirmed; nothing changed",
     "left": "{email} has {status}; only they can re-subscribe (through the form), so nothing changed",
+    "complained": "{email} reported our mail as spam and is never mailed again; nothing changed",
     "suppressed": "{email} was forgotten at their request and cannot be added back",
 }
 _MAIL_MESSAGES = {
@@ -68,7 +69,8 @@ def add(ws: Workspace, address: str, name: str | None, confirmed: bool, consent:
     reader = get_subscriber(ws, result.subscriber_id) if result.subscriber_id else None
     status = reader.status if reader else ""
     email = reader.email if reader else address
-    message = _ADD_MESSAGES[result.action].format(email=email, status=status)
+    key = "complained" if result.action == "left" and status == "complained" else result.action
+    message = _ADD_MESSAGES[key].format(email=email, status=status)
     if result.mail:
         message += _MAIL_MESSAGES[result.mail].format(error=result.mail_error)
     say(message, err=result.mail == "failed")
@@ -138,7 +140,7 @@ def remove(ws: Workspace, reader: str) -> None:
         newsletter subscribers remove jane@example.com
     """
     found = unsubscribe_reader(ws, get_subscriber(ws, reader).id, source="cli")
-    say(f"{found.email} is {found.status}")
+    say(f"{found.email or f'reader #{found.id} (forgotten)'} is {found.status}")
 
 
 @subscribers.command()
@@ -156,7 +158,7 @@ def forget(ws: Workspace, reader: str, yes: bool) -> None:
         click.confirm(f"Erase {reader}'s personal data for good?", abort=True)
     forgotten = forget_reader(ws, reader)
     if forgotten is None:
-        say(f"{reader} was not a reader; it is now on the suppression list")
+        say(f"{reader} is not a reader (or was forgotten before); it is on the suppression list")
     else:
         say(f"reader #{forgotten} forgotten; their address is on the suppression list")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ from .schema import LEAVER_STATUSES, database
 from .store import paged, write_transaction
 from .suppression import suppression_hash
 
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # undecodable bytes, kept by errors="surrogateescape"
 BATCH_ROWS = 50_000
 LOOKUP_CHUNK = 5_000
 MAX_LISTED_BAD_ROWS = 1_000
@@ -162,7 +164,8 @@ class _Batcher:
             return new
         by_hash = {suppression_hash(self.ws, item[2]): item for item in new}
         suppressed = {row[0] for row in _select_in(self.db, "SELECT hash FROM suppressions WHERE hash", list(by_hash))}
-        self.report.skipped["forgotten (on the suppression list)"] += len(suppressed)
+        if suppressed:
+            self.report.skipped["forgotten (on the suppression list)"] += len(suppressed)
         return [item for digest, item in by_hash.items() if digest not in suppressed]
 
     def _insert(self, new: list[tuple]) -> None:
@@ -214,6 +217,13 @@ class _Batcher:
                 self.report.updated += 1
             else:
                 self.report.skipped[f"already {status}"] += 1
+
+
+def _reason(row: CsvRow, exc: InvalidInput) -> str:
+    """Why a row was refused; bytes the encoding could not read get their own advice."""
+    if _NOT_UTF8.search(row.email + (row.name or "")):
+        return "has bytes that are not in the file's encoding; save it as UTF-8 or pass --encoding (e.g. cp1252)"
+    return str(exc)
 
 
 def _validated(row: CsvRow, check_deliverability: bool) -> tuple:
@@ -270,7 +280,7 @@ def import_csv(
                 try:
                     batch.append(_validated(row, check))
                 except InvalidInput as exc:
-                    report.bad(row.line, str(exc))
+                    report.bad(row.line, _reason(row, exc))
                     continue
                 if len(batch) >= batch_rows:
                     writer.submit(batch)

@@ -137,7 +137,8 @@ def register(
     """Add or re-open a reader and send the confirmation mail when one is due; report what happened.
 
     ``confirmed=True`` is an editor vouching for consent given elsewhere: it needs
-    ``consent_text`` and never re-activates a reader who left.
+    ``consent_text`` and never re-activates a reader who left.  A reader who
+    complained is never mailed again, so nothing re-opens them.
     """
     settings = ws.settings.subscribers
     addr = validate_address(address, check_deliverability=bool(settings.check_deliverability))
@@ -162,7 +163,8 @@ def register(
         elif reader.status == "confirmed":
             return Registration("unchanged", reader.id, reader.status)
         elif reader.status in LEAVER_STATUSES:
-            if confirmed:
+            # A spam complaint means never mail again: not even a confirmation a stranger asks for.
+            if confirmed or reader.status == "complained":
                 return Registration("left", reader.id, reader.status)
             db.execute("UPDATE subscribers SET confirm_nonce = ? WHERE id = ?", [new_nonce(), reader.id])
             set_status(db, reader, "pending", kind="subscribed", **event)

@@ -1,0 +1,81 @@
+"""Review fixes: mail language and layout, complainers never mailed, clear CLI wording, import advice."""
+
+from __future__ import annotations
+
+from test_subscribers_helpers import link_token, parts, sent_mail
+
+import subscribers
+from newsletter.workspace import Workspace
+
+
+def test_confirmation_and_welcome_declare_the_site_language(workspace):
+    subscribers.subscribe(workspace, "lang@example.com")
+    [confirmation] = sent_mail(workspace)
+    text, html = parts(confirmation)
+    assert '<html lang="en"' in html and 'lang="und"' not in html
+    subscribers.confirm(workspace, link_token(text, "confirm"))
+    [welcome] = [m for m in sent_mail(workspace) if m["Subject"].startswith("Welcome")]
+    assert '<html lang="en"' in parts(welcome)[1]
+
+
+def test_welcome_without_a_description_has_no_empty_paragraph(workspace):
+    settings = workspace.root / "newsletter.toml"
+    settings.write_text(settings.read_text().replace("[site]\n", '[site]\ndescription = ""\n', 1))
+    ws = Workspace(workspace.root)
+    subscribers.subscribe(ws, "plain@example.com")
+    subscribers.confirm(ws, link_token(parts(sent_mail(ws)[0])[0], "confirm"))
+    text, html = parts(next(m for m in sent_mail(ws) if m["Subject"].startswith("Welcome")))
+    assert "\n\n\n" not in text
+    assert "Changed your mind?" in html
+    ws.close()
+
+
+def test_a_reader_who_complained_is_never_mailed_again(workspace):
+    subscribers.subscribe(workspace, "angry@example.com", source="cli", confirmed=True, consent_text="expo sheet")
+    reader = subscribers.get_subscriber(workspace, "angry@example.com")
+    subscribers.mark_complained(workspace, reader.id, source="inbound", detail="ARF abuse report")
+    before = len(sent_mail(workspace))
+    # The public answer is the usual one, but nothing is sent and nothing changes.
+    assert subscribers.subscribe(workspace, "Angry@example.com") == subscribers.SubscribeOutcome()
+    assert subscribers.register(workspace, "angry@example.com").action == "left"
+    assert len(sent_mail(workspace)) == before
+    assert subscribers.get_subscriber(workspace, reader.id).status == "complained"
+
+
+def test_a_reader_who_bounced_may_opt_in_again_through_confirmation(workspace):
+    subscribers.subscribe(workspace, "fixed@example.com", source="cli", confirmed=True, consent_text="expo sheet")
+    reader = subscribers.get_subscriber(workspace, "fixed@example.com")
+    subscribers.mark_bounced(workspace, reader.id, source="inbound", detail="552 mailbox full")
+    assert subscribers.register(workspace, "fixed@example.com").action == "reopened"
+    assert subscribers.get_subscriber(workspace, reader.id).status == "pending"  # not active until the click
+
+
+def test_cli_wording_for_complained_and_forgotten_readers(cli, workspace):
+    subscribers.subscribe(workspace, "gone@example.com", source="cli", confirmed=True, consent_text="x")
+    gone = subscribers.get_subscriber(workspace, "gone@example.com")
+    assert cli("subscribers", "forget", "gone@example.com", "--yes").exit_code == 0
+    again = cli("subscribers", "forget", "gone@example.com", "--yes")
+    assert "not a reader (or was forgotten before)" in again.output
+    removed = cli("subscribers", "remove", str(gone.id))
+    assert removed.exit_code == 0 and "None" not in removed.output
+    assert f"reader #{gone.id} (forgotten) is unsubscribed" in removed.output
+
+    subscribers.subscribe(workspace, "spam@example.com", source="cli", confirmed=True, consent_text="x")
+    subscribers.mark_complained(workspace, subscribers.get_subscriber(workspace, "spam@example.com").id,
+                                source="inbound", detail="ARF")
+    added = cli("subscribers", "add", "spam@example.com")
+    assert "reported our mail as spam" in added.output and "nothing changed" in added.output
+
+
+def test_import_says_which_rows_are_in_the_wrong_encoding(cli, workspace, tmp_path):
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("email,name\nrene@example.com,Ren\u00e9\n\u00e9x@example.com,X\n".encode("cp1252"))
+    result = cli("subscribers", "import", str(latin1))
+    assert result.exit_code == 0, result.output
+    assert "line 2: has bytes that are not in the file's encoding" in result.output
+    assert "line 3: has bytes that are not in the file's encoding" in result.output
+    assert "--encoding" in result.output
+    assert "skipped 0" not in result.output  # no zero-count reasons listed
+    fixed = cli("subscribers", "import", str(latin1), "--encoding", "cp1252")
+    assert "2 added" in fixed.output
+    assert subscribers.get_subscriber(workspace, "rene@example.com").name == "Ren\u00e9"
