@@ -140,4 +140,4 @@ def status(ws: Workspace, recent: int, as_json: bool) -> None:
     if data["kept_aside"]:
         say(f"\nKept aside in {data['kept_aside_in']} (latest first):")
     for row in data["kept_aside"]:
-        say(f"  {row['received_at']}  {row['kept_as']}  {row['detail']}")
+        say(f"  {row['received_at']}  {row['kept_as'] or '(deleted)'}  {row['detail']}")

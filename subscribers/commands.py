@@ -28,6 +28,8 @@ _ADD_MESSAGES = {
     "pending": "{email} was already waiting for confirmation",
     "reopened": "{email} had left; they are pending again and must confirm",
     "confirmed": "{email} was pending and is now confirmed",
+    "reopened_pending": "{email} left once and re-subscribed; only the link in their confirmation email "
+    "confirms them, so nothing changed",
     "unchanged": "{email} is already confirmed; nothing changed",
     "left": "{email} has {status}; only they can re-subscribe (through the form), so nothing changed",
     "complained": "{email} reported our mail as spam and is never mailed again; nothing changed",

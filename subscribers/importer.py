@@ -27,12 +27,11 @@ from .addresses import clean_name, split_name_address, validate_address
 from .csvfile import CsvRow, open_text, read_rows
 from .export import FORMULA_START
 from .schema import LEAVER_STATUSES, database
-from .store import paged, write_transaction
+from .store import ever_left, paged, select_in, write_transaction
 from .suppression import suppression_hash
 
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")  # undecodable bytes, kept by errors="surrogateescape"
 BATCH_ROWS = 50_000
-LOOKUP_CHUNK = 5_000
 MAX_LISTED_BAD_ROWS = 1_000
 IMPORTED_EVENT_SQL = (
     "INSERT INTO subscriber_events (subscriber_id, kind, status, at, source, consent_text, detail) "
@@ -117,13 +116,6 @@ class _BackgroundWriter:
             raise self._error
 
 
-def _select_in(db: Any, query: str, values: list[str]) -> Iterator[tuple]:
-    """Rows of ``query IN (values)``, asked in chunks (SQLite limits the number of parameters)."""
-    for start in range(0, len(values), LOOKUP_CHUNK):
-        chunk = values[start : start + LOOKUP_CHUNK]
-        yield from db.execute(f"{query} IN ({', '.join('?' * len(chunk))})", chunk)
-
-
 class _Batcher:
     """Writes validated rows in batches and keeps the report."""
 
@@ -155,7 +147,7 @@ class _Batcher:
 
     def _existing(self, keys: list[str]) -> dict[str, tuple]:
         """normalised address → (id, status, name) of the readers we already have."""
-        rows = _select_in(self.db, "SELECT email_normalized, id, status, name FROM subscribers WHERE email_normalized", keys)
+        rows = select_in(self.db, "SELECT email_normalized, id, status, name FROM subscribers WHERE email_normalized", keys)
         return {row[0]: row[1:] for row in rows}
 
     def _unsuppressed(self, new: list[tuple]) -> list[tuple]:
@@ -163,7 +155,7 @@ class _Batcher:
         if not new or self.db.execute("SELECT 1 FROM suppressions LIMIT 1").fetchone() is None:
             return new
         by_hash = {suppression_hash(self.ws, item[2]): item for item in new}
-        suppressed = {row[0] for row in _select_in(self.db, "SELECT hash FROM suppressions WHERE hash", list(by_hash))}
+        suppressed = {row[0] for row in select_in(self.db, "SELECT hash FROM suppressions WHERE hash", list(by_hash))}
         if suppressed:
             self.report.skipped["forgotten (on the suppression list)"] += len(suppressed)
         return [item for digest, item in by_hash.items() if digest not in suppressed]
@@ -195,12 +187,16 @@ class _Batcher:
 
     def _update(self, unique: dict[str, tuple], existing: dict[str, tuple]) -> None:
         now = clock.now_iso()
+        pending = [row[0] for row in existing.values() if row[1] == "pending"] if self.confirmed else []
+        left_before = ever_left(self.db, pending) if pending else set()
         for key, (reader_id, status, old_name) in existing.items():
             line, _, _, name, wanted = unique[key]
             if reader_id > self.start_id:
                 self.report.skipped["duplicate in file"] += 1
             elif status in LEAVER_STATUSES:
                 self.report.skipped[f"{status} (never re-activated)"] += 1
+            elif reader_id in left_before and wanted not in LEAVER_STATUSES:
+                self.report.skipped["pending after leaving (only their own click confirms)"] += 1
             elif wanted in LEAVER_STATUSES or (status == "pending" and self.confirmed):
                 new_status = wanted or "confirmed"
                 self.db.execute(

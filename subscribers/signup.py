@@ -23,7 +23,15 @@ from newsletter.workspace import Workspace
 from . import mailer
 from .addresses import clean_name, refuse_controls, validate_address
 from .schema import LEAVER_STATUSES, database
-from .store import Subscriber, find_by_normalized, load, record_event, set_status, write_transaction
+from .store import (
+    Subscriber,
+    ever_left,
+    find_by_normalized,
+    load,
+    record_event,
+    set_status,
+    write_transaction,
+)
 from .suppression import is_suppressed, suppression_hash
 from .tokens import BadToken, read_confirm_token
 
@@ -54,7 +62,8 @@ class SubscribeOutcome:
 class Registration:
     """What :func:`register` did, for trusted callers only (never shown to the public).
 
-    ``action``: created, confirmed, pending, reopened, unchanged, left, suppressed.
+    ``action``: created, confirmed, pending, reopened, reopened_pending (left once, pending
+    again: only their click confirms), unchanged, left, suppressed.
     ``mail``: sent, throttled, failed, or None when no confirmation mail was due.
     """
 
@@ -169,6 +178,8 @@ def register(
             db.execute("UPDATE subscribers SET confirm_nonce = ? WHERE id = ?", [new_nonce(), reader.id])
             set_status(db, reader, "pending", kind="subscribed", **event)
             reader_id, action = reader.id, "reopened"
+        elif confirmed and ever_left(db, [reader.id]):
+            return Registration("reopened_pending", reader.id, reader.status)
         elif confirmed:
             set_status(db, reader, "confirmed", kind="added", **event)
             return Registration("confirmed", reader.id, "confirmed")

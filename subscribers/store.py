@@ -18,10 +18,11 @@ from newsletter.errors import NotFound
 from newsletter.workspace import Workspace
 
 from .addresses import InvalidAddress, validate_address
-from .schema import database
+from .schema import LEAVER_STATUSES, database
 
 COLUMNS = "id, email, name, status, source, created_at, updated_at, confirmed_at, forgotten_at"
 ITER_BATCH = 1000
+LOOKUP_CHUNK = 5_000
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,24 @@ def get_subscriber(ws: Workspace, key: int | str) -> Subscriber:
 
 def find_by_normalized(db: sqlite_utils.Database, normalized: str) -> Subscriber | None:
     return _row(db, "email_normalized = ?", [normalized])
+
+
+def select_in(db: sqlite_utils.Database, query: str, values: list[Any]) -> Iterator[tuple]:
+    """Rows of ``query IN (values)``, asked in chunks (SQLite limits the number of parameters)."""
+    for start in range(0, len(values), LOOKUP_CHUNK):
+        chunk = values[start : start + LOOKUP_CHUNK]
+        yield from db.execute(f"{query} IN ({', '.join('?' * len(chunk))})", chunk)
+
+
+def ever_left(db: sqlite_utils.Database, reader_ids: list[int]) -> set[int]:
+    """Which of these readers ever unsubscribed, bounced or complained (their history says so).
+
+    Such a reader who is pending again re-opened through the public form; only their own
+    click confirms them, never an editor's import or ``add --confirmed``.
+    """
+    leavers = ", ".join(f"'{s}'" for s in LEAVER_STATUSES)
+    query = f"SELECT DISTINCT subscriber_id FROM subscriber_events WHERE status IN ({leavers}) AND subscriber_id"
+    return {row[0] for row in select_in(db, query, list(reader_ids))}
 
 
 def is_confirmed(ws: Workspace, subscriber_id: int) -> bool:

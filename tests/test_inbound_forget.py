@@ -51,6 +51,17 @@ def test_forget_erases_the_reader_from_kept_aside_mail_and_inbound_rows(ws):
     assert sum(kept is not None for kept, _ in rows) == 1
 
 
+
+def test_inbound_status_shows_a_deleted_copy_as_deleted(ws, cli):
+    process_message(ws, b"From: heidi@example.org\nTo: news@example.com\nSubject: my phone is 555-0100\n"
+                        b"Message-ID: <h2@example.org>\n\nhello\n")
+    subscribers.forget(ws, "heidi@example.org")
+    result = cli("inbound", "status")
+    assert result.exit_code == 0, result.output
+    assert "(deleted)" in result.output and ERASED_NOTE in result.output
+    assert "555-0100" not in result.output and "None" not in result.output
+
+
 def test_forget_erases_the_subscribe_subject_and_base64_mentions(ws):
     process_message(ws, sample(ws, "subscribe-request.eml"))
     grace = subscribers.get_subscriber(ws, "grace.lee@example.net")

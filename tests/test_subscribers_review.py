@@ -79,3 +79,29 @@ def test_import_says_which_rows_are_in_the_wrong_encoding(cli, workspace, tmp_pa
     fixed = cli("subscribers", "import", str(latin1), "--encoding", "cp1252")
     assert "2 added" in fixed.output
     assert subscribers.get_subscriber(workspace, "rene@example.com").name == "Ren\u00e9"
+
+
+def test_a_leaver_re_opened_by_the_form_is_not_confirmed_by_an_import_or_add(cli, workspace, tmp_path):
+    """Anyone can type an address into the form; only the reader's click may bring a leaver back."""
+    for address in ("left@example.com", "bounced@example.com", "fresh@example.com"):
+        subscribers.subscribe(workspace, address, source="cli", confirmed=True, consent_text="expo sheet")
+    left = subscribers.get_subscriber(workspace, "left@example.com")
+    bounced = subscribers.get_subscriber(workspace, "bounced@example.com")
+    subscribers.unsubscribe(workspace, left.id, source="link")
+    subscribers.mark_bounced(workspace, bounced.id, source="inbound", detail="550 5.1.1")
+    for address in ("left@example.com", "bounced@example.com"):
+        subscribers.subscribe(workspace, address, ip="198.51.100.7")  # a stranger re-opens them: pending
+    subscribers.subscribe(workspace, "never@example.com")  # pending, never left
+    old_list = tmp_path / "old.csv"
+    old_list.write_text("email\nleft@example.com\nbounced@example.com\nnever@example.com\n")
+
+    result = cli("subscribers", "import", str(old_list), "--confirmed", "--consent", "old provider export")
+    assert result.exit_code == 0, result.output
+    assert "skipped 2: pending after leaving (only their own click confirms)" in result.output
+    assert subscribers.get_subscriber(workspace, left.id).status == "pending"
+    assert subscribers.get_subscriber(workspace, bounced.id).status == "pending"
+    assert subscribers.get_subscriber(workspace, "never@example.com").status == "confirmed"
+
+    added = cli("subscribers", "add", "left@example.com", "--confirmed", "--consent", "phone call")
+    assert added.exit_code == 0 and "only the link in their confirmation email" in added.output
+    assert subscribers.get_subscriber(workspace, left.id).status == "pending"

@@ -56,7 +56,7 @@ def erase_reader(ws: Workspace, db: sqlite_utils.Database, subscriber_id: int | 
 
 
 def _delete_kept_aside(ws: Workspace, db: sqlite_utils.Database, needles: list[bytes]) -> None:
-    """Delete kept-aside messages naming the reader; their rows keep the reason, marked erased."""
+    """Delete kept-aside messages naming the reader; their rows say so (counts and kinds stay)."""
     folder = ws.path(ws.settings.inbound.rejected_maildir)
     if not folder.is_dir():
         return
@@ -69,10 +69,8 @@ def _delete_kept_aside(ws: Workspace, db: sqlite_utils.Database, needles: list[b
         if not _mentions(raw, needles):
             continue
         box.discard(key)
-        db.execute(
-            "UPDATE inbound_messages SET kept_as = NULL, detail = COALESCE(detail, '') || ? WHERE kept_as = ?",
-            [f" [{ERASED_NOTE}]", key],
-        )
+        # The reason may quote the message (its subject), so it goes with it; the kind stays.
+        db.execute("UPDATE inbound_messages SET kept_as = NULL, detail = ? WHERE kept_as = ?", [ERASED_NOTE, key])
 
 
 on_forget(erase_reader)
