@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from newsletter.articles import Article, articles_in_week, get_article
-from newsletter.clock import last_complete_week, now_iso, parse_week
+from newsletter.clock import last_complete_week, normalise_week, now_iso, parse_week
 from newsletter.errors import InvalidInput, NewsletterError
 from newsletter.related import related_articles
 from newsletter.render import render_string
@@ -102,8 +102,7 @@ def _utm(ws: Workspace, context: dict[str, Any]) -> dict[str, str]:
 def build_issue(ws: Workspace, week: str | None = None) -> Issue:
     """Gather ``week``'s articles (default: the last complete week) into a numbered draft issue."""
     tz = ws.settings.site.timezone
-    week = week.strip().upper() if week else last_complete_week(tz)
-    parse_week(week)
+    week = normalise_week(week) if week is not None else last_complete_week(tz)
     issue_id = week
     existing = _existing(ws, issue_id)
     if existing is not None and existing.frozen:

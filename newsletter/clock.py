@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from .errors import InvalidInput
 
 WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
+# Years whose weeks can be placed in any time zone without leaving the range of ``datetime``.
+FIRST_YEAR, LAST_YEAR = 1900, 9998
 
 
 def utcnow() -> datetime:
@@ -21,15 +23,23 @@ def now_iso() -> str:
 
 
 def parse_week(week: str) -> tuple[int, int]:
-    """``"2026-W47"`` → ``(2026, 47)``; refuses weeks the year does not have."""
-    m = WEEK_RE.match(week.strip())
+    """``"2026-W47"`` (or ``2026-w47``) → ``(2026, 47)``; refuses weeks the year does not have."""
+    m = WEEK_RE.match(week.strip().upper())
     if not m:
         raise InvalidInput(f"week {week!r} is not of the form YYYY-Www (e.g. 2026-W47)")
     year, num = int(m.group(1)), int(m.group(2))
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InvalidInput(f"week {week!r}: the year must be between {FIRST_YEAR} and {LAST_YEAR}")
     weeks_in_year = date(year, 12, 28).isocalendar().week
     if not 1 <= num <= weeks_in_year:
         raise InvalidInput(f"{year} has weeks 01 to {weeks_in_year:02d}, not {num:02d}")
     return year, num
+
+
+def normalise_week(week: str) -> str:
+    """The canonical name of a week a person typed: ``" 2026-w47 "`` → ``"2026-W47"``."""
+    year, num = parse_week(week)
+    return f"{year}-W{num:02d}"
 
 
 def week_bounds(week: str, tz: str) -> tuple[datetime, datetime]:
@@ -50,6 +60,13 @@ def week_of(moment: datetime, tz: str) -> str:
 
 
 def last_complete_week(tz: str, now: datetime | None = None) -> str:
-    """The most recent ISO week that has fully ended in ``tz``."""
+    """The most recent ISO week that has fully ended in ``tz``.
+
+    Counted on the local calendar: a week is 167 or 169 hours long when the clocks change,
+    so "seven days of seconds ago" can land two weeks back.
+    """
     now = now or utcnow()
-    return week_of(now - timedelta(days=7), tz)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    iso = (now.astimezone(ZoneInfo(tz)).date() - timedelta(days=7)).isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"

@@ -95,7 +95,7 @@ def list_command(ws: Workspace, week: str | None, as_json: bool) -> None:
     from .articles import all_articles, articles_in_week
     from .clock import week_of
 
-    found = articles_in_week(ws, week) if week else all_articles(ws)
+    found = articles_in_week(ws, week) if week is not None else all_articles(ws)
     tz = ws.settings.site.timezone
     if as_json:
         emit_json([{key: value for key, value in a.as_dict().items() if key not in ("body_html", "body_text")}

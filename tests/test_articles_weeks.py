@@ -93,3 +93,29 @@ def test_articles_in_week_when_the_site_is_in_tokyo(edge_articles):
         assert titles(tokyo, "2027-W01") == ["sunday-night", "next-monday"]
     finally:
         tokyo.close()
+
+
+def test_last_complete_week_counts_local_days_across_a_clock_change():
+    # New York springs forward on Sunday 14 March 2027, so the week before Monday 15 March is 167 hours:
+    # 00:30 on that Monday minus seven days of seconds is still Sunday 7 March (week 9).
+    just_after_midnight = datetime(2027, 3, 15, 4, 30, tzinfo=UTC)  # 00:30 EDT, Monday of 2027-W11
+    assert last_complete_week("America/New_York", just_after_midnight) == "2027-W10"
+    # And in the autumn (169 hours): the last minute of Sunday still counts as the running week.
+    assert last_complete_week("America/New_York", datetime(2026, 11, 9, 4, 59, tzinfo=UTC)) == "2026-W44"
+
+
+def test_week_names_are_read_as_people_type_them():
+    from newsletter.clock import normalise_week
+
+    assert normalise_week(" 2026-w47 ") == "2026-W47"
+    assert week_bounds("2026-w47", "UTC") == week_bounds("2026-W47", "UTC")
+    with pytest.raises(InvalidInput, match=r"^week 'last week' is not of the form YYYY-Www"):
+        parse_week("last week")  # the message quotes what was typed, not an upper-cased copy
+    with pytest.raises(InvalidInput, match="^week ''"):
+        parse_week("")
+
+
+def test_weeks_out_of_the_calendar_are_refused_not_crashed():
+    for far in ("9999-W52", "0001-W01"):
+        with pytest.raises(InvalidInput, match=f"week '{far}': the year must be between 1900 and 9998"):
+            week_bounds(far, "Asia/Tokyo")

@@ -86,3 +86,19 @@ def test_rebuild_of_a_frozen_issue_says_so(cli) -> None:
     assert "is frozen: it started sending" in str(refused.exception)
     listed = json.loads(cli("issue", "list", "--json").output)
     assert listed[0]["status"] == "sending" and listed[0]["frozen_at"]
+
+
+def test_week_option_is_parsed_alike_by_build_and_list(cli, capsys) -> None:
+    ten_article_week(cli.ws)
+    assert json.loads(cli("articles", "list", "--week", "2026-w47", "--json").output)
+    assert cli("issue", "build", "--week", "2026-w47").exit_code == 0
+    for args, message in [
+        (["issue", "build", "--week", ""], "Error: week '' is not of the form YYYY-Www"),
+        (["articles", "list", "--week", ""], "Error: week '' is not of the form YYYY-Www"),
+        (["issue", "build", "--week", "last week"], "Error: week 'last week' is not of the form YYYY-Www"),
+        (["issue", "build", "--week", "9999-W52"], "Error: week '9999-W52': the year must be between"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            run(main, ["--workspace", str(cli.ws.root), *args])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 1 and err.startswith(message) and err.count("\n") == 1, (args, err)
