@@ -52,6 +52,20 @@ def test_forget_erases_the_reader_from_kept_aside_mail_and_inbound_rows(ws):
 
 
 
+def test_forget_masks_the_address_in_the_send_outbox(ws):
+    from issues.outbox import outbox_db
+
+    heidi = reader_id(ws, "heidi")
+    outbox_db(ws).execute(
+        "INSERT INTO outbox (issue_id, subscriber_id, status, attempts, code, detail, updated_at) "
+        "VALUES ('2026-W46', ?, 'failed', 1, 550, ?, '2026-11-20T10:00:00+00:00')",
+        [heidi, f"550 5.1.1 <{HEIDI.upper()}>: Recipient address rejected"],
+    )
+    subscribers.forget(ws, heidi)
+    [detail] = outbox_db(ws).execute("SELECT detail FROM outbox WHERE issue_id = '2026-W46'").fetchone()
+    assert detail == "550 5.1.1 <…>: Recipient address rejected"
+
+
 def test_inbound_status_shows_a_deleted_copy_as_deleted(ws, cli):
     process_message(ws, b"From: heidi@example.org\nTo: news@example.com\nSubject: my phone is 555-0100\n"
                         b"Message-ID: <h2@example.org>\n\nhello\n")

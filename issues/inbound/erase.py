@@ -1,4 +1,5 @@
-"""Forgetting a reader reaches the inbound store too: masked wording, kept-aside copies deleted.
+"""Forgetting a reader reaches the mail that came back: masked wording (inbound rows and the
+send outbox's server replies), kept-aside copies deleted.
 
 Registered with :func:`subscribers.on_forget`, so it runs inside ``forget``'s transaction.
 A kept-aside message that holds the address is deleted (erasure wins over keeping it),
@@ -40,19 +41,33 @@ def _masker(spellings: list[str]) -> re.Pattern[str]:
 
 def erase_reader(ws: Workspace, db: sqlite_utils.Database, subscriber_id: int | None, normalized: str) -> None:
     """Remove what the inbound store holds about one address (the ``on_forget`` hook)."""
-    if not _has_table(db, "inbound_messages"):
-        return
     row = db.execute("SELECT email FROM subscribers WHERE id = ?", [subscriber_id]).fetchone()
     spellings = sorted({normalized, *([row[0].lower()] if row and row[0] else [])}, key=len, reverse=True)
     pattern = _masker(spellings)
     if subscriber_id is not None:
+        _mask_rows(db, "outbox", "subscriber_id = ?", [subscriber_id], pattern)
+    if not _has_table(db, "inbound_messages"):
+        return
+    if subscriber_id is not None:
         db.execute("UPDATE inbound_feedback SET detail = NULL WHERE subscriber_id = ?", [subscriber_id])
     like = " OR ".join("lower(detail) LIKE ?" for _ in spellings)
-    for row_id, detail in db.execute(
-        f"SELECT id, detail FROM inbound_messages WHERE {like}", [f"%{s}%" for s in spellings]
-    ).fetchall():
-        db.execute("UPDATE inbound_messages SET detail = ? WHERE id = ?", [pattern.sub("…", detail), row_id])
+    _mask_rows(db, "inbound_messages", like, [f"%{s}%" for s in spellings], pattern)
     _delete_kept_aside(ws, db, [s.encode("utf-8") for s in spellings])
+
+
+def _mask_rows(db: sqlite_utils.Database, table: str, where: str, params: list, pattern: re.Pattern[str]) -> None:
+    """Mask the address in ``table.detail`` where ``where`` holds.
+
+    The outbox (the send's own table) is included: a refusal at send time is mail
+    coming back too, and servers quote the recipient ("550 <jane@...>: no such user").
+    """
+    if not _has_table(db, table):
+        return
+    query = f"SELECT id, detail FROM {table} WHERE detail IS NOT NULL AND ({where})"
+    for row_id, detail in db.execute(query, params).fetchall():
+        masked = pattern.sub("…", detail)
+        if masked != detail:
+            db.execute(f"UPDATE {table} SET detail = ? WHERE id = ?", [masked, row_id])
 
 
 def _delete_kept_aside(ws: Workspace, db: sqlite_utils.Database, needles: list[bytes]) -> None:
