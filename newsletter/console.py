@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
@@ -19,7 +20,8 @@ from typing import Any, TypeVar
 
 import click
 
-from .errors import NewsletterError
+from .errors import NewsletterError, StorageError
+from .faults import explain_database_error, explain_os_error
 from .workspace import Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,7 +51,14 @@ def pass_workspace(func: F) -> F:
     @click.pass_obj
     @functools.wraps(func)
     def wrapper(app: AppContext, *args: Any, **kwargs: Any) -> Any:
-        return func(app.workspace, *args, **kwargs)
+        ws = app.workspace
+        try:
+            return func(ws, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:  # locked, read-only, full, damaged: the user can fix these
+            message = explain_database_error(exc, ws.database_path)
+            if message is None:
+                raise
+            raise StorageError(message) from exc
 
     return wrapper  # type: ignore[return-value]
 
@@ -122,6 +131,11 @@ def run(main: click.Group, args: list[str] | None = None) -> None:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
     except BrokenPipeError:
+        sys.exit(1)
+    except OSError as exc:  # a folder that cannot be written, a full disk: one line naming the file
+        if verbose:
+            raise
+        click.echo(f"Error: {explain_os_error(exc)}", err=True)
         sys.exit(1)
     except Exception as exc:  # an unexpected bug: still one line unless --verbose
         if verbose:

@@ -29,3 +29,7 @@ class NotFound(NewsletterError):
 
 class InvalidInput(NewsletterError):
     """Input a person typed is refused (bad address, CR/LF in a header field, ...)."""
+
+
+class StorageError(NewsletterError):
+    """The workspace's database or a file cannot be read or written (locked, read-only, full, damaged)."""

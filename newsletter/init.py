@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from .errors import ConfigError
-from .settings import SETTINGS_FILE
+from .faults import explain_database_error, explain_os_error
+from .settings import DEFAULTS, SETTINGS_FILE
 from .workspace import Workspace
 
 SETTINGS_TEMPLATE = '''\
@@ -24,10 +26,13 @@ timezone = "America/New_York"             # weeks and dates are counted in this 
 postal_address = "123 Main St, Springfield"   # required by anti-spam law in most countries
 
 [issue]
-# Jinja2 templates for the subject and preheader; `site` and `issue` are available.
+# Jinja2 templates for the subject, the preheader (the preview line inboxes show after it)
+# and the campaign; `site` and `issue` are available.
 subject = "{{{{ site.name }}}} #{{{{ issue.number }}}}: {{{{ issue.items[0].title }}}}"
+preheader = "{{{{ issue.items | length }}}} new articles this week, starting with {{{{ issue.items[0].title }}}}"
 utm_source = "newsletter"
 utm_medium = "email"
+utm_campaign = "{{{{ issue.id }}}}"
 excerpt_words = 50
 
 [paths]
@@ -71,13 +76,19 @@ def init_workspace(folder: Path | str, name: str = "Weekly Training Notes") -> W
         raise ConfigError(f"{settings_path} already exists; this folder is a workspace already")
     if '"' in name or "\n" in name or "\\" in name:
         raise ConfigError("the site name may not contain quotes, backslashes or line breaks")
-    root.mkdir(parents=True, exist_ok=True)
-    settings_path.write_text(SETTINGS_TEMPLATE.format(name=name), encoding="utf-8")
-    gitignore = root / ".gitignore"
-    if not gitignore.exists():
-        gitignore.write_text(GITIGNORE, encoding="utf-8")
-    ws = Workspace(root)
-    ws.articles_dir.mkdir(exist_ok=True)
-    ws.issues_dir.mkdir(exist_ok=True)
-    ws.db.execute("SELECT 1")  # creates the database file
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        settings_path.write_text(SETTINGS_TEMPLATE.format(name=name), encoding="utf-8")
+        gitignore = root / ".gitignore"
+        if not gitignore.exists():
+            gitignore.write_text(GITIGNORE, encoding="utf-8")
+        ws = Workspace(root)
+        ws.articles_dir.mkdir(exist_ok=True)
+        ws.issues_dir.mkdir(exist_ok=True)
+        ws.db.execute("SELECT 1")  # creates the database file
+    except OSError as exc:
+        raise ConfigError(f"cannot make a workspace in {root}: {explain_os_error(exc)}") from None
+    except sqlite3.Error as exc:
+        problem = explain_database_error(exc, root / DEFAULTS["paths"]["database"]) or str(exc)
+        raise ConfigError(f"cannot make a workspace in {root}: {problem}") from None
     return ws
