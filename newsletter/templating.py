@@ -10,6 +10,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .errors import ConfigError
+
 if TYPE_CHECKING:
     from .workspace import Workspace
 
@@ -27,6 +29,12 @@ def template_dirs(ws: Workspace | None) -> list[Path]:
     """Search path for templates: ``[paths] templates`` (if set), then the built-in folder."""
     dirs: list[Path] = []
     if ws is not None and ws.settings.paths.templates:
-        dirs.append(ws.path(ws.settings.paths.templates))
+        folder = ws.path(ws.settings.paths.templates)
+        if not folder.is_dir():  # a typo here would silently drop every override
+            raise ConfigError(
+                f"[paths] templates = {ws.settings.paths.templates!r}: there is no folder {folder}; "
+                "create it, fix the path in newsletter.toml, or set it to \"\" for the built-in templates"
+            )
+        dirs.append(folder)
     dirs.append(builtin_templates_dir())
     return dirs

@@ -141,3 +141,13 @@ def test_builtin_templates_are_named_from_the_templates_folder() -> None:
     context = {"site": {"language": "en"}, "issue": {"subject": "s", "preheader": "p"}}
     with pytest.raises(TemplateError, match=r"^templates/partials/masthead.mjml.j2:5: 'view_url' is undefined$"):
         render_html_email(None, "issue.mjml.j2", context)
+
+
+def test_a_templates_folder_that_does_not_exist_is_an_error_not_ignored(workspace: Workspace, monkeypatch) -> None:
+    from newsletter.errors import ConfigError
+
+    monkeypatch.setenv("NEWSLETTER_PATHS_TEMPLATES", "my-tempaltes")  # a typo would drop every override
+    ws = Workspace(workspace.root)
+    with pytest.raises(ConfigError, match=r"^\[paths\] templates = 'my-tempaltes': there is no folder .*my-tempaltes; "
+                                          "create it, fix the path"):
+        render_text(ws, "partials/footer.txt.j2", {})
