@@ -76,7 +76,8 @@ def import_command(ws: Workspace, sources: tuple[str, ...], default_date: dateti
         raise SourceError(failed[0].message + (f" ({others} other{'s' if others != 1 else ''} handled, see the summary)"
                                                if others else ""))
     if failed:
-        raise SourceError(f"{len(failed)} of {len(report.entries)} failed to import (listed above); "
+        where = "each is in the JSON report" if as_json else "listed above"
+        raise SourceError(f"{len(failed)} of {len(report.entries)} failed to import ({where}); "
                           "the others were imported")
 
 

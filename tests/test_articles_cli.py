@@ -108,3 +108,11 @@ def test_json_report_with_a_failure_is_still_one_document(workspace, tmp_path, c
     assert code == 1
     assert json.loads(out)["counts"]["failed"] == 1
     assert err == f"Error: {tmp_path / 'empty.md'}: empty, nothing to import\n"
+
+
+def test_json_report_with_several_failures_points_at_the_json(workspace, tmp_path, capsys):
+    (tmp_path / "empty.md").write_text("")
+    (tmp_path / "notes.md").write_text("---\ntitle: [oops\n---\nx\n")
+    code, out, err = run_cli(workspace, "articles", "import", str(tmp_path), "--json", capsys=capsys)
+    assert code == 1 and json.loads(out)["counts"]["failed"] == 2
+    assert err == "Error: 2 of 2 failed to import (each is in the JSON report); the others were imported\n"

@@ -101,8 +101,10 @@ def test_feed_that_is_not_xml(workspace, tmp_path):
     report = import_sources(workspace, [broken, words, not_a_feed])
     messages = [e.message for e in report.failed]
     assert messages[0].startswith(f"{broken}:4: the feed is not well-formed XML")
+    assert messages[0].endswith("; fix that line, or ask the feed's publisher to")
     assert messages[1].startswith(f"{words}:") and "not well-formed XML" in messages[1]
-    assert messages[2] == f"{not_a_feed}:1: not an RSS or Atom feed"
+    assert messages[2] == (f"{not_a_feed}:1: not an RSS or Atom feed (no <rss> or <feed> element); "
+                           "give the address of the site's RSS 2.0 or Atom feed")
     assert all_articles(workspace) == []
 
 

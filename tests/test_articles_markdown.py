@@ -152,7 +152,9 @@ def test_one_bad_file_does_not_stop_the_folder(workspace, tmp_path):
     assert report.counts["added"] == 1
     failed = {Path(e.origin).name: e.message for e in report.failed}
     assert set(failed) == {"bad-yaml.md", "no-title.md", "empty.md", "binary.md", "latin1.md", "unclosed.md"}
-    assert failed["bad-yaml.md"].startswith(f"{folder / 'bad-yaml.md'}:4: front matter is not valid YAML")
+    # The bracket opened on line 3 is what to fix, though the parser only notices it on line 4.
+    assert failed["bad-yaml.md"].startswith(f"{folder / 'bad-yaml.md'}:3: front matter is not valid YAML "
+                                            "(parsing a flow sequence that is never closed: ")
     assert "no title" in failed["no-title.md"]
     assert "empty" in failed["empty.md"]
     assert "binary" in failed["binary.md"]
@@ -247,3 +249,14 @@ def test_a_reader_crashing_is_one_failure_in_order(workspace, tmp_path, monkeypa
     assert [(Path(e.origin).name, e.status) for e in report.entries] == [
         ("a.md", "added"), ("b.txt", "failed"), ("c.md", "added")]
     assert report.failed[0].message == f"{tmp_path / 'b.txt'}: cannot be read (RuntimeError: parser bug)"
+
+
+def test_an_unclosed_quote_is_reported_on_the_line_that_opens_it(workspace, tmp_path):
+    write(tmp_path / "quote.md", '---\ntitle: "Hill Repeats\ndate: 2026-11-10\nauthor: Dana\n---\nBody\n')
+    write(tmp_path / "indent.md", "---\ntitle: Fine\n  oops: indented\n---\nBody\n")
+    report = import_sources(workspace, [tmp_path / "quote.md", tmp_path / "indent.md"])
+    quote, indent = (e.message for e in report.failed)
+    assert quote == (f"{tmp_path / 'quote.md'}:2: front matter is not valid YAML (scanning a quoted scalar that is "
+                     "never closed: found unexpected end of stream); fix that line")
+    assert indent == (f"{tmp_path / 'indent.md'}:3: front matter is not valid YAML "
+                      "(mapping values are not allowed here); fix that line")

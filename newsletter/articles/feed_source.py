@@ -79,9 +79,10 @@ def read_feed(data: bytes, ctx: SourceContext) -> list[Draft]:
     problem = parsed.get("bozo_exception")
     if isinstance(problem, xml.sax.SAXParseException):
         raise SourceError(f"{ctx.origin}:{problem.getLineNumber()}: the feed is not well-formed XML "
-                          f"({problem.getMessage()}); fix the feed or ask its publisher to")
+                          f"({problem.getMessage()}); fix that line, or ask the feed's publisher to")
     if not parsed.get("version"):
-        raise SourceError(f"{ctx.origin}:1: not an RSS or Atom feed")
+        raise SourceError(f"{ctx.origin}:1: not an RSS or Atom feed (no <rss> or <feed> element); "
+                          "give the address of the site's RSS 2.0 or Atom feed")
     lines = _item_lines(data)
     media_alts = _media_descriptions(data)
     base = parsed.feed.get("link") or ctx.base_url

@@ -44,15 +44,30 @@ def split_front_matter(text: str, origin: str) -> tuple[dict[str, Any], str, int
     try:
         data = yaml.safe_load(raw) if raw.strip() else {}
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 2 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SourceError(f"{origin}:{line}: front matter is not valid YAML ({problem}); fix that line") from None
+        raise SourceError(_yaml_problem(exc, origin)) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise SourceError(f"{origin}:2: front matter must be 'key: value' lines, not a {type(data).__name__}")
     return data, "\n".join(lines[index + 1:]), index + 2
+
+
+def _yaml_problem(exc: yaml.YAMLError, origin: str) -> str:
+    """``file:line: front matter is not valid YAML (...)``, the line in the file's own numbering.
+
+    A quote or bracket left open is only noticed further down: point at the line where it
+    was opened instead.
+    """
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    opened = getattr(exc, "context_mark", None)
+    context = getattr(exc, "context", None)
+    if opened is not None and (mark is None or any(kind in (context or "") for kind in ("quoted", "flow"))):
+        mark = opened
+        if context:
+            problem = f"{context.removeprefix('while ')} that is never closed: {problem}"
+    line = mark.line + 2 if mark is not None else 1
+    return f"{origin}:{line}: front matter is not valid YAML ({problem}); fix that line"
 
 
 def _key_line(text: str, key: str) -> int:
