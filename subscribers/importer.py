@@ -168,6 +168,9 @@ class _Batcher:
         default = "confirmed" if self.confirmed else "pending"
         nonces = os.urandom(4 * len(new)).hex()  # one confirmation nonce per reader, drawn at once
         readers, events = [], []
+        # Ids go by address within a batch, so the table and its unique index both grow in
+        # order (each page filled once, not split): ~2x faster inserts than ids in file order.
+        new.sort(key=itemgetter(2))
         for offset, (line, email, normalized, name, status) in enumerate(new):
             status = status or default
             reader_id = first + offset
@@ -175,8 +178,6 @@ class _Batcher:
             nonce = nonces[8 * offset : 8 * offset + 8]
             readers.append((reader_id, email, normalized, name, status, self.source, now, now, confirmed_at, nonce))
             events.append((reader_id, status, now, self.source, self.consent, f"line {line}"))
-        # Ids follow the file; rows go in by address so the unique index grows in order (2x faster at 1M).
-        readers.sort(key=itemgetter(2))
         self.db.conn.executemany(
             "INSERT INTO subscribers (id, email, email_normalized, name, status, source, created_at, updated_at, "
             "confirmed_at, confirm_nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
