@@ -11,6 +11,7 @@ import subscribers
 from issues.inbound import process_message
 from issues.inbound.erase import ERASED_NOTE
 from issues.inbound.store import database
+from newsletter.errors import NotFound
 
 HEIDI = READERS["heidi"]
 ORIGINAL = f"From: news@example.com\nTo: {HEIDI}\nSubject: x\nMessage-ID: <unknown@nowhere>\n\nhi\n".encode()
@@ -102,3 +103,14 @@ def test_forgetting_an_address_that_was_never_a_reader_deletes_its_stray_mail(ws
 def test_forget_works_before_any_mail_came_back(workspace):
     subscribers.subscribe(workspace, "early@example.com")
     assert subscribers.forget(workspace, "early@example.com") is not None
+
+
+def test_a_forgotten_reader_asking_to_subscribe_by_mail_is_not_kept(ws):
+    raw = sample(ws, "subscribe-request.eml")
+    subscribers.forget(ws, "grace.lee@example.net")  # never a reader: suppressed
+    outcome = process_message(ws, raw)
+    assert (outcome.outcome, outcome.kind) == ("ignored", "subscribe")
+    assert "grace" not in outcome.detail.lower() and outcome.kept_as is None
+    assert _kept(ws) == []
+    with pytest.raises(NotFound):
+        subscribers.get_subscriber(ws, "grace.lee@example.net")

@@ -273,8 +273,8 @@ def _subscribe(ws: Workspace, row: int, msg: Message, verdict: Verdict, routing:
         done = register(ws, address, name=name or None, source=SOURCE, consent_text=consent)
     except InvalidInput as exc:
         raise Unusable(f"the From address cannot be subscribed: {exc}") from None
-    if done.subscriber_id is None:
-        raise Unusable(f"the From address is on the suppression list ({done.action})")
+    if done.subscriber_id is None:  # forgotten at their request: understood, and not kept (it holds the address)
+        return Outcome("ignored", "subscribe", f"{verdict.reason}; the sender asked to be forgotten, so not added")
     store.add_feedback(ws, row, kind="subscribe", subscriber_id=done.subscriber_id, address=None, issue_id=None,
                        detail=f"{consent} (subject {subject!r}); {done.action}, "
                               f"confirmation mail {done.mail or 'not due'}")
