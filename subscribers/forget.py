@@ -69,6 +69,9 @@ def forget(ws: Workspace, key: int | str, *, source: str = "cli") -> int | None:
         db.execute(f"UPDATE subscriber_events SET {blank} WHERE subscriber_id = ?", [reader.id])
         new_status = "unsubscribed" if status in ("pending", "confirmed") else status
         now = clock.now_iso()
+        if new_status != status:  # leaving is a status change of its own (and counts as a leaver in stats)
+            record_event(db, reader.id, "unsubscribed", at=now, status=new_status, source=source,
+                         detail="asked to be forgotten")
         db.execute(
             "UPDATE subscribers SET email = NULL, email_normalized = NULL, name = NULL, status = ?, "
             "confirm_nonce = '', forgotten_at = ?, updated_at = ? WHERE id = ?",

@@ -105,3 +105,19 @@ def test_a_leaver_re_opened_by_the_form_is_not_confirmed_by_an_import_or_add(cli
     added = cli("subscribers", "add", "left@example.com", "--confirmed", "--consent", "phone call")
     assert added.exit_code == 0 and "only the link in their confirmation email" in added.output
     assert subscribers.get_subscriber(workspace, left.id).status == "pending"
+
+
+def test_forgetting_an_active_reader_counts_as_a_leaver(workspace):
+    from subscribers.stats import subscriber_stats
+    from subscribers.store import events_of
+
+    subscribers.subscribe(workspace, "active@example.com", source="cli", confirmed=True, consent_text="x")
+    subscribers.subscribe(workspace, "left@example.com", source="cli", confirmed=True, consent_text="x")
+    left = subscribers.get_subscriber(workspace, "left@example.com")
+    subscribers.unsubscribe(workspace, left.id, source="link")
+    active = subscribers.forget(workspace, "active@example.com")
+    subscribers.forget(workspace, left.id)
+    assert [(e.kind, e.status) for e in events_of(workspace, active)][-2:] == [
+        ("unsubscribed", "unsubscribed"), ("forgotten", "unsubscribed")]
+    assert [e.kind for e in events_of(workspace, left.id)][-2:] == ["unsubscribed", "forgotten"]  # not twice
+    assert sum(week["leavers"] for week in subscriber_stats(workspace)["weeks"]) == 2
