@@ -10,7 +10,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from newsletter.articles import slugify
 from newsletter.personalise import personalise, placeholders
 from newsletter.render import render_html_email, render_text
 from newsletter.workspace import Workspace
@@ -88,29 +87,17 @@ def sample_fields(ws: Workspace) -> dict[str, str]:
 
 
 def sample_message(ws: Workspace, rendered: RenderedIssue, fields: dict[str, str]) -> bytes:
-    """The whole multipart/alternative message for one reader, built with the stdlib email package."""
-    from email.message import EmailMessage
-    from email.policy import SMTP
-    from email.utils import formataddr, formatdate, make_msgid, parseaddr
+    """The whole message for one reader, built exactly as a send builds it (headers, parts, DKIM)."""
+    from newsletter.settings import check_mail_settings
 
-    html, text = personalise(rendered.html, rendered.text, fields)
-    sender = ws.settings.site["from"]
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-    message = EmailMessage(policy=SMTP)
-    message["From"] = sender
-    message["To"] = formataddr((fields.get("name") or "", fields["email"]))
-    message["Subject"] = rendered.subject
-    message["Date"] = formatdate(localtime=False, usegmt=True)
-    message["Message-ID"] = make_msgid(idstring=rendered.issue_id, domain=domain)
-    site_name = ws.settings.site.name
-    message["List-Id"] = ws.settings.delivery.list_id or f"{site_name} <{slugify(site_name)}.{domain}>"
-    message["List-Unsubscribe"] = f"<{fields['unsubscribe_url']}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    if ws.settings.site.reply_to:
-        message["Reply-To"] = ws.settings.site.reply_to
-    message.set_content(text.decode("utf-8"))
-    message.add_alternative(html.decode("utf-8"), subtype="html")
-    return message.as_bytes()
+    from .message import IssueMessage, Recipient
+    from .verp import sender_domain
+
+    check_mail_settings(ws.settings)
+    template = IssueMessage(ws, rendered.subject, rendered.html, rendered.text)
+    reader = Recipient(fields["email"], fields.get("name"), fields["unsubscribe_url"],
+                       f"unsubscribe@{sender_domain(ws)}", template.new_message_id())
+    return template.build(reader)
 
 
 def write_issue_files(ws: Workspace, issue_id: str, out_dir: Path | None = None) -> dict[str, Path]:

@@ -10,6 +10,7 @@ import copy
 import os
 import tomllib
 from collections.abc import Mapping
+from email.utils import parseaddr
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -204,6 +205,35 @@ def _check_type(value: Any, default: Any, where: str) -> Any:
     elif isinstance(default, (int, float, str)) and not isinstance(value, type(default)):
         raise ConfigError(f"{where} must be a {type(default).__name__}, not {value!r}")
     return value
+
+
+# Settings that go into mail headers or links: a line break there could forge a header.
+ONE_LINE = (
+    *(("site", key) for key in ("name", "url", "public_url", "from", "reply_to", "language", "privacy_url")),
+    *(("delivery", key) for key in ("list_id", "bounce_address", "unsubscribe_address")),
+)
+
+
+def check_mail_settings(settings: Settings, environ: Mapping[str, str] | None = None) -> None:
+    """Refuse settings that would break or forge a mail header: a line break, a From without an address.
+
+    Called by whatever builds mail from the settings, so other commands still run with them.
+    """
+    environ = os.environ if environ is None else environ
+
+    def origin(section: str, key: str) -> str:
+        env = f"NEWSLETTER_{section.upper()}_{key.upper()}"
+        return env if env in environ else str(settings.source or SETTINGS_FILE)
+
+    for section, key in ONE_LINE:
+        value = getattr(settings, section)[key]
+        if isinstance(value, str) and ("\r" in value or "\n" in value):
+            raise ConfigError(f"[{section}] {key} (from {origin(section, key)}) contains a line break; "
+                              "it goes into mail headers, so keep it on one line")
+    sender = str(settings.site["from"])
+    if "@" not in parseaddr(sender)[1]:
+        raise ConfigError(f"[site] from = {sender!r} (from {origin('site', 'from')}) has no email address; "
+                          "write it like 'Weekly Training Notes <news@example.com>'")
 
 
 def load_settings(

@@ -40,7 +40,9 @@ def test_build_list_and_render(cli, tmp_path: Path) -> None:
     assert message.get_content_type() == "multipart/alternative"
     assert message["Subject"].startswith("Weekly Training Notes #1: ")
     assert message["To"] == "Sam Reader <reader@example.com>"
-    assert message["List-Unsubscribe"] == "<https://news.example.com/unsubscribe/SAMPLE>"
+    # Built by the send's own message builder: the https link and the mailto, as every reader gets them.
+    assert message["List-Unsubscribe"] == "<https://news.example.com/unsubscribe/SAMPLE>, <mailto:unsubscribe@example.com>"
+    assert message["Message-ID"].endswith("@example.com>") and message["Date"]
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["List-Id"] == "Weekly Training Notes <weekly-training-notes.example.com>"
     parts = {part.get_content_type(): part.get_content() for part in message.iter_parts()}
@@ -102,3 +104,36 @@ def test_week_option_is_parsed_alike_by_build_and_list(cli, capsys) -> None:
             run(main, ["--workspace", str(cli.ws.root), *args])
         err = capsys.readouterr().err
         assert exit_info.value.code == 1 and err.startswith(message) and err.count("\n") == 1, (args, err)
+
+
+def test_line_breaks_in_header_settings_are_refused_by_name(cli, capsys, monkeypatch, tmp_path: Path) -> None:
+    ten_article_week(cli.ws)
+    assert cli("issue", "build", "--week", "2026-W47").exit_code == 0
+    toml = cli.ws.root / "newsletter.toml"
+    for variable, setting in [("NEWSLETTER_SITE_FROM", "[site] from"), ("NEWSLETTER_SITE_NAME", "[site] name"),
+                              ("NEWSLETTER_SITE_REPLY_TO", "[site] reply_to")]:
+        monkeypatch.setenv(variable, "Weekly <news@example.com>\r\nBcc: everyone@example.com")
+        with pytest.raises(SystemExit) as exit_info:
+            run(main, ["--workspace", str(cli.ws.root), "issue", "render", "2026-W47", "--out", str(tmp_path)])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 1
+        assert err == f"Error: {setting} (from {variable}) contains a line break; it goes into mail headers, " \
+                      "so keep it on one line\n"
+        monkeypatch.delenv(variable)
+    toml.write_text(toml.read_text().replace('reply_to = ""', 'reply_to = """a@example.com\nX-Evil: 1"""'))
+    with pytest.raises(SystemExit):
+        run(main, ["--workspace", str(cli.ws.root), "issue", "render", "2026-W47", "--out", str(tmp_path)])
+    assert capsys.readouterr().err == f"Error: [site] reply_to (from {toml}) contains a line break; it goes into " \
+                                      "mail headers, so keep it on one line\n"
+    assert not (tmp_path / "issue.eml").exists()
+
+
+def test_a_from_setting_without_an_address_is_refused(cli, capsys, monkeypatch, tmp_path: Path) -> None:
+    ten_article_week(cli.ws)
+    assert cli("issue", "build", "--week", "2026-W47").exit_code == 0
+    monkeypatch.setenv("NEWSLETTER_SITE_FROM", "Weekly Training Notes")
+    with pytest.raises(SystemExit) as exit_info:
+        run(main, ["--workspace", str(cli.ws.root), "issue", "render", "2026-W47", "--out", str(tmp_path)])
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err == ("Error: [site] from = 'Weekly Training Notes' (from NEWSLETTER_SITE_FROM) has no "
+                                       "email address; write it like 'Weekly Training Notes <news@example.com>'\n")
