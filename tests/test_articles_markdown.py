@@ -207,15 +207,25 @@ def test_future_date_is_refused_unless_allowed(workspace, tmp_path):
     assert report.entries[0].notes == ["dated in the future (2099-01-05)"]
 
 
-def test_duplicate_urls_in_one_import_are_reported(workspace, tmp_path):
+def test_two_files_claiming_one_url_are_an_error_naming_both(workspace, tmp_path):
     write(tmp_path / "a.md", GOOD)
     write(tmp_path / "b.md", GOOD.replace("Tempo Runs Explained", "Tempo Runs, Again"))
     report = import_sources(workspace, [tmp_path])
-    assert report.counts["added"] == 1 and report.counts["skipped"] == 1
+    assert report.counts["added"] == 1 and report.counts["failed"] == 1
+    failed = report.failed[0]
+    assert failed.message == (
+        f"{tmp_path / 'b.md'}:4: has the same URL https://blog.example.com/training/tempo-runs as "
+        f"{tmp_path / 'a.md'}, which was imported instead; give one of them its own 'url:' (or remove the copy)")
+    assert [a.title for a in all_articles(workspace)] == ["Tempo Runs Explained"]
+
+
+def test_the_same_file_twice_is_only_a_duplicate(workspace, tmp_path):
+    write(tmp_path / "a.md", GOOD)
+    report = import_sources(workspace, [tmp_path / "a.md", tmp_path / "a.md"])
+    assert report.counts["added"] == 1 and report.counts["skipped"] == 1 and not report.failed
     skipped = next(e for e in report.entries if e.status == "skipped")
-    assert skipped.origin.endswith("b.md")
-    assert "duplicate URL https://blog.example.com/training/tempo-runs" in skipped.message
-    assert skipped.message.endswith(f"kept the one from {tmp_path / 'a.md'}")
+    assert skipped.message == ("duplicate URL https://blog.example.com/training/tempo-runs; "
+                               f"kept the one from {tmp_path / 'a.md'}")
 
 
 def test_slugs_stay_unique_across_different_urls(workspace, tmp_path):

@@ -264,11 +264,28 @@ class _Import:
             kept = best[fields["url"]]
             if kept is item:
                 winners.append(item)
+            elif self.conflicting(item, kept):
+                self.report.add(ReportEntry(
+                    "failed", draft.origin,
+                    f"{draft.where('url')}: has the same URL {fields['url']} as {kept[0].origin}, which was "
+                    "imported instead; give one of them its own 'url:' (or remove the copy)",
+                    fields["title"], fields["url"]))
             else:
                 self.report.add(ReportEntry("skipped", draft.origin,
                                             f"duplicate URL {fields['url']}; kept the one from {kept[0].origin}",
                                             fields["title"], fields["url"]))
         return winners
+
+    @staticmethod
+    def conflicting(item: tuple[Draft, dict[str, Any], list[str]], kept: tuple[Draft, dict[str, Any], list[str]]) -> bool:
+        """Two different articles claiming one URL: an editor's mistake, not a feed repeating a file.
+
+        A feed carrying what a Markdown file also holds, or the same file named twice, is just
+        a duplicate; two files of one kind with different content would lose one article.
+        """
+        return (item[0].kind == kept[0].kind != "feed"
+                and item[0].origin != kept[0].origin
+                and item[1]["content_hash"] != kept[1]["content_hash"])
 
 
 def import_sources(
