@@ -290,6 +290,7 @@ def import_csv(
         writer.finish(raise_error=False)  # the first error is the one to report
         raise
     writer.finish()
+    report.rows += len(bad)  # rows the csv module could not split are rows of the file too
     for line, reason in bad:
         report.bad(line, reason)
     report.bad_rows.sort()

@@ -121,3 +121,13 @@ def test_forgetting_an_active_reader_counts_as_a_leaver(workspace):
         ("unsubscribed", "unsubscribed"), ("forgotten", "unsubscribed")]
     assert [e.kind for e in events_of(workspace, left.id)][-2:] == ["unsubscribed", "forgotten"]  # not twice
     assert sum(week["leavers"] for week in subscriber_stats(workspace)["weeks"]) == 2
+
+
+def test_rows_the_csv_module_cannot_split_are_counted_as_rows(workspace, tmp_path):
+    from subscribers.importer import import_csv
+
+    big = tmp_path / "big.csv"
+    big.write_text("email,name\nbig@example.com," + "x" * 200_000 + "\nafter@example.com,ok\n")
+    report = import_csv(workspace, big)
+    assert (report.rows, report.added, report.bad_row_count) == (2, 1, 1)
+    assert report.bad_rows[0][0] == 2 and "field limit" in report.bad_rows[0][1]

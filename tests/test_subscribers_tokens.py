@@ -43,7 +43,10 @@ def test_round_trip(workspace, two_readers):
 @pytest.mark.parametrize("purpose", ["confirm", "unsubscribe"])
 def test_tampered(workspace, two_readers, purpose):
     token = subscribers.make_token(workspace, purpose, two_readers[0])
-    flipped = token[:-1] + ("A" if token[-1] != "A" else "B")
+    # Flip a character inside the signature: the last one carries unused padding bits, so changing
+    # it can decode to the very same bytes (a flaky test, not a weak token).
+    at = len(token) - 5
+    flipped = token[:at] + ("A" if token[at] != "A" else "B") + token[at + 1:]
     assert reason(workspace, flipped, purpose) == "tampered"
     assert reason(workspace, "", purpose) == "tampered"
     assert reason(workspace, "not-a-token", purpose) == "tampered"
