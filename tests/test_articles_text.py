@@ -185,3 +185,10 @@ def test_article_sentences_that_resemble_chrome_are_kept():
     )
     _, html = parse(text)
     assert html.count("<p>") == 3
+
+
+def test_a_page_saved_as_utf16_says_how_to_fix_it(workspace, tmp_path):
+    saved = tmp_path / "notepad.txt"
+    saved.write_bytes("Why Calves Cramp\n\nIt usually arrives at night.\n".encode("utf-16"))  # BOM first
+    report = import_sources(workspace, [saved])
+    assert [e.message for e in report.failed] == [f"{saved}: UTF-16 text; save the file as UTF-8"]

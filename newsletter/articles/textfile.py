@@ -34,6 +34,8 @@ def check_content(data: bytes, origin: str) -> bytes:
     """Refuse an empty or binary document before any parser sees it."""
     if not data.strip():
         raise SourceError(f"{origin}: empty, nothing to import")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # what Windows editors call "Unicode"
+        raise SourceError(f"{origin}: UTF-16 text; save the file as UTF-8")
     if b"\x00" in data[:8192]:
         raise SourceError(f"{origin}: this is a binary file, not an article (Markdown, feed, HTML or text)")
     return data
