@@ -7,13 +7,17 @@ topics: every article mixes two topics with common English and background
 words, has a title from its topics and one to three tags.  Each step runs in
 its own process so peak memory (max RSS) is the step's own.
 
-    .venv/bin/python bench/related_scale.py [--sizes 10000,100000] [--keep DIR]
+    .venv/bin/python bench/related_scale.py [--sizes 10000,100000] [--keep DIR] [--embeddings]
+
+``--embeddings`` measures with ``[related] embeddings`` on (needs the extra;
+the build then embeds every article: 0.2 s each for 500 words on two CPU cores).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -162,6 +166,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10000,100000", help="archive sizes, comma-separated")
     parser.add_argument("--keep", metavar="DIR", help="keep the generated workspaces here")
+    parser.add_argument("--embeddings", action="store_true", help="with [related] embeddings on")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -173,6 +178,8 @@ def main() -> None:
     if args.step:
         print(json.dumps(measure(Path(args.folder), args.step)))
         return
+    if args.embeddings:
+        os.environ["NEWSLETTER_RELATED_EMBEDDINGS"] = "true"  # the step processes inherit it
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="related-scale-"))
     print(f"{'articles':>9} {'MB text':>8} | {'build s':>8} {'peak MB':>8} | {'add one ms':>10} | "
           f"{'10-item issue ms':>16} {'peak MB':>8}")
