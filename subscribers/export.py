@@ -1,7 +1,8 @@
 """CSV export of readers (address, name, status, dates), streamed in id order.
 
-Names that a spreadsheet would run as a formula (starting with = + - @) are
-written with a leading apostrophe; the importer takes it off again.
+Names and addresses that a spreadsheet would run as a formula (starting with
+= + - @; ``=1+2@example.com`` is a valid address anyone can type into the form)
+are written with a leading apostrophe; the importer takes it off again.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def export_csv(ws: Workspace, out: TextIO, *, status: str | None = None) -> int:
     count = 0
     for reader in iter_subscribers(ws, status=status):
         writer.writerow(
-            [reader.email, spreadsheet_safe(reader.name), reader.status, reader.source,
+            [spreadsheet_safe(reader.email), spreadsheet_safe(reader.name), reader.status, reader.source,
              reader.created_at, reader.confirmed_at or "", reader.updated_at]
         )
         count += 1

@@ -223,6 +223,11 @@ def _reason(row: CsvRow, exc: InvalidInput) -> str:
     return str(exc)
 
 
+def _unguarded(value: str) -> str:
+    """Undo the export's spreadsheet guard (a leading apostrophe before = + - @)."""
+    return value[1:] if value.startswith("'") and value[1:2].startswith(FORMULA_START) else value
+
+
 def _validated(row: CsvRow, check_deliverability: bool) -> tuple:
     """(line, email, normalized, name, status) for a good row; raises InvalidInput for a bad one."""
     cell, name = row.email, row.name
@@ -231,9 +236,8 @@ def _validated(row: CsvRow, check_deliverability: bool) -> tuple:
     if "<" in cell:
         given, cell = split_name_address(cell)
         name = name or given
-    address = validate_address(cell, check_deliverability=check_deliverability)
-    if name and name.startswith("'") and name[1:2].startswith(FORMULA_START):
-        name = name[1:]  # undo the export's spreadsheet guard
+    address = validate_address(_unguarded(cell), check_deliverability=check_deliverability)
+    name = _unguarded(name) if name else name
     status = row.status if row.status in LEAVER_STATUSES else None
     return row.line, address.email, address.normalized, clean_name(name), status
 

@@ -131,3 +131,28 @@ def test_rows_the_csv_module_cannot_split_are_counted_as_rows(workspace, tmp_pat
     report = import_csv(workspace, big)
     assert (report.rows, report.added, report.bad_row_count) == (2, 1, 1)
     assert report.bad_rows[0][0] == 2 and "field limit" in report.bad_rows[0][1]
+
+
+def test_export_guards_addresses_a_spreadsheet_would_run_and_import_takes_it_back(workspace, tmp_path):
+    import io
+
+    from subscribers.export import export_csv
+    from subscribers.importer import import_csv
+
+    subscribers.subscribe(workspace, "=1+2@example.com")  # valid: = and + are allowed in a local part
+    subscribers.subscribe(workspace, "-cmd|'x'!A0@example.com")
+    out = io.StringIO()
+    export_csv(workspace, out)
+    lines = out.getvalue().splitlines()[1:]
+    assert all(not line.startswith(("=", "+", "-", "@")) for line in lines), lines
+    assert lines[0].startswith("'=1+2@example.com,")
+    copy = tmp_path / "copy.csv"
+    copy.write_text(out.getvalue())
+    other = tmp_path / "other"
+    from newsletter.init import init_workspace
+
+    second = init_workspace(other)
+    report = import_csv(second, copy)
+    assert (report.added, report.bad_row_count) == (2, 0)
+    assert subscribers.get_subscriber(second, "=1+2@example.com").email == "=1+2@example.com"
+    second.close()
