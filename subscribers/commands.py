@@ -10,6 +10,7 @@ from typing import TextIO
 import click
 
 from newsletter.console import emit_json, json_option, pass_workspace, say, show_progress
+from newsletter.errors import InvalidInput
 from newsletter.workspace import Workspace
 
 from .export import export_csv, iter_subscribers
@@ -35,6 +36,7 @@ _ADD_MESSAGES = {
     "complained": "{email} reported our mail as spam and is never mailed again; nothing changed",
     "suppressed": "{email} was forgotten at their request and cannot be added back",
 }
+_REFUSED = {"left", "reopened_pending", "suppressed"}
 _MAIL_MESSAGES = {
     "sent": "; confirmation email sent",
     "throttled": "; no confirmation email (one went out recently: at most 1 per 10 minutes, 3 per day)",
@@ -73,6 +75,8 @@ def add(ws: Workspace, address: str, name: str | None, confirmed: bool, consent:
     email = reader.email if reader else address
     key = "complained" if result.action == "left" and status == "complained" else result.action
     message = _ADD_MESSAGES[key].format(email=email, status=status)
+    if result.action in _REFUSED:  # the editor asked for something that was not done: say so, exit 1
+        raise InvalidInput(message)
     if result.mail:
         message += _MAIL_MESSAGES[result.mail].format(error=result.mail_error)
     say(message, err=result.mail == "failed")

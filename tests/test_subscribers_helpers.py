@@ -60,3 +60,16 @@ def link_token(text: str, kind: str) -> str:
     while end < len(text) and not text[end].isspace() and text[end] not in "\"'<>":
         end += 1
     return text[start:end]
+
+
+def error_of(cli, capsys, *args: str) -> str:
+    """Run a command that must fail the way every command fails: one line on stderr, exit 1."""
+    from cli import main
+    from newsletter.console import run
+
+    with pytest.raises(SystemExit) as exit_info:
+        run(main, ["--workspace", str(cli.ws.root), *args])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: ") and err.count("\n") == 1, err
+    return err
