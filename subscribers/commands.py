@@ -32,7 +32,8 @@ _ADD_MESSAGES = {
     "reopened_pending": "{email} left once and re-subscribed; only the link in their confirmation email "
     "confirms them, so nothing changed",
     "unchanged": "{email} is already confirmed; nothing changed",
-    "left": "{email} has {status}; only they can re-subscribe (through the form), so nothing changed",
+    "left": "{email} has {status}, so --confirmed cannot bring them back; add without --confirmed to mail "
+    "them a confirmation link (only their click re-subscribes them)",
     "complained": "{email} reported our mail as spam and is never mailed again; nothing changed",
     "suppressed": "{email} was forgotten at their request and cannot be added back",
 }
