@@ -84,14 +84,20 @@ def render(ws: Workspace, issue_key: str, out_dir: Path | None, as_json: bool) -
     Example:
         newsletter issue render 2026-W47 --out out/
     """
+    from . import preview_checks
     from .render import write_issue_files
 
     found = get_issue(ws, issue_key)
     paths = write_issue_files(ws, found.id, out_dir)
-    if as_json:
-        emit_json({"issue": found.id, **{kind: str(path) for kind, path in paths.items()}})
-        return
     size = paths["html"].stat().st_size
+    limit = preview_checks.GMAIL_CLIP_BYTES
+    if size > limit:
+        say(f"Warning: {paths['html']} is {size / 1024:.1f} KB, over the {limit // 1024} KB at which Gmail clips "
+            "a message; lower [issue] max_items or excerpt_words, then build and render again", err=True)
+    if as_json:
+        emit_json({"issue": found.id, **{kind: str(path) for kind, path in paths.items()}, "html_bytes": size,
+                   "clipped_by_gmail": size > limit})
+        return
     say(f"Rendered issue {found.id} (#{found.number}):")
     say(f"  HTML  {paths['html']}  ({size / 1024:.1f} KB; open it in a browser)")
     say(f"  text  {paths['text']}")

@@ -137,3 +137,22 @@ def test_a_from_setting_without_an_address_is_refused(cli, capsys, monkeypatch, 
     assert exit_info.value.code == 1
     assert capsys.readouterr().err == ("Error: [site] from = 'Weekly Training Notes' (from NEWSLETTER_SITE_FROM) has no "
                                        "email address; write it like 'Weekly Training Notes <news@example.com>'\n")
+
+
+def test_render_warns_when_gmail_would_clip_the_html(cli, capsys, monkeypatch, tmp_path: Path) -> None:
+    ten_article_week(cli.ws)
+    assert cli("issue", "build", "--week", "2026-W47").exit_code == 0
+    args = ["--workspace", str(cli.ws.root), "issue", "render", "2026-W47", "--out", str(tmp_path), "--json"]
+    with pytest.raises(SystemExit) as exit_info:
+        run(main, args)
+    out, err = capsys.readouterr()
+    assert exit_info.value.code == 0 and err == ""
+    size = (tmp_path / "issue.html").stat().st_size
+    assert json.loads(out)["html_bytes"] == size and json.loads(out)["clipped_by_gmail"] is False
+    monkeypatch.setattr("issues.preview_checks.GMAIL_CLIP_BYTES", 10 * 1024)
+    with pytest.raises(SystemExit) as exit_info:
+        run(main, args)
+    out, err = capsys.readouterr()
+    assert exit_info.value.code == 0 and json.loads(out)["clipped_by_gmail"] is True
+    assert err == (f"Warning: {tmp_path / 'issue.html'} is {size / 1024:.1f} KB, over the 10 KB at which Gmail "
+                   "clips a message; lower [issue] max_items or excerpt_words, then build and render again\n")
