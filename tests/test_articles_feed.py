@@ -122,10 +122,16 @@ def test_http_errors_are_reported(workspace, http_server):
     base, routes = http_server
     routes["/empty.xml"] = (200, "application/rss+xml", b"  \n")
     routes["/logo.png"] = (200, "image/png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    routes["/broken.xml"] = (503, "text/plain", b"down for maintenance")
     report = import_sources(workspace, [f"{base}/missing.xml", "http://127.0.0.1:9/feed.xml",
-                                        f"{base}/empty.xml", f"{base}/logo.png"])
+                                        f"{base}/empty.xml", f"{base}/logo.png", f"{base}/broken.xml",
+                                        "ftp://files.example.com/feed.xml"])
     messages = [e.message for e in report.failed]
-    assert messages[0] == f"{base}/missing.xml: the server answered 404 Not Found"
+    assert messages[0] == f"{base}/missing.xml: the server answered 404 Not Found; check the address"
+    assert messages[4].startswith(f"{base}/broken.xml: the server answered 503 ")
+    assert messages[4].endswith("; the site has a problem; try again later")
+    assert messages[5] == ("ftp://files.example.com/feed.xml: ftp: addresses cannot be imported; "
+                           "give an http(s) address or a file")
     assert messages[1].startswith("http://127.0.0.1:9/feed.xml: cannot fetch")
     assert messages[2] == f"{base}/empty.xml: empty, nothing to import"
     assert messages[3].startswith(f"{base}/logo.png: this is a binary file")

@@ -38,7 +38,8 @@ def fetch(url: str, *, timeout: float = TIMEOUT_SECONDS, max_bytes: int = MAX_BY
             content_type = response.headers.get_content_type()
             modified = response.headers.get("Last-Modified")
     except urllib.error.HTTPError as exc:
-        raise SourceError(f"{url}: the server answered {exc.code} {exc.reason}") from None
+        advice = "the site has a problem; try again later" if exc.code >= 500 else "check the address"
+        raise SourceError(f"{url}: the server answered {exc.code} {exc.reason}; {advice}") from None
     except urllib.error.URLError as exc:
         raise SourceError(f"{url}: cannot fetch ({exc.reason}); check the address and the network") from None
     except TimeoutError:

@@ -83,6 +83,9 @@ def _expand(source: str) -> list[Path] | str:
     """A URL stays as it is; a folder becomes its Markdown files (recursively, hidden ones left out)."""
     if _is_url(source):
         return source
+    scheme = urlsplit(source).scheme
+    if len(scheme) > 1 and "://" in source:  # (one letter is a Windows drive)
+        raise SourceError(f"{source}: {scheme}: addresses cannot be imported; give an http(s) address or a file")
     path = Path(source).expanduser()
     if path.is_dir():
         return sorted(
