@@ -31,6 +31,15 @@ from .store import ever_left, paged, select_in, write_transaction
 from .suppression import suppression_hash
 
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")  # undecodable bytes, kept by errors="surrogateescape"
+# A status column keeps a migrated list's opt-outs (in the words providers export them with), and
+# a reader the old provider had not confirmed stays pending even with --confirmed.
+FILE_STATUSES = {
+    "unsubscribed": "unsubscribed", "opted out": "unsubscribed", "opted-out": "unsubscribed",
+    "opt-out": "unsubscribed", "optout": "unsubscribed",
+    "bounced": "bounced", "cleaned": "bounced", "hard bounce": "bounced", "hard-bounced": "bounced",
+    "complained": "complained", "complaint": "complained", "spam": "complained", "abuse": "complained",
+    "pending": "pending", "unconfirmed": "pending", "not confirmed": "pending",
+}
 BATCH_ROWS = 50_000
 MAX_LISTED_BAD_ROWS = 1_000
 IMPORTED_EVENT_SQL = (
@@ -198,7 +207,7 @@ class _Batcher:
                 self.report.skipped[f"{status} (never re-activated)"] += 1
             elif reader_id in left_before and wanted not in LEAVER_STATUSES:
                 self.report.skipped["pending after leaving (only their own click confirms)"] += 1
-            elif wanted in LEAVER_STATUSES or (status == "pending" and self.confirmed):
+            elif wanted in LEAVER_STATUSES or (status == "pending" and self.confirmed and wanted != "pending"):
                 new_status = wanted or "confirmed"
                 self.db.execute(
                     "UPDATE subscribers SET status = ?, name = COALESCE(name, ?), updated_at = ?, "
@@ -238,7 +247,7 @@ def _validated(row: CsvRow, check_deliverability: bool) -> tuple:
         name = name or given
     address = validate_address(_unguarded(cell), check_deliverability=check_deliverability)
     name = _unguarded(name) if name else name
-    status = row.status if row.status in LEAVER_STATUSES else None
+    status = FILE_STATUSES.get(row.status) if row.status else None
     return row.line, address.email, address.normalized, clean_name(name), status
 
 
@@ -257,7 +266,8 @@ def import_csv(
     """Import readers from a CSV file; ``confirmed=True`` needs ``consent`` (the wording they agreed to).
 
     New readers are pending (or confirmed), or take a ``status`` column's unsubscribed/
-    bounced/complained so a migrated list keeps its opt-outs.  Existing readers who
+    bounced/complained/pending (see :data:`FILE_STATUSES`) so a migrated list keeps its
+    opt-outs and its unconfirmed readers.  Existing readers who
     left are never re-activated; pending ones become confirmed with ``confirmed=True``.
     ``send_confirmations`` mails the confirmation link to the readers added as pending.
     ``progress`` is called with the bytes read so far after each batch.

@@ -156,3 +156,28 @@ def test_export_guards_addresses_a_spreadsheet_would_run_and_import_takes_it_bac
     assert (report.added, report.bad_row_count) == (2, 0)
     assert subscribers.get_subscriber(second, "=1+2@example.com").email == "=1+2@example.com"
     second.close()
+
+
+def test_a_status_column_keeps_opt_outs_and_unconfirmed_readers_in_the_providers_words(workspace, tmp_path):
+    from subscribers.importer import import_csv
+
+    subscribers.subscribe(workspace, "waiting@example.com")  # pending here, still unconfirmed there
+    export = tmp_path / "provider.csv"
+    export.write_text(
+        "Email Address,Status\n"
+        "cleaned@example.com,Cleaned\n"
+        "spam@example.com,spam\n"
+        "optout@example.com,Opted Out\n"
+        "new@example.com,Unconfirmed\n"
+        "waiting@example.com,pending\n"
+        "fine@example.com,subscribed\n"
+    )
+    report = import_csv(workspace, export, confirmed=True, consent="old provider export")
+    assert report.added == 5 and report.bad_row_count == 0
+    status = {a: subscribers.get_subscriber(workspace, a).status for a in (
+        "cleaned@example.com", "spam@example.com", "optout@example.com", "new@example.com",
+        "waiting@example.com", "fine@example.com")}
+    assert status == {
+        "cleaned@example.com": "bounced", "spam@example.com": "complained", "optout@example.com": "unsubscribed",
+        "new@example.com": "pending", "waiting@example.com": "pending", "fine@example.com": "confirmed",
+    }
