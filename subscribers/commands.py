@@ -185,6 +185,8 @@ def import_(
     """Import readers from a CSV file (email and name columns in any order, ',' or ';').
 
     Readers who unsubscribed, bounced, complained or were forgotten are never re-activated.
+    A 'status' column keeps the old provider's opt-outs (unsubscribed, cleaned, spam, ...)
+    and its unconfirmed readers (pending stays pending, even with --confirmed).
 
     \b
     Example:
