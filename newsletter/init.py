@@ -29,7 +29,7 @@ postal_address = "123 Main St, Springfield"   # required by anti-spam law in mos
 # Jinja2 templates for the subject, the preheader (the preview line inboxes show after it)
 # and the campaign; `site` and `issue` are available.
 subject = "{{{{ site.name }}}} #{{{{ issue.number }}}}: {{{{ issue.items[0].title }}}}"
-preheader = "{{{{ issue.items | length }}}} new articles this week, starting with {{{{ issue.items[0].title }}}}"
+preheader = "{{% if issue.items | length == 1 %}}One new article this week: {{{{ issue.items[0].title }}}}{{% else %}}{{{{ issue.items | length }}}} new articles this week, starting with {{{{ issue.items[0].title }}}}{{% endif %}}"
 utm_source = "newsletter"
 utm_medium = "email"
 utm_campaign = "{{{{ issue.id }}}}"

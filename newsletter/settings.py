@@ -43,8 +43,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "issue": {
         "subject": "{{ site.name }} #{{ issue.number }}: {{ issue.items[0].title }}",
-        "preheader": "{{ issue.items | length }} new articles this week, starting with "
-        "{{ issue.items[0].title }}",
+        "preheader": "{% if issue.items | length == 1 %}One new article this week: {{ issue.items[0].title }}"
+        "{% else %}{{ issue.items | length }} new articles this week, starting with {{ issue.items[0].title }}"
+        "{% endif %}",
         "utm_source": "newsletter",
         "utm_medium": "email",
         "utm_campaign": "{{ issue.id }}",

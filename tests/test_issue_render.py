@@ -102,3 +102,15 @@ def test_draft_render_follows_the_latest_build(workspace: Workspace, ten) -> Non
     import_folder(workspace, workspace.articles_dir)
     build_issue(workspace, ten.id)
     assert "Retitled before sending" in render_issue(workspace, ten.id).html
+
+
+def test_a_one_article_issue_reads_as_one(workspace: Workspace, tmp_path) -> None:
+    write_article(tmp_path, "hill-repeats", "Hill Repeats", "2026-11-17T09:00:00-05:00")
+    import_folder(workspace, tmp_path)
+    issue = build_issue(workspace, "2026-W47")
+    assert issue.preheader == "One new article this week: Hill Repeats"
+    rendered = render_issue(workspace, issue.id)
+    intro = "Here is this week's new article, with a few related reads from the archive."
+    assert intro in rendered.text
+    assert intro in " ".join(re.sub(r"<[^>]+>", " ", rendered.html).split()).replace(" ,", ",")
+    assert "articles" not in issue.preheader and "1 new" not in rendered.text
