@@ -116,3 +116,10 @@ def test_json_report_with_several_failures_points_at_the_json(workspace, tmp_pat
     code, out, err = run_cli(workspace, "articles", "import", str(tmp_path), "--json", capsys=capsys)
     assert code == 1 and json.loads(out)["counts"]["failed"] == 2
     assert err == "Error: 2 of 2 failed to import (each is in the JSON report); the others were imported\n"
+
+
+def test_an_empty_articles_folder_says_what_to_do(workspace, capsys):
+    code, _, err = run_cli(workspace, "articles", "import", capsys=capsys)
+    assert code == 1
+    assert err == (f"Error: {workspace.articles_dir}: no Markdown files (*.md) in this folder; put the articles "
+                   "there, or name the files, feeds or pages to import\n")

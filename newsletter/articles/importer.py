@@ -127,7 +127,8 @@ class _Import:
             kind = sniff_kind(fetched.data, Path(urlsplit(fetched.url).path).suffix.lower(), fetched.content_type)
             return READERS[kind](fetched.data, ctx)
         if not expanded:
-            raise SourceError(f"{source}: no Markdown files (*.md) in this folder")
+            raise SourceError(f"{source}: no Markdown files (*.md) in this folder; put the articles there, "
+                              "or name the files, feeds or pages to import")
         drafts: list[Draft] = []
         for path in expanded:
             drafts.extend(self.guarded(str(path), lambda p=path: self.read_file(p)))
