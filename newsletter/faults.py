@@ -24,8 +24,8 @@ _DATABASE_ADVICE = (
 )
 
 _OS_ADVICE = {
-    errno.EACCES: "check its permissions, or pick a folder you may write to",
-    errno.EPERM: "check its permissions, or pick a folder you may write to",
+    errno.EACCES: "check who may read and write it, or run as its owner",
+    errno.EPERM: "check who may read and write it, or run as its owner",
     errno.EROFS: "pick a folder on a writable disk",
     errno.ENOSPC: "free some disk space and run this again",
     errno.EDQUOT: "free some disk space and run this again",

@@ -98,3 +98,15 @@ def test_database_failures_a_user_can_fix_get_advice(error: sqlite3.Error, advic
         assert message is None
     else:
         assert message is not None and message.startswith("/srv/news/newsletter.db: ") and advice in message
+
+
+def test_os_errors_name_the_file_and_what_to_do() -> None:
+    import errno
+
+    from newsletter.faults import explain_os_error
+
+    denied = PermissionError(errno.EACCES, "Permission denied", "/srv/news/newsletter.toml")
+    assert explain_os_error(denied) == ("/srv/news/newsletter.toml: Permission denied; check who may read and "
+                                        "write it, or run as its owner")
+    full = OSError(errno.ENOSPC, "No space left on device", "/srv/news/issues/2026-W47/issue.html")
+    assert explain_os_error(full).endswith("No space left on device; free some disk space and run this again")
