@@ -8,7 +8,6 @@ import webbrowser
 import click
 
 from newsletter.console import pass_workspace, say
-from newsletter.errors import ConfigError
 from newsletter.workspace import Workspace
 
 
@@ -28,9 +27,7 @@ def serve(ws: Workspace, host: str | None, port: int | None, threads: int | None
         newsletter serve --host 0.0.0.0 --port 8080
         NEWSLETTER_HOME=/srv/news waitress-serve --call issues.app:create_app
     """
-    from waitress import serve as waitress_serve
-
-    from newsletter.web import waitress_options
+    from newsletter.web import make_server, waitress_options
 
     from .app import create_app
 
@@ -40,10 +37,15 @@ def serve(ws: Workspace, host: str | None, port: int | None, threads: int | None
     options = waitress_options(ws)
     if threads:
         options["threads"] = threads
-    app = create_app(ws)
+    server = make_server(create_app(ws), host, port, **options)
     say(f"Serving {ws.settings.site.name} on http://{host}:{port}/ (public URL {ws.settings.site.public_url}); "
         "Ctrl-C stops.")
-    waitress_serve(app, host=host, port=port, **options)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        say("Stopped.")
+    finally:
+        server.close()
 
 
 @click.command()
@@ -65,11 +67,7 @@ def preview(ws: Workspace, issue: str | None, port: int | None, no_browser: bool
     from .preview import PreviewServer
 
     port = int(ws.settings.web.preview_port) if port is None else port
-    try:
-        server = PreviewServer(ws, issue, port=port)
-    except OSError as exc:
-        raise ConfigError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); pick another with --port") from None
-    with server:
+    with PreviewServer(ws, issue, port=port) as server:
         say(f"Previewing {server.session.issue_id} at {server.url} (reloads on save); Ctrl-C stops.")
         if not no_browser:
             webbrowser.open(server.url)

@@ -18,9 +18,12 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request, send_from_directory
 from jinja2 import FileSystemLoader, StrictUndefined
+from waitress.channel import HTTPChannel
+from waitress.task import ErrorTask
 from werkzeug.exceptions import HTTPException, NotFound, TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .errors import ConfigError
 from .templating import template_dirs
 from .workspace import Workspace
 
@@ -40,6 +43,14 @@ EMAIL_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; font-src https: data:; "
     "form-action 'none'; base-uri 'none'; frame-ancestors 'self'"
 )
+
+# On the few answers waitress gives by itself (a body far too large, a malformed request).
+SERVER_ERROR_HEADERS = [
+    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+]
 
 ERROR_TEXT = {
     400: ("That request did not make sense", "Something in the form or link was malformed. "
@@ -225,6 +236,37 @@ def _serve_static(filename: str) -> Response:
     raise NotFound()
 
 
+class _HeadedErrorTask(ErrorTask):
+    """waitress's own error answer (413, 400, 431...) with the security headers every answer carries."""
+
+    def execute(self) -> None:
+        self.response_headers.extend(SERVER_ERROR_HEADERS)
+        super().execute()
+
+
+class _Channel(HTTPChannel):
+    error_task_class = _HeadedErrorTask
+
+
+def make_server(app: Any, host: str, port: int, **adjustments: Any) -> Any:
+    """A waitress server for ``app`` listening on ``host:port`` (not yet running; call ``run()``).
+
+    A port in use or a bad host is a :class:`ConfigError` saying what to change.
+    """
+    from waitress.server import create_server
+
+    try:
+        server = create_server(app, host=host, port=port, **adjustments)
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigError(f"cannot listen on {host}:{port} ({reason}); choose another --port (or --host), "
+                          "or stop what is using it") from None
+    for listener in (server, *getattr(server, "map", {}).values()):  # a MultiSocketServer holds several
+        if hasattr(listener, "channel_class"):
+            listener.channel_class = _Channel
+    return server
+
+
 class BackgroundServer:
     """A waitress server for ``app`` on a thread: for ``newsletter preview``, tests and benchmarks.
 
@@ -233,11 +275,9 @@ class BackgroundServer:
     """
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, **adjustments: Any) -> None:
-        from waitress.server import create_server
-
         adjustments.setdefault("threads", 8)
         adjustments.setdefault("ident", "newsletter")
-        self.server = create_server(app, host=host, port=port, **adjustments)
+        self.server = make_server(app, host, port, **adjustments)
         self.host = host
         self.port = int(self.server.effective_port)  # type: ignore[union-attr]
         self._stopping = threading.Event()
@@ -326,6 +366,7 @@ __all__ = [
     "RateLimiter",
     "client_ip",
     "create_shell",
+    "make_server",
     "current_workspace",
     "origin_of",
     "render_page",

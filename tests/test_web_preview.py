@@ -154,12 +154,25 @@ def test_preview_command(cli, workspace: Workspace, monkeypatch) -> None:
 
 
 def test_serve_command(cli, monkeypatch) -> None:
-    import waitress
+    import newsletter.web
 
     served = {}
-    monkeypatch.setattr(waitress, "serve", lambda app, **options: served.update(app=app, **options))
+
+    class Server:
+        def run(self) -> None:
+            served["ran"] = True
+
+        def close(self) -> None:
+            served["closed"] = True
+
+    def make_server(app, host, port, **options):
+        served.update(app=app, host=host, port=port, **options)
+        return Server()
+
+    monkeypatch.setattr(newsletter.web, "make_server", make_server)
     result = cli("serve", "--port", "9090")
     assert result.exit_code == 0, result.output
+    assert served["ran"] and served["closed"]
     assert served["host"] == "127.0.0.1" and served["port"] == 9090 and served["threads"] == 8
     assert served["max_request_body_size"] >= 65536
     assert served["app"].test_client().get("/healthz").status_code == 200

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import http.client
+import socket
+from email.parser import BytesHeaderParser
 
 import pytest
 from flask import Flask
@@ -77,7 +79,7 @@ def test_a_huge_form_is_refused_with_a_friendly_413(client) -> None:
     assert "That was too much" in response.get_data(as_text=True)
 
 
-def _post_raw(port: int, size: int) -> tuple[int, bytes]:
+def _post_raw(port: int, size: int) -> tuple[int, bytes, http.client.HTTPMessage]:
     """POST ``size`` bytes; the server may answer and hang up before the body is all sent."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     conn.putrequest("POST", "/subscribe")
@@ -91,7 +93,7 @@ def _post_raw(port: int, size: int) -> tuple[int, bytes]:
         pass
     response = conn.getresponse()
     try:
-        return response.status, response.read()
+        return response.status, response.read(), response.headers
     finally:
         conn.close()
 
@@ -100,10 +102,38 @@ def test_a_huge_body_over_real_http_is_refused(workspace: Workspace) -> None:
     from newsletter.web import waitress_options
 
     with BackgroundServer(create_app(workspace), **waitress_options(workspace)) as server:
-        status, body = _post_raw(server.port, 100_000)  # over the app's limit: our own page
+        status, body, _ = _post_raw(server.port, 100_000)  # over the app's limit: our own page
         assert status == 413 and b"That was too much" in body
-        status, body = _post_raw(server.port, 20_000_000)  # far over: waitress stops reading
+        status, body, headers = _post_raw(server.port, 20_000_000)  # far over: waitress stops reading
         assert status == 413 and b"Traceback" not in body
+        assert_security_headers(headers)  # waitress's own answer carries them too
+
+
+def assert_security_headers(headers) -> None:
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_a_malformed_request_gets_waitress_400_with_security_headers(workspace: Workspace) -> None:
+    with BackgroundServer(create_app(workspace)) as server, \
+            socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /subscribe HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n")
+        raw = b""
+        while chunk := sock.recv(65536):
+            raw += chunk
+    status_line, _, header_block = raw.split(b"\r\n\r\n", 1)[0].partition(b"\r\n")
+    assert status_line.startswith(b"HTTP/1.1 400")
+    assert_security_headers(BytesHeaderParser().parsebytes(header_block))
+
+
+def test_serve_on_a_port_in_use_is_one_line(workspace: Workspace, cli) -> None:
+    with BackgroundServer(create_app(workspace)) as server:
+        result = cli("serve", "--port", str(server.port))
+    assert result.exit_code == 1
+    message = str(result.exception)
+    assert f"cannot listen on 127.0.0.1:{server.port}" in message and "--port" in message
+    assert "Serving" not in result.output
 
 
 def test_static_files_come_from_the_override_folder_first(workspace: Workspace, tmp_path, monkeypatch) -> None:
