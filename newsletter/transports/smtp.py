@@ -9,36 +9,22 @@ of messages a second.  Replies become :class:`Reply` or :class:`TransportError`.
 
 from __future__ import annotations
 
-import base64
 import logging
 import re
-import socket
-import ssl
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError
 from .base import CanonicalMessage, Outgoing, Reply, Transport, TransportError
+from .smtp_session import CLOSING_CODES, SECURITY_MODES, Dropped, SMTPSession
 
 if TYPE_CHECKING:
     from ..settings import Settings
 
 log = logging.getLogger(__name__)
 
-SECURITY_MODES = ("none", "starttls", "tls")
-_ENHANCED = re.compile(r"^([245]\.\d{1,3}\.\d{1,3})\s+")
+__all__ = ["SECURITY_MODES", "SMTPTransport", "prepare_data"]
+
 _BARE_NEWLINE = re.compile(rb"\r?\n")
-# Replies after which the server closes the connection (RFC 5321 4.2.2).
-_CLOSING_CODES = (421,)
-
-
-class _Dropped(Exception):
-    """The connection broke; ``before_body`` says whether the message was not yet transmitted."""
-
-    def __init__(self, error: TransportError, before_body: bool) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.before_body = before_body
 
 
 def prepare_data(message: bytes) -> bytes:
@@ -55,47 +41,13 @@ def prepare_data(message: bytes) -> bytes:
     return message + b".\r\n"
 
 
-def _split_reply(code: int, text: str) -> tuple[str, str]:
-    """``"5.1.1 User unknown"`` -> ``("5.1.1", "User unknown")``."""
-    m = _ENHANCED.match(text)
-    return (m.group(1), text[m.end():]) if m else ("", text)
-
-
-class SMTPTransport(Transport):
+class SMTPTransport(SMTPSession, Transport):
     """Deliver through one SMTP server, keeping the connection open between messages.
 
     ``security`` is ``none`` (plain), ``starttls`` (upgrade after EHLO; refuse to go
     on without it) or ``tls`` (TLS from the first byte, usually port 465).  A dropped
     connection is reopened on the next :meth:`send`.
     """
-
-    def __init__(
-        self,
-        host: str,
-        port: int = 587,
-        *,
-        security: str = "starttls",
-        username: str = "",
-        password: str = "",
-        timeout: float = 30.0,
-        ssl_context: ssl.SSLContext | None = None,
-        local_hostname: str | None = None,
-    ) -> None:
-        if security not in SECURITY_MODES:
-            raise ConfigError(f"[smtp] security = {security!r} is not known; use 'none', 'starttls' or 'tls'")
-        self.host = host
-        self.port = int(port)
-        self.security = security
-        self.username = username
-        self.password = password
-        self.timeout = timeout
-        self.ssl_context = ssl_context
-        self.local_hostname = local_hostname
-        self.extensions: dict[str, str] = {}
-        self.messages_on_connection = 0
-        self._sock: socket.socket | None = None
-        self._reader = None
-        self._needs_rset = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SMTPTransport:
@@ -110,175 +62,6 @@ class SMTPTransport(Transport):
             timeout=float(smtp.timeout),
         )
 
-    @property
-    def where(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    # -- connection ---------------------------------------------------------------------------
-
-    @property
-    def connected(self) -> bool:
-        return self._sock is not None
-
-    def connect(self) -> None:
-        """Open the connection: greeting, EHLO, STARTTLS or TLS, AUTH.  Idempotent."""
-        if self._sock is not None:
-            return
-        try:
-            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
-        except OSError as exc:
-            reason = exc.strerror or str(exc) or type(exc).__name__
-            raise TransportError(0, f"cannot connect to {self.where}: {reason}", temporary=True) from exc
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        try:
-            if self.security == "tls":
-                sock = self._context().wrap_socket(sock, server_hostname=self.host)
-            self._attach(sock)
-            self._expect(self._read_reply(), 220, "greeting")
-            self._ehlo()
-            if self.security == "starttls":
-                if "starttls" not in self.extensions:
-                    raise ConfigError(
-                        f"SMTP server {self.where} does not offer STARTTLS; "
-                        "set [smtp] security = 'tls' or 'none' if that is intended"
-                    )
-                self._expect(self._command(b"STARTTLS\r\n"), 220, "STARTTLS")
-                self._attach(self._context().wrap_socket(self._sock, server_hostname=self.host))
-                self._ehlo()
-            if self.username:
-                self._login()
-        except ssl.SSLError as exc:
-            self._abort()
-            raise ConfigError(f"TLS with {self.where} failed: {exc.reason or exc}; check [smtp] security") from exc
-        except _Dropped as exc:
-            raise exc.error from None
-        except BaseException:
-            self._abort()
-            raise
-        self.messages_on_connection = 0
-        self._needs_rset = False
-
-    def check(self) -> None:
-        self.connect()
-
-    def _context(self) -> ssl.SSLContext:
-        if self.ssl_context is None:
-            self.ssl_context = ssl.create_default_context()
-        return self.ssl_context
-
-    def _attach(self, sock: socket.socket) -> None:
-        self._sock = sock
-        self._reader = sock.makefile("rb")
-
-    def _hostname(self) -> str:
-        if self.local_hostname:
-            return self.local_hostname
-        name = socket.gethostname()
-        if "." in name:
-            return name
-        addr = self._sock.getsockname()[0]  # type: ignore[union-attr]
-        return f"[IPv6:{addr}]" if ":" in addr else f"[{addr}]"
-
-    def _ehlo(self) -> None:
-        code, text = self._command(f"EHLO {self._hostname()}\r\n".encode())
-        if code != 250:
-            code, text = self._command(f"HELO {self._hostname()}\r\n".encode())
-            self._expect((code, text), 250, "HELO")
-            self.extensions = {}
-            return
-        extensions: dict[str, str] = {}
-        for line in text.splitlines()[1:]:
-            keyword, _, params = line.partition(" ")
-            extensions[keyword.lower()] = params
-        self.extensions = extensions
-
-    def _login(self) -> None:
-        mechanisms = self.extensions.get("auth", "").upper().split()
-        user, password = self.username, self.password
-        if "PLAIN" in mechanisms or not mechanisms:
-            token = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
-            reply = self._command(f"AUTH PLAIN {token}\r\n".encode())
-        elif "LOGIN" in mechanisms:
-            reply = self._command(b"AUTH LOGIN\r\n")
-            if reply[0] == 334:
-                reply = self._command(base64.b64encode(user.encode()) + b"\r\n")
-            if reply[0] == 334:
-                reply = self._command(base64.b64encode(password.encode()) + b"\r\n")
-        else:
-            raise ConfigError(f"SMTP server {self.where} offers only AUTH {' '.join(mechanisms)}; PLAIN or LOGIN needed")
-        if reply[0] != 235:
-            raise ConfigError(
-                f"SMTP server {self.where} refused the login of {user!r}: {reply[0]} {reply[1]}; "
-                "check [smtp] username and NEWSLETTER_SMTP_PASSWORD"
-            )
-
-    def _expect(self, reply: tuple[int, str], code: int, step: str) -> None:
-        if reply[0] != code:
-            self._abort()
-            raise self._error(reply[0], f"{step}: {reply[1]}")
-
-    def close(self) -> None:
-        """Say QUIT (briefly) and close; the next :meth:`send` reconnects."""
-        if self._sock is None:
-            return
-        try:
-            self._sock.settimeout(min(self.timeout, 2.0))
-            self._sock.sendall(b"QUIT\r\n")
-            self._reader.readline()  # type: ignore[union-attr]
-        except (OSError, ValueError):
-            pass
-        self._abort()
-
-    def _abort(self) -> None:
-        sock, reader = self._sock, self._reader
-        self._sock = self._reader = None
-        self.extensions = {}
-        for thing in (reader, sock):
-            if thing is not None:
-                try:
-                    thing.close()
-                except OSError:
-                    pass
-
-    # -- protocol -----------------------------------------------------------------------------
-
-    def _lost(self, what: str, before_body: bool) -> _Dropped:
-        self._abort()
-        return _Dropped(TransportError(0, f"{self.where}: {what}", temporary=True, connection_lost=True), before_body)
-
-    def _write(self, data: bytes, before_body: bool = True) -> None:
-        try:
-            self._sock.sendall(data)  # type: ignore[union-attr]
-        except (OSError, AttributeError) as exc:
-            raise self._lost(f"connection lost while writing ({exc})", before_body) from exc
-
-    def _read_reply(self, before_body: bool = True) -> tuple[int, str]:
-        lines: list[str] = []
-        try:
-            while True:
-                line = self._reader.readline(8192)  # type: ignore[union-attr]
-                if not line:
-                    raise self._lost("server closed the connection", before_body)
-                lines.append(line[4:].rstrip(b"\r\n").decode("utf-8", "replace"))
-                if line[3:4] != b"-":
-                    return int(line[:3]), "\n".join(lines)
-        except TimeoutError as exc:
-            raise self._lost(f"no answer within {self.timeout:g}s", before_body) from exc
-        except ValueError as exc:
-            raise self._lost(f"unreadable reply {line[:60]!r}", before_body) from exc
-        except OSError as exc:
-            raise self._lost(f"connection lost while reading ({exc})", before_body) from exc
-
-    def _command(self, line: bytes) -> tuple[int, str]:
-        self._write(line)
-        return self._read_reply()
-
-    def _error(self, code: int, text: str) -> TransportError:
-        enhanced, detail = _split_reply(code, text)
-        closing = code in _CLOSING_CODES
-        if closing:
-            self._abort()
-        return TransportError(code, detail.replace("\n", " "), enhanced=enhanced, connection_lost=closing)
 
     def send(self, sender: str, recipients: list[str], message: bytes) -> Reply:
         """Deliver one message; on a reused connection found dead before the body went out, retry once."""
@@ -289,7 +72,7 @@ class SMTPTransport(Transport):
                 self.connect()
             try:
                 reply = self._transaction(sender, recipients, data)
-            except _Dropped as exc:
+            except Dropped as exc:
                 if attempt == 1 and reused and exc.before_body:
                     log.debug("%s: reused connection was closed; reconnecting", self.where)
                     continue
@@ -323,7 +106,7 @@ class SMTPTransport(Transport):
         """Read the envelope's replies (writing each command first unless pipelined); the accepted recipients.
 
         Raises :class:`TransportError` for a refusal (the session stays usable) and
-        :class:`_Dropped` when the connection is gone.
+        :class:`Dropped` when the connection is gone.
         """
         mail_index = len(commands) - len(recipients) - 2
         replies: list[tuple[int, str]] = []
@@ -334,7 +117,7 @@ class SMTPTransport(Transport):
                 self._write(command)
             reply = self._read_reply()
             replies.append(reply)
-            if reply[0] in _CLOSING_CODES:
+            if reply[0] in CLOSING_CODES:
                 raise self._error(*reply)
             if not pipelined and i == mail_index and reply[0] != 250:
                 break  # MAIL refused: no point sending RCPT/DATA one by one
@@ -415,7 +198,7 @@ class SMTPTransport(Transport):
                 outcome: Reply | TransportError = self._final(recipients, accepted)
             except TransportError as exc:
                 outcome = exc
-            except _Dropped as exc:
+            except Dropped as exc:
                 outcome = exc.error
             yield tag, outcome
             if upcoming_error is not None:
