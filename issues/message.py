@@ -110,12 +110,16 @@ def _fold_ascii(name: str, value: str, width: int = 78) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode("ascii")
 
 
-def _header_block(fields: list[tuple[str, str]]) -> bytes:
-    """Header lines, folded; non-ASCII values RFC 2047-encoded by the stdlib; CRLF-ended."""
+def _header_block(fields: list[tuple[str, str, str]]) -> bytes:
+    """Header lines, folded; non-ASCII values RFC 2047-encoded by the stdlib; CRLF-ended.
+
+    Each field is (header, value, where the value comes from), so a refusal names what to fix.
+    """
     block = b""
-    for name, value in fields:
+    for name, value, origin in fields:
         if _CONTROL.search(value):
-            raise InvalidInput(f"header {name} {value!r} contains a line break or control character; remove it")
+            raise InvalidInput(f"header {name} {value!r} (from {origin}) contains a line break or control "
+                               "character; remove it")
         if value.isascii():
             block += _fold_ascii(name, value)
         else:
@@ -212,10 +216,10 @@ class IssueMessage:
         if test:
             subject = TEST_PREFIX + subject
         boundary = f"=_nl_{secrets.token_hex(12)}"  # "=_" never occurs in quoted-printable text
-        fields = [("From", str(ws.settings.site["from"])), ("Subject", subject)]
+        fields = [("From", str(ws.settings.site["from"]), "[site] from"), ("Subject", subject, "the issue's subject")]
         if ws.settings.site.reply_to:
-            fields.append(("Reply-To", str(ws.settings.site.reply_to)))
-        fields.append(("List-Id", list_id(ws)))
+            fields.append(("Reply-To", str(ws.settings.site.reply_to), "[site] reply_to"))
+        fields.append(("List-Id", list_id(ws), "[delivery] list_id, or [site] name"))
         self.static_headers = _header_block(fields) + (
             b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
             b"MIME-Version: 1.0\r\n"

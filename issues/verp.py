@@ -39,8 +39,8 @@ def sender_domain(ws: Workspace) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _domain_of(from_header: str) -> str:
-    domain = parseaddr(from_header)[1].rpartition("@")[2]
-    if not domain:
+    local, at, domain = parseaddr(from_header)[1].rpartition("@")
+    if not (local and at and domain):
         raise ConfigError(f"[site] from = {from_header!r} has no address; use 'Name <news@example.com>'")
     return domain.lower()
 

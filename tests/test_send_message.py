@@ -139,6 +139,26 @@ def test_line_breaks_cannot_reach_the_headers(workspace: Workspace) -> None:
     assert parse(data)["Bcc"] is None
 
 
+@pytest.mark.parametrize(("key", "value", "named"), [
+    ("SITE_NAME", "Evil\r\nBcc: victim@example.org", "[site] name"),
+    ("SITE_FROM", "News <news@example.com>\nBcc: victim@example.org", "[site] from"),
+    ("SITE_REPLY_TO", "a@example.com\rBcc: victim@example.org", "[site] reply_to"),
+])
+def test_a_line_break_in_a_setting_is_refused_naming_the_setting(workspace: Workspace,
+                                                                   key: str, value: str, named: str) -> None:
+    ws = Workspace(workspace.root, environ={f"NEWSLETTER_{key}": value})
+    with pytest.raises(InvalidInput, match=re.escape(named)):
+        build(ws, name=None, url="https://x.example/u")
+
+
+def test_a_from_setting_without_an_address_is_refused(workspace: Workspace) -> None:
+    from newsletter.errors import ConfigError
+
+    ws = Workspace(workspace.root, environ={"NEWSLETTER_SITE_FROM": "Weekly Training Notes"})
+    with pytest.raises(ConfigError, match=r"\[site\] from = 'Weekly Training Notes' has no address"):
+        build(ws, name=None, url="https://x.example/u")
+
+
 def test_personalising_never_renders(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     template = IssueMessage(workspace, "S", HTML, TEXT)
 
