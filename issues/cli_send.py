@@ -71,6 +71,10 @@ def send(ws: Workspace, issue_key: str, to: tuple[str, ...], dry_run: bool, out_
         newsletter send 2026-W47 --yes                    # the same from cron
         newsletter send 2026-W47 --retry-failed
     """
+    if to and dry_run:
+        raise click.UsageError("--to sends a test and --dry-run sends nothing; use one of them")
+    if retry_failed and (to or dry_run):
+        raise click.UsageError("--retry-failed goes with a real send, not with --to or --dry-run")
     if to:
         _test_send(ws, issue_key, to, as_json)
     elif dry_run:

@@ -125,3 +125,12 @@ def test_test_send_refuses_a_bad_address_before_sending(ready, workspace, addres
     assert result.exit_code == 1
     assert str(result.exception).startswith("--to: ") and "you@example.com" in str(result.exception)
     assert maildir_messages(workspace) == []
+
+
+@pytest.mark.parametrize("args", [("--to", "me@example.com", "--dry-run", "--out", "eml"),
+                                  ("--to", "me@example.com", "--retry-failed"),
+                                  ("--dry-run", "--out", "eml", "--retry-failed")])
+def test_options_that_contradict_each_other_are_a_usage_error(ready, workspace, args) -> None:
+    result = ready("send", ISSUE, *args)
+    assert result.exit_code == 2
+    assert maildir_messages(workspace) == []  # a --dry-run never sends, whatever else is given
