@@ -195,8 +195,9 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def _error_page(code: int, retry_after: int | None = None) -> Response:
+def _error_page(code: int, retry_after: int | None = None, detail: str | None = None) -> Response:
     title, text = ERROR_TEXT.get(code, (f"Error {code}", "Something went wrong. Please go back and try again."))
+    text = detail or text
     if wants_json():
         response = current_app.json.response({"ok": False, "error": title, "detail": text})
         response.status_code = code
@@ -215,7 +216,9 @@ def _error_page(code: int, retry_after: int | None = None) -> Response:
 def _handle_http_error(exc: HTTPException) -> Response:
     if exc.code is None or exc.code < 400:
         return exc.get_response()
-    response = _error_page(exc.code, getattr(exc, "retry_after", None))
+    # a description our own code gave (not werkzeug's stock one) says exactly what was wrong
+    detail = exc.description if exc.description != type(exc).description else None
+    response = _error_page(exc.code, getattr(exc, "retry_after", None), detail)
     if exc.code == 405 and isinstance(exc.valid_methods, (list, tuple)):  # type: ignore[attr-defined]
         response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
     return response

@@ -78,7 +78,9 @@ def test_json_sign_up(client, workspace: Workspace) -> None:
     assert bad.status_code == 400 and bad.get_json()["ok"] is False
     broken = client.post("/subscribe", data="{not json", content_type="application/json")
     assert broken.status_code == 400 and broken.get_json()["ok"] is False
-    assert client.post("/subscribe", json=["a@example.com"]).status_code == 400
+    not_an_object = client.post("/subscribe", json=["a@example.com"])
+    assert not_an_object.status_code == 400
+    assert "send a JSON object like" in not_an_object.get_json()["detail"]  # says what to send instead
 
 
 def test_a_filled_honeypot_gets_the_same_answer_and_nothing_happens(client, workspace: Workspace) -> None:
