@@ -23,6 +23,23 @@ ENDING_ELEMENTS = frozenset(
     mj-social-element mj-style mj-title mj-preview""".split()
 )
 
+_CONTENT = frozenset(
+    """mj-accordion mj-button mj-carousel mj-divider mj-image mj-navbar mj-raw mj-social mj-spacer mj-table
+    mj-text""".split()
+)
+# Which elements may hold which (as MJML's own validator has it); mj-raw may go anywhere in the body.
+CHILDREN = {
+    "mjml": frozenset({"mj-head", "mj-body", "mj-raw", "mj-include"}),
+    "mj-head": frozenset("""mj-attributes mj-breakpoint mj-font mj-html-attributes mj-preview mj-style mj-title
+                         mj-raw mj-include""".split()),
+    "mj-body": frozenset({"mj-section", "mj-wrapper", "mj-hero", "mj-raw", "mj-include"}),
+    "mj-wrapper": frozenset({"mj-section", "mj-hero", "mj-raw", "mj-include"}),
+    "mj-section": frozenset({"mj-column", "mj-group", "mj-raw", "mj-include"}),
+    "mj-group": frozenset({"mj-column", "mj-raw", "mj-include"}),
+    "mj-column": _CONTENT | {"mj-include"},
+    "mj-hero": _CONTENT | {"mj-include"},
+}
+
 _ATTR = r"""(?:\s+[^\s=/>"']+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)"""
 _TAG = re.compile(rf"<(/?)([A-Za-z][\w:.-]*)({_ATTR}*)\s*(/?)>")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
@@ -76,6 +93,11 @@ def _scan(source: str, *, fragment: bool) -> tuple[int, str] | None:
             if name != "mjml" or closing:
                 return line, f"the document must start with <mjml>, not <{closing}{name}>"
             seen_root = True
+        if not closing and stack and not in_attributes:
+            parent, parent_line = stack[-1]
+            allowed = CHILDREN.get(parent)
+            if allowed is not None and name not in allowed:
+                return line, f"<{name}> cannot go inside <{parent}> (opened on line {parent_line})"
         if closing:
             if not stack:
                 return line, f"</{name}> closes nothing"

@@ -151,3 +151,19 @@ def test_a_templates_folder_that_does_not_exist_is_an_error_not_ignored(workspac
     with pytest.raises(ConfigError, match=r"^\[paths\] templates = 'my-tempaltes': there is no folder .*my-tempaltes; "
                                           "create it, fix the path"):
         render_text(ws, "partials/footer.txt.j2", {})
+
+
+def test_an_element_in_the_wrong_place_is_an_error_naming_the_line(override) -> None:
+    ws, folder = override
+    # Text straight in a section (no column): mjml-python would render it, MJML's own validator refuses it.
+    (folder / "page.mjml.j2").write_text(GOOD.replace("      <mj-column>\n", "").replace("      </mj-column>\n", ""))
+    with pytest.raises(TemplateError, match=rf"^{folder}/page.mjml.j2:4: invalid MJML: <mj-text> cannot go inside "
+                                            r"<mj-section> \(opened on line 3\)$"):
+        render_html_email(ws, "page.mjml.j2", {"who": "x", "link": "y"})
+    # In a partial, the fault is found once the parts are put together, on the rendered line.
+    include = '{% include "partials/bit.mjml.j2" %}\n'
+    (folder / "page.mjml.j2").write_text(GOOD.replace(include, "").replace("      </mj-column>\n",
+                                                                          "      </mj-column>\n" + include))
+    with pytest.raises(TemplateError, match=rf"^{folder}/page.mjml.j2: rendered MJML line 7: <mj-button> cannot go "
+                                            r"inside <mj-section> \(opened on line 3\)$"):
+        render_html_email(ws, "page.mjml.j2", {"who": "x", "link": "y"})
