@@ -92,29 +92,25 @@ def _token_of(ws: Workspace, address: str, setting: str, default_local: str) -> 
     return token
 
 
+def _numbers_of(ws: Workspace, address: str, setting: str, default_local: str, purpose: str) -> tuple[int, ...]:
+    """The numbers in the token of one of our ``local+<token>@domain`` addresses; () if not ours or forged."""
+    token = _token_of(ws, address, setting, default_local)
+    if token is None:
+        return ()
+    try:
+        return read_compact_token(ws, purpose, token)
+    except BadToken:
+        log.warning("%s address %r carries a token we did not make", default_local, address)
+        return ()
+
+
 def parse_bounce_address(ws: Workspace, address: str) -> BounceTarget | None:
     """The reader and issue a VERP bounce address names; None if it is not ours or the token is forged."""
-    token = _token_of(ws, address, "bounce_address", "bounces")
-    if token is None:
-        return None
-    try:
-        numbers = read_compact_token(ws, BOUNCE_PURPOSE, token)
-    except BadToken:
-        log.warning("bounce address %r carries a token we did not make", address)
-        return None
-    if len(numbers) != 2:
-        return None
-    return BounceTarget(numbers[0], numbers[1])
+    numbers = _numbers_of(ws, address, "bounce_address", "bounces", BOUNCE_PURPOSE)
+    return BounceTarget(numbers[0], numbers[1]) if len(numbers) == 2 else None
 
 
 def parse_unsubscribe_address(ws: Workspace, address: str) -> int | None:
     """The reader id in an ``unsubscribe+<token>@domain`` address; None if not ours or forged."""
-    token = _token_of(ws, address, "unsubscribe_address", "unsubscribe")
-    if token is None:
-        return None
-    try:
-        numbers = read_compact_token(ws, UNSUBSCRIBE_PURPOSE, token)
-    except BadToken:
-        log.warning("unsubscribe address %r carries a token we did not make", address)
-        return None
+    numbers = _numbers_of(ws, address, "unsubscribe_address", "unsubscribe", UNSUBSCRIBE_PURPOSE)
     return numbers[0] if len(numbers) == 1 else None
