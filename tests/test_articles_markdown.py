@@ -270,3 +270,12 @@ def test_an_unclosed_quote_is_reported_on_the_line_that_opens_it(workspace, tmp_
                      "never closed: found unexpected end of stream); fix that line")
     assert indent == (f"{tmp_path / 'indent.md'}:3: front matter is not valid YAML "
                       "(mapping values are not allowed here); fix that line")
+
+
+def test_an_impossible_date_names_its_line(workspace, tmp_path):
+    write(tmp_path / "month13.md", "---\ntitle: Thirteenth month\ndate: 2026-13-45\n---\nBody\n")
+    report = import_sources(workspace, [tmp_path / "month13.md"])
+    assert [e.message for e in report.failed] == [
+        f"{tmp_path / 'month13.md'}:3: date '2026-13-45' is not a date; write it as 2026-11-18 or "
+        "2026-11-18T07:30:00-05:00"
+    ]

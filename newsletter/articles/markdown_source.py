@@ -30,6 +30,21 @@ ALIASES = {
 }
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that an impossible date (``2026-13-45``) stays text, so the date
+    check can name its line instead of the whole file failing with a bare ValueError."""
+
+
+def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_FrontMatterLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+
+
 def split_front_matter(text: str, origin: str) -> tuple[dict[str, Any], str, int]:
     """``(front matter, Markdown body, line number where the body starts)``."""
     lines = text.split("\n")
@@ -42,7 +57,7 @@ def split_front_matter(text: str, origin: str) -> tuple[dict[str, Any], str, int
         raise SourceError(f"{origin}:1: front matter opened with '---' is never closed; add a '---' line after it")
     raw = "\n".join(lines[1:index])
     try:
-        data = yaml.safe_load(raw) if raw.strip() else {}
+        data = yaml.load(raw, Loader=_FrontMatterLoader) if raw.strip() else {}  # a SafeLoader
     except yaml.YAMLError as exc:
         raise SourceError(_yaml_problem(exc, origin)) from None
     if data is None:
