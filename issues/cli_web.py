@@ -41,11 +41,10 @@ def serve(ws: Workspace, host: str | None, port: int | None, threads: int | None
     say(f"Serving {ws.settings.site.name} on http://{host}:{port}/ (public URL {ws.settings.site.public_url}); "
         "Ctrl-C stops.")
     try:
-        server.run()
-    except KeyboardInterrupt:
-        say("Stopped.")
+        server.run()  # returns after Ctrl-C, once waitress has finished the requests in progress
     finally:
         server.close()
+    say("Stopped.")
 
 
 @click.command()
