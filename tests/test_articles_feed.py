@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -176,3 +176,20 @@ def test_kind_is_sniffed_when_the_name_does_not_tell(workspace, tmp_path):
     assert sniff_kind(b"x", "", "application/atom+xml") == "feed"
     (tmp_path / "feed-without-suffix").write_bytes(FEED.read_bytes())
     assert import_sources(workspace, [tmp_path / "feed-without-suffix"]).counts["added"] == 4
+
+
+def test_an_item_date_that_cannot_be_read_is_an_error_unless_dated_by_hand(workspace, tmp_path):
+    feed = tmp_path / "odd-dates.xml"
+    feed.write_text('<?xml version="1.0"?>\n<rss version="2.0"><channel><title>Blog</title>\n'
+                    "<item><title>Hill Repeats</title><link>https://blog.example.com/hills</link>\n"
+                    "<pubDate>Mon, 45 Foo 2026 99:99:99</pubDate><description>Up and down.</description></item>\n"
+                    "</channel></rss>\n")
+    report = import_sources(workspace, [feed])
+    assert [e.message for e in report.failed] == [
+        f"{feed}:3: the date 'Mon, 45 Foo 2026 99:99:99' cannot be read; fix it (or ask the feed's publisher to), "
+        "or pass --date YYYY-MM-DD to date it yourself"
+    ]
+    assert all_articles(workspace) == []
+    dated = import_sources(workspace, [feed], default_date=date(2026, 11, 17))
+    assert dated.counts["added"] == 1
+    assert dated.entries[0].notes == ["its date 'Mon, 45 Foo 2026 99:99:99' cannot be read; used --date 2026-11-17"]

@@ -35,9 +35,18 @@ def _item_lines(data: bytes) -> list[int]:
 
 def _when(entry: Any) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
+        parsed = dict.get(entry, key)  # plain dict access: no feedparser key aliasing (and its warning)
         if parsed:
             return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+    return None
+
+
+def _raw_date(entry: Any) -> str | None:
+    """The item's date as written, when it has one (feedparser leaves it unparsed if it cannot read it)."""
+    for key in ("published", "updated", "created"):
+        raw = str(dict.get(entry, key) or "").strip()  # plain dict access: no feedparser key aliasing
+        if raw:
+            return raw
     return None
 
 
@@ -105,13 +114,15 @@ def read_feed(data: bytes, ctx: SourceContext) -> list[Draft]:
         elif not body:
             body = description
         image, image_alt = _image(entry, media_alt)
+        when = _when(entry)
         drafts.append(ctx.draft(
             "feed",
             entry.get("title", "") or "",
             body,
             origin=origin,
             url=_link(entry, base),
-            published_at=_when(entry),
+            published_at=when,
+            unreadable_date=None if when else _raw_date(entry),
             summary=summary,
             tags=normalise_tags([t.get("term") or t.get("label") for t in entry.get("tags", [])]),
             image=image,

@@ -212,8 +212,12 @@ class _Import:
         """The date of an article whose source has none: ``--date``, else the date already stored
         (so re-importing a touched file changes nothing), else the file's mtime, else now."""
         if self.default_date is not None:
-            notes.append(f"no date in the source; used --date {self._local_day(self.default_date)}")
+            said = f"its date {draft.unreadable_date!r} cannot be read" if draft.unreadable_date else "no date in the source"
+            notes.append(f"{said}; used --date {self._local_day(self.default_date)}")
             return self.default_date
+        if draft.unreadable_date:
+            raise SourceError(f"{draft.origin}: the date {draft.unreadable_date!r} cannot be read; fix it (or ask the "
+                              "feed's publisher to), or pass --date YYYY-MM-DD to date it yourself")
         row = articles_db(self.ws).execute("SELECT published_at FROM articles WHERE url = ?", [url]).fetchone()
         if row is not None:
             notes.append("no date in the source; kept the stored date")

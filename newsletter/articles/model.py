@@ -69,6 +69,7 @@ class Draft:
     author: str | None = None
     name_hint: str = ""  # a file's name, for a slug when there is no URL
     fallback_date: datetime | None = None  # the file's mtime, or a fetched page's Last-Modified
+    unreadable_date: str | None = None  # a date the source gives but that cannot be read
     notes: list[str] = field(default_factory=list)
     lines: dict[str, int] = field(default_factory=dict)  # field name → line in the file, for messages
 
