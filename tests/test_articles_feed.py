@@ -186,7 +186,7 @@ def test_an_item_date_that_cannot_be_read_is_an_error_unless_dated_by_hand(works
                     "</channel></rss>\n")
     report = import_sources(workspace, [feed])
     assert [e.message for e in report.failed] == [
-        f"{feed}:3: the date 'Mon, 45 Foo 2026 99:99:99' cannot be read; fix it (or ask the feed's publisher to), "
+        f"{feed}:3: the date 'Mon, 45 Foo 2026 99:99:99' cannot be read; fix it at the source, "
         "or pass --date YYYY-MM-DD to date it yourself"
     ]
     assert all_articles(workspace) == []

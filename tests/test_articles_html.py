@@ -75,3 +75,19 @@ def test_page_in_another_encoding(workspace, tmp_path):
     article = get_article(workspace, "cafe-runs")
     assert article.title == "Café Runs" and "A café run ends at a café" in article.body_text
     assert article.published_at == datetime(2026, 11, 17, 7, 0, tzinfo=UTC)
+
+
+def test_a_stated_date_that_cannot_be_read_is_not_replaced_by_a_guess(workspace, tmp_path):
+    page = tmp_path / "hills.html"
+    paragraphs = "".join(f"<p>{line}</p>" for line in (
+        "Hill repeats build strength and speed at once, without the pounding of flat sprints.",
+        "Find a slope that takes about a minute to run up at a hard but steady effort.",
+        "Jog back down slowly, then go again; six repeats is plenty for the first week."))
+    page.write_text("<html><head><title>Hill Repeats</title>"
+                    "<meta property='article:published_time' content='2026-99-99'></head><body><article>"
+                    f"<h1>Hill Repeats</h1>{paragraphs}</article></body></html>")
+    report = import_sources(workspace, [page])
+    assert [e.message for e in report.failed] == [
+        f"{page}: the date '2026-99-99' cannot be read; fix it at the source, or pass --date YYYY-MM-DD to date it "
+        "yourself"
+    ]

@@ -34,19 +34,21 @@ def _meta(soup: BeautifulSoup, *names: str) -> str | None:
     return None
 
 
-def _published(soup: BeautifulSoup, fallback: str | None, tz: str) -> datetime | None:
-    """The exact time from ``article:published_time`` or ``<time datetime>``, else trafilatura's day."""
-    candidates = [_meta(soup, "article:published_time", "og:published_time", "date", "dc.date", "pubdate")]
+def _published(soup: BeautifulSoup, fallback: str | None, tz: str) -> tuple[datetime | None, str | None]:
+    """``(time, None)`` from ``article:published_time`` or ``<time datetime>``, else trafilatura's day;
+    ``(None, text)`` when the page states a date that cannot be read (trafilatura's guess would be wrong)."""
+    stated = [_meta(soup, "article:published_time", "og:published_time", "date", "dc.date", "pubdate")]
     time_tag = soup.find("time", attrs={"datetime": True})
     if time_tag is not None:
-        candidates.append(str(time_tag["datetime"]))
-    candidates.append(fallback)
-    for value in candidates:
-        if value:
-            moment = parse_date(value, tz)
-            if moment is not None:
-                return moment
-    return None
+        stated.append(str(time_tag["datetime"]))
+    stated = [value.strip() for value in stated if value and value.strip()]
+    for value in stated:
+        moment = parse_date(value, tz)
+        if moment is not None:
+            return moment, None
+    if stated:
+        return None, stated[0]
+    return (parse_date(fallback, tz) if fallback else None), None
 
 
 def _canonical(soup: BeautifulSoup, base_url: str | None) -> str | None:
@@ -73,12 +75,14 @@ def read_html(data: bytes, ctx: SourceContext) -> list[Draft]:
     title = _meta(soup, "og:title") or meta.get("title") or (soup.h1.get_text(" ", strip=True) if soup.h1 else "")
     tags = normalise_tags([part for tag in meta.get("tags") or [] for part in str(tag).split(",")])
     image = _meta(soup, "og:image", "twitter:image") or meta.get("image")
+    published, unreadable = _published(soup, meta.get("date"), ctx.timezone)
     return [ctx.draft(
         "html",
         title or "",
         body,
         url=_canonical(soup, ctx.base_url),
-        published_at=_published(soup, meta.get("date"), ctx.timezone),
+        published_at=published,
+        unreadable_date=unreadable,
         summary=_meta(soup, "description", "og:description") or None,
         tags=tags,
         image=image,

@@ -216,8 +216,8 @@ class _Import:
             notes.append(f"{said}; used --date {self._local_day(self.default_date)}")
             return self.default_date
         if draft.unreadable_date:
-            raise SourceError(f"{draft.origin}: the date {draft.unreadable_date!r} cannot be read; fix it (or ask the "
-                              "feed's publisher to), or pass --date YYYY-MM-DD to date it yourself")
+            raise SourceError(f"{draft.origin}: the date {draft.unreadable_date!r} cannot be read; fix it at the "
+                              "source, or pass --date YYYY-MM-DD to date it yourself")
         row = articles_db(self.ws).execute("SELECT published_at FROM articles WHERE url = ?", [url]).fetchone()
         if row is not None:
             notes.append("no date in the source; kept the stored date")
