@@ -279,3 +279,12 @@ def test_an_impossible_date_names_its_line(workspace, tmp_path):
         f"{tmp_path / 'month13.md'}:3: date '2026-13-45' is not a date; write it as 2026-11-18 or "
         "2026-11-18T07:30:00-05:00"
     ]
+
+
+def test_plain_words_in_front_matter_stay_as_written(workspace, tmp_path):
+    write(tmp_path / "no.md", "---\ntitle: No\ndate: 2026-11-17\nauthor: Yes\nsummary: 3:45\nimage: false\n---\nBody\n")
+    write(tmp_path / "later.md", "---\ntitle: Later\ndate: 2026-11-17\ndraft: yes\n---\nWork in progress.\n")
+    report = import_sources(workspace, [tmp_path])
+    assert report.counts["added"] == 1 and not report.failed
+    article = all_articles(workspace)[0]
+    assert (article.title, article.author, article.summary, article.image) == ("No", "Yes", "3:45", None)

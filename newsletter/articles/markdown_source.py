@@ -16,6 +16,7 @@ from .textfile import parse_date
 FENCE = re.compile(r"^(---|\.\.\.)\s*$")
 JEKYLL_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
 ATX_TITLE = re.compile(r"^#\s+(.+?)\s*#*\s*$")
+NO_IMAGE = {"false", "no", "off", "none", ""}  # `image: false` means no image (YAML words are kept as text)
 ALIASES = {
     "title": ("title",),
     "date": ("date", "published", "published_at", "pubdate"),
@@ -31,7 +32,8 @@ ALIASES = {
 
 
 class _FrontMatterLoader(yaml.SafeLoader):
-    """YAML's safe loader, except that an impossible date (``2026-13-45``) stays text, so the date
+    """YAML's safe loader, reading plain words as the author wrote them: ``title: No`` is "No", not
+    False (nor ``3:45`` the number 225); an impossible date (``2026-13-45``) stays text, so the date
     check can name its line instead of the whole file failing with a bare ValueError."""
 
 
@@ -42,7 +44,13 @@ def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
         return loader.construct_scalar(node)
 
 
+def _as_written(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+    return loader.construct_scalar(node)
+
+
 _FrontMatterLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+for _kind in ("bool", "int", "float"):
+    _FrontMatterLoader.add_constructor(f"tag:yaml.org,2002:{_kind}", _as_written)
 
 
 def split_front_matter(text: str, origin: str) -> tuple[dict[str, Any], str, int]:
@@ -124,7 +132,7 @@ def read_markdown(text: str, ctx: SourceContext) -> list[Draft]:
         return f"{origin}:{_key_line(text, key) if key else 1}"
 
     _, draft_flag = _pick(meta, "draft")
-    if draft_flag is True:
+    if str(draft_flag).lower() in ("true", "yes", "on", "1"):
         return []
     title = _string(_pick(meta, "title")[1], where("title"), "title")
     if title is None:
@@ -153,6 +161,8 @@ def read_markdown(text: str, ctx: SourceContext) -> list[Draft]:
             notes.append("date taken from the file name")
 
     image_value = _pick(meta, "image")[1]
+    if isinstance(image_value, str) and image_value.strip().lower() in NO_IMAGE:
+        image_value = None
     image_alt = _string(_pick(meta, "image_alt")[1], where("image_alt"), "image_alt")
     if isinstance(image_value, dict):
         image_alt = image_alt or _string(image_value.get("alt"), where("image"), "image alt")
