@@ -28,6 +28,7 @@ def serve(ws: Workspace, host: str | None, port: int | None, threads: int | None
         NEWSLETTER_HOME=/srv/news waitress-serve --call issues.app:create_app
     """
     from newsletter.web import make_server, waitress_options
+    from subscribers.web import mail_worker
 
     from .app import create_app
 
@@ -37,13 +38,15 @@ def serve(ws: Workspace, host: str | None, port: int | None, threads: int | None
     options = waitress_options(ws)
     if threads:
         options["threads"] = threads
-    server = make_server(create_app(ws), host, port, **options)
+    app = create_app(ws)
+    server = make_server(app, host, port, **options)
     say(f"Serving {ws.settings.site.name} on http://{host}:{port}/ (public URL {ws.settings.site.public_url}); "
         "Ctrl-C stops.")
     try:
         server.run()  # returns after Ctrl-C, once waitress has finished the requests in progress
     finally:
         server.close()
+        mail_worker(app).stop()  # mails still queued go out at the next start (or `subscribers send-mail`)
     say("Stopped.")
 
 

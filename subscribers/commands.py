@@ -16,6 +16,7 @@ from newsletter.workspace import Workspace
 from .export import export_csv, iter_subscribers
 from .forget import forget as forget_reader
 from .importer import import_csv
+from .mailqueue import drain, queued
 from .schema import STATUSES
 from .signup import register
 from .stats import subscriber_stats
@@ -47,7 +48,7 @@ _MAIL_MESSAGES = {
 
 @click.group()
 def subscribers() -> None:
-    """Manage readers: add, list, show, remove, forget, import, export, stats.
+    """Manage readers: add, list, show, remove, forget, import, export, stats, send-mail.
 
     \b
     Example:
@@ -262,6 +263,27 @@ def stats(ws: Workspace, weeks: int, as_json: bool) -> None:
     for row in data["per_issue"]:
         click.echo(f"{row['issue_id']:<10}{row['hard_bounces']:>8}{row['soft_bounces']:>8}"
                    f"{row['complaints']:>12}{row['mail_unsubscribes']:>12}")
+
+
+@subscribers.command(name="send-mail")
+@json_option
+@pass_workspace
+def send_mail(ws: Workspace, as_json: bool) -> None:
+    """Send the confirmation and welcome emails waiting in the queue.
+
+    The web server sends them itself after each answer and at start; this is for a
+    server that is stopped (or mails due for a retry after the relay refused them).
+
+    \b
+    Example:
+        newsletter subscribers send-mail --json
+    """
+    counts = drain(ws)
+    data = {"sent": counts["sent"], "failed": counts["failed"], "still_queued": queued(ws)}
+    if as_json:
+        emit_json(data)
+        return
+    say(f"sent {data['sent']}, failed {data['failed']}; {data['still_queued']} waiting (retries come later)")
 
 
 COMMANDS = [subscribers]

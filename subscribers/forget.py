@@ -67,6 +67,7 @@ def forget(ws: Workspace, key: int | str, *, source: str = "cli") -> int | None:
         _run_hooks(ws, db, reader.id, normalized)
         blank = ", ".join(f"{col} = NULL" for col in PERSONAL_EVENT_FIELDS)
         db.execute(f"UPDATE subscriber_events SET {blank} WHERE subscriber_id = ?", [reader.id])
+        db.execute("DELETE FROM mail_queue WHERE subscriber_id = ?", [reader.id])  # nothing more to send
         new_status = "unsubscribed" if status in ("pending", "confirmed") else status
         now = clock.now_iso()
         if new_status != status:  # leaving is a status change of its own (and counts as a leaver in stats)

@@ -72,7 +72,24 @@ def _create_tables(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_create_tables]
+def _add_mail_queue(db: sqlite_utils.Database) -> None:
+    """Confirmation and welcome mails waiting to go out (see :mod:`subscribers.mailqueue`)."""
+    db.execute(
+        """CREATE TABLE mail_queue (
+            id INTEGER PRIMARY KEY,
+            subscriber_id INTEGER NOT NULL REFERENCES subscribers (id),
+            kind TEXT NOT NULL CHECK (kind IN ('confirmation', 'welcome')),
+            queued_at TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            claimed_until TEXT,
+            last_error TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX mail_queue_due ON mail_queue (due_at)")
+
+
+MIGRATIONS = [_create_tables, _add_mail_queue]
 
 
 def database(ws: Workspace) -> sqlite_utils.Database:

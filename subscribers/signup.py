@@ -16,11 +16,11 @@ from datetime import timedelta
 from typing import Any
 
 from newsletter import clock
-from newsletter.errors import InvalidInput, NewsletterError
-from newsletter.transports import TransportError, open_transport
+from newsletter.errors import InvalidInput
+from newsletter.transports import open_transport
 from newsletter.workspace import Workspace
 
-from . import mailer
+from . import mailqueue
 from .addresses import clean_name, refuse_controls, validate_address
 from .schema import LEAVER_STATUSES, database
 from .store import (
@@ -64,7 +64,8 @@ class Registration:
 
     ``action``: created, confirmed, pending, reopened, reopened_pending (left once, pending
     again: only their click confirms), unchanged, left, suppressed.
-    ``mail``: sent, throttled, failed, or None when no confirmation mail was due.
+    ``mail``: sent, queued (``defer_mail``: the queue worker sends it), throttled, failed,
+    or None when no confirmation mail was due.
     """
 
     action: str
@@ -91,12 +92,15 @@ def _may_send_confirmation(db: Any, subscriber_id: int) -> bool:
     return not recent and today < CONFIRM_MAILS_PER_DAY
 
 
-def _claim_confirmation_mail(db: Any, reader_id: int, source: str) -> bool:
-    """Inside the write transaction: record the mail as sent if the rate limit allows one."""
+def _claim_confirmation_mail(db: Any, reader_id: int, source: str) -> int | None:
+    """Inside the write transaction: queue the mail (and record it as sent) if the rate limit allows.
+
+    Returns the queue row id, or None when throttled.
+    """
     if not _may_send_confirmation(db, reader_id):
-        return False
+        return None
     record_event(db, reader_id, "confirmation_sent", source=source)
-    return True
+    return mailqueue.enqueue(db, reader_id, "confirmation")
 
 
 def send_confirmations(ws: Workspace, reader_ids: Iterable[int], *, source: str) -> Counter:
@@ -113,11 +117,11 @@ def send_confirmations(ws: Workspace, reader_ids: Iterable[int], *, source: str)
                 if row is None or row[1] != "pending" or row[0] is None:
                     counts["skipped"] += 1
                     continue
-                if not _claim_confirmation_mail(db, reader_id, source):
+                queued = _claim_confirmation_mail(db, reader_id, source)
+                if queued is None:
                     counts["throttled"] += 1
                     continue
-            email = row[0]
-            error = _send(ws, reader_id, "confirmation", mailer.send_confirmation, email, transport)
+            error = mailqueue.send_queued(ws, [queued], transport).get(queued)
             counts["failed" if error else "sent"] += 1
     return counts
 
@@ -142,9 +146,12 @@ def register(
     user_agent: str | None = None,
     consent_text: str | None = None,
     confirmed: bool = False,
+    defer_mail: bool = False,
 ) -> Registration:
-    """Add or re-open a reader and send the confirmation mail when one is due; report what happened.
+    """Add or re-open a reader and queue the confirmation mail when one is due; report what happened.
 
+    The mail is sent before returning, unless ``defer_mail`` leaves it to the queue
+    worker (the web form: the answer must not take longer for a new address).
     ``confirmed=True`` is an editor vouching for consent given elsewhere: it needs
     ``consent_text`` and never re-activates a reader who left.  A reader who
     complained is never mailed again, so nothing re-opens them.
@@ -187,10 +194,12 @@ def register(
             reader_id, action = reader.id, "pending"
         if confirmed:
             return Registration(action, reader_id, "confirmed")
-        due = _claim_confirmation_mail(db, reader_id, source)
-    if not due:
+        queued = _claim_confirmation_mail(db, reader_id, source)
+    if queued is None:
         return Registration(action, reader_id, "pending", mail="throttled")
-    error = _send(ws, reader_id, "confirmation", mailer.send_confirmation, addr.email)
+    if defer_mail:
+        return Registration(action, reader_id, "pending", mail="queued")
+    error = mailqueue.send_queued(ws, [queued]).get(queued)
     return Registration(action, reader_id, "pending", mail="failed" if error else "sent", mail_error=error)
 
 
@@ -204,30 +213,21 @@ def subscribe(
     user_agent: str | None = None,
     consent_text: str | None = None,
     confirmed: bool = False,
+    defer_mail: bool = False,
 ) -> SubscribeOutcome:
     """Subscribe ``address`` (double opt-in); the answer never reveals whether it was known.
+
+    ``defer_mail=True`` leaves the confirmation mail in the queue for the worker to send
+    after the answer, so a new address costs the request no more than a known one.
 
     Raises :class:`~subscribers.addresses.InvalidAddress` only for an address that is
     not an address at all, which reveals nothing about the list.
     """
     register(
         ws, address, name=name, source=source, ip=ip, user_agent=user_agent,
-        consent_text=consent_text, confirmed=confirmed,
+        consent_text=consent_text, confirmed=confirmed, defer_mail=defer_mail,
     )
     return SubscribeOutcome()
-
-
-def _send(ws: Workspace, reader_id: int, what: str, send: Any, *args: Any) -> str | None:
-    """Call ``send(ws, reader_id, *args)`` after the commit; a failure is logged and recorded, not raised."""
-    try:
-        send(ws, reader_id, *args)
-    except (TransportError, NewsletterError, OSError) as exc:
-        log.warning("could not send the %s mail to reader %s: %s", what, reader_id, exc)
-        db = database(ws)
-        with write_transaction(db):
-            record_event(db, reader_id, f"{what}_failed", source="mailer", detail=str(exc)[:500])
-        return str(exc)
-    return None
 
 
 def _consent_wording(db: Any, reader_id: int, fallback: str) -> str:
@@ -239,8 +239,13 @@ def _consent_wording(db: Any, reader_id: int, fallback: str) -> str:
     return row[0] if row else fallback
 
 
-def confirm(ws: Workspace, token: str, *, ip: str | None = None, user_agent: str | None = None) -> Subscriber:
+def confirm(
+    ws: Workspace, token: str, *, ip: str | None = None, user_agent: str | None = None, defer_mail: bool = False
+) -> Subscriber:
     """Confirm the reader a confirmation link names; a second click returns them unchanged.
+
+    The welcome mail (when enabled) is queued with the change and sent before returning,
+    or by the queue worker with ``defer_mail``.
 
     The returned reader's ``newly_confirmed`` tells the first click (welcome mail sent)
     from a repeat ("already confirmed").  A link from an earlier opt-in round, or from
@@ -259,9 +264,10 @@ def confirm(ws: Workspace, token: str, *, ip: str | None = None, user_agent: str
             raise BadToken("expired")
         consent = _consent_wording(db, reader_id, str(ws.settings.subscribers.consent_text))
         reader = set_status(db, reader, "confirmed", source="link", ip=ip, user_agent=user_agent, consent_text=consent)
-        welcome = bool(ws.settings.subscribers.welcome)
-        if welcome:
+        queued = None
+        if ws.settings.subscribers.welcome and reader.email:
             record_event(db, reader_id, "welcome_sent", source="mailer")
-    if welcome and reader.email:
-        _send(ws, reader_id, "welcome", mailer.send_welcome, reader.email)
+            queued = mailqueue.enqueue(db, reader_id, "welcome")
+    if queued is not None and not defer_mail:
+        mailqueue.send_queued(ws, [queued])
     return replace(reader, newly_confirmed=True)

@@ -3,7 +3,9 @@
 A GET never changes anything (mail scanners follow links); every change is a POST.
 The token in a link is the capability, so the confirm and unsubscribe forms post
 back to the same tokenised URL and need no other CSRF secret.  The sign-up answer
-is the same whether the address is new, pending or already confirmed.
+is the same whether the address is new, pending or already confirmed, and costs the
+request the same: confirmation and welcome mails are queued with the change and sent
+after the answer by the app's :class:`~subscribers.mailqueue.MailWorker`.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ from newsletter.web import (
 
 from . import BadToken, confirm, get_subscriber, read_token, subscribe, unsubscribe
 from .addresses import InvalidAddress, clean_name, validate_address
+from .mailqueue import MailWorker
 
 log = logging.getLogger("subscribers.web")
 
 bp = Blueprint("subscribers", __name__)
 
 LIMITS_KEY = "subscribers_signup_limits"
+WORKER_KEY = "subscribers_mail_worker"
 HONEYPOT_FIELD = "website"
 ONE_CLICK = "One-Click"  # RFC 8058: the body is List-Unsubscribe=One-Click
 LEFT = ("unsubscribed", "bounced", "complained")
@@ -72,6 +76,13 @@ def _make_limiters(state: Any) -> None:
         RateLimiter(int(web.signups_per_ip_per_hour)),
         RateLimiter(int(web.signups_per_address_per_hour)),
     )
+    worker = state.app.extensions[WORKER_KEY] = MailWorker(state.app.extensions[EXTENSION_KEY])
+    worker.wake()  # mails a stopped or crashed server left in the queue go out now
+
+
+def mail_worker(app: Any = None) -> MailWorker:
+    """The app's queue worker (tests :meth:`~MailWorker.flush` it; ``serve`` stops it)."""
+    return (app or current_app).extensions[WORKER_KEY]
 
 
 def _no_store() -> None:
@@ -167,9 +178,11 @@ def subscribe_post() -> Response:
         raise too_many(wait)
     try:
         subscribe(ws, values["email"], name=name, source="api" if request.is_json else "form",
-                  ip=client_ip(), user_agent=_agent(), consent_text=ws.settings.subscribers.consent_text)
+                  ip=client_ip(), user_agent=_agent(), consent_text=ws.settings.subscribers.consent_text,
+                  defer_mail=True)
     except InvalidInput:
         return _refuse("That address cannot receive the newsletter; check it and try again.", values, next_url)
+    mail_worker().wake()  # for every address alike; the worker finds out whether anything is queued
     return _accepted(values, next_url)
 
 
@@ -227,7 +240,8 @@ def confirm_post(token: str) -> Response:
     _no_store()
     ws = current_workspace()
     try:
-        reader = confirm(ws, token, ip=client_ip(), user_agent=_agent())
+        reader = confirm(ws, token, ip=client_ip(), user_agent=_agent(), defer_mail=True)
+        mail_worker().wake()
     except BadToken as exc:
         return _bad_confirm_link(exc)
     except NewsletterError as exc:  # e.g. an address that left and must opt in afresh

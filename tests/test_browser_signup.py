@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from browser_helpers import chromium, open_page, shot
 from web_helpers import link_in, messages_to, path_of, sent_issue
@@ -10,6 +12,14 @@ from issues.app import create_app
 from newsletter.web import BackgroundServer
 from newsletter.workspace import Workspace
 from subscribers import get_subscriber, make_token, subscribe
+
+
+def _mail_to(ws: Workspace, address: str, limit: float = 30.0) -> list:
+    """The messages to ``address`` once the web app's mail worker has written any (polls, bounded)."""
+    deadline = time.monotonic() + limit
+    while not (found := messages_to(ws, address)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +51,7 @@ def test_sign_up_and_confirm_from_the_email(page, server, workspace: Workspace) 
     shot(page, "check-inbox")
     assert get_subscriber(workspace, "maya@example.com").status == "pending"
 
-    [mail] = messages_to(workspace, "maya@example.com")
+    [mail] = _mail_to(workspace, "maya@example.com")  # sent by the queue worker after the answer
     page.goto(server.url + path_of(link_in(mail, "confirm")))
     button = page.get_by_role("button", name="Yes, send me the newsletter")
     button.wait_for()

@@ -11,6 +11,7 @@ from issues.app import create_app
 from newsletter.workspace import Workspace
 from subscribers import confirm, get_subscriber, make_token
 from subscribers.store import events_of
+from subscribers.web import mail_worker
 
 
 def _client(ws: Workspace, monkeypatch=None, **env: str):
@@ -50,6 +51,7 @@ def test_form_sign_up_sends_a_confirmation_and_records_consent(client, workspace
     assert subscribed.ip == "198.51.100.7" and subscribed.user_agent == "TestBrowser/1"
     assert subscribed.consent_text == workspace.settings.subscribers.consent_text
     assert subscribed.source == "form"
+    assert mail_worker(client.application).flush()  # the mail goes out after the answer
     [mail] = messages_to(workspace, "jo@example.com")
     assert "/confirm/" in mail.get_body(preferencelist=("plain",)).get_content()
 
@@ -89,6 +91,7 @@ def test_a_filled_honeypot_gets_the_same_answer_and_nothing_happens(client, work
     assert "Check your inbox" in response.get_data(as_text=True)
     with pytest.raises(Exception, match="no reader"):
         get_subscriber(workspace, "bot@example.com")
+    assert mail_worker(client.application).flush()
     assert messages_to(workspace, "bot@example.com") == []
 
 

@@ -12,6 +12,7 @@ from newsletter import clock
 from newsletter.workspace import Workspace
 from subscribers import get_subscriber, make_token, subscribe
 from subscribers.store import events_of
+from subscribers.web import mail_worker
 
 
 @pytest.fixture
@@ -132,6 +133,7 @@ def test_rfc8058_one_click_post(client, workspace: Workspace) -> None:
 
 def test_the_emailed_unsubscribe_link_works(client, workspace: Workspace) -> None:
     reader_id = _confirmed(workspace, client)
+    assert mail_worker(client.application).flush()  # the welcome mail goes out after the answer
     [welcome] = [m for m in messages_to(workspace, "reader@example.com") if "/unsubscribe/" in m.as_string()]
     path = path_of(link_in(welcome, "unsubscribe"))
     client.post(path, data={"confirm": "yes"})

@@ -1,0 +1,222 @@
+"""The durable queue of confirmation and welcome mails: written with the sign-up, sent after the answer.
+
+A sign-up or confirmation writes a ``mail_queue`` row in the same transaction as the
+reader's change, so a crash between the commit and the send loses nothing: the row
+is sent when any drainer next runs (the web app's :class:`MailWorker`, the CLI, or
+the caller itself for "send now").  Rows hold only a reader id and a kind; the
+address is read at send time, so a forgotten reader is never mailed.  A row is
+claimed with a lease before sending, so two drainers never send it twice at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import Any
+
+from newsletter import clock
+from newsletter.errors import NewsletterError
+from newsletter.transports import Transport, TransportError, open_transport
+from newsletter.workspace import Workspace
+
+from . import mailer
+from .schema import database
+from .store import record_event, write_transaction
+
+log = logging.getLogger(__name__)
+
+KINDS = ("confirmation", "welcome")
+# A claimed row is someone's for this long; after a crash mid-send it becomes due again.
+LEASE = timedelta(minutes=2)
+# A temporary refusal (4xx, connection down) is retried after these delays, then given up.
+RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=10), timedelta(hours=1), timedelta(hours=6))
+BATCH = 50
+POLL_SECONDS = 30.0
+
+
+def enqueue(db: Any, reader_id: int, kind: str) -> int:
+    """Inside the caller's write transaction: queue ``kind`` mail for the reader; returns the row id."""
+    now = clock.now_iso()
+    cursor = db.execute(
+        "INSERT INTO mail_queue (subscriber_id, kind, queued_at, due_at) VALUES (?, ?, ?, ?)",
+        [reader_id, kind, now, now],
+    )
+    return cursor.lastrowid
+
+
+def _iso(delta: timedelta) -> str:
+    return (clock.utcnow() + delta).isoformat(timespec="seconds")
+
+
+def _claim(db: Any, only: list[int] | None) -> list[tuple[int, int, str, int]]:
+    """Take the lease on up to :data:`BATCH` due rows (or the ``only`` ones, if due)."""
+    now = clock.now_iso()
+    where = "due_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)"
+    args: list[Any] = [now, now]
+    if only is not None:
+        where += f" AND id IN ({', '.join('?' * len(only))})"
+        args += only
+    with write_transaction(db):
+        rows = db.execute(
+            f"SELECT id, subscriber_id, kind, attempts FROM mail_queue WHERE {where} ORDER BY id LIMIT {BATCH}",
+            args,
+        ).fetchall()
+        if rows:
+            db.execute(
+                f"UPDATE mail_queue SET claimed_until = ? WHERE id IN ({', '.join('?' * len(rows))})",
+                [_iso(LEASE), *(row[0] for row in rows)],
+            )
+    return [tuple(row) for row in rows]
+
+
+def _recipient(db: Any, reader_id: int, kind: str) -> str | None:
+    """The address to mail, or None when the mail is no longer due (confirmed, left, forgotten)."""
+    row = db.execute("SELECT email, status FROM subscribers WHERE id = ?", [reader_id]).fetchone()
+    wanted = "pending" if kind == "confirmation" else "confirmed"
+    return row[0] if row and row[0] and row[1] == wanted else None
+
+
+def _send_one(ws: Workspace, transport: Transport, reader_id: int, kind: str, email: str) -> None:
+    if kind == "confirmation":
+        mailer.send_confirmation(ws, reader_id, email, transport)
+    else:
+        mailer.send_welcome(ws, reader_id, email, transport)
+
+
+def _fail(db: Any, row_id: int, reader_id: int, kind: str, attempts: int, exc: Exception) -> None:
+    """Record the failure; retry a temporary one later, drop a permanent one."""
+    log.warning("could not send the %s mail to reader %s: %s", kind, reader_id, exc)
+    retry = isinstance(exc, TransportError) and exc.temporary and attempts < len(RETRY_DELAYS)
+    with write_transaction(db):
+        record_event(db, reader_id, f"{kind}_failed", source="mailer", detail=str(exc)[:500])
+        if retry:
+            db.execute(
+                "UPDATE mail_queue SET attempts = ?, due_at = ?, claimed_until = NULL, last_error = ? WHERE id = ?",
+                [attempts + 1, _iso(RETRY_DELAYS[attempts]), str(exc)[:500], row_id],
+            )
+        else:
+            db.execute("DELETE FROM mail_queue WHERE id = ?", [row_id])
+
+
+def send_queued(
+    ws: Workspace, only: Iterable[int] | None = None, transport: Transport | None = None
+) -> dict[int, str | None]:
+    """Send the due rows (all of them, or just ``only``) through one transport.
+
+    Returns ``{row id: None when sent or no longer due, else the error}`` for the rows
+    this call claimed.  A failure is recorded as a ``<kind>_failed`` event, never raised.
+    """
+    db = database(ws)
+    wanted = None if only is None else list(only)
+    outcome: dict[int, str | None] = {}
+    own = transport is None
+    transport = transport or open_transport(ws)
+    try:
+        while rows := _claim(db, wanted):
+            for row_id, reader_id, kind, attempts in rows:
+                email = _recipient(db, reader_id, kind)
+                try:
+                    if email:
+                        _send_one(ws, transport, reader_id, kind, email)
+                except (TransportError, NewsletterError, OSError) as exc:
+                    _fail(db, row_id, reader_id, kind, attempts, exc)
+                    outcome[row_id] = str(exc)
+                    continue
+                with write_transaction(db):
+                    db.execute("DELETE FROM mail_queue WHERE id = ?", [row_id])
+                outcome[row_id] = None
+            if wanted is not None:
+                break
+    finally:
+        if own:
+            transport.close()
+    return outcome
+
+
+def drain(ws: Workspace, transport: Transport | None = None) -> Counter:
+    """Send every due row; counts of ``sent`` and ``failed`` (for the CLI and the worker)."""
+    return Counter("failed" if error else "sent" for error in send_queued(ws, transport=transport).values())
+
+
+def queued(ws: Workspace) -> int:
+    """How many mails wait in the queue (due now or later)."""
+    return database(ws).execute("SELECT COUNT(*) FROM mail_queue").fetchone()[0]
+
+
+class MailWorker:
+    """A background thread in the web process that drains the queue through one reused transport.
+
+    :meth:`wake` after queuing (it also starts the thread, again after a fork); it drains
+    once at start, so rows left by a stopped or crashed process go out, and every
+    :data:`POLL_SECONDS` for retries and rows other processes queued.
+    """
+
+    def __init__(
+        self, ws: Workspace, poll: float = POLL_SECONDS,
+        transport_factory: Callable[[Workspace], Transport] = open_transport,
+    ) -> None:
+        self.ws = ws
+        self.poll = poll
+        self.transport_factory = transport_factory
+        self._wake = threading.Event()
+        self._done = threading.Condition()
+        self._asked = self._finished = 0
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._start_lock = threading.Lock()
+
+    def wake(self) -> None:
+        """Ask for a drain soon; starts the thread if this process has none (unless stopped)."""
+        if self._stopping:
+            return
+        if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+            with self._start_lock:
+                if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                    self._pid = os.getpid()
+                    self._thread = threading.Thread(target=self._run, name="subscribers-mail", daemon=True)
+                    self._thread.start()
+        with self._done:
+            self._asked += 1
+        self._wake.set()
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wake the worker and wait until it has finished a drain that began after this call."""
+        with self._done:
+            target = self._asked + 1
+        self.wake()
+        with self._done:
+            return self._done.wait_for(lambda: self._finished >= target, timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """End the thread after its current batch for good; queued rows stay for the next start."""
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        transport: Transport | None = None
+        try:
+            while not self._stopping:
+                self._wake.clear()
+                with self._done:
+                    asked = self._asked
+                try:
+                    transport = transport or self.transport_factory(self.ws)
+                    if not drain(self.ws, transport):
+                        transport.close()  # idle: do not hold an SMTP connection open
+                except Exception:  # the worker must outlive any one bad row or database hiccup
+                    log.exception("the mail queue worker failed; it will try again")
+                with self._done:
+                    self._finished = max(self._finished, asked)
+                    self._done.notify_all()
+                self._wake.wait(self.poll)
+        finally:
+            if transport is not None:
+                transport.close()
+            self.ws.close()
