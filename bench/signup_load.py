@@ -4,8 +4,12 @@ Runs the real app on waitress (127.0.0.1, a free port) over a fresh workspace in
 temporary folder, fires ``--count`` form POSTs from ``--concurrency`` client threads
 (http.client, one connection per sign-up, as separate readers would), then checks:
 no 5xx (no error at all), exactly one reader row per address, one confirmation
-mail per address.  Prints sign-ups per second, latencies, and the ratio to a peer:
-the same server answering a bare ``/healthz`` GET at the same concurrency.
+mail per address (sent by the app's queue worker after the answers; the bench waits
+for the queue to drain).  Prints sign-ups per second, latencies, and the ratio to a
+peer: the same server answering a bare ``/healthz`` GET at the same concurrency.
+
+Then the serial cost of one sign-up, one request at a time, for a new address and
+for an already-confirmed one (the answer must not tell them apart by its timing).
 
 The per-IP limit stays on: every simulated reader has its own address, passed in
 X-Forwarded-For with ``NEWSLETTER_WEB_TRUSTED_PROXIES=1`` (as behind nginx).
@@ -49,6 +53,21 @@ def _post(port: int, body: bytes, ip: str, timeout: float) -> tuple[int, float]:
         conn.close()
 
 
+def _count_mails(ws) -> int:
+    import mailbox
+
+    return len(mailbox.Maildir(ws.path(ws.settings.delivery.maildir), create=True))
+
+
+def _readers(db) -> tuple[tuple[int, int], int, int]:
+    """(rows, distinct addresses), the most rows for one address, and how many are pending."""
+    rows = db.execute("SELECT COUNT(*), COUNT(DISTINCT email_normalized) FROM subscribers").fetchone()
+    per_address = db.execute(
+        "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM subscribers GROUP BY email_normalized)").fetchone()[0]
+    pending = db.execute("SELECT COUNT(*) FROM subscribers WHERE status = 'pending'").fetchone()[0]
+    return rows, per_address, pending
+
+
 def _get(port: int, timeout: float) -> tuple[int, float]:
     started = time.perf_counter()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
@@ -86,6 +105,33 @@ def _summary(label: str, results: list[tuple[int, float]], elapsed: float) -> fl
     return rate
 
 
+def _serial(port: int, addresses: list[str], first_ip: int) -> float:
+    """Median milliseconds of one sign-up at a time for ``addresses``."""
+    times = []
+    for n, address in enumerate(addresses):
+        body = urlencode({"email": address}).encode()
+        status, latency = _post(port, body, f"172.16.{(first_ip + n) >> 8 & 255}.{(first_ip + n) & 255}", 30.0)
+        if status != 200:
+            raise SystemExit(f"FAIL: serial sign-up of {address} answered {status}")
+        times.append(latency)
+    return statistics.median(times) * 1000
+
+
+def _serial_costs(ws, port: int, count: int) -> tuple[float, float]:
+    """(new, known) median ms per sign-up, interleaved so machine load hits both alike."""
+    from subscribers import subscribe
+
+    known = [f"member{i:04d}@example.com" for i in range(count)]
+    for address in known:
+        subscribe(ws, address, confirmed=True, consent_text="bench: signed up at the desk")
+    new = [f"fresh{i:04d}@example.com" for i in range(count)]
+    halves = ([], [])
+    for i in range(0, count, 10):  # alternate blocks of ten
+        halves[0].append(_serial(port, new[i:i + 10], 2 * i))
+        halves[1].append(_serial(port, known[i:i + 10], 2 * i + 10))
+    return statistics.median(halves[0]), statistics.median(halves[1])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=2000, help="sign-ups in all (default 2000)")
@@ -93,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=200, help="client threads (default 200)")
     parser.add_argument("--threads", type=int, default=8, help="waitress worker threads (default 8)")
     parser.add_argument("--time-limit", type=float, default=300.0, help="give up after this many seconds")
+    parser.add_argument("--serial", type=int, default=200, help="serial sign-ups per kind for the timing check")
     args = parser.parse_args(argv)
     if not 1 <= args.count <= 20_000:
         parser.error("--count must be between 1 and 20000 (bounded on purpose)")
@@ -103,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     from issues.app import create_app
     from newsletter.init import init_workspace
     from newsletter.web import BackgroundServer, waitress_options
+    from subscribers.mailqueue import queued
+    from subscribers.web import mail_worker
 
     with tempfile.TemporaryDirectory(prefix="signup-load-") as tmp:
         ws = init_workspace(Path(tmp) / "ws")
@@ -118,33 +167,39 @@ def main(argv: list[str] | None = None) -> int:
         bodies = [urlencode({"email": a, "name": f"Reader {n}"}).encode() for n, a in enumerate(plan)]
         ips = [f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}" for n in range(len(plan))]
 
-        with BackgroundServer(create_app(ws), **options) as server:
+        app = create_app(ws)
+        with BackgroundServer(app, **options) as server:
             print(f"{args.count} sign-ups ({unique} addresses, {duplicates} duplicates) from {args.concurrency} "
                   f"client threads against waitress ({args.threads} threads) at {server.url}")
             jobs = [lambda b=b, ip=ip: _post(server.port, b, ip, 60.0) for b, ip in zip(bodies, ips, strict=True)]
             results, elapsed = _run(jobs, args.concurrency, args.time_limit)
             signup_rate = _summary("sign-ups", results, elapsed)
+            started = time.perf_counter()
+            drained = mail_worker(app).flush(timeout=args.time_limit)
+            drain_time = time.perf_counter() - started
+            print(f"confirmation mails: queue drained {drain_time:.2f} s after the last answer"
+                  + ("" if drained else f" (NOT drained: {queued(ws)} left)"))
             peer, peer_elapsed = _run([lambda: _get(server.port, 60.0)] * args.count, args.concurrency,
                                       args.time_limit)
             peer_rate = _summary("peer: GET /healthz on the same server", peer, peer_elapsed)
+            mails = _count_mails(ws)
+            rows, per_address, pending = _readers(ws.db)
+            serial_new, serial_known = _serial_costs(ws, server.port, args.serial) if args.serial else (0.0, 0.0)
+            mail_worker(app).flush(timeout=args.time_limit)
 
         statuses: dict[int, int] = {}
         for status, _ in results + peer:
             statuses[status] = statuses.get(status, 0) + 1
-        db = ws.db
-        rows = db.execute("SELECT COUNT(*), COUNT(DISTINCT email_normalized) FROM subscribers").fetchone()
-        per_address = db.execute(
-            "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM subscribers GROUP BY email_normalized)").fetchone()[0]
-        pending = db.execute("SELECT COUNT(*) FROM subscribers WHERE status = 'pending'").fetchone()[0]
-        import mailbox
-
-        mails = len(mailbox.Maildir(ws.path(ws.settings.delivery.maildir), create=True))
+        mail_worker(app).stop()
         ws.close()
 
     print(f"HTTP statuses: {dict(sorted(statuses.items()))}")
     print(f"readers: {rows[0]} rows, {rows[1]} distinct addresses, at most {per_address} per address, "
           f"{pending} pending; confirmation mails: {mails}")
     print(f"ratio: sign-ups/s are {signup_rate / peer_rate:.2f} of the bare request rate of the same server")
+    if args.serial:
+        print(f"serial, one request at a time (median of blocks of 10): new address {serial_new:.2f} ms, "
+              f"already confirmed {serial_known:.2f} ms (difference {serial_new - serial_known:+.2f} ms)")
     failures = []
     if any(status >= 500 or status == 0 for status in statuses):
         failures.append("server errors or dropped connections")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -36,6 +37,8 @@ LEASE = timedelta(minutes=2)
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=10), timedelta(hours=1), timedelta(hours=6))
 BATCH = 50
 POLL_SECONDS = 30.0
+# After a wake the worker waits this long: the answer that woke it is out first, and a burst is one batch.
+SETTLE_SECONDS = 0.05
 
 
 def enqueue(db: Any, reader_id: int, kind: str) -> int:
@@ -215,7 +218,8 @@ class MailWorker:
                 with self._done:
                     self._finished = max(self._finished, asked)
                     self._done.notify_all()
-                self._wake.wait(self.poll)
+                if self._wake.wait(self.poll) and not self._stopping:
+                    time.sleep(SETTLE_SECONDS)
         finally:
             if transport is not None:
                 transport.close()

@@ -13,7 +13,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    after_this_request,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    request,
+    url_for,
+)
 from werkzeug.exceptions import BadRequest
 
 from newsletter.errors import InvalidInput, NewsletterError, NotFound
@@ -83,6 +94,16 @@ def _make_limiters(state: Any) -> None:
 def mail_worker(app: Any = None) -> MailWorker:
     """The app's queue worker (tests :meth:`~MailWorker.flush` it; ``serve`` stops it)."""
     return (app or current_app).extensions[WORKER_KEY]
+
+
+def _wake_after_answer() -> None:
+    """Wake the mail worker once the server has the whole answer (WSGI close), not before."""
+    worker = mail_worker()
+
+    @after_this_request
+    def _on_close(response: Response) -> Response:
+        response.call_on_close(worker.wake)
+        return response
 
 
 def _no_store() -> None:
@@ -182,7 +203,7 @@ def subscribe_post() -> Response:
                   defer_mail=True)
     except InvalidInput:
         return _refuse("That address cannot receive the newsletter; check it and try again.", values, next_url)
-    mail_worker().wake()  # for every address alike; the worker finds out whether anything is queued
+    _wake_after_answer()  # for every address alike; the worker finds out whether anything is queued
     return _accepted(values, next_url)
 
 
@@ -241,7 +262,7 @@ def confirm_post(token: str) -> Response:
     ws = current_workspace()
     try:
         reader = confirm(ws, token, ip=client_ip(), user_agent=_agent(), defer_mail=True)
-        mail_worker().wake()
+        _wake_after_answer()
     except BadToken as exc:
         return _bad_confirm_link(exc)
     except NewsletterError as exc:  # e.g. an address that left and must opt in afresh
