@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -37,8 +36,8 @@ LEASE = timedelta(minutes=2)
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=10), timedelta(hours=1), timedelta(hours=6))
 BATCH = 50
 POLL_SECONDS = 30.0
-# After a wake the worker waits this long: the answer that woke it is out first, and a burst is one batch.
-SETTLE_SECONDS = 0.05
+# The web app's worker looks this often (requests never wake it: its work must not follow one answer).
+WEB_POLL_SECONDS = 0.25
 
 
 def enqueue(db: Any, reader_id: int, kind: str) -> int:
@@ -63,6 +62,8 @@ def _claim(db: Any, only: list[int] | None) -> list[tuple[int, int, str, int]]:
     if only is not None:
         where += f" AND id IN ({', '.join('?' * len(only))})"
         args += only
+    if db.execute(f"SELECT 1 FROM mail_queue WHERE {where} LIMIT 1", args).fetchone() is None:
+        return []  # a read, so an idle poll never takes the write lock
     with write_transaction(db):
         rows = db.execute(
             f"SELECT id, subscriber_id, kind, attempts FROM mail_queue WHERE {where} ORDER BY id LIMIT {BATCH}",
@@ -153,9 +154,10 @@ def queued(ws: Workspace) -> int:
 class MailWorker:
     """A background thread in the web process that drains the queue through one reused transport.
 
-    :meth:`wake` after queuing (it also starts the thread, again after a fork); it drains
-    once at start, so rows left by a stopped or crashed process go out, and every
-    :data:`POLL_SECONDS` for retries and rows other processes queued.
+    It drains once at start, so rows left by a stopped or crashed process go out, then
+    every ``poll`` seconds (retries, rows other processes queued).  :meth:`wake` starts
+    it (again after a fork) and asks for a drain now; the web app only polls, so no
+    drain is timed by a particular answer.
     """
 
     def __init__(
@@ -174,18 +176,24 @@ class MailWorker:
         self._start_lock = threading.Lock()
 
     def wake(self) -> None:
-        """Ask for a drain soon; starts the thread if this process has none (unless stopped)."""
-        if self._stopping:
+        """Ask for a drain now; starts the thread if this process has none (unless stopped)."""
+        if not self.ensure_running():
             return
+        with self._done:
+            self._asked += 1
+        self._wake.set()
+
+    def ensure_running(self) -> bool:
+        """Start the thread if this process has none (a fork leaves it behind); False once stopped."""
+        if self._stopping:
+            return False
         if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
             with self._start_lock:
                 if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
                     self._pid = os.getpid()
                     self._thread = threading.Thread(target=self._run, name="subscribers-mail", daemon=True)
                     self._thread.start()
-        with self._done:
-            self._asked += 1
-        self._wake.set()
+        return True
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wake the worker and wait until it has finished a drain that began after this call."""
@@ -218,8 +226,7 @@ class MailWorker:
                 with self._done:
                     self._finished = max(self._finished, asked)
                     self._done.notify_all()
-                if self._wake.wait(self.poll) and not self._stopping:
-                    time.sleep(SETTLE_SECONDS)
+                self._wake.wait(self.poll)
         finally:
             if transport is not None:
                 transport.close()

@@ -5,7 +5,8 @@ The token in a link is the capability, so the confirm and unsubscribe forms post
 back to the same tokenised URL and need no other CSRF secret.  The sign-up answer
 is the same whether the address is new, pending or already confirmed, and costs the
 request the same: confirmation and welcome mails are queued with the change and sent
-after the answer by the app's :class:`~subscribers.mailqueue.MailWorker`.
+later by the app's :class:`~subscribers.mailqueue.MailWorker`, which polls the queue (a
+request never wakes it, so its work is not timed by any one answer).
 """
 
 from __future__ import annotations
@@ -13,18 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    after_this_request,
-    current_app,
-    g,
-    jsonify,
-    redirect,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, request, url_for
 from werkzeug.exceptions import BadRequest
 
 from newsletter.errors import InvalidInput, NewsletterError, NotFound
@@ -42,7 +32,7 @@ from newsletter.web import (
 
 from . import BadToken, confirm, get_subscriber, read_token, subscribe, unsubscribe
 from .addresses import InvalidAddress, clean_name, validate_address
-from .mailqueue import MailWorker
+from .mailqueue import WEB_POLL_SECONDS, MailWorker
 
 log = logging.getLogger("subscribers.web")
 
@@ -87,7 +77,7 @@ def _make_limiters(state: Any) -> None:
         RateLimiter(int(web.signups_per_ip_per_hour)),
         RateLimiter(int(web.signups_per_address_per_hour)),
     )
-    worker = state.app.extensions[WORKER_KEY] = MailWorker(state.app.extensions[EXTENSION_KEY])
+    worker = state.app.extensions[WORKER_KEY] = MailWorker(state.app.extensions[EXTENSION_KEY], poll=WEB_POLL_SECONDS)
     worker.wake()  # mails a stopped or crashed server left in the queue go out now
 
 
@@ -96,14 +86,9 @@ def mail_worker(app: Any = None) -> MailWorker:
     return (app or current_app).extensions[WORKER_KEY]
 
 
-def _wake_after_answer() -> None:
-    """Wake the mail worker once the server has the whole answer (WSGI close), not before."""
-    worker = mail_worker()
-
-    @after_this_request
-    def _on_close(response: Response) -> Response:
-        response.call_on_close(worker.wake)
-        return response
+def _keep_worker_running() -> None:
+    """Make sure this process has its mail worker (a forked WSGI worker starts its own); no drain now."""
+    mail_worker().ensure_running()
 
 
 def _no_store() -> None:
@@ -203,7 +188,7 @@ def subscribe_post() -> Response:
                   defer_mail=True)
     except InvalidInput:
         return _refuse("That address cannot receive the newsletter; check it and try again.", values, next_url)
-    _wake_after_answer()  # for every address alike; the worker finds out whether anything is queued
+    _keep_worker_running()  # for every address alike; the worker finds queued mail on its next poll
     return _accepted(values, next_url)
 
 
@@ -262,7 +247,7 @@ def confirm_post(token: str) -> Response:
     ws = current_workspace()
     try:
         reader = confirm(ws, token, ip=client_ip(), user_agent=_agent(), defer_mail=True)
-        _wake_after_answer()
+        _keep_worker_running()
     except BadToken as exc:
         return _bad_confirm_link(exc)
     except NewsletterError as exc:  # e.g. an address that left and must opt in afresh
