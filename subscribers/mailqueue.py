@@ -151,6 +151,20 @@ def queued(ws: Workspace) -> int:
     return database(ws).execute("SELECT COUNT(*) FROM mail_queue").fetchone()[0]
 
 
+def quiet_checkpoints(ws: Workspace) -> None:
+    """Turn off automatic WAL checkpoints on this thread's connection (once per connection).
+
+    SQLite runs a checkpoint inside the commit that grows the WAL past its limit, and
+    retries it on every writing commit while a reader holds an old snapshot: a sign-up
+    that writes (a new address) would pay for it and a known one would not.  The web
+    app's :class:`MailWorker` checkpoints instead, off the request path.
+    """
+    db = database(ws)
+    if not getattr(db, "_nl_quiet_checkpoints", False):
+        db.execute("PRAGMA wal_autocheckpoint = 0")
+        db._nl_quiet_checkpoints = True  # type: ignore[attr-defined]
+
+
 class MailWorker:
     """A background thread in the web process that drains the queue through one reused transport.
 
@@ -221,6 +235,8 @@ class MailWorker:
                     transport = transport or self.transport_factory(self.ws)
                     if not drain(self.ws, transport):
                         transport.close()  # idle: do not hold an SMTP connection open
+                    # The web requests leave WAL checkpoints to this thread (see quiet_checkpoints).
+                    database(self.ws).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except Exception:  # the worker must outlive any one bad row or database hiccup
                     log.exception("the mail queue worker failed; it will try again")
                 with self._done:

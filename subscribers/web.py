@@ -32,7 +32,7 @@ from newsletter.web import (
 
 from . import BadToken, confirm, get_subscriber, read_token, subscribe, unsubscribe
 from .addresses import InvalidAddress, clean_name, validate_address
-from .mailqueue import WEB_POLL_SECONDS, MailWorker
+from .mailqueue import WEB_POLL_SECONDS, MailWorker, quiet_checkpoints
 
 log = logging.getLogger("subscribers.web")
 
@@ -89,6 +89,12 @@ def mail_worker(app: Any = None) -> MailWorker:
 def _keep_worker_running() -> None:
     """Make sure this process has its mail worker (a forked WSGI worker starts its own); no drain now."""
     mail_worker().ensure_running()
+
+
+@bp.before_request
+def _no_checkpoints_in_requests() -> None:
+    """WAL checkpoints run on the mail worker, so a sign-up that writes costs no more than one that does not."""
+    quiet_checkpoints(current_workspace())
 
 
 def _no_store() -> None:
