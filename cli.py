@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import click
 
+from issues import commands as issues_commands
+from newsletter import commands as newsletter_commands
 from newsletter.console import AppContext, run, setup_logging
+from subscribers import commands as subscribers_commands
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -38,22 +41,9 @@ def main(ctx: click.Context, workspace: str | None, quiet: bool, verbose: bool) 
     ctx.obj = AppContext(workspace, quiet, verbose)
 
 
-def _register() -> None:
-    """Attach every area's commands; an area not yet present is simply absent."""
-    import importlib
-
-    for module_name in ("newsletter.commands", "subscribers.commands", "issues.commands"):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        for command in module.COMMANDS:
-            main.add_command(command)
-
-
-_register()
+for area_commands in (newsletter_commands.COMMANDS, subscribers_commands.COMMANDS, issues_commands.COMMANDS):
+    for command in area_commands:
+        main.add_command(command)
 
 
 def entry_point() -> None:
