@@ -13,6 +13,7 @@ import sqlite_utils
 
 from newsletter.clock import now_iso, utcnow
 from newsletter.workspace import Workspace
+from subscribers.store import write_transaction
 
 COMPONENT = "inbound"
 
@@ -77,10 +78,8 @@ def database(ws: Workspace) -> sqlite_utils.Database:
 def claim(ws: Workspace, content_hash: str, message_id: str, source: str, label: str) -> int | None:
     """Record that we take this message; None when it was processed (or is being processed) already."""
     db = database(ws)
-    conn = db.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        row = conn.execute(
+    with write_transaction(db):
+        row = db.execute(
             "SELECT id, outcome, received_at FROM inbound_messages WHERE content_hash = ? "
             "OR (? != '' AND message_id = ?) ORDER BY id LIMIT 1",
             [content_hash, message_id, message_id],
@@ -88,21 +87,15 @@ def claim(ws: Workspace, content_hash: str, message_id: str, source: str, label:
         if row is not None:
             stale = row[1] == "processing" and datetime.fromisoformat(row[2]) < utcnow() - STALE_CLAIM
             if not stale:
-                conn.execute("COMMIT")
                 return None
-            conn.execute("UPDATE inbound_messages SET received_at = ? WHERE id = ?", [now_iso(), row[0]])
-            conn.execute("COMMIT")
+            db.execute("UPDATE inbound_messages SET received_at = ? WHERE id = ?", [now_iso(), row[0]])
             return int(row[0])
-        cur = conn.execute(
+        cur = db.execute(
             "INSERT INTO inbound_messages (content_hash, message_id, received_at, source, label, outcome) "
             "VALUES (?, ?, ?, ?, ?, 'processing')",
             [content_hash, message_id, now_iso(), source, label],
         )
-        conn.execute("COMMIT")
         return int(cur.lastrowid)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def finish(ws: Workspace, row: int, *, kind: str, outcome: str, detail: str, kept_as: str | None = None) -> None:
