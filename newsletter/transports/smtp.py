@@ -173,7 +173,8 @@ class SMTPTransport(SMTPSession, Transport):
             return
         items = iter(messages)
         current = next(items, None)
-        written: list[bytes] | None = None  # the envelope of `current`, when already on the wire
+        # the envelope of `current` and its DATA payload, when the envelope is already on the wire
+        written: tuple[list[bytes], bytes] | None = None
         while current is not None:
             tag, sender, recipients, message = current
             upcoming, upcoming_written, upcoming_error = None, None, None
@@ -181,17 +182,20 @@ class SMTPTransport(SMTPSession, Transport):
                 if self._sock is None:
                     self.connect()
                     written = None
-                data = prepare_data(message)
                 if written is None:
-                    written = self._envelope(sender, recipients, data)
-                    self._write(b"".join(written))
-                accepted = self._read_envelope(written, recipients, pipelined=True)
+                    data = prepare_data(message)
+                    envelope = self._envelope(sender, recipients, data)
+                    self._write(b"".join(envelope))
+                else:
+                    envelope, data = written
+                accepted = self._read_envelope(envelope, recipients, pipelined=True)
                 upcoming = next(items, None)
                 tail = b""
                 if upcoming is not None:
                     try:
-                        upcoming_written = self._envelope(upcoming[1], upcoming[2], prepare_data(upcoming[3]))
-                        tail = b"".join(upcoming_written)
+                        upcoming_data = prepare_data(upcoming[3])
+                        upcoming_written = (self._envelope(upcoming[1], upcoming[2], upcoming_data), upcoming_data)
+                        tail = b"".join(upcoming_written[0])
                     except TransportError as exc:
                         upcoming_error = exc
                 self._write(data + tail, before_body=False)
