@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from newsletter.clock import WEEK_RE, now_iso
+from newsletter.clock import WEEK_RE, now_iso, parse_week
 from newsletter.errors import NotFound
 from newsletter.workspace import Workspace
 
@@ -63,8 +63,7 @@ class Issue:
 
     @property
     def first_day(self) -> date:
-        year, week = (int(x) for x in WEEK_RE.match(self.week).groups())  # type: ignore[union-attr]
-        return date.fromisocalendar(year, week, 1)
+        return date.fromisocalendar(*parse_week(self.week), 1)
 
     @property
     def period(self) -> str:
