@@ -12,7 +12,7 @@ from email.message import Message
 from .arf import FeedbackReport, parse_arf
 from .autoreply import auto_reply_reason
 from .dsn import DeliveryFailure, looks_like_bounce, parse_plain, parse_rfc3464
-from .mime import addresses, header_text
+from .mime import addresses, bare_address, header_text
 from .readers import tagged_token
 
 # Where a message was addressed, most trustworthy first (envelope, then what MTAs record, then headers).
@@ -43,7 +43,7 @@ class Verdict:
 
 def recipients_of(msg: Message, envelope: list[str] | tuple[str, ...] = ()) -> list[str]:
     """Every address the message was delivered to, envelope recipients first."""
-    found = [a.strip().strip("<>").lower() for a in envelope if "@" in a]
+    found = [bare_address(a) for a in envelope if "@" in a]
     for addr in addresses(msg, *RECIPIENT_HEADERS):
         if addr not in found:
             found.append(addr)

@@ -43,13 +43,18 @@ def header_text(msg: Message, name: str) -> str:
     return " ".join(text.split())
 
 
+def bare_address(text: str) -> str:
+    """``' <Jane@Example.org>'`` → ``'jane@example.org'``: the one comparable form of an address here."""
+    return text.strip().strip("<>").lower()
+
+
 def addresses(msg: Message, *names: str) -> list[str]:
     """Lower-cased bare addresses found in the given headers, in order."""
     found = []
     for name in names:
         for value in msg.get_all(name, []) or []:
             for _, addr in getaddresses([str(value)]):
-                addr = addr.strip().strip("<>").lower()
+                addr = bare_address(addr)
                 if "@" in addr and addr not in found:
                     found.append(addr)
     return found

@@ -16,7 +16,7 @@ from newsletter.errors import NotFound
 from newsletter.workspace import Workspace
 from subscribers import BadToken, get_subscriber, read_token
 
-from .mime import addresses, header_text
+from .mime import addresses, bare_address, header_text
 
 UNSUBSCRIBE_LINK_RE = re.compile(r"/unsubscribe/([A-Za-z0-9_.\-]+)")
 MAILTO_RE = re.compile(r"mailto:([^>?\s,]+)", re.I)
@@ -38,7 +38,7 @@ class Reader:
 
 def tagged_token(address: str, tag: str) -> str | None:
     """``bounces+abc@x`` with tag ``bounces`` → ``abc``; None when the address is not so tagged."""
-    local = address.strip().strip("<>").rpartition("@")[0].lower()
+    local = bare_address(address).rpartition("@")[0]
     prefix = f"{tag.lower()}+"
     return local[len(prefix):] if local.startswith(prefix) and len(local) > len(prefix) else None
 
