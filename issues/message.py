@@ -10,7 +10,6 @@ a valid encoding, and no per-reader work touches the big literal parts.
 from __future__ import annotations
 
 import binascii
-import html as htmllib
 import re
 import secrets
 import time
@@ -22,7 +21,7 @@ from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 
 from newsletter.errors import ConfigError, InvalidInput
-from newsletter.personalise import FALLBACKS, PLACEHOLDERS
+from newsletter.personalise import PLACEHOLDERS, field_values
 from newsletter.transports import CanonicalMessage
 from newsletter.workspace import Workspace
 
@@ -59,23 +58,18 @@ def _crlf(text: str) -> str:
 class EncodedPart:
     """One body part cut at its placeholders, literals already quoted-printable."""
 
-    __slots__ = ("pieces", "fields", "escape")
+    __slots__ = ("pieces", "fields", "names")
 
-    def __init__(self, text: str, *, escape: bool) -> None:
+    def __init__(self, text: str) -> None:
         parts = _PLACEHOLDER.split(_crlf(text))
-        self.escape = escape
         self.fields = [_FIELD_OF[p] for p in parts[1::2]]
+        self.names = frozenset(self.fields)
         self.pieces: list[bytes] = []
         literals = parts[0::2]
         for i, literal in enumerate(literals):
             encoded = quoted_printable(literal.encode("utf-8")) if literal else b""
             # soft line breaks around every value: a value always starts and ends its own line
             self.pieces.append((SOFT_BREAK if i else b"") + encoded + (SOFT_BREAK if i < len(literals) - 1 else b""))
-
-    def encode_value(self, value: str) -> bytes:
-        if self.escape:
-            value = htmllib.escape(value, quote=True)
-        return quoted_printable(value.encode("utf-8"))
 
     def fill(self, values: Mapping[str, bytes]) -> list[bytes]:
         """The part's encoded bytes for one reader, as pieces to join (``values``: encoded per field)."""
@@ -232,8 +226,9 @@ class IssueMessage:
         self.text_head = part_head.format(b=boundary, kind="plain").encode()
         self.html_head = part_head.format(b=boundary, kind="html").encode()
         self.tail = f"\r\n--{boundary}--\r\n".encode()
-        self.text = EncodedPart(text, escape=False)
-        self.html = EncodedPart(html, escape=True)
+        self.text = EncodedPart(text)
+        self.html = EncodedPart(html)
+        self.fields = self.text.names | self.html.names
         self.sign = _dkim_signer(ws)
 
     def new_message_id(self) -> str:
@@ -241,13 +236,11 @@ class IssueMessage:
 
     def build(self, reader: Recipient) -> bytes:
         """The complete message for one reader (CRLF line ends, ready for SMTP DATA)."""
-        fields = {
-            "unsubscribe_url": reader.unsubscribe_url,
-            "email": reader.email,
-            "name": reader.name or FALLBACKS.get("name", ""),
-        }
-        text_values = {f: self.text.encode_value(fields[f]) for f in set(self.text.fields)}
-        html_values = {f: self.html.encode_value(fields[f]) for f in set(self.html.fields)}
+        raw, escaped = field_values(
+            {"unsubscribe_url": reader.unsubscribe_url, "email": reader.email, "name": reader.name}, self.fields
+        )
+        text_values = {f: quoted_printable(raw[f]) for f in self.text.names}
+        html_values = {f: quoted_printable(escaped[f]) for f in self.html.names}
         if _CONTROL.search(reader.unsubscribe_url + reader.unsubscribe_mailto + reader.message_id):
             raise InvalidInput(f"a header value for {reader.email!r} contains a line break or control character")
         unsubscribe = f"List-Unsubscribe: <{reader.unsubscribe_url}>,\r\n <mailto:{reader.unsubscribe_mailto}>\r\n"
