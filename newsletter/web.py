@@ -165,10 +165,6 @@ class RateLimiter:
                     del self._hits[stale]
             return 0.0
 
-    def reset(self) -> None:
-        with self._lock:
-            self._hits.clear()
-
 
 def too_many(retry_after: float) -> TooManyRequests:
     """A 429 carrying a Retry-After header."""
