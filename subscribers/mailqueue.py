@@ -29,7 +29,6 @@ from .store import record_event, write_transaction
 
 log = logging.getLogger(__name__)
 
-KINDS = ("confirmation", "welcome")
 # A claimed row is someone's for this long; after a crash mid-send it becomes due again.
 LEASE = timedelta(minutes=2)
 # A temporary refusal (4xx, connection down) is retried after these delays, then given up.

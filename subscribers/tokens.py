@@ -25,7 +25,6 @@ from newsletter.workspace import Workspace
 from .schema import database
 
 PURPOSES = ("confirm", "unsubscribe")
-REASONS = ("tampered", "expired", "wrong_purpose", "unknown_reader")
 
 COMPACT_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 COMPACT_SEPARATOR = "9"  # not a base32 digit, so the numbers split unambiguously

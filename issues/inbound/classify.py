@@ -18,8 +18,6 @@ from .readers import tagged_token
 # Where a message was addressed, most trustworthy first (envelope, then what MTAs record, then headers).
 RECIPIENT_HEADERS = ("Delivered-To", "X-Original-To", "X-Envelope-To", "Envelope-To", "To", "Cc")
 
-KINDS = ("bounce", "delay", "complaint", "feedback", "unsubscribe", "subscribe", "autoreply", "report", "unknown")
-
 
 @dataclass(frozen=True)
 class Routing:
