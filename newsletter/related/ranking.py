@@ -29,17 +29,6 @@ POSTINGS_BUDGET = 30_000
 _CHUNK = 500
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A scored other article, before the editor's and the issue's rules are applied."""
-
-    article_id: int
-    score: float
-    text_score: float
-    tag_score: float
-    published_at: str
-
-
 @dataclass
 class Query:
     """What scoring one article needs from the index: its vector, tags and the archive size."""
