@@ -30,10 +30,9 @@ class Reader:
     subscriber_id: int
     issue_id: str | None
     found_by: str  # "verp", "unsubscribe address", "unsubscribe link", "message-id", "address"
-    issue_number: int | None = None
 
     def with_issue(self, issue_id: str | None) -> Reader:
-        return Reader(self.subscriber_id, issue_id, self.found_by, self.issue_number)
+        return Reader(self.subscriber_id, issue_id, self.found_by)
 
 
 def tagged_token(address: str, tag: str) -> str | None:
@@ -73,7 +72,7 @@ def reader_from_return_path(ws: Workspace, address: str) -> Reader | None:
     found = verp.parse_bounce_address(ws, address)
     if found is None:
         return None
-    return Reader(found.subscriber_id, issue_for_number(ws, found.issue_number), "verp", found.issue_number)
+    return Reader(found.subscriber_id, issue_for_number(ws, found.issue_number), "verp")
 
 
 def reader_from_unsubscribe_address(ws: Workspace, address: str) -> Reader | None:
