@@ -62,17 +62,13 @@ def _related(ws: Workspace, article: Article, in_issue: set[int], utm: dict) -> 
     count = ws.settings.related.count
     if count <= 0:
         return []
-    links = related_articles(ws, article.id, exclude=sorted(in_issue), limit=count)
     base = ws.settings.site.url.rstrip("/") + "/"
     related: list[RelatedItem] = []
-    for link in links:
-        if link.article_id in in_issue or link.article_id == article.id:
-            continue
+    # related_articles already leaves out the article itself and ``exclude``, and stops at ``limit``.
+    for link in related_articles(ws, article.id, exclude=sorted(in_issue), limit=count):
         other = get_article(ws, link.article_id)
         url = with_utm(absolute_url(other.url, base), utm)
         related.append(RelatedItem(article_id=other.id, title=other.title, url=url))
-        if len(related) >= count:
-            break
     return related
 
 
