@@ -21,15 +21,13 @@ from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 
 from newsletter.errors import ConfigError, InvalidInput
-from newsletter.personalise import PLACEHOLDERS, field_values
+from newsletter.personalise import Segments, field_values
 from newsletter.transports import CanonicalMessage
 from newsletter.workspace import Workspace
 
 from .verp import sender_domain
 
 TEST_PREFIX = "[TEST] "
-_PLACEHOLDER = re.compile("(" + "|".join(re.escape(token) for token in PLACEHOLDERS.values()) + ")")
-_FIELD_OF = {token: field for field, token in PLACEHOLDERS.items()}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _UNSAFE_ADDRESS = re.compile(r"[\x00-\x20\x7f<>]")
 _SIMPLE_NAME = re.compile(r"^[A-Za-z0-9 .'_-]{0,60}$")
@@ -61,13 +59,13 @@ class EncodedPart:
     __slots__ = ("pieces", "fields", "names")
 
     def __init__(self, text: str) -> None:
-        parts = _PLACEHOLDER.split(_crlf(text))
-        self.fields = [_FIELD_OF[p] for p in parts[1::2]]
+        cut = Segments(_crlf(text).encode("utf-8"))
+        self.fields = cut.slots
         self.names = frozenset(self.fields)
         self.pieces: list[bytes] = []
-        literals = parts[0::2]
+        literals = cut.literals
         for i, literal in enumerate(literals):
-            encoded = quoted_printable(literal.encode("utf-8")) if literal else b""
+            encoded = quoted_printable(literal) if literal else b""
             # soft line breaks around every value: a value always starts and ends its own line
             self.pieces.append((SOFT_BREAK if i else b"") + encoded + (SOFT_BREAK if i < len(literals) - 1 else b""))
 
