@@ -1,7 +1,7 @@
 """``make demo``: a fresh demo workspace, the sample articles imported, the latest week built and rendered.
 
 Run as ``python -m issues.demo DIR``.  The demo is a list of small steps
-(:data:`STEPS`); later parts of the pipeline append their own (send to the demo
+(:data:`STEPS`); the last two live in their own modules (send to the demo
 Maildir, print the serve and preview commands).
 """
 
@@ -18,6 +18,9 @@ import click
 from newsletter.errors import ConfigError, NewsletterError, SourceError
 from newsletter.init import init_workspace
 from newsletter.workspace import Workspace
+
+from .demo_send import send_to_sample_readers
+from .demo_web import web_commands
 
 MARKER = ".demo-workspace"  # only a folder carrying this file is ever removed by the demo
 
@@ -100,19 +103,9 @@ def render_issue_files(demo: Demo) -> None:
     demo.summary.append(f"Try the CLI on it:           {newsletter_command(demo)} issue list")
 
 
-STEPS: list[Callable[[Demo], None]] = [make_workspace, import_samples, build_latest_week, render_issue_files]
-
-
-def _later_steps() -> None:
-    """Steps other parts of the pipeline add (each in its own module, importing this one)."""
-    from .demo_send import send_to_sample_readers
-    from .demo_web import web_commands
-
-    STEPS.append(send_to_sample_readers)
-    STEPS.append(web_commands)
-
-
-_later_steps()
+STEPS: list[Callable[[Demo], None]] = [
+    make_workspace, import_samples, build_latest_week, render_issue_files, send_to_sample_readers, web_commands,
+]
 
 
 def run_demo(root: Path) -> Demo:
