@@ -12,8 +12,6 @@ from newsletter.workspace import Workspace
 
 COMPONENT = "issues"
 
-STATUSES = ("draft", "sending", "sent")
-
 
 def _create_tables(db: sqlite_utils.Database) -> None:
     db.execute(
