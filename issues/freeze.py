@@ -23,8 +23,11 @@ def freeze_issue(ws: Workspace, issue_id: str) -> RenderedIssue:
     conn = issues_db(ws).conn
     conn.execute("BEGIN IMMEDIATE")
     try:
-        row = conn.execute("SELECT built_at, frozen_at FROM issues WHERE id = ?", [issue.id]).fetchone()
-        if row[1] is None and row[0] == issue.built_at:
+        built_at, frozen_at = conn.execute(
+            "SELECT built_at, frozen_at FROM issues WHERE id = ?", [issue.id]
+        ).fetchone()
+        fresh = frozen_at is None and built_at == issue.built_at  # still the build we rendered
+        if fresh:
             conn.execute(
                 "UPDATE issues SET status = 'sending', frozen_at = ?, subject = ?, preheader = ?, "
                 "html = ?, text = ? WHERE id = ?",
@@ -34,8 +37,8 @@ def freeze_issue(ws: Workspace, issue_id: str) -> RenderedIssue:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    if row[1] is None and row[0] == issue.built_at:
+    if fresh:
         return rendered
-    if row[1] is None:  # rebuilt between our read and the lock: freeze the new build
+    if frozen_at is None:  # rebuilt between our read and the lock: freeze the new build
         return freeze_issue(ws, issue.id)
     return stored_render(ws, issue.id)  # type: ignore[return-value]
