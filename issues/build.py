@@ -15,6 +15,7 @@ from typing import Any
 
 from newsletter.articles import Article, articles_in_week, get_article
 from newsletter.clock import last_complete_week, normalise_week, now_iso, parse_week
+from newsletter.db import write_transaction
 from newsletter.errors import InvalidInput, NewsletterError
 from newsletter.related import related_articles
 from newsletter.render import render_string
@@ -132,20 +133,14 @@ def build_issue(ws: Workspace, week: str | None = None) -> Issue:
     if not subject:
         raise InvalidInput("newsletter.toml [issue] subject renders empty; give the issue a subject")
 
-    conn = db.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        row = conn.execute("SELECT status, number FROM issues WHERE id = ?", [issue_id]).fetchone()
+    with write_transaction(db):
+        row = db.conn.execute("SELECT status, number FROM issues WHERE id = ?", [issue_id]).fetchone()
         if row is not None and row[0] != "draft":
             raise IssueFrozen(_frozen_message(get_issue(ws, issue_id)))
         # Another build ran between our reads and the lock: the number in the subject may be stale.
         stale = (row[1] if row is not None else _next_number(ws)) != number
         if not stale:
-            _store(conn, draft, subject, preheader, insert=row is None)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+            _store(db.conn, draft, subject, preheader, insert=row is None)
     return build_issue(ws, week) if stale else get_issue(ws, issue_id)
 
 

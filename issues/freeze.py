@@ -6,6 +6,7 @@ Idempotent: freezing a frozen issue returns the stored copy unchanged.
 from __future__ import annotations
 
 from newsletter.clock import now_iso
+from newsletter.db import write_transaction
 from newsletter.workspace import Workspace
 
 from .archive import get_issue
@@ -20,23 +21,18 @@ def freeze_issue(ws: Workspace, issue_id: str) -> RenderedIssue:
     if already is not None:
         return already
     rendered = render_issue_content(ws, issue)  # outside the write lock: rendering takes milliseconds
-    conn = issues_db(ws).conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        built_at, frozen_at = conn.execute(
+    db = issues_db(ws)
+    with write_transaction(db):
+        built_at, frozen_at = db.conn.execute(
             "SELECT built_at, frozen_at FROM issues WHERE id = ?", [issue.id]
         ).fetchone()
         fresh = frozen_at is None and built_at == issue.built_at  # still the build we rendered
         if fresh:
-            conn.execute(
+            db.conn.execute(
                 "UPDATE issues SET status = 'sending', frozen_at = ?, subject = ?, preheader = ?, "
                 "html = ?, text = ? WHERE id = ?",
                 [now_iso(), rendered.subject, rendered.preheader, rendered.html, rendered.text, issue.id],
             )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     if fresh:
         return rendered
     if frozen_at is None:  # rebuilt between our read and the lock: freeze the new build

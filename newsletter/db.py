@@ -8,7 +8,8 @@ stored in the ``schema_versions`` table, so an older workspace upgrades in place
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
@@ -16,6 +17,18 @@ import sqlite_utils
 Migration = Callable[[sqlite_utils.Database], None]
 
 BUSY_TIMEOUT_MS = 10_000
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """One ``BEGIN IMMEDIATE`` transaction: all of it is stored, or none of it."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
 
 
 def connect(path: Path | str) -> sqlite_utils.Database:

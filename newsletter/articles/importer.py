@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 from ..clock import utcnow
+from ..db import write_transaction
 from ..errors import SourceError
 from .feed_source import looks_like_feed, read_feed
 from .fetch import fetch
@@ -24,7 +25,7 @@ from .markdown_source import read_markdown
 from .model import SOURCE_RANK, Draft, SourceContext, canonical_url, content_hash, slug_from_url, slugify
 from .report import ImportReport, ReportEntry
 from .sanitise import first_image, html_to_text, sanitise_html
-from .store import articles_db, upsert, write_transaction
+from .store import articles_db, upsert
 from .text_source import read_text_page
 from .textfile import check_content, decode, parse_date, read_bytes
 

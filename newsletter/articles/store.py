@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -56,18 +55,6 @@ MIGRATIONS = [_create_articles]
 def articles_db(ws: Workspace) -> sqlite_utils.Database:
     """The workspace database with the ``articles`` table in place."""
     return ws.require_schema(COMPONENT, MIGRATIONS)
-
-
-@contextmanager
-def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
-    """One ``BEGIN IMMEDIATE`` transaction: all of it is stored, or none of it."""
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.conn.execute("ROLLBACK")
-        raise
-    db.conn.execute("COMMIT")
 
 
 def row_to_article(row: dict[str, Any]) -> Article:
