@@ -14,9 +14,9 @@ from typing import Any
 import sqlite_utils
 
 from newsletter.clock import now_iso
+from newsletter.db import write_transaction
 from newsletter.workspace import Workspace
 from subscribers.schema import database as subscribers_db
-from subscribers.store import write_transaction
 
 COMPONENT = "outbox"
 STATUSES = ("pending", "sending", "sent", "failed", "skipped")

@@ -8,6 +8,7 @@ stored in the ``schema_versions`` table, so an older workspace upgrades in place
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,16 +20,44 @@ Migration = Callable[[sqlite_utils.Database], None]
 BUSY_TIMEOUT_MS = 10_000
 
 
+_WRITE_LOCKS: dict[str, threading.RLock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _process_write_lock(db: sqlite_utils.Database) -> threading.RLock:
+    """One lock per database file in this process (cached on the thread's ``db``)."""
+    lock = getattr(db, "_nl_write_lock", None)
+    if lock is None:
+        path = next((row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"), "") or str(id(db))
+        with _WRITE_LOCKS_GUARD:
+            lock = _WRITE_LOCKS.setdefault(path, threading.RLock())
+        db._nl_write_lock = lock  # type: ignore[attr-defined]
+    return lock
+
+
 @contextmanager
-def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
-    """One ``BEGIN IMMEDIATE`` transaction: all of it is stored, or none of it."""
-    db.conn.execute("BEGIN IMMEDIATE")
+def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``: all of it is stored or none, and read-then-write never races.
+
+    Threads of one process queue on a Python lock first: SQLite's busy handler polls
+    with sleeps of up to 100 ms, so under many threads a waiter could starve past the
+    busy timeout; other processes still meet the busy timeout as before.
+    """
+    conn = db.conn
+    lock = _process_write_lock(db)
+    # Bounded: a thread that waits on another while in a transaction gets SQLite's "locked", not a hang.
+    held = lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000)
     try:
-        yield
-    except BaseException:
-        db.conn.execute("ROLLBACK")
-        raise
-    db.conn.execute("COMMIT")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        if held:
+            lock.release()
 
 
 def connect(path: Path | str) -> sqlite_utils.Database:

@@ -19,13 +19,14 @@ from datetime import timedelta
 from typing import Any
 
 from newsletter import clock
+from newsletter.db import write_transaction
 from newsletter.errors import NewsletterError
 from newsletter.transports import Transport, TransportError, open_transport
 from newsletter.workspace import Workspace
 
 from . import mailer
 from .schema import database
-from .store import record_event, write_transaction
+from .store import record_event
 
 log = logging.getLogger(__name__)
 

@@ -6,16 +6,14 @@ transaction, so the history always explains the status.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import sqlite_utils
 
 from newsletter import clock
-from newsletter.db import BUSY_TIMEOUT_MS
+from newsletter.db import write_transaction
 from newsletter.errors import NotFound
 from newsletter.workspace import Workspace
 
@@ -69,46 +67,6 @@ class Event:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-_WRITE_LOCKS: dict[str, threading.RLock] = {}
-_WRITE_LOCKS_GUARD = threading.Lock()
-
-
-def _process_write_lock(db: sqlite_utils.Database) -> threading.RLock:
-    """One lock per database file in this process (cached on the thread's ``db``)."""
-    lock = getattr(db, "_nl_write_lock", None)
-    if lock is None:
-        path = next((row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"), "") or str(id(db))
-        with _WRITE_LOCKS_GUARD:
-            lock = _WRITE_LOCKS.setdefault(path, threading.RLock())
-        db._nl_write_lock = lock  # type: ignore[attr-defined]
-    return lock
-
-
-@contextmanager
-def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
-    """``BEGIN IMMEDIATE`` … ``COMMIT``: take the write lock first, so read-then-write never races.
-
-    Threads of one process queue on a Python lock first: SQLite's busy handler polls
-    with sleeps of up to 100 ms, so under many threads a waiter could starve past the
-    busy timeout; other processes still meet the busy timeout as before.
-    """
-    conn = db.conn
-    lock = _process_write_lock(db)
-    # Bounded: a thread that waits on another while in a transaction gets SQLite's "locked", not a hang.
-    held = lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-    finally:
-        if held:
-            lock.release()
 
 
 def _row(db: sqlite_utils.Database, where: str, params: list[Any]) -> Subscriber | None:

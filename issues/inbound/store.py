@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 import sqlite_utils
 
 from newsletter.clock import now_iso, utcnow
+from newsletter.db import write_transaction
 from newsletter.workspace import Workspace
-from subscribers.store import write_transaction
 
 COMPONENT = "inbound"
 
