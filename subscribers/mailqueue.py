@@ -14,7 +14,8 @@ import logging
 import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -40,12 +41,16 @@ POLL_SECONDS = 30.0
 WEB_POLL_SECONDS = 0.25
 
 
-def enqueue(db: Any, reader_id: int, kind: str) -> int:
-    """Inside the caller's write transaction: queue ``kind`` mail for the reader; returns the row id."""
+def enqueue(db: Any, reader_id: int, kind: str, *, hold: bool = False) -> int:
+    """Inside the caller's write transaction: queue ``kind`` mail for the reader; returns the row id.
+
+    ``hold=True`` means the caller sends it itself right after committing (:func:`send_held`):
+    the row starts leased to the caller, so a queue worker never takes it from under them.
+    """
     now = clock.now_iso()
     cursor = db.execute(
-        "INSERT INTO mail_queue (subscriber_id, kind, queued_at, due_at) VALUES (?, ?, ?, ?)",
-        [reader_id, kind, now, now],
+        "INSERT INTO mail_queue (subscriber_id, kind, queued_at, due_at, claimed_until) VALUES (?, ?, ?, ?, ?)",
+        [reader_id, kind, now, now, _iso(LEASE) if hold else None],
     )
     return cursor.lastrowid
 
@@ -106,10 +111,38 @@ def _fail(db: Any, row_id: int, reader_id: int, kind: str, attempts: int, exc: E
             db.execute("DELETE FROM mail_queue WHERE id = ?", [row_id])
 
 
+@contextmanager
+def _transport(ws: Workspace, given: Transport | None) -> Iterator[Transport]:
+    """The caller's transport, or a new one closed afterwards."""
+    if given is not None:
+        yield given
+        return
+    with open_transport(ws) as made:
+        yield made
+
+
+def _send_rows(
+    ws: Workspace, db: Any, transport: Transport, rows: list[tuple[int, int, str, int]], outcome: dict
+) -> None:
+    """Send claimed rows one by one; delete each sent row, record each failure."""
+    for row_id, reader_id, kind, attempts in rows:
+        email = _recipient(db, reader_id, kind)
+        try:
+            if email:
+                _send_one(ws, transport, reader_id, kind, email)
+        except (TransportError, NewsletterError, OSError) as exc:
+            _fail(db, row_id, reader_id, kind, attempts, exc)
+            outcome[row_id] = str(exc)
+            continue
+        with write_transaction(db):
+            db.execute("DELETE FROM mail_queue WHERE id = ?", [row_id])
+        outcome[row_id] = None
+
+
 def send_queued(
     ws: Workspace, only: Iterable[int] | None = None, transport: Transport | None = None
 ) -> dict[int, str | None]:
-    """Send the due rows (all of them, or just ``only``) through one transport.
+    """Claim and send the due rows (all of them, or just ``only``) through one transport.
 
     Returns ``{row id: None when sent or no longer due, else the error}`` for the rows
     this call claimed.  A failure is recorded as a ``<kind>_failed`` event, never raised.
@@ -117,27 +150,26 @@ def send_queued(
     db = database(ws)
     wanted = None if only is None else list(only)
     outcome: dict[int, str | None] = {}
-    own = transport is None
-    transport = transport or open_transport(ws)
-    try:
+    with _transport(ws, transport) as live:
         while rows := _claim(db, wanted):
-            for row_id, reader_id, kind, attempts in rows:
-                email = _recipient(db, reader_id, kind)
-                try:
-                    if email:
-                        _send_one(ws, transport, reader_id, kind, email)
-                except (TransportError, NewsletterError, OSError) as exc:
-                    _fail(db, row_id, reader_id, kind, attempts, exc)
-                    outcome[row_id] = str(exc)
-                    continue
-                with write_transaction(db):
-                    db.execute("DELETE FROM mail_queue WHERE id = ?", [row_id])
-                outcome[row_id] = None
+            _send_rows(ws, db, live, rows, outcome)
             if wanted is not None:
                 break
-    finally:
-        if own:
-            transport.close()
+    return outcome
+
+
+def send_held(ws: Workspace, row_ids: Iterable[int], transport: Transport | None = None) -> dict[int, str | None]:
+    """Send rows this caller queued with ``hold=True`` (already leased to it); same result as :func:`send_queued`."""
+    db = database(ws)
+    ids = list(row_ids)
+    rows = db.execute(
+        f"SELECT id, subscriber_id, kind, attempts FROM mail_queue WHERE id IN ({', '.join('?' * len(ids))}) "
+        "ORDER BY id",
+        ids,
+    ).fetchall()
+    outcome: dict[int, str | None] = {}
+    with _transport(ws, transport) as live:
+        _send_rows(ws, db, live, [tuple(row) for row in rows], outcome)
     return outcome
 
 

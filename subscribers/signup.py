@@ -92,15 +92,15 @@ def _may_send_confirmation(db: Any, subscriber_id: int) -> bool:
     return not recent and today < CONFIRM_MAILS_PER_DAY
 
 
-def _claim_confirmation_mail(db: Any, reader_id: int, source: str) -> int | None:
+def _claim_confirmation_mail(db: Any, reader_id: int, source: str, *, hold: bool) -> int | None:
     """Inside the write transaction: queue the mail (and record it as sent) if the rate limit allows.
 
-    Returns the queue row id, or None when throttled.
+    Returns the queue row id, or None when throttled; ``hold`` as in :func:`mailqueue.enqueue`.
     """
     if not _may_send_confirmation(db, reader_id):
         return None
     record_event(db, reader_id, "confirmation_sent", source=source)
-    return mailqueue.enqueue(db, reader_id, "confirmation")
+    return mailqueue.enqueue(db, reader_id, "confirmation", hold=hold)
 
 
 def send_confirmations(ws: Workspace, reader_ids: Iterable[int], *, source: str) -> Counter:
@@ -117,11 +117,11 @@ def send_confirmations(ws: Workspace, reader_ids: Iterable[int], *, source: str)
                 if row is None or row[1] != "pending" or row[0] is None:
                     counts["skipped"] += 1
                     continue
-                queued = _claim_confirmation_mail(db, reader_id, source)
+                queued = _claim_confirmation_mail(db, reader_id, source, hold=True)
                 if queued is None:
                     counts["throttled"] += 1
                     continue
-            error = mailqueue.send_queued(ws, [queued], transport).get(queued)
+            error = mailqueue.send_held(ws, [queued], transport).get(queued)
             counts["failed" if error else "sent"] += 1
     return counts
 
@@ -194,12 +194,12 @@ def register(
             reader_id, action = reader.id, "pending"
         if confirmed:
             return Registration(action, reader_id, "confirmed")
-        queued = _claim_confirmation_mail(db, reader_id, source)
+        queued = _claim_confirmation_mail(db, reader_id, source, hold=not defer_mail)
     if queued is None:
         return Registration(action, reader_id, "pending", mail="throttled")
     if defer_mail:
         return Registration(action, reader_id, "pending", mail="queued")
-    error = mailqueue.send_queued(ws, [queued]).get(queued)
+    error = mailqueue.send_held(ws, [queued]).get(queued)
     return Registration(action, reader_id, "pending", mail="failed" if error else "sent", mail_error=error)
 
 
@@ -267,7 +267,7 @@ def confirm(
         queued = None
         if ws.settings.subscribers.welcome and reader.email:
             record_event(db, reader_id, "welcome_sent", source="mailer")
-            queued = mailqueue.enqueue(db, reader_id, "welcome")
+            queued = mailqueue.enqueue(db, reader_id, "welcome", hold=not defer_mail)
     if queued is not None and not defer_mail:
-        mailqueue.send_queued(ws, [queued])
+        mailqueue.send_held(ws, [queued])
     return replace(reader, newly_confirmed=True)

@@ -6,10 +6,11 @@ import pytest
 from test_subscribers_helpers import install_clock, link_token, parts, sent_mail
 
 import subscribers
+from newsletter.db import write_transaction
 from newsletter.transports import TransportError
 from newsletter.transports.base import Transport
 from newsletter.workspace import Workspace
-from subscribers.mailqueue import drain, queued, send_queued
+from subscribers.mailqueue import drain, enqueue, queued, send_held, send_queued
 from subscribers.store import events_of
 
 
@@ -35,6 +36,19 @@ def test_deferred_sign_up_queues_and_a_drain_sends_once(workspace: Workspace) ->
 def test_the_default_still_sends_before_returning(workspace: Workspace) -> None:
     assert subscribers.register(workspace, "now@example.com").mail == "sent"
     assert len(sent_mail(workspace)) == 1 and queued(workspace) == 0
+
+
+def test_a_worker_never_takes_a_mail_its_caller_sends_itself(workspace: Workspace) -> None:
+    """A synchronous sign-up in the web process: the app's queue worker must not race it for the row."""
+    subscribers.register(workspace, "held@example.com", defer_mail=True)
+    drain(workspace)
+    reader = subscribers.get_subscriber(workspace, "held@example.com").id
+    db = workspace.db
+    with write_transaction(db):
+        row = enqueue(db, reader, "confirmation", hold=True)
+    assert drain(workspace)["sent"] == 0 and queued(workspace) == 1  # leased to the caller
+    assert send_held(workspace, [row]) == {row: None}
+    assert queued(workspace) == 0 and len(sent_mail(workspace)) == 2
 
 
 def test_a_temporary_refusal_is_retried_later_and_a_permanent_one_dropped(workspace: Workspace, monkeypatch) -> None:
