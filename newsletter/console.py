@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -90,11 +89,6 @@ def say(message: str, *, err: bool = False) -> None:
     if app is not None and app.quiet and not err:
         return
     click.echo(message, err=err)
-
-
-def use_color() -> bool:
-    """Colour only on a terminal and never when NO_COLOR is set."""
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def show_progress() -> bool:
