@@ -19,7 +19,17 @@ import sqlite_utils
 from ..settings import Section
 from ..workspace import Workspace
 from .index import ANALYZER, DocVector, refresh_embeddings, sync_index
-from .ranking import Query, TextMatch, load_query, similarity, tag_scores, tag_strength, text_scores
+from .ranking import (
+    Query,
+    TextMatch,
+    Weighted,
+    load_query,
+    similarity,
+    tag_scores,
+    tag_strength,
+    text_scores,
+    weighted,
+)
 from .schema import has_articles_table, related_db
 
 
@@ -63,21 +73,23 @@ def all_related(ws: Workspace, *, limit: int | None = None) -> Iterator[tuple[in
     sync_index(ws)
     db = related_db(ws)
     ids = [r[0] for r in db.execute("SELECT article_id FROM related_docs ORDER BY article_id")]
+    dfs: dict[int, int] = {}  # the archive does not change while this reads: look each df up once
     for article_id in ids:
         query = load_query(db, article_id)
         if query is not None:
-            yield article_id, rank_links(db, query, ws.settings.related, limit=limit)
+            yield article_id, rank_links(db, query, ws.settings.related, limit=limit, dfs=dfs)
 
 
 def rank_links(
     db: sqlite_utils.Database, query: Query, settings: Section, *,
-    exclude: Iterable[int] = (), limit: int | None = None,
+    exclude: Iterable[int] = (), limit: int | None = None, dfs: dict[int, int] | None = None,
 ) -> list[RelatedLink]:
-    """Apply the rules to the scored candidates of ``query``."""
+    """Apply the rules to the scored candidates of ``query`` (``dfs``: a df cache to share)."""
     limit = settings.count if limit is None else limit
     if limit <= 0:
         return []
-    match = text_scores(db, query, settings.query_terms)
+    dfs = {} if dfs is None else dfs
+    match = text_scores(db, query, settings.query_terms, dfs)
     ids, scores = _combine(match, tag_scores(db, query) if settings.tag_weight > 0 else {}, settings.tag_weight)
     cosines: dict[int, float] = {}
     if settings.embeddings and settings.embedding_weight > 0:
@@ -93,18 +105,20 @@ def rank_links(
     pins = [o for o in pinned if o in indexed][:limit]
     keep = (scores > 0) & (scores >= settings.min_score) & ~np.isin(ids, list(skip | set(pins)))
     chosen = list(pins)
-    vectors: dict[int, DocVector] = {}
+    vectors: dict[int, Weighted] = {}
     older_than = None if settings.include_newer else query.published_at or None
     for other in _best_first(db, ids[keep], scores[keep], older_than):
         if len(chosen) >= limit:
             break
-        if not _near_duplicate(db, other, chosen, vectors, query.archive_size, settings.near_duplicate):
+        if not _near_duplicate(db, other, chosen, vectors, query.archive_size, settings.near_duplicate, dfs):
             chosen.append(other)
     score_of = dict(zip(ids.tolist(), scores.tolist(), strict=True))
     tag_df = _tag_frequencies(db, query.tags)
+    words = _Words(db, query.article_id)
     return [
         RelatedLink(other, score_of.get(other, 0.0),
-                    (["pinned by the editor"] if other in pins else []) + _reasons(db, query, other, match, tag_df)
+                    (["pinned by the editor"] if other in pins else [])
+                    + _reasons(db, query, other, match, tag_df, words)
                     + ([f"meaning: {cosines[other]:.2f} (embeddings)"] if other in cosines else []))
         for other in chosen
     ]
@@ -116,11 +130,14 @@ def _combine(match: TextMatch, tags: dict[int, float], tag_weight: float) -> tup
         return match.ids, match.scores
     tag_ids = np.fromiter(tags.keys(), dtype=np.int64, count=len(tags))
     tag_values = np.fromiter(tags.values(), dtype=np.float64, count=len(tags))
-    ids = np.union1d(match.ids, tag_ids)
-    scores = np.zeros(len(ids))
-    scores[np.searchsorted(ids, match.ids)] += match.scores
-    scores[np.searchsorted(ids, tag_ids)] += tag_weight * tag_values
-    return ids, scores
+    size = int(max(match.ids.max(initial=0), tag_ids.max())) + 1  # ids index dense arrays: no sort
+    present = np.zeros(size, dtype=bool)
+    present[match.ids] = present[tag_ids] = True
+    scores = np.zeros(size)
+    scores[match.ids] += match.scores
+    scores[tag_ids] += tag_weight * tag_values
+    ids = np.flatnonzero(present)
+    return ids, scores[ids]
 
 
 def _best_first(db: sqlite_utils.Database, ids: np.ndarray, scores: np.ndarray,
@@ -152,20 +169,21 @@ def _published(db: sqlite_utils.Database, ids: list[int]) -> dict[int, str]:
     return out
 
 
-def _vector(db: sqlite_utils.Database, article_id: int, cache: dict[int, DocVector]) -> DocVector:
+def _weighted(db: sqlite_utils.Database, article_id: int, cache: dict[int, Weighted], n: int,
+              dfs: dict[int, int]) -> Weighted:
     if article_id not in cache:
         blob = db.execute("SELECT vector FROM related_docs WHERE article_id = ?", [article_id]).fetchone()[0]
-        cache[article_id] = DocVector.from_blob(blob)
+        cache[article_id] = weighted(db, DocVector.from_blob(blob), n, dfs)
     return cache[article_id]
 
 
-def _near_duplicate(db, other: int, chosen: list[int], cache: dict[int, DocVector], n: int,
-                    threshold: float) -> bool:
+def _near_duplicate(db, other: int, chosen: list[int], cache: dict[int, Weighted], n: int,
+                    threshold: float, dfs: dict[int, int]) -> bool:
     """Whether ``other`` reads almost the same as a link already chosen."""
     if threshold >= 1.0 or not chosen:
         return False
-    vec = _vector(db, other, cache)
-    return any(similarity(db, vec, _vector(db, c, cache), n) >= threshold for c in chosen)
+    vec = _weighted(db, other, cache, n, dfs)
+    return any(similarity(vec, _weighted(db, c, cache, n, dfs)) >= threshold for c in chosen)
 
 
 def _tag_frequencies(db: sqlite_utils.Database, tags: list[str]) -> dict[str, int]:
@@ -173,7 +191,7 @@ def _tag_frequencies(db: sqlite_utils.Database, tags: list[str]) -> dict[str, in
 
 
 def _reasons(db: sqlite_utils.Database, query: Query, other: int, match: TextMatch,
-             tag_df: dict[str, int]) -> list[str]:
+             tag_df: dict[str, int], words_of: _Words) -> list[str]:
     """Why ``other`` matched: its heaviest shared words, title words, and shared tags."""
     reasons = []
     mask = match.postings[:, 1] == other
@@ -183,7 +201,7 @@ def _reasons(db: sqlite_utils.Database, query: Query, other: int, match: TextMat
         term_ids = [int(query.vector.term_ids[idx[i]]) for i in order[:5]]
         titled = [int(query.vector.term_ids[idx[i]]) for i in order
                   if query.vector.title[idx[i]] > 0 or sub[i, 3] > 0][:3]
-        words = _words(db, query.article_id, term_ids + titled)
+        words = words_of(term_ids + titled)
         reasons.append("words: " + ", ".join(words[t] for t in term_ids))
         if titled:
             reasons.append("title: " + ", ".join(words[t] for t in titled))
@@ -195,10 +213,19 @@ def _reasons(db: sqlite_utils.Database, query: Query, other: int, match: TextMat
     return reasons
 
 
-def _words(db: sqlite_utils.Database, article_id: int, term_ids: list[int]) -> dict[int, str]:
-    """The query article's own words for these term ids (stems are not for people)."""
-    marks = ",".join("?" * len(term_ids))
-    stems = dict(db.conn.execute(f"SELECT id, term FROM related_terms WHERE id IN ({marks})", term_ids))
-    row = db.conn.execute("SELECT title, body_text FROM articles WHERE id = ?", [article_id]).fetchone()
-    surface = ANALYZER.surface_words(*row) if row else {}
-    return {t: surface.get(stem, stem) for t, stem in stems.items()}
+class _Words:
+    """The query article's own words for term ids (stems are not for people)."""
+
+    def __init__(self, db: sqlite_utils.Database, article_id: int) -> None:
+        self._db, self._article_id = db, article_id
+        self._row: tuple[str, str] | None = None
+
+    def __call__(self, term_ids: list[int]) -> dict[int, str]:
+        marks = ",".join("?" * len(term_ids))
+        stems = dict(self._db.conn.execute(f"SELECT id, term FROM related_terms WHERE id IN ({marks})", term_ids))
+        if self._row is None:
+            row = self._db.conn.execute(
+                "SELECT title, body_text FROM articles WHERE id = ?", [self._article_id]).fetchone()
+            self._row = (row[0], row[1]) if row else ("", "")
+        surface = ANALYZER.surface_words(*self._row, stems=set(stems.values()))
+        return {t: surface.get(stem, stem) for t, stem in stems.items()}

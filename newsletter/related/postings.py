@@ -53,25 +53,39 @@ def next_segment(conn: sqlite3.Connection) -> int:
 def read_postings(conn: sqlite3.Connection, term_ids: list[int]) -> np.ndarray:
     """Every live posting of these terms as rows (term id, article id, body, title)."""
     marks = ",".join("?" * len(term_ids))
-    outdated: dict[int, list[int]] = {}
-    for article_id, segment in conn.execute("SELECT article_id, segment FROM related_tombstones"):
-        outdated.setdefault(segment, []).append(article_id)
-    dead = {segment: np.array(ids, dtype=np.int64) for segment, ids in outdated.items()}
-    parts = []
-    for term_id, segment, blob in conn.execute(
+    rows = conn.execute(
         f"SELECT term_id, segment, postings FROM related_segments WHERE term_id IN ({marks})", term_ids
-    ):
-        ids, body, title = unpack(blob)
-        if segment in dead:
-            keep = ~np.isin(ids, dead[segment])
-            ids, body, title = ids[keep], body[keep], title[keep]
-        parts.append(np.column_stack([np.full(len(ids), term_id, dtype=np.float64), ids, body, title]))
+    ).fetchall()
+    out = _decode(rows, conn.execute("SELECT segment, article_id FROM related_tombstones").fetchall())
     delta = conn.execute(
         f"SELECT term_id, article_id, body, title FROM related_postings WHERE term_id IN ({marks})", term_ids
     ).fetchall()
     if delta:
-        parts.append(np.array(delta, dtype=np.float64))
-    return np.concatenate(parts) if parts else np.zeros((0, _COLUMNS))
+        out = np.concatenate([out, np.array(delta, dtype=np.float64)])
+    return out
+
+
+def _decode(rows: list[tuple[int, int, bytes]], tombstones: list[tuple[int, int]]) -> np.ndarray:
+    """Unpack many segment rows at once (a query reads hundreds): one gather per column, no loop."""
+    if not rows:
+        return np.zeros((0, _COLUMNS))
+    terms, segments, blobs = zip(*rows, strict=True)
+    sizes = np.fromiter((len(b) // 12 for b in blobs), dtype=np.int64, count=len(blobs))
+    words = np.frombuffer(b"".join(blobs), "<u4")
+    starts = np.repeat(np.cumsum(3 * sizes) - 3 * sizes, sizes)  # each posting's blob, in 4-byte words
+    position = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    size = np.repeat(sizes, sizes)
+    ids = words[starts + position].view("<i4").astype(np.int64)
+    out = np.empty((len(ids), _COLUMNS))
+    out[:, 0] = np.repeat(np.array(terms, dtype=np.int64), sizes)
+    out[:, 1] = ids
+    out[:, 2] = words[starts + size + position].view("<f4")
+    out[:, 3] = words[starts + 2 * size + position].view("<f4")
+    if tombstones:  # postings of articles changed since their segment was written
+        dead = np.array([(segment << 32) | article for segment, article in tombstones], dtype=np.int64)
+        keys = (np.repeat(np.array(segments, dtype=np.int64), sizes) << 32) | ids
+        out = out[~np.isin(keys, dead)]
+    return out
 
 
 def delta_size(conn: sqlite3.Connection) -> int:

@@ -46,14 +46,18 @@ def idf_squared(df: np.ndarray, n: int) -> np.ndarray:
     return np.where(df >= 2, idf * idf, 0.0)
 
 
-def document_frequencies(db: sqlite_utils.Database, term_ids: Iterable[int]) -> dict[int, int]:
+def document_frequencies(db: sqlite_utils.Database, term_ids: Iterable[int],
+                         known: dict[int, int] | None = None) -> dict[int, int]:
+    """Term id -> document frequency; ``known`` (filled in as a side effect) saves repeat lookups."""
+    known = {} if known is None else known
     ids = list(term_ids)
-    out: dict[int, int] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
+    missing = [t for t in ids if t not in known]
+    for start in range(0, len(missing), _CHUNK):
+        chunk = missing[start : start + _CHUNK]
         marks = ",".join("?" * len(chunk))
-        out.update(db.execute(f"SELECT id, df FROM related_terms WHERE id IN ({marks})", chunk))
-    return out
+        found = dict(db.execute(f"SELECT id, df FROM related_terms WHERE id IN ({marks})", chunk))
+        known.update((t, found.get(t, 0)) for t in chunk)
+    return known
 
 
 def load_query(db: sqlite_utils.Database, article_id: int) -> Query | None:
@@ -91,10 +95,11 @@ class TextMatch:
         return cls(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64))
 
 
-def text_scores(db: sqlite_utils.Database, query: Query, max_terms: int) -> TextMatch:
-    """Text score of every article sharing a looked-up term with the query."""
+def text_scores(db: sqlite_utils.Database, query: Query, max_terms: int,
+                dfs: dict[int, int] | None = None) -> TextMatch:
+    """Text score of every article sharing a looked-up term with the query (``dfs``: df cache)."""
     vec = query.vector
-    dfs = document_frequencies(db, vec.term_ids.tolist())
+    dfs = document_frequencies(db, vec.term_ids.tolist(), dfs)
     df = np.array([dfs.get(int(t), 0) for t in vec.term_ids], dtype=np.float64)
     w = idf_squared(df, query.archive_size)
     self_score = float((w * (vec.body * vec.body + 2 * vec.body * vec.title)).sum())
@@ -109,8 +114,9 @@ def text_scores(db: sqlite_utils.Database, query: Query, max_terms: int) -> Text
     sorter = np.argsort(vec.term_ids)
     idx = sorter[np.searchsorted(vec.term_ids, arr[:, 0].astype(np.int64), sorter=sorter)]
     contrib = w[idx] * ((vec.body[idx] + vec.title[idx]) * arr[:, 2] + vec.body[idx] * arr[:, 3]) / self_score
-    ids, inverse = np.unique(arr[:, 1].astype(np.int64), return_inverse=True)
-    return TextMatch(ids, np.bincount(inverse, weights=contrib), arr, contrib, idx)
+    articles = arr[:, 1].astype(np.int64)
+    ids = np.flatnonzero(np.bincount(articles))  # article ids are small: count, don't sort
+    return TextMatch(ids, np.bincount(articles, weights=contrib)[ids], arr, contrib, idx)
 
 
 def tag_scores(db: sqlite_utils.Database, query: Query) -> dict[int, float]:
@@ -136,24 +142,29 @@ def tag_strength(df: int, n: int) -> float:
     return max(0.0, math.log(n / df) / math.log(n / 2)) if df * 2 < n else 0.0
 
 
-def similarity(db: sqlite_utils.Database, a: DocVector, b: DocVector, n: int) -> float:
+@dataclass(frozen=True)
+class Weighted:
+    """An article's body vector with its idf² weights and weighted norm (for near-duplicate checks)."""
+
+    vector: DocVector
+    weights: np.ndarray
+    norm: float
+
+
+def weighted(db: sqlite_utils.Database, vector: DocVector, n: int, dfs: dict[int, int] | None = None) -> Weighted:
+    dfs = document_frequencies(db, vector.term_ids.tolist(), dfs)
+    df = np.fromiter((dfs[t] for t in vector.term_ids.tolist()), dtype=np.float64, count=len(vector.term_ids))
+    w = (np.log((1.0 + n) / (1.0 + df)) + 1.0) ** 2
+    return Weighted(vector, w, math.sqrt(float((w * vector.body * vector.body).sum())))
+
+
+def similarity(a: Weighted, b: Weighted) -> float:
     """Cosine of two articles' idf-weighted body vectors (1.0 = the same words in the same mix).
 
     Words of one article only count here (unlike in ranking): two articles that share a few
     words but each say much else are not near-duplicates.
     """
-    common, ia, ib = np.intersect1d(a.term_ids, b.term_ids, assume_unique=True, return_indices=True)
-    if not len(common):
+    if not a.norm or not b.norm:
         return 0.0
-    union = np.union1d(a.term_ids, b.term_ids)
-    dfs = document_frequencies(db, union.tolist())
-
-    def weights(v: DocVector) -> np.ndarray:
-        df = np.array([dfs.get(int(t), 0) for t in v.term_ids], dtype=np.float64)
-        return (np.log((1.0 + n) / (1.0 + df)) + 1.0) ** 2
-
-    wa, wb = weights(a), weights(b)
-    dot = float((wa[ia] * a.body[ia] * b.body[ib]).sum())
-    na = math.sqrt(float((wa * a.body * a.body).sum()))
-    nb = math.sqrt(float((wb * b.body * b.body).sum()))
-    return dot / (na * nb) if na and nb else 0.0
+    _, ia, ib = np.intersect1d(a.vector.term_ids, b.vector.term_ids, assume_unique=True, return_indices=True)
+    return float((a.weights[ia] * a.vector.body[ia] * b.vector.body[ib]).sum()) / (a.norm * b.norm)

@@ -96,13 +96,26 @@ class Analyzer:
         title_w /= math.sqrt(len(in_title)) or 1.0
         return TermVector(terms, (body_w / norm).astype(np.float32), title_w.astype(np.float32))
 
-    def surface_words(self, title: str, body: str) -> dict[str, str]:
-        """Stem -> the first word of the text that has it (to show a person words, not stems)."""
+    def surface_words(self, title: str, body: str, stems: set[str] | None = None) -> dict[str, str]:
+        """Stem -> the first word of the text that has it (to show a person words, not stems).
+
+        With ``stems``, only those, and the reading stops once each is found.
+        """
         words: dict[str, str] = {}
-        for word in _WORD.findall(f"{title or ''}\n{body or ''}".lower()):
-            stem = self._stem(word)
-            if stem:
-                words.setdefault(stem, word.split("'", 1)[0])
+        wanted = None if stems is None else set(stems)
+        cached = self._cache.get
+        for text in (title or "", body or ""):
+            for word in _WORD.finditer(text.lower()):
+                word = word.group()
+                stem = cached(word)
+                if stem is None:
+                    stem = self._stem(word)
+                if stem and stem not in words and (wanted is None or stem in wanted):
+                    words[stem] = word.split("'", 1)[0]
+                    if wanted is not None:
+                        wanted.discard(stem)
+                        if not wanted:
+                            return words
         return words
 
 
