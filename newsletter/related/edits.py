@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..clock import now_iso
+from ..db import write_transaction
 from ..errors import InvalidInput, NotFound
 from ..workspace import Workspace
 from .schema import has_articles_table, related_db
@@ -37,8 +38,7 @@ def _set(ws: Workspace, article_id: int, other_id: int, action: str) -> Edit:
     _check(ws, article_id, other_id)
     db = related_db(ws)
     stamp = now_iso()
-    with db.conn:
-        db.execute("BEGIN IMMEDIATE")
+    with write_transaction(db):
         position = db.execute(
             "SELECT coalesce(max(position), 0) + 1 FROM related_edits WHERE article_id = ?", [article_id]
         ).fetchone()[0]

@@ -21,6 +21,7 @@ from typing import Protocol
 import numpy as np
 import sqlite_utils
 
+from ..db import write_transaction
 from ..errors import ConfigError
 from .schema import document_count
 
@@ -90,8 +91,7 @@ def article_vectors(model: Embedder, docs: Sequence[tuple[str, str]]) -> np.ndar
 
 def embed_missing(db: sqlite_utils.Database, model: Embedder) -> int:
     """Embed the indexed articles whose stored vector is missing or outdated; drop vectors of gone ones."""
-    with db.conn:
-        db.execute("BEGIN IMMEDIATE")
+    with write_transaction(db):
         prune(db)
         db.execute("DELETE FROM related_embeddings WHERE model != ?", [model.name])
     todo = [r[0] for r in db.execute(
@@ -106,8 +106,7 @@ def embed_missing(db: sqlite_utils.Database, model: Embedder) -> int:
         if not rows:
             continue
         vectors = article_vectors(model, [(r[1] or "", r[2] or "") for r in rows])
-        with db.conn:
-            db.execute("BEGIN IMMEDIATE")
+        with write_transaction(db):
             db.conn.executemany(
                 "INSERT OR REPLACE INTO related_embeddings (article_id, model, fingerprint, vector) "
                 "VALUES (?, ?, ?, ?)",

@@ -18,6 +18,7 @@ import numpy as np
 import sqlite_utils
 
 from ..clock import now_iso
+from ..db import write_transaction
 from ..workspace import Workspace
 from . import postings
 from .schema import add_to_document_count, document_count, has_articles_table, related_db
@@ -140,8 +141,7 @@ def index_articles(ws: Workspace, ids: Iterable[int]) -> int:
 
         return rebuild_index(ws)
     changed = 0
-    with db.conn:
-        db.execute("BEGIN IMMEDIATE")  # explicit: the connection runs in autocommit mode
+    with write_transaction(db):
         rows = list(_read_articles(db, wanted)) if has_articles_table(db) else []
         seen = set()
         for row in rows:

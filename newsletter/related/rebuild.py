@@ -17,6 +17,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 import numpy as np
 
 from ..clock import now_iso
+from ..db import write_transaction
 from ..workspace import Workspace
 from . import postings
 from .embeddings import prune as prune_embeddings
@@ -108,8 +109,7 @@ def rebuild_index(ws: Workspace, *, workers: int | None = None) -> int:
     conn = db.conn
     vocab = _Vocabulary()
     count = 0
-    with conn:
-        conn.execute("BEGIN IMMEDIATE")
+    with write_transaction(db):
         for table in _TABLES:
             conn.execute(f"DELETE FROM {table}")
         conn.execute("UPDATE related_stats SET value = 0 WHERE name = 'documents'")
