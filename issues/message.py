@@ -24,8 +24,7 @@ from newsletter.errors import ConfigError, InvalidInput
 from newsletter.personalise import Segments, field_values
 from newsletter.transports import CanonicalMessage
 from newsletter.workspace import Workspace
-
-from .verp import sender_domain
+from subscribers.verp import sender_domain
 
 TEST_PREFIX = "[TEST] "
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

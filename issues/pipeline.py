@@ -29,11 +29,11 @@ from newsletter.transports import Transport, TransportError
 from newsletter.transports.base import Outgoing
 from newsletter.workspace import Workspace
 from subscribers import compact_token, is_confirmed, mark_bounced, unsubscribe_url
+from subscribers.verp import bounce_sender, sender_domain, unsubscribe_mailto
 
 from . import outbox
 from .message import IssueMessage, Recipient, envelope_recipient
 from .outbox import Job, Outcomes
-from .verp import bounce_sender, sender_domain, unsubscribe_mailto
 
 log = logging.getLogger(__name__)
 

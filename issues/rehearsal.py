@@ -16,12 +16,12 @@ from newsletter.errors import InvalidInput, NotFound
 from newsletter.transports import TransportError, open_transport
 from newsletter.workspace import Workspace
 from subscribers import get_subscriber, iter_confirmed, unsubscribe_url
+from subscribers.verp import bounce_base, sender_domain
 
 from .archive import get_issue, resolve_issue_id
 from .message import IssueMessage, Recipient, envelope_recipient
 from .render import render_issue
 from .sender import ReaderMessages
-from .verp import bounce_base, sender_domain
 
 
 @dataclass(frozen=True)

@@ -16,30 +16,22 @@ from typing import Any
 from markupsafe import escape
 
 from newsletter import clock
-from newsletter.errors import ConfigError
 from newsletter.render import render_html_email, render_text
 from newsletter.templating import template_dirs
 from newsletter.transports import Transport, open_transport
 from newsletter.workspace import Workspace
 
 from .addresses import refuse_controls
-from .tokens import compact_token, confirm_url, unsubscribe_url
-
-
-def _from_address(ws: Workspace) -> tuple[str, str]:
-    """(the From header, the bare sender address) from ``[site] from``."""
-    header = refuse_controls(str(ws.settings.site["from"]), "[site] from")
-    address = parseaddr(header)[1]
-    if "@" not in address:
-        raise ConfigError(f"[site] from = {header!r} has no address; use 'Name <news@example.com>'")
-    return header, address
+from .tokens import confirm_url, unsubscribe_url
+from .verp import sender_domain, unsubscribe_mailto
 
 
 def build_message(
     ws: Workspace, *, to: str, subject: str, text: str, html: str, headers: dict[str, str] | None = None
 ) -> bytes:
     """A multipart/alternative message with Date and a Message-ID on the From domain, as bytes."""
-    from_header, from_address = _from_address(ws)
+    from_header = refuse_controls(str(ws.settings.site["from"]), "[site] from")
+    domain = sender_domain(ws)  # refuses a From without an address
     # An internationalised local part needs SMTPUTF8 (raw UTF-8 headers); everything else stays 7-bit.
     message = EmailMessage(policy=SMTP if to.isascii() else SMTPUTF8)
     fields = {"From": from_header, "To": to, "Subject": subject, **(headers or {})}
@@ -48,7 +40,7 @@ def build_message(
     for name, value in fields.items():
         message[name] = refuse_controls(value, f"header {name}")
     message["Date"] = format_datetime(clock.utcnow())
-    message["Message-ID"] = make_msgid(domain=from_address.rpartition("@")[2])
+    message["Message-ID"] = make_msgid(domain=domain)
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     return message.as_bytes()
@@ -112,7 +104,7 @@ def _join(parts: tuple[list[str], list[str]], link: str) -> tuple[str, str]:
 
 def _deliver(ws: Workspace, to: str, message: bytes, transport: Transport | None = None) -> None:
     """Send through ``transport`` (kept open by the caller), else through a new one."""
-    sender = str(ws.settings.delivery.bounce_address) or _from_address(ws)[1]
+    sender = str(ws.settings.delivery.bounce_address) or parseaddr(str(ws.settings.site["from"]))[1]
     if transport is not None:
         transport.send(sender, [to], message)
         return
@@ -132,14 +124,9 @@ def send_confirmation(ws: Workspace, subscriber_id: int, email: str, transport: 
 
 
 def list_unsubscribe_headers(ws: Workspace, subscriber_id: int) -> dict[str, str]:
-    """RFC 2369 / RFC 8058 headers: the one-click link, and a mailto when an address is set."""
-    link = unsubscribe_url(ws, subscriber_id)
-    targets = [f"<{link}>"]
-    mailbox = str(ws.settings.delivery.unsubscribe_address)
-    if "@" in mailbox:
-        local, _, domain = mailbox.partition("@")
-        targets.append(f"<mailto:{local}+{compact_token(ws, 'unsubscribe', subscriber_id)}@{domain}>")
-    return {"List-Unsubscribe": ", ".join(targets), "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    """RFC 2369 / RFC 8058 headers: the one-click link and the reader's mailto, as in every issue."""
+    targets = f"<{unsubscribe_url(ws, subscriber_id)}>, <mailto:{unsubscribe_mailto(ws, subscriber_id)}>"
+    return {"List-Unsubscribe": targets, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 
 def send_welcome(ws: Workspace, subscriber_id: int, email: str, transport: Transport | None = None) -> None:

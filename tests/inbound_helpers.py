@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from issues import verp
 from issues.schema import issues_db
 from newsletter.clock import now_iso
 from newsletter.workspace import Workspace
-from subscribers import get_subscriber, register
+from subscribers import get_subscriber, register, verp
 
 CORPUS = Path(__file__).parent / "data" / "inbound"
 

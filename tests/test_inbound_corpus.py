@@ -117,7 +117,7 @@ def test_unusable_mail_is_kept_aside_with_the_reason(ws):
 def test_soft_bounces_in_a_row_bounce_the_reader(ws):
     template = sample(ws, "postfix-soft-bounce.eml").decode()
     ivan = reader_id(ws, "ivan")
-    from issues import verp
+    from subscribers import verp
 
     first_verp = verp.bounce_sender(ws, ivan, 47)
     for number in (45, 46, 47):

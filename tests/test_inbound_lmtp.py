@@ -14,10 +14,9 @@ from conftest import REPO
 from inbound_helpers import crlf, inbound_workspace, reader_id, sample
 from smtp_sink import free_port
 
-from issues import verp
 from issues.inbound import store
 from issues.inbound.lmtp import start_lmtp
-from subscribers import get_subscriber
+from subscribers import get_subscriber, verp
 
 
 @pytest.fixture

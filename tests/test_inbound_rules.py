@@ -8,12 +8,11 @@ import mailbox
 import pytest
 from inbound_helpers import inbound_workspace, reader_id, sample, sent_to
 
-from issues import verp
 from issues.inbound import process_message, store
 from issues.inbound.classify import classify
 from issues.inbound.mime import content_hash, parse_bytes
 from issues.inbound.sources import process_path
-from subscribers import get_subscriber
+from subscribers import get_subscriber, verp
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ def test_every_confirmed_reader_gets_exactly_one_copy_and_nobody_else(issue_ws: 
     assert all(r["message_id"] and r["sent_at"] and r["code"] == 250 for r in rows)
     assert get_issue(issue_ws, ISSUE).status == "sent"
     # Each envelope sender is the reader's own VERP address.
-    from issues.verp import parse_bounce_address
+    from subscribers.verp import parse_bounce_address
 
     by_address = {e.lower(): sid for sid, e in issue_ws.db.execute("SELECT id, email FROM subscribers")}
     for m in sink.messages:

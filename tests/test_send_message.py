@@ -15,18 +15,18 @@ from smtp_sink import SmtpSink
 
 from issues.message import IssueMessage, Recipient
 from issues.sender import send_issue
-from issues.verp import (
-    bounce_sender,
-    parse_bounce_address,
-    parse_unsubscribe_address,
-    unsubscribe_mailto,
-)
 from newsletter.errors import InvalidInput
 from newsletter.personalise import PLACEHOLDERS
 from newsletter.transports import CanonicalMessage
 from newsletter.transports.smtp import prepare_data
 from newsletter.workspace import Workspace
 from subscribers import read_token, unsubscribe
+from subscribers.verp import (
+    bounce_sender,
+    parse_bounce_address,
+    parse_unsubscribe_address,
+    unsubscribe_mailto,
+)
 
 HTML = (
     "<html><body><p>Hi [[nl:name]],</p><p>" + "word " * 60 + "</p>"

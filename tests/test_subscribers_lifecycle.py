@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections import Counter
 
@@ -14,6 +15,7 @@ from subscribers import BadToken, SubscribeOutcome
 from subscribers.addresses import validate_address
 from subscribers.schema import database
 from subscribers.store import events_of
+from subscribers.verp import parse_unsubscribe_address
 
 
 @pytest.fixture
@@ -58,6 +60,10 @@ def test_whole_lifecycle(workspace, moving_clock):
     unsubscribe_link = subscribers.unsubscribe_url(workspace, reader.id)
     assert f"<{unsubscribe_link}>" in welcome["List-Unsubscribe"]
     assert unsubscribe_link in parts(welcome)[0]
+    # The same mailto as an issue carries, which the inbound side reads back to this reader.
+    [mailto] = re.findall(r"<mailto:([^>]+)>", welcome["List-Unsubscribe"])
+    assert mailto.startswith("unsubscribe+") and mailto.endswith("@example.com")
+    assert parse_unsubscribe_address(workspace, mailto) == reader.id
 
     # A second click on the same link: already confirmed, no error, no second welcome.
     again = subscribers.confirm(workspace, token)

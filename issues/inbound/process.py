@@ -14,10 +14,9 @@ from email.message import Message
 from email.utils import parseaddr
 from typing import Any
 
-from issues import verp
 from newsletter.errors import InvalidInput, NotFound
 from newsletter.workspace import Workspace
-from subscribers import get_subscriber, mark_bounced, mark_complained, register, unsubscribe
+from subscribers import get_subscriber, mark_bounced, mark_complained, register, unsubscribe, verp
 from subscribers.schema import database as subscriber_database
 from subscribers.store import record_event
 

@@ -11,10 +11,9 @@ import sqlite3
 from dataclasses import dataclass
 from email.message import Message
 
-from issues import verp
 from newsletter.errors import NotFound
 from newsletter.workspace import Workspace
-from subscribers import BadToken, get_subscriber, read_token
+from subscribers import BadToken, get_subscriber, read_token, verp
 
 from .mime import addresses, bare_address, header_text
 

@@ -16,7 +16,8 @@ from email.utils import parseaddr
 
 from newsletter.errors import ConfigError
 from newsletter.workspace import Workspace
-from subscribers import BadToken, compact_token, read_compact_token
+
+from .tokens import BadToken, compact_token, read_compact_token
 
 log = logging.getLogger(__name__)
 
