@@ -73,9 +73,14 @@ def connect(path: Path | str) -> sqlite_utils.Database:
     return sqlite_utils.Database(conn)
 
 
+def has_table(db: sqlite_utils.Database, name: str, kind: str = "table") -> bool:
+    """Whether the database holds a table (or, with ``kind="view"``, a view) called ``name``."""
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?", [kind, name]).fetchone() is not None
+
+
 def schema_version(db: sqlite_utils.Database, component: str) -> int:
     """The migration count applied so far for ``component`` (0 for a new database)."""
-    if "schema_versions" not in db.table_names():
+    if not has_table(db, "schema_versions"):
         return 0
     row = db.execute(
         "SELECT version FROM schema_versions WHERE component = ?", [component]

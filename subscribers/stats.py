@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from newsletter import clock
+from newsletter.db import has_table
 from newsletter.workspace import Workspace
 
 from .schema import STATUSES, database
@@ -52,7 +53,7 @@ def subscriber_stats(ws: Workspace, *, weeks: int = 12) -> dict[str, Any]:
 
 def _mail_back_per_issue(db: Any) -> list[dict[str, Any]]:
     """Bounces and complaints per issue, from the view the inbound side keeps (absent until it runs)."""
-    if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = 'inbound_issue_feedback'").fetchone():
+    if not has_table(db, "inbound_issue_feedback", "view"):
         return []
     cursor = db.execute("SELECT * FROM inbound_issue_feedback ORDER BY issue_id DESC LIMIT 12")
     names = [c[0] for c in cursor.description]

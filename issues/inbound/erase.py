@@ -13,16 +13,13 @@ import re
 
 import sqlite_utils
 
+from newsletter.db import has_table
 from newsletter.workspace import Workspace
 from subscribers import on_forget
 
 from .mime import parse_bytes
 
 ERASED_NOTE = "kept-aside copy deleted when the reader was forgotten"
-
-
-def _has_table(db: sqlite_utils.Database, name: str) -> bool:
-    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).fetchone() is not None
 
 
 def _mentions(raw: bytes, needles: list[bytes]) -> bool:
@@ -46,7 +43,7 @@ def erase_reader(ws: Workspace, db: sqlite_utils.Database, subscriber_id: int | 
     pattern = _masker(spellings)
     if subscriber_id is not None:
         _mask_rows(db, "outbox", "subscriber_id = ?", [subscriber_id], pattern)
-    if not _has_table(db, "inbound_messages"):
+    if not has_table(db, "inbound_messages"):
         return
     if subscriber_id is not None:
         db.execute("UPDATE inbound_feedback SET detail = NULL WHERE subscriber_id = ?", [subscriber_id])
@@ -61,7 +58,7 @@ def _mask_rows(db: sqlite_utils.Database, table: str, where: str, params: list, 
     The outbox (the send's own table) is included: a refusal at send time is mail
     coming back too, and servers quote the recipient ("550 <jane@...>: no such user").
     """
-    if not _has_table(db, table):
+    if not has_table(db, table):
         return
     query = f"SELECT id, detail FROM {table} WHERE detail IS NOT NULL AND ({where})"
     for row_id, detail in db.execute(query, params).fetchall():

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from ..db import has_table
 from ..workspace import Workspace
 
 COMPONENT = "related"
@@ -104,6 +105,4 @@ def related_db(ws: Workspace) -> sqlite_utils.Database:
 
 
 def has_articles_table(db: sqlite_utils.Database) -> bool:
-    return bool(
-        db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'articles'").fetchone()
-    )
+    return has_table(db, "articles")
