@@ -7,7 +7,10 @@ topics: every article mixes two topics with common English and background
 words, has a title from its topics and one to three tags.  Each step runs in
 its own process so peak memory (max RSS) is the step's own.
 
-    .venv/bin/python bench/related_scale.py [--sizes 10000,100000] [--keep DIR] [--embeddings]
+    .venv/bin/python bench/related_scale.py [--sizes 10000,100000] [--keep DIR] [--embeddings] [--export]
+
+``--export`` also times every article's list at once (``articles related --all``),
+which runs in one worker process per CPU on archives of 5,000 articles or more.
 
 ``--embeddings`` measures with ``[related] embeddings`` on (needs the extra;
 the build then embeds every article: 0.2 s each for 500 words on two CPU cores).
@@ -141,6 +144,12 @@ def measure(folder: Path, step: str) -> dict:
             on_articles_changed(ws, [new_id])
             times.append(time.perf_counter() - started)
         return {"seconds": float(np.median(times)), "peak_mb": peak_mb(), "start_mb": before}
+    if step == "export":
+        from newsletter.related import all_related
+
+        started = time.perf_counter()
+        count = sum(1 for _ in all_related(ws))
+        return {"seconds": time.perf_counter() - started, "articles": count, "peak_mb": peak_mb()}
     items = [r[0] for r in ws.db.execute("SELECT id FROM articles ORDER BY published_at DESC, id DESC LIMIT 10")]
     related_articles(ws, items[0])  # first query opens the database and loads the schema
     started = time.perf_counter()
@@ -167,6 +176,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000", help="archive sizes, comma-separated")
     parser.add_argument("--keep", metavar="DIR", help="keep the generated workspaces here")
     parser.add_argument("--embeddings", action="store_true", help="with [related] embeddings on")
+    parser.add_argument("--export", action="store_true", help="also time every article's list at once (--all)")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -182,7 +192,7 @@ def main() -> None:
         os.environ["NEWSLETTER_RELATED_EMBEDDINGS"] = "true"  # the step processes inherit it
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="related-scale-"))
     print(f"{'articles':>9} {'MB text':>8} | {'build s':>8} {'peak MB':>8} | {'add one ms':>10} | "
-          f"{'10-item issue ms':>16} {'peak MB':>8}")
+          f"{'10-item issue ms':>16} {'peak MB':>8}" + (f" | {'all lists s':>11} {'peak MB':>8}" if args.export else ""))
     for size in (int(s) for s in args.sizes.split(",")):
         folder = root / f"ws-{size}"
         if not (folder / "newsletter.db").exists():
@@ -191,9 +201,12 @@ def main() -> None:
         build = run_step("--step", "build", "--folder", str(folder))
         issue = run_step("--step", "issue", "--folder", str(folder))
         add = run_step("--step", "add", "--folder", str(folder))
-        print(f"{size:>9} {text_mb:>8.0f} | {build['seconds']:>8.1f} {build['peak_mb']:>8.0f} | "
-              f"{add['seconds'] * 1000:>10.1f} | {issue['seconds'] * 1000:>16.0f} {issue['peak_mb']:>8.0f}",
-              flush=True)
+        line = (f"{size:>9} {text_mb:>8.0f} | {build['seconds']:>8.1f} {build['peak_mb']:>8.0f} | "
+                f"{add['seconds'] * 1000:>10.1f} | {issue['seconds'] * 1000:>16.0f} {issue['peak_mb']:>8.0f}")
+        if args.export:
+            export = run_step("--step", "export", "--folder", str(folder))
+            line += f" | {export['seconds']:>11.1f} {export['peak_mb']:>8.0f}"
+        print(line, flush=True)
     if not args.keep:
         import shutil
 

@@ -72,3 +72,18 @@ def test_rebuild(cli):
     result = cli("articles", "related", "--rebuild")
     assert result.exit_code == 0, result.output
     assert "8 articles" in result.output
+
+
+def test_all_in_worker_processes_equals_one_at_a_time(workspace, monkeypatch):
+    """The parallel export (big archives) gives each article the very list it gets on its own, in order."""
+    from newsletter.related import all_related, export, related_articles
+
+    monkeypatch.setattr(export, "_RUN", 3)  # several tasks, so their order matters
+    ids = add_samples(workspace)
+    one_by_one = {i: [(link.article_id, link.score, link.reasons) for link in related_articles(workspace, i)]
+                  for i in sorted(ids.values())}
+    for workers in (0, 2):
+        exported = [(i, [(link.article_id, link.score, link.reasons) for link in links])
+                    for i, links in all_related(workspace, workers=workers)]
+        assert exported == list(one_by_one.items()), workers
+    assert any(one_by_one.values())

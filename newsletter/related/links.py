@@ -68,18 +68,6 @@ def related_articles(
     return rank_links(db, query, ws.settings.related, exclude=exclude, limit=limit)
 
 
-def all_related(ws: Workspace, *, limit: int | None = None) -> Iterator[tuple[int, list[RelatedLink]]]:
-    """Every indexed article's related links, in article id order (for export and evaluation)."""
-    sync_index(ws)
-    db = related_db(ws)
-    ids = [r[0] for r in db.execute("SELECT article_id FROM related_docs ORDER BY article_id")]
-    dfs: dict[int, int] = {}  # the archive does not change while this reads: look each df up once
-    for article_id in ids:
-        query = load_query(db, article_id)
-        if query is not None:
-            yield article_id, rank_links(db, query, ws.settings.related, limit=limit, dfs=dfs)
-
-
 def rank_links(
     db: sqlite_utils.Database, query: Query, settings: Section, *,
     exclude: Iterable[int] = (), limit: int | None = None, dfs: dict[int, int] | None = None,

@@ -1,0 +1,87 @@
+"""Every article's related links at once (``articles related --all``), in worker processes on big archives.
+
+Each worker opens its own connection and ranks a run of article ids exactly as
+:func:`.links.rank_links` does for one article, so the lists equal the
+one-at-a-time answers; results come back in article id order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from .. import db as dbmod
+from ..settings import Section
+from ..workspace import Workspace
+from .index import refresh_embeddings, sync_index
+from .links import RelatedLink, rank_links
+from .ranking import load_query
+from .schema import related_db
+
+PARALLEL_FROM = 5_000  # articles; below this, starting workers costs more than it saves
+_RUN = 250  # article ids per task
+
+Lists = list[tuple[int, list[RelatedLink]]]
+
+
+def all_related(ws: Workspace, *, limit: int | None = None,
+                workers: int | None = None) -> Iterator[tuple[int, list[RelatedLink]]]:
+    """Every indexed article's related links, in article id order (for export and evaluation).
+
+    ``workers``: processes to rank in (default: the CPU count on an archive of
+    ``PARALLEL_FROM`` articles or more; always none with embeddings on, which
+    would load the model in every worker).
+    """
+    sync_index(ws)
+    db = related_db(ws)
+    settings = ws.settings.related
+    if settings.embeddings:
+        refresh_embeddings(ws)
+    ids = [r[0] for r in db.execute("SELECT article_id FROM related_docs ORDER BY article_id")]
+    if workers is None:
+        workers = (os.cpu_count() or 1) if len(ids) >= PARALLEL_FROM else 0
+    if workers < 2 or settings.embeddings:
+        yield from _rank_run(db, settings, ids, limit)
+        return
+    yield from _in_workers(ws.database_path, dict(settings), ids, limit, workers)
+
+
+def _rank_run(db: Any, settings: Section, ids: list[int], limit: int | None,
+              dfs: dict[int, int] | None = None) -> Iterator[tuple[int, list[RelatedLink]]]:
+    dfs = {} if dfs is None else dfs  # the archive does not change while this reads: look each df up once
+    for article_id in ids:
+        query = load_query(db, article_id)
+        if query is not None:
+            yield article_id, rank_links(db, query, settings, limit=limit, dfs=dfs)
+
+
+_worker_dfs: dict[str, dict[int, int]] = {}  # per database, for the life of one worker process (one export)
+
+
+def _worker_run(database: str, settings: dict[str, Any], ids: list[int], limit: int | None) -> Lists:
+    """One task in a worker process: its own read connection, the same ranking."""
+    db = dbmod.connect(database)
+    try:
+        return list(_rank_run(db, Section("related", settings), ids, limit, _worker_dfs.setdefault(database, {})))
+    finally:
+        db.conn.close()
+
+
+def _in_workers(database: Path, settings: dict[str, Any], ids: list[int], limit: int | None,
+                workers: int) -> Iterator[tuple[int, list[RelatedLink]]]:
+    """Runs of ids ranked in ``workers`` processes, yielded in order; a few runs in flight at most."""
+    context = multiprocessing.get_context("spawn")  # never fork a process holding a database connection
+    runs = (ids[start : start + _RUN] for start in range(0, len(ids), _RUN))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: deque[Future] = deque()
+        for run in runs:
+            pending.append(pool.submit(_worker_run, str(database), settings, run, limit))
+            if len(pending) > 2 * workers:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
