@@ -88,6 +88,22 @@ def test_a_temporary_plain_text_bounce_is_soft(ws):
     assert get_subscriber(ws, "bob@example.net").status == "confirmed"
 
 
+@pytest.mark.parametrize("status", ["5.7.26", "5.7.1", "5.6.0", "5.2.3"])
+def test_a_refusal_of_our_mail_not_of_the_address_is_soft(ws, status):
+    """A DMARC failure of ours (5.7.26) or a spam block must not bounce every reader of a provider."""
+    raw = sample(ws, "postfix-hard-bounce.eml").replace(b"5.1.1", status.encode())
+    outcome = process_message(ws, raw)
+    assert outcome.readers[0]["action"] == "soft bounce 1/3"
+    assert outcome.readers[0]["status"] == "confirmed"
+    assert get_subscriber(ws, reader_id(ws, "alice")).status == "confirmed"
+
+
+def test_a_refused_address_is_still_a_hard_bounce(ws):
+    outcome = process_message(ws, sample(ws, "postfix-hard-bounce.eml"))
+    assert outcome.readers[0]["action"] == "hard bounce"
+    assert get_subscriber(ws, reader_id(ws, "alice")).status == "bounced"
+
+
 def _sent(ws, subscriber_id: int, *issues: str) -> None:
     for n, issue_id in enumerate(issues):
         sent_to(ws, subscriber_id, issue_id, f"<{issue_id}.{subscriber_id}@example.com>",

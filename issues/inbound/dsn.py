@@ -28,8 +28,13 @@ BOUNCE_SENDER_RE = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mdaemon)@
 PERMANENT_WORDS_RE = re.compile(r"permanent(ly)? (error|failure)|could not be delivered", re.I)
 TEMPORARY_WORDS_RE = re.compile(r"temporar(y|ily)|will (retry|try again)|delayed", re.I)
 
-# Mailbox full is a 5.2.2 by the letter, but the box empties: the field treats it as soft.
-SOFT_PERMANENT = {"5.2.2"}
+# Permanent by the letter, but not final about the reader's address (RFC 3463 classes): a full
+# mailbox (5.2.2) empties, a message too big (5.2.3, 5.3.4) or content refused (5.6.x) is about
+# the issue, and a security or policy block (5.7.x: a spam filter, our own DKIM or DMARC failing)
+# is about the sender.  They count as soft, so one misconfigured send cannot bounce every reader
+# of a big provider at once; a reader refused issue after issue is still bounced at the limit.
+SOFT_PERMANENT = frozenset({"5.2.2", "5.2.3", "5.3.4"})
+SOFT_PERMANENT_CLASSES = ("5.6.", "5.7.")
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,8 @@ class DeliveryFailure:
     @property
     def hard(self) -> bool:
         """A permanent failure of the address itself: stop mailing it at once."""
-        return self.action == "failed" and self.status.startswith("5.") and self.status not in SOFT_PERMANENT
+        return (self.action == "failed" and self.status.startswith("5.") and self.status not in SOFT_PERMANENT
+                and not self.status.startswith(SOFT_PERMANENT_CLASSES))
 
     @property
     def counts_as_soft(self) -> bool:
