@@ -32,6 +32,7 @@ class Received:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     data: bytes
+    mail_options: tuple[str, ...] = ()
 
     def parse(self) -> EmailMessage:
         """The message parsed by the standard library (modern policy)."""
@@ -81,7 +82,8 @@ class ScriptedHandler:
             server.transport.abort()
             await asyncio.sleep(3600)  # cancelled by connection_lost
         content = envelope.original_content or envelope.content
-        received = Received(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(content))
+        received = Received(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(content),
+                            tuple(envelope.mail_options))
         with self.lock:
             self.messages.append(received)
         if self.on_message is not None:
@@ -92,12 +94,13 @@ class ScriptedHandler:
 class SmtpSink:
     """An aiosmtpd server on 127.0.0.1 (free port) driven by a :class:`ScriptedHandler`."""
 
-    def __init__(self, pipelining: bool = True) -> None:
+    def __init__(self, pipelining: bool = True, smtputf8: bool = False) -> None:
         self.handler = ScriptedHandler(pipelining)
         self.host = "127.0.0.1"
         self.port = free_port()
         self.controller = Controller(
-            self.handler, hostname=self.host, port=self.port, server_hostname="sink.test", ready_timeout=10
+            self.handler, hostname=self.host, port=self.port, server_hostname="sink.test", ready_timeout=10,
+            enable_SMTPUTF8=smtputf8,
         )
 
     def __enter__(self) -> SmtpSink:

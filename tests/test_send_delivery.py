@@ -189,3 +189,17 @@ def test_no_confirmed_readers_sends_nothing_and_leaves_the_issue_a_draft(issue_w
     with pytest.raises(NothingToSend, match="no confirmed readers"):
         send_issue(issue_ws, ISSUE)
     assert get_issue(issue_ws, ISSUE).status == "draft" and outbox.send_record(issue_ws, ISSUE) is None
+
+
+def test_a_reader_with_an_internationalised_address_gets_the_issue(issue_ws: Workspace) -> None:
+    plain = add_readers(issue_ws, 2)
+    accented = register(issue_ws, "zoë@readers.example.org", name="Zoë", source="import",
+                        consent_text="test", confirmed=True).subscriber_id
+    with SmtpSink(smtputf8=True) as sink:
+        report = send_issue(smtp_workspace(issue_ws.root, sink), ISSUE)
+    assert report.finished and report.this_run["sent"] == 3
+    assert recipients(sink) == Counter({**{a: 1 for a in addresses(issue_ws, plain)}, "zoë@readers.example.org": 1})
+    [copy] = [m for m in sink.messages if m.rcpt_tos == ("zoë@readers.example.org",)]
+    assert "SMTPUTF8" in copy.mail_options
+    assert parseaddr(copy.parse()["To"])[1] == "zoë@readers.example.org"
+    assert status_of(issue_ws, accented) == "confirmed"

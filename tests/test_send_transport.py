@@ -202,3 +202,25 @@ def test_send_many_reports_each_message_in_order_through_refusals_and_drops(pipe
                      "bad>": 553, "e": "ok", "f": "ok", "g": "ok"}
     assert outcomes["d"].connection_lost and outcomes["gone"].recipient_level
     assert sink.counts() == {f"{n}@example.org": 1 for n in ("a", "b", "c", "e", "f", "g")}
+
+
+UTF8_MESSAGE = "From: a@example.com\r\nTo: José <josé@example.org>\r\nSubject: hi\r\n\r\nHola.\r\n".encode()
+
+
+def test_an_internationalised_address_goes_with_smtputf8() -> None:
+    with SmtpSink(smtputf8=True) as sink, transport(sink) as t:
+        assert t.send("bounces@example.com", ["josé@example.org"], UTF8_MESSAGE).ok
+    [got] = sink.messages
+    assert got.rcpt_tos == ("josé@example.org",) and "SMTPUTF8" in got.mail_options
+    assert "josé@example.org" in got.parse()["To"]
+
+
+def test_an_internationalised_address_is_refused_by_us_when_the_server_lacks_smtputf8() -> None:
+    """Not the reader's fault (5.6.7, not 5.1.x), and the session goes on for the next reader."""
+    with SmtpSink() as sink, transport(sink) as t:
+        with pytest.raises(TransportError) as refused:
+            t.send("bounces@example.com", ["josé@example.org"], UTF8_MESSAGE)
+        assert (refused.value.code, refused.value.enhanced) == (553, "5.6.7")
+        assert "SMTPUTF8" in str(refused.value) and not refused.value.recipient_level
+        assert t.send("bounces@example.com", ["jose@example.org"], MESSAGE).ok
+    assert sink.counts() == {"jose@example.org": 1}

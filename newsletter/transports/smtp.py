@@ -80,14 +80,14 @@ class SMTPTransport(SMTPSession, Transport):
             return reply
         raise AssertionError("unreachable")
 
-    def _mail_command(self, sender: str, data: bytes) -> bytes:
+    def _mail_command(self, sender: str, recipients: list[str], data: bytes) -> bytes:
         params = ""
         if "size" in self.extensions:
             params += f" SIZE={len(data)}"
         if "8bitmime" in self.extensions and not data.isascii():
             params += " BODY=8BITMIME"
-        if "smtputf8" in self.extensions and not sender.isascii():
-            params += " SMTPUTF8"
+        if not (sender.isascii() and all(r.isascii() for r in recipients)):
+            params += " SMTPUTF8"  # RFC 6531: UTF-8 addresses (and the headers naming them) follow
         return f"MAIL FROM:<{sender}>{params}\r\n".encode()
 
     def _envelope(self, sender: str, recipients: list[str], data: bytes) -> list[bytes]:
@@ -95,9 +95,12 @@ class SMTPTransport(SMTPSession, Transport):
         for address in (sender, *recipients):
             if "\r" in address or "\n" in address or ">" in address:
                 raise TransportError(553, f"address {address!r} is not acceptable", temporary=False)
+            if not address.isascii() and "smtputf8" not in self.extensions:
+                raise TransportError(553, f"address {address!r} needs SMTPUTF8, which {self.where} does not offer; "
+                                     "send through a server that does", enhanced="5.6.7", temporary=False)
         commands = [b"RSET\r\n"] if self._needs_rset else []
         self._needs_rset = False
-        commands.append(self._mail_command(sender, data))
+        commands.append(self._mail_command(sender, recipients, data))
         commands.extend(f"RCPT TO:<{r}>\r\n".encode() for r in recipients)
         commands.append(b"DATA\r\n")
         return commands
