@@ -77,7 +77,8 @@ def _in_workers(database: Path, settings: dict[str, Any], ids: list[int], limit:
     """Runs of ids ranked in ``workers`` processes, yielded in order; a few runs in flight at most."""
     context = multiprocessing.get_context("spawn")  # never fork a process holding a database connection
     runs = (ids[start : start + _RUN] for start in range(0, len(ids), _RUN))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
         pending: deque[Future] = deque()
         for run in runs:
             pending.append(pool.submit(_worker_run, str(database), settings, run, limit))
@@ -85,3 +86,5 @@ def _in_workers(database: Path, settings: dict[str, Any], ids: list[int], limit:
                 yield from pending.popleft().result()
         while pending:
             yield from pending.popleft().result()
+    finally:  # a reader that stops early (or Ctrl-C) does not wait for runs nobody will read
+        pool.shutdown(wait=True, cancel_futures=True)
