@@ -88,6 +88,23 @@ def test_maildir_transport_from_many_threads_keeps_every_message(tmp_path: Path)
     for t in threads:
         t.join()
     assert len(list((tmp_path / "box" / "new").iterdir())) == 8 * 150
+    assert not [p for p in tmp_path.iterdir() if p.name != "box"]  # no staging folder left behind
+
+
+def test_a_reader_never_sees_a_half_made_maildir(tmp_path: Path) -> None:
+    """A mail client polling the folder while the first message creates it finds a whole Maildir."""
+    import mailbox
+
+    for attempt in range(30):
+        box = tmp_path / f"box{attempt}"
+        writer = threading.Thread(
+            target=MaildirTransport(box).send, args=("b@example.com", ["r@example.org"], b"Subject: x\r\n\r\nhi\r\n"))
+        writer.start()
+        while writer.is_alive():
+            if box.exists():
+                mailbox.Maildir(box, create=False).keys()  # FileNotFoundError on a folder without cur/
+        writer.join()
+        assert len(mailbox.Maildir(box, create=False).keys()) == 1
 
 
 def test_throttling_replies_slow_the_connection_and_successes_speed_it_up_again(workspace: Workspace) -> None:

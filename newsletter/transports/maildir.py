@@ -7,7 +7,9 @@ with no mail server; any mail client (or ``mutt -f outbox``) can read the result
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -29,10 +31,22 @@ class MaildirTransport(Transport):
         self._host = socket.gethostname().replace("/", r"\057").replace(":", r"\072")
 
     def _open(self) -> None:
-        if not self._ready:  # makedirs, not mailbox.Maildir(create=True): threads may race to create it
+        if self._ready:
+            return
+        if not self.folder.exists():
+            # Made whole beside it, then renamed into place: a mail client (or another thread)
+            # never sees a Maildir with ``cur/`` still missing.
+            self.folder.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{self.folder.name}.", dir=self.folder.parent))
             for sub in ("tmp", "new", "cur"):
-                os.makedirs(self.folder / sub, mode=0o700, exist_ok=True)
-            self._ready = True
+                (staging / sub).mkdir(mode=0o700)
+            try:
+                os.rename(staging, self.folder)
+            except OSError:  # another thread or process made it first
+                shutil.rmtree(staging, ignore_errors=True)
+        for sub in ("tmp", "new", "cur"):  # a folder made by hand may lack a part
+            os.makedirs(self.folder / sub, mode=0o700, exist_ok=True)
+        self._ready = True
 
     def check(self) -> None:
         try:
