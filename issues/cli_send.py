@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from pathlib import Path
 
 import click
 
-from newsletter.console import emit_json, json_option, pass_workspace, say, show_progress
+from newsletter.console import Progress, emit_json, json_option, pass_workspace, say
 from newsletter.errors import InvalidInput, NewsletterError
 from newsletter.workspace import Workspace
 
@@ -19,30 +18,6 @@ from .cli_issue import issue
 
 class SendPaused(NewsletterError):
     """The send stopped itself after too many failures in a row."""
-
-
-class _Progress:
-    """A click progress bar on stderr (terminal only) whose label shows the rate."""
-
-    def __init__(self, total: int, label: str) -> None:
-        self.label = label
-        self.started = time.monotonic()
-        self.done = 0
-        self.bar = click.progressbar(length=max(total, 1), label=label, file=sys.stderr, show_eta=True,
-                                     show_percent=True, width=30) if show_progress() and total else None
-        if self.bar is not None:
-            self.bar.__enter__()
-
-    def __call__(self, n: int) -> None:
-        self.done += n
-        if self.bar is not None:
-            elapsed = time.monotonic() - self.started
-            self.bar.label = f"{self.label} {self.done / elapsed if elapsed else 0:,.0f}/s"
-            self.bar.update(n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
 
 
 @click.command()
@@ -106,7 +81,7 @@ def _dry_run(ws: Workspace, issue_key: str, out_dir: Path | None, as_json: bool)
 
     if out_dir is None:
         raise click.UsageError("--dry-run needs --out DIR for the .eml files")
-    progress = _Progress(pending_readers(ws, issue_key), "Writing")
+    progress = Progress(pending_readers(ws, issue_key), "Writing")
     try:
         count = write_dry_run(ws, issue_key, out_dir, progress)
     finally:
@@ -129,7 +104,7 @@ def _real_send(ws: Workspace, issue_key: str, yes: bool, retry_failed: bool, as_
         click.confirm(f"Send {found.id} \"{found.subject}\" to {readers} readers via {transport} ({where})?",
                       abort=True, err=True)
     stop = threading.Event()
-    progress = _Progress(readers, f"Sending {found.id}")
+    progress = Progress(readers, f"Sending {found.id}")
     try:
         with stop_on_signals(stop, lambda: click.echo(
                 "\nStopping after the messages in flight (Ctrl-C again to quit at once)...", err=True)):

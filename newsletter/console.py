@@ -12,6 +12,7 @@ import json
 import logging
 import sqlite3
 import sys
+import time
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -96,6 +97,30 @@ def show_progress() -> bool:
     ctx = click.get_current_context(silent=True)
     app = ctx.find_object(AppContext) if ctx else None
     return sys.stderr.isatty() and not (app and app.quiet)
+
+
+class Progress:
+    """A click progress bar on stderr (terminal only, not with --quiet) whose label shows the rate."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.label = label
+        self.started = time.monotonic()
+        self.done = 0
+        self.bar = click.progressbar(length=max(total, 1), label=label, file=sys.stderr, show_eta=True,
+                                     show_percent=True, width=30) if show_progress() and total else None
+        if self.bar is not None:
+            self.bar.__enter__()
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            elapsed = time.monotonic() - self.started
+            self.bar.label = f"{self.label} {self.done / elapsed if elapsed else 0:,.0f}/s"
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
 
 
 def setup_logging(verbose: bool, quiet: bool) -> None:

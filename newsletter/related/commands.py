@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ..console import emit_json, json_option, pass_workspace, say
+from ..console import Progress, emit_json, json_option, pass_workspace, say
 from ..errors import InvalidInput
 from ..workspace import Workspace
 
@@ -109,9 +109,15 @@ def _print_all(ws: Workspace, limit: int | None, as_json: bool) -> None:
     from . import all_related
 
     first = True
+    from ..articles import articles_db
+
+    total = articles_db(ws).execute("SELECT count(*) FROM articles").fetchone()[0]
+    progress = Progress(total, "Ranking") if total >= 1000 else None  # a big archive takes minutes
     if as_json:
         click.echo('{"articles": [', nl=False)
     for article_id, links in all_related(ws, limit=limit):
+        if progress is not None:
+            progress(1)
         if as_json:
             item = {"article_id": article_id, "related": [link.as_dict() for link in links]}
             click.echo(("" if first else ",") + "\n  " + json.dumps(item, ensure_ascii=False), nl=False)
@@ -119,5 +125,7 @@ def _print_all(ws: Workspace, limit: int | None, as_json: bool) -> None:
             shown = ", ".join(f"{link.article_id} ({link.score:.3f})" for link in links) or "-"
             click.echo(f"{article_id:>5}: {shown}")
         first = False
+    if progress is not None:
+        progress.close()
     if as_json:
         click.echo("\n]}")
