@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from related_quality import bench_environ  # noqa: E402
+from related_quality import bench_environ, fts5_more_like_this  # noqa: E402
 
 from newsletter.articles import articles_db  # noqa: E402
 from newsletter.init import init_workspace  # noqa: E402
@@ -101,7 +101,9 @@ def main() -> None:
     if args.embeddings is not None:
         runs[f"ours+embeddings@{args.embeddings}"] = {"NEWSLETTER_RELATED_EMBEDDINGS": "true",
                                                      "NEWSLETTER_RELATED_EMBEDDING_WEIGHT": str(args.embeddings)}
-    figures = {"tfidf_cosine": human_share(tfidf_tops(texts, len(rated)), ratings), "random": 0.0}
+    fts5 = fts5_more_like_this({n: ("", text) for n, text in enumerate(texts)}, list(range(len(rated))))
+    figures = {"tfidf_cosine": human_share(tfidf_tops(texts, len(rated)), ratings),
+               "fts5_bm25": human_share(fts5, ratings), "random": 0.0}
     for name, environ in runs.items():
         with tempfile.TemporaryDirectory() as tmp:
             ws, ids = load(texts, Path(tmp), **environ)
