@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import sqlite3
 import sys
 import time
@@ -93,10 +94,10 @@ def say(message: str, *, err: bool = False) -> None:
 
 
 def show_progress() -> bool:
-    """Progress bars only on a terminal, and not with --quiet."""
+    """Progress bars only on a terminal, and not with --quiet or ``NO_COLOR`` set (no-color.org)."""
     ctx = click.get_current_context(silent=True)
     app = ctx.find_object(AppContext) if ctx else None
-    return sys.stderr.isatty() and not (app and app.quiet)
+    return sys.stderr.isatty() and not (app and app.quiet) and not os.environ.get("NO_COLOR")
 
 
 class Progress:

@@ -134,3 +134,23 @@ def test_options_that_contradict_each_other_are_a_usage_error(ready, workspace, 
     result = ready("send", ISSUE, *args)
     assert result.exit_code == 2
     assert maildir_messages(workspace) == []  # a --dry-run never sends, whatever else is given
+
+
+def test_progress_bars_only_on_a_terminal_and_never_with_no_color(monkeypatch):
+    """DESIGN: progress bars only on a terminal, never with NO_COLOR set or --quiet."""
+    import sys
+
+    from newsletter import console
+
+    class Terminal:
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    assert console.show_progress()
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not console.show_progress()
+    monkeypatch.delenv("NO_COLOR")
+    monkeypatch.setattr(sys, "stderr", type("Pipe", (), {"isatty": lambda self: False})())
+    assert not console.show_progress()
