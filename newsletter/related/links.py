@@ -61,9 +61,9 @@ def related_articles(
         if query is None:
             return []
     if ws.settings.related.embeddings:
-        from .embeddings import complete, embedder
+        from .embeddings import complete, workspace_embedder
 
-        if not complete(db, embedder().name):  # switched on, or articles changed while it was off
+        if not complete(db, workspace_embedder(ws).name):  # switched on, or articles changed while it was off
             refresh_embeddings(ws)
     return rank_links(db, query, ws.settings.related, exclude=exclude, limit=limit)
 
@@ -81,9 +81,10 @@ def rank_links(
     ids, scores = _combine(match, tag_scores(db, query) if settings.tag_weight > 0 else {}, settings.tag_weight)
     cosines: dict[int, float] = {}
     if settings.embeddings and settings.embedding_weight > 0:
-        from .embeddings import blend, embedder
+        from .embeddings import blend, model_name
 
-        scores, cosines = blend(db, query.article_id, ids, scores, settings.embedding_weight, embedder().name)
+        scores, cosines = blend(db, query.article_id, ids, scores, settings.embedding_weight,
+                                model_name(str(settings.embedding_model)))
     edits = db.conn.execute(
         "SELECT other_id, action FROM related_edits WHERE article_id = ? ORDER BY position", [query.article_id]
     ).fetchall()
