@@ -154,3 +154,20 @@ def test_another_model_re_embeds_the_archive_and_ranks_by_its_own_vectors(worksp
     links = related_articles(on, ids["long-run"])
     assert {model for model, _ in stored(workspace).values()} == {"concepts-v2"}
     assert len(second.calls) >= 1 and any(r.startswith("meaning: ") for r in links[0].reasons)
+
+
+def test_with_every_vector_stored_no_model_is_loaded(workspace, concepts, monkeypatch):
+    """Loading a model takes seconds: ranking and exports only read the stored vectors."""
+    from newsletter.related import all_related
+
+    on = with_settings(workspace, embeddings=True, embedding_model="concepts-v1")
+    ids = add_samples(on)
+    related_articles(on, ids["long-run"])  # embeds the archive once
+
+    def no_model(spec=None, base=None):
+        raise AssertionError("a model was loaded")
+
+    monkeypatch.setattr(embeddings, "embedder", no_model)
+    links = related_articles(on, ids["compost"])
+    assert any(reason.startswith("meaning: ") for reason in links[0].reasons)
+    assert len(list(all_related(on, workers=0))) == len(ids)

@@ -171,9 +171,12 @@ def refresh_embeddings(ws: Workspace) -> int:
     """With ``[related] embeddings`` on, embed the articles that lack an up-to-date vector."""
     if not ws.settings.related.embeddings:
         return 0
-    from .embeddings import embed_missing, workspace_embedder
+    from .embeddings import complete, embed_missing, model_name, workspace_embedder
 
-    return embed_missing(related_db(ws), workspace_embedder(ws))
+    db = related_db(ws)
+    if complete(db, model_name(str(ws.settings.related.embedding_model))):
+        return 0  # every article has its vector: no need to load the model (seconds)
+    return embed_missing(db, workspace_embedder(ws))
 
 
 def on_articles_changed(ws: Workspace, ids: Iterable[int]) -> None:

@@ -61,9 +61,9 @@ def related_articles(
         if query is None:
             return []
     if ws.settings.related.embeddings:
-        from .embeddings import complete, workspace_embedder
+        from .embeddings import complete, model_name
 
-        if not complete(db, workspace_embedder(ws).name):  # switched on, or articles changed while it was off
+        if not complete(db, model_name(str(ws.settings.related.embedding_model))):  # no model load when all are in  # switched on, or articles changed while it was off
             refresh_embeddings(ws)
     return rank_links(db, query, ws.settings.related, exclude=exclude, limit=limit)
 
