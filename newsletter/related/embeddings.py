@@ -16,6 +16,7 @@ rest keep ``(1 - w) x text``.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -29,6 +30,8 @@ from ..db import write_transaction
 from ..errors import ConfigError
 from ..workspace import Workspace
 from .schema import document_count
+
+log = logging.getLogger(__name__)
 
 CHUNK_WORDS = 150
 MAX_CHUNKS = 8
@@ -134,6 +137,8 @@ def embed_missing(db: sqlite_utils.Database, model: Embedder) -> int:
         "SELECT d.article_id FROM related_docs d LEFT JOIN related_embeddings e ON e.article_id = d.article_id "
         "AND e.fingerprint = d.fingerprint AND e.model = ? WHERE e.article_id IS NULL ORDER BY d.article_id",
         [model.name])]
+    if todo:  # a first run on a big archive takes minutes: say what is going on
+        log.info("related: embedding %d article(s) with %s", len(todo), model.name)
     for start in range(0, len(todo), _BATCH):
         ids = todo[start : start + _BATCH]
         marks = ",".join("?" * len(ids))
