@@ -7,13 +7,15 @@ topics: every article mixes two topics with common English and background
 words, has a title from its topics and one to three tags.  Each step runs in
 its own process so peak memory (max RSS) is the step's own.
 
-    .venv/bin/python bench/related_scale.py [--sizes 10000,100000] [--keep DIR] [--embeddings] [--export]
+    .venv/bin/python bench/related_scale.py [--sizes 10000,100000] [--keep DIR] [--embeddings [--model M]] [--export]
 
 ``--export`` also times every article's list at once (``articles related --all``),
 which runs in one worker process per CPU on archives of 5,000 articles or more.
 
 ``--embeddings`` measures with ``[related] embeddings`` on (needs the extra;
-the build then embeds every article: 0.2 s each for 500 words on two CPU cores).
+the build then embeds every article: 0.2 s each for 500 words on two CPU cores
+with the bundled MiniLM; ``--model`` names another model folder, such as
+all-mpnet-base-v2 from ``bench/fetch_mpnet.py``, about 6x slower).
 """
 
 from __future__ import annotations
@@ -176,6 +178,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000", help="archive sizes, comma-separated")
     parser.add_argument("--keep", metavar="DIR", help="keep the generated workspaces here")
     parser.add_argument("--embeddings", action="store_true", help="with [related] embeddings on")
+    parser.add_argument("--model", help="with --embeddings: a sentence-transformers model folder")
     parser.add_argument("--export", action="store_true", help="also time every article's list at once (--all)")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
@@ -190,6 +193,8 @@ def main() -> None:
         return
     if args.embeddings:
         os.environ["NEWSLETTER_RELATED_EMBEDDINGS"] = "true"  # the step processes inherit it
+        if args.model:
+            os.environ["NEWSLETTER_RELATED_EMBEDDING_MODEL"] = str(Path(args.model).resolve())
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="related-scale-"))
     print(f"{'articles':>9} {'MB text':>8} | {'build s':>8} {'peak MB':>8} | {'add one ms':>10} | "
           f"{'10-item issue ms':>16} {'peak MB':>8}" + (f" | {'all lists s':>11} {'peak MB':>8}" if args.export else ""))
