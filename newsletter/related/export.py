@@ -40,8 +40,7 @@ def all_related(ws: Workspace, *, limit: int | None = None,
     sync_index(ws)
     db = related_db(ws)
     settings = ws.settings.related
-    if settings.embeddings:
-        refresh_embeddings(ws)
+    refresh_embeddings(ws)
     ids = [r[0] for r in db.execute("SELECT article_id FROM related_docs ORDER BY article_id")]
     if workers is None:
         workers = (os.cpu_count() or 1) if len(ids) >= PARALLEL_FROM else 0

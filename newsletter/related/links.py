@@ -60,11 +60,7 @@ def related_articles(
         query = load_query(db, article_id)
         if query is None:
             return []
-    if ws.settings.related.embeddings:
-        from .embeddings import complete, model_name
-
-        if not complete(db, model_name(str(ws.settings.related.embedding_model))):  # no model load when all are in  # switched on, or articles changed while it was off
-            refresh_embeddings(ws)
+    refresh_embeddings(ws)  # switched on, or articles changed while it was off; a count when all are in
     return rank_links(db, query, ws.settings.related, exclude=exclude, limit=limit)
 
 
