@@ -22,7 +22,7 @@ from subscribers.store import record_event
 
 from . import readers, store
 from .classify import Routing, Verdict, classify
-from .dsn import DeliveryFailure, original_recipients_from_headers
+from .dsn import DeliveryFailure, addresses_in_text, original_recipients_from_headers
 from .mime import addresses, content_hash, embedded_original, header_text, parse_bytes
 
 log = logging.getLogger(__name__)
@@ -155,15 +155,25 @@ def _bounce_targets(
     signed = readers.reader_from_original(ws, original)
     if signed is not None and len(verdict.failures) == 1:
         return [(_with_issue(ws, signed, original, msg), verdict.failures[0])]
-    targets = []
+    targets: dict[int, tuple[readers.Reader, DeliveryFailure]] = {}
+    mentioned: list[str] | None = None
     for failure in verdict.failures:
-        names = [failure.recipient] if failure.recipient else original_recipients_from_headers(msg)
-        for address in names:
-            found = readers.reader_by_address(ws, address)
-            vouched = _vouched_for(ws, found, original, msg) if found else None
-            if vouched is not None:
-                targets.append((vouched, failure))
-    return targets
+        found = readers.reader_by_address(ws, failure.recipient) if failure.recipient else None
+        if found is None:  # no recipient field, or one naming no reader: look for our readers in the text
+            if mentioned is None:
+                mentioned = original_recipients_from_headers(msg) + addresses_in_text(msg)
+            for address in mentioned:
+                found = readers.reader_by_address(ws, address)
+                if found is not None:
+                    failure = failure.about(address)
+                    break
+        vouched = _vouched_for(ws, found, original, msg) if found else None
+        if vouched is None:
+            continue
+        kept = targets.get(vouched.subscriber_id)
+        if kept is None or (failure.hard and not kept[1].hard):
+            targets[vouched.subscriber_id] = (vouched, failure)
+    return list(targets.values())
 
 
 # --- actions ---------------------------------------------------------------------------------------

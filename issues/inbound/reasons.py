@@ -1,0 +1,144 @@
+"""Why a delivery failed, and whether that ends the address: one table of rules over the diagnostic.
+
+Mail systems word the same reasons in much the same phrases (``user unknown``, ``mailbox
+full``, ``blocked``, ``rate limit``), while their codes are often generic (``550``,
+``5.0.0``) or missing.  So a failure is read from its words first, then from its enhanced
+status code when that code is specific.  Only an address that does not exist, or whose
+domain does not, is *hard* (the reader is marked bounced at once); everything else (a full
+mailbox, a filter, a block of our server, a policy, a rate limit, a gave-up-retrying) is
+*soft*: counted, and bounced only after repeated failures.  A generic ``5.0.0``, a bare
+``550`` or no code at all is never enough for hard, since wrongly dropping a reader is the
+costly mistake.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One reason a mail system gives, the phrases that say it, and what it does to the reader."""
+
+    reason: str
+    severity: str  # "hard" or "soft"
+    pattern: re.Pattern[str]
+    example: str  # a diagnostic in our own words that this rule must read (tested row by row)
+
+
+def _rule(reason: str, severity: str, pattern: str, example: str) -> Rule:
+    return Rule(reason, severity, re.compile(pattern, re.I), example)
+
+
+# First match wins.  The reasons that are about capacity, time, content or our own sending come
+# before the unknown-address phrases, so a refusal that happens to mention the recipient is never
+# read as "address gone"; the broad refusals (policy, denied, network trouble) come last.
+RULES: tuple[Rule, ...] = (
+    _rule("expired", "soft",
+          r"\bexpired\b|retry (time(out)?|period) (exceeded|reached|expired)|too long in (the )?queue"
+          r"|(gave|giving|give) up|undeliverable for \d+ (day|hour)|(after|for|within) \d+ (day|hour)s?\b.*deliver"
+          r"|deliver\w* .*(after|for|within) \d+ (day|hour)|maximum (time|delivery time)|time limit|timeout exceeded"
+          r"|could not be delivered within",
+          "Retry timeout exceeded: the message was too long in the queue, giving up"),
+    _rule("mailbox full", "soft",
+          r"mail ?box (is |was )?(full|over|exceed)|over ?quota|quota|(insufficient|not enough|out of) (disk |storage )"
+          r"?(space|storage)|(storage|disk) (space )?(is )?(full|exceeded)|mailbox size|\bis full\b|full mailbox"
+          r"|exceed\w* (the |his |her |their )?(storage|mailbox)|too many messages in|mailfolder is full",
+          "452 4.2.2 The recipient's mailbox is full and cannot take more mail"),
+    _rule("message too big", "soft",
+          r"too (big|large)|size (limit|exceed)|exceeds? (the )?(max\w*|size|allowed)|message size|\blength limit",
+          "552 5.3.4 Message size exceeds the fixed limit for this server"),
+    _rule("spam or virus", "soft",
+          r"spam|junk|unsolicited|bulk mail|virus|malware|phish|content (filter|reject|not accepted)"
+          r"|suspicious|looks like|rejected (due to|because of) (its )?content|not delivered for policy reasons",
+          "554 5.7.1 Message rejected as spam by the content filter"),
+    _rule("sender authentication", "soft",
+          r"\bspf\b|\bdkim\b|\bdmarc\b|unauthenticated|authentication|not authenticated|sender (address |domain )?"
+          r"(verif|rejected|not allowed|is not)|reverse (dns|lookup|name)|\bptr\b|\brdns\b|\bhelo\b|\behlo\b"
+          r"|client host .*(rejected|refused)|does not resolve|smtp server of your isp|use (your|the) (isp|provider)",
+          "550 5.7.26 Unauthenticated mail: the sending domain has a DMARC policy of reject"),
+    _rule("blocked", "soft",
+          r"block|black ?list|deny ?list|listed (at|on|in|by)|\brbl\b|\bdnsbl\b|spamhaus|spamcop|reputation|banned"
+          r"|poor reputation|ip .*(rejected|refused|not allowed)|connection (rejected|refused) .*(from|by)"
+          r"|access denied|not accepting mail from|(rejected|refused) by (the )?(recipient|remote|receiving)"
+          r"|(host|server|sender) (is )?(rejected|refused)",
+          "554 5.7.1 Service unavailable; client host [192.0.2.1] blocked using a DNS block list"),
+    _rule("rate limit", "soft",
+          r"too many (connections|messages|recipients|concurrent|sessions|mails)|rate.?limit|throttl|too fast"
+          r"|try again later|exceeded .*limit|limit .*exceeded|sending limit|frequency|too much mail",
+          "421 4.7.0 Too many messages from your IP, rate limited; try again later"),
+    _rule("account disabled", "soft",
+          r"suspend|disabled|inactive|deactivated|\blocked\b|frozen|on hold|account (is )?(closed|unavailable|blocked)"
+          r"|temporarily (unavailable|deferred|disabled)|not (currently )?(active|accepting)",
+          "550 5.2.1 The email account that you tried to reach is disabled"),
+    _rule("unknown user", "hard",
+          r"(unknown|invalid|bad|illegal|non-?existent|no such|not a valid|not a known|unrecogni[sz]ed) "
+          r"(e-?mail |local |destination |final )?(user|recipient|mailbox|address|account|person|alias|local.?part)"
+          r"|(user|recipient|mailbox|address|account|addressee)( name)?s? (is |was )?(unknown|not (found|known|listed|"
+          r"recogni[sz]ed|valid)|does ?n[o']t exist|invalid|doesn't exist)|(does ?n[o']t|did not|doesn't) exist"
+          r"|no mailbox|not our customer|no longer (valid|exists?)|unrouteable address|user not found"
+          r"|(doesn't|does not) have an? .{0,20}account|addressee unknown|unknown or illegal alias"
+          r"|no such (user|mailbox|recipient)|user ?unknown|recipient address rejected: user|not listed in",
+          "550 5.1.1 <reader@example.org>: Recipient address rejected: User unknown in local recipient table"),
+    _rule("address moved", "hard",
+          r"has moved|moved (to|permanently)|changed (his|her|their) (e-?mail )?address|no longer (uses|at|with)",
+          "551 5.1.6 User has moved; please try another address"),
+    _rule("unknown domain", "hard",
+          r"host (or domain name )?(not found|unknown)|unknown (host|domain)|domain (name )?(not found|does ?n[o']t exist"
+          r"|unknown|is not (valid|configured))|no (mx|mail exchanger|such domain)|nxdomain|null mx"
+          r"|unrouteable (mail )?domain|name service error|no valid (mx|host)|couldn't find any host",
+          "550 5.1.2 Host or domain name not found. Name service error for name=mail.example.invalid type=MX"),
+    _rule("policy", "soft",
+          r"polic|not permitted|not allowed|prohibit|refused|denied|administrative|not authori[sz]ed|relay"
+          r"|forbidden|restricted|permission",
+          "550 5.7.1 Message refused: sender not permitted by local policy"),
+    _rule("system trouble", "soft",
+          r"timed? ?out|connection (refused|reset|lost|closed|dropped)|lost connection|network|no route"
+          r"|unreachable|temporar|system (error|problem)|internal (server )?error|resources|loop|too many hops"
+          r"|i/o error|out of memory|server (is )?(down|busy|unavailable)|service (is )?(unavailable|not available)"
+          r"|try again|deferred|syntax error|command (unrecognized|not implemented)|protocol error",
+          "451 4.3.0 Temporary system problem, please try again later"),
+)
+
+# Enhanced codes that say the address itself is gone (RFC 3463): bad mailbox, bad domain, bad
+# syntax of the address, moved, and Microsoft's "recipient not found" (5.1.10).
+HARD_CODES = frozenset({"5.1.1", "5.1.2", "5.1.3", "5.1.6", "5.1.10"})
+STATUS_RE = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one failure means for the reader: hard or soft, and the reason in words."""
+
+    severity: str
+    reason: str
+
+    @property
+    def hard(self) -> bool:
+        return self.severity == "hard"
+
+
+def matching_rule(text: str) -> Rule | None:
+    """The first rule whose phrases occur in ``text``."""
+    return next((rule for rule in RULES if rule.pattern.search(text)), None)
+
+
+def read_failure(status: str, *texts: str) -> Reading:
+    """Hard or soft, from the words of the failure (``texts``, most specific first) and its status code.
+
+    The words decide when a rule matches; otherwise a specific hard code (5.1.1 and kin)
+    makes it hard; a generic or missing code, or any other code, leaves it soft.
+    """
+    for text in texts:
+        rule = matching_rule(text) if text else None
+        if rule is not None:
+            return Reading(rule.severity, rule.reason)
+    if status in HARD_CODES:
+        return Reading("hard", f"status {status}")
+    return Reading("soft", f"status {status}" if status and not status.endswith(".0.0") else "unexplained failure")
+
+
+def is_expiry(text: str) -> bool:
+    """The sending system gave up retrying: a final failure, whatever the report's Action says."""
+    return RULES[0].pattern.search(text) is not None
