@@ -102,8 +102,9 @@ def _status_from_text(text: str, default_class: str) -> str:
 
 def _failure(recipient: str, text: str, action: str, diagnostic: str, context: str, status: str = "") -> DeliveryFailure:
     """Read one failure: its status (given, else from the words), expiry, and hard or soft."""
-    if not status:
-        status = _status_from_text(diagnostic or text, "5" if action == "failed" else "4")
+    if not status or status.endswith(".0.0"):  # a generic Status: the server's own words may be specific
+        found = _status_from_text(diagnostic or text, "5" if action == "failed" else "4")
+        status = found if not status or found[0] == status[0] and not found.endswith(".0.0") else status
     if action == "delayed" and (status.endswith(".4.7") or is_expiry(diagnostic)):
         action = "failed"  # the sending system gave up: final, not a warning
     reading = read_failure(status, diagnostic, text)

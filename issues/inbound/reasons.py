@@ -58,11 +58,13 @@ RULES: tuple[Rule, ...] = (
           r"(verif|rejected|not allowed|is not)|reverse (dns|lookup|name)|\bptr\b|\brdns\b|\bhelo\b|\behlo\b"
           r"|client host .*(rejected|refused)|does not resolve|smtp server of your isp|use (your|the) (isp|provider)",
           "550 5.7.26 Unauthenticated mail: the sending domain has a DMARC policy of reject"),
+    # Microsoft's hosted mail answers "Access denied" at RCPT for an address its directory lacks.
+    _rule("unknown user (directory)", "hard", r"recipient address rejected: access denied",
+          "550 5.4.1 Recipient address rejected: Access denied. AS(201806281) [mx.example.net]"),
     _rule("blocked", "soft",
           r"block|black ?list|deny ?list|listed (at|on|in|by)|\brbl\b|\bdnsbl\b|spamhaus|spamcop|reputation|banned"
           r"|poor reputation|ip .*(rejected|refused|not allowed)|connection (rejected|refused) .*(from|by)"
-          r"|access denied|not accepting mail from|(rejected|refused) by (the )?(recipient|remote|receiving)"
-          r"|(host|server|sender) (is )?(rejected|refused)",
+          r"|access denied|not accepting mail from|(host|server|sender) (is )?(rejected|refused)",
           "554 5.7.1 Service unavailable; client host [192.0.2.1] blocked using a DNS block list"),
     _rule("rate limit", "soft",
           r"too many (connections|messages|recipients|concurrent|sessions|mails)|rate.?limit|throttl|too fast"
@@ -73,8 +75,10 @@ RULES: tuple[Rule, ...] = (
           r"|temporarily (unavailable|deferred|disabled)|not (currently )?(active|accepting)",
           "550 5.2.1 The email account that you tried to reach is disabled"),
     _rule("unknown user", "hard",
-          r"(unknown|invalid|bad|illegal|non-?existent|no such|not a valid|not a known|unrecogni[sz]ed) "
-          r"(e-?mail |local |destination |final )?(user|recipient|mailbox|address|account|person|alias|local.?part)"
+          r"(unknown|invalid|bad|illegal|non-?existent|no such|not a valid|not a known|unrecogni[sz]ed)"
+          r"( (?!sender|from|helo|return|reverse|domain)[\w-]+){0,2} "
+          r"(user|recipient|mailbox|address|account|person|alias|local.?part|userid|user id)"
+          r"|not our user"
           r"|(user|recipient|mailbox|address|account|addressee)( name)?s? (is |was )?(unknown|not (found|known|listed|"
           r"recogni[sz]ed|valid)|does ?n[o']t exist|invalid|doesn't exist)|(does ?n[o']t|did not|doesn't) exist"
           r"|no mailbox|not our customer|no longer (valid|exists?)|unrouteable address|user not found"
@@ -85,9 +89,9 @@ RULES: tuple[Rule, ...] = (
           r"has moved|moved (to|permanently)|changed (his|her|their) (e-?mail )?address|no longer (uses|at|with)",
           "551 5.1.6 User has moved; please try another address"),
     _rule("unknown domain", "hard",
-          r"host (or domain name )?(not found|unknown)|unknown (host|domain)|domain (name )?(not found|does ?n[o']t exist"
+          r"host (or domain name )?(not found|unknown)(?!,? try again)|unknown (host|domain)|domain (name )?(not found|does ?n[o']t exist"
           r"|unknown|is not (valid|configured))|no (mx|mail exchanger|such domain)|nxdomain|null mx"
-          r"|unrouteable (mail )?domain|name service error|no valid (mx|host)|couldn't find any host",
+          r"|unrouteable (mail )?domain|no valid (mx|host)|couldn't find any host",
           "550 5.1.2 Host or domain name not found. Name service error for name=mail.example.invalid type=MX"),
     _rule("policy", "soft",
           r"polic|not permitted|not allowed|prohibit|refused|denied|administrative|not authori[sz]ed|relay"
@@ -101,10 +105,22 @@ RULES: tuple[Rule, ...] = (
           "451 4.3.0 Temporary system problem, please try again later"),
 )
 
+# A refusal that came after the server had read the message (in reply to the end of DATA) is
+# about the message, whatever words it uses: recipients are accepted or refused at RCPT TO.
+# So is a refusal whose address slot is empty ("550 : User unknown"): at DATA there is no one
+# recipient for the server to name.
+AFTER_CONTENT_RE = re.compile(r"(after|in reply to|response to) (the )?end of data\b|after data\b"
+                              r"|\b5\d\d[ :]*: *(user unknown|unknown user)", re.I)
+
 # Enhanced codes that say the address itself is gone (RFC 3463): bad mailbox, bad domain, bad
 # syntax of the address, moved, and Microsoft's "recipient not found" (5.1.10).
 HARD_CODES = frozenset({"5.1.1", "5.1.2", "5.1.3", "5.1.6", "5.1.10"})
-STATUS_RE = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+# Codes that are specific about something other than the recipient's address: the sender's
+# address (x.1.7, x.1.8), the mailbox's state (x.2.1 and on), the receiving system (x.3.1 and on;
+# x.2.0 and x.3.0 are "other", as generic as 5.0.0), a delivery
+# that timed out (x.4.7), the content (x.6.x), security or policy (x.7.x).  These stay soft
+# whatever the words say ("550 5.7.1 User unknown" is a filter speaking).
+SOFT_CODE_RE = re.compile(r"^[45]\.(1\.[78]|2\.[1-9]\d*|3\.[1-9]\d*|4\.7|6\.\d+|7\.\d+)$")
 
 
 @dataclass(frozen=True)
@@ -125,15 +141,22 @@ def matching_rule(text: str) -> Rule | None:
 
 
 def read_failure(status: str, *texts: str) -> Reading:
-    """Hard or soft, from the words of the failure (``texts``, most specific first) and its status code.
+    """Hard or soft, from the failure's status code and its words (``texts``, most specific first).
 
-    The words decide when a rule matches; otherwise a specific hard code (5.1.1 and kin)
-    makes it hard; a generic or missing code, or any other code, leaves it soft.
+    A code that is specific about something other than the address keeps it soft; else the
+    first rule matching the words decides, except that a temporary (4.x.x) code only allows
+    hard when it is itself specific (4.1.1); with no rule matching, only a specific hard code
+    (5.1.1 and kin) makes it hard.  A generic or missing code leaves it soft.
     """
-    for text in texts:
-        rule = matching_rule(text) if text else None
-        if rule is not None:
-            return Reading(rule.severity, rule.reason)
+    rule = next((r for r in map(matching_rule, filter(None, texts)) if r is not None), None)
+    if SOFT_CODE_RE.match(status):
+        return Reading("soft", rule.reason if rule and rule.severity == "soft" else f"status {status}")
+    if any(AFTER_CONTENT_RE.search(text) for text in texts if text):
+        return Reading("soft", "refused after reading the message (a filter)")
+    if rule is not None:
+        if rule.severity == "hard" and status.startswith("4.") and "5" + status[1:] not in HARD_CODES:
+            return Reading("soft", f"{rule.reason}, but only a temporary failure ({status})")
+        return Reading(rule.severity, rule.reason)
     if status in HARD_CODES:
         return Reading("hard", f"status {status}")
     return Reading("soft", f"status {status}" if status and not status.endswith(".0.0") else "unexplained failure")
