@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from dataclasses import dataclass, field
 from email.message import Message
 
 from .mime import addresses, embedded_original, header_text
 
-# Feedback types that mean the reader does not want our mail (RFC 5965 section 7.3).
-COMPLAINT_TYPES = {"abuse", "fraud", "other", "virus"}
+# Feedback types that mean the reader does not want our mail (RFC 5965 section 7.3, and the
+# opt-out type of the ARF drafts some feedback loops still send).
+COMPLAINT_TYPES = {"abuse", "fraud", "other", "virus", "opt-out", "optout", "opt-out-list"}
+# Where a returned original names its recipient: the provider's own header first (Hotmail's JMRP).
+ORIGINAL_RECIPIENT_HEADERS = ("X-HmXmrOriginalRecipient", "X-Original-To", "Delivered-To", "To")
+# What a feedback-loop report without the standard part says about itself (Hotmail JMRP and kin).
+COMPLAINT_WORDS_RE = re.compile(
+    r"complain|abuse report|spam report|feedback loop|reported (as|this|the message as) (spam|junk|abuse)"
+    r"|marked (as )?(spam|junk)|junk (mail )?report|this is an? (email )?abuse", re.I)
 
 
 @dataclass(frozen=True)
@@ -58,4 +66,24 @@ def parse_arf(msg: Message) -> FeedbackReport | None:
                 original_mail_from=addresses(fields, "Original-Mail-From"),
                 original=embedded_original(msg),
             )
-    return None
+    return _report_without_standard_part(msg)
+
+
+def _report_without_standard_part(msg: Message) -> FeedbackReport | None:
+    """A feedback loop's report with the original attached but no feedback-report part.
+
+    It must say so in its subject, carry the original as message/rfc822, and hold no
+    delivery-status part (that would be a bounce quoting a complaint).
+    """
+    if not msg.is_multipart() or not COMPLAINT_WORDS_RE.search(header_text(msg, "Subject")):
+        return None
+    types = {part.get_content_type() for part in msg.walk()}
+    if "message/rfc822" not in types or types & {"message/delivery-status", "message/global-delivery-status"}:
+        return None
+    original = embedded_original(msg)
+    return FeedbackReport(
+        feedback_type="abuse",
+        user_agent=header_text(msg, "From")[:80],
+        original_rcpt_to=addresses(original, *ORIGINAL_RECIPIENT_HEADERS) if original is not None else [],
+        original=original,
+    )

@@ -13,6 +13,7 @@ from .arf import FeedbackReport, parse_arf
 from .autoreply import auto_reply_reason
 from .dsn import DeliveryFailure, looks_like_bounce, parse_plain, parse_rfc3464
 from .mime import addresses, bare_address, header_text
+from .notifications import parse_notification
 from .readers import tagged_token
 
 # Where a message was addressed, most trustworthy first (envelope, then what MTAs record, then headers).
@@ -65,6 +66,12 @@ def classify(msg: Message, envelope: list[str] | tuple[str, ...] = (), routing: 
     if report is not None:
         kind = "complaint" if report.is_complaint else "feedback"
         return Verdict(kind, f"ARF report, {report.describe()}", recipients, report=report)
+    notice = parse_notification(msg)
+    if notice is not None and notice.kind == "complaint" and notice.report is not None:
+        return Verdict("complaint", f"{notice.provider} complaint notification, {notice.report.describe()}",
+                       recipients, report=notice.report)
+    if notice is not None:
+        return _bounce_verdict(notice.failures, recipients, f"{notice.provider} notification")
     standard = parse_rfc3464(msg)
     if standard is not None:
         return _bounce_verdict(standard, recipients, "RFC 3464")

@@ -24,7 +24,8 @@ BOUNCE_SUBJECT_RE = re.compile(
     r"(undeliver|undelivered mail|mail delivery (failed|failure|subsystem)|delivery status notification"
     r"|returned mail|failure notice|delivery (has )?failed|could not be delivered|non[- ]?delivery"
     r"|delivery incomplete|delivery (notification|failure|report)|warning: message .* delayed|mail system error"
-    r"|nondeliverable|not delivered|rejected:|delivery problem)",
+    r"|nondeliverable|not delivered|rejected:|delivery problem|\b(mail|delivery|message) (failure|failed)"
+    r"|failure delivery|error sending|returning to sender|returned to sender)",
     re.I,
 )
 # Local parts and display names mail systems send their reports under.
@@ -109,6 +110,14 @@ def _failure(recipient: str, text: str, action: str, diagnostic: str, context: s
         action = "failed"  # the sending system gave up: final, not a warning
     reading = read_failure(status, diagnostic, text)
     return DeliveryFailure(recipient, status, action, diagnostic, reading.reason, reading.severity, context)
+
+
+def read_reported_failure(recipient: str, status: str, words: str, *, final: bool = True) -> DeliveryFailure:
+    """A failure a provider reported in its own format (JSON), read by the same rules as a DSN."""
+    m = STATUS_RE.search(status)
+    words = " ".join(words.split())
+    return _failure(recipient.strip().lower(), "", "failed" if final else "delayed", words, words,
+                    ".".join(m.groups()) if m else "")
 
 
 def _delivery_status_part(msg: Message) -> Message | None:

@@ -21,6 +21,7 @@ from subscribers.schema import database as subscriber_database
 from subscribers.store import record_event
 
 from . import readers, store
+from .arf import ORIGINAL_RECIPIENT_HEADERS
 from .classify import Routing, Verdict, classify
 from .dsn import DeliveryFailure, addresses_in_text, original_recipients_from_headers
 from .mime import addresses, content_hash, embedded_original, header_text, parse_bytes
@@ -227,7 +228,7 @@ def _complaint(ws: Workspace, row: int, verdict: Verdict, routing: Routing) -> O
     reader = _verp_reader(ws, [*report.original_mail_from, *verdict.recipients], routing)
     reader = reader or readers.reader_from_original(ws, report.original)
     if reader is None:
-        in_original = addresses(report.original, "To") if report.original is not None else []
+        in_original = addresses(report.original, *ORIGINAL_RECIPIENT_HEADERS) if report.original is not None else []
         for address in report.original_rcpt_to + in_original:
             found = readers.reader_by_address(ws, address)
             reader = _vouched_for(ws, found, report.original) if found else None

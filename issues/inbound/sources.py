@@ -42,14 +42,37 @@ def iter_messages(path: Path) -> Iterator[tuple[str, bytes]]:
         for item in sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")):
             yield from iter_messages(item)
         return
-    with path.open("rb") as fh:
-        head = fh.read(5)
-    if head == b"From ":
-        box = mailbox.mbox(path, create=False)
-        for index, key in enumerate(box.keys(), 1):
-            yield f"{path}#{index}", box.get_bytes(key, from_=False)
+    raw = path.read_bytes()
+    if raw.startswith(b"From "):
+        messages = split_mbox(raw)
+        if len(messages) == 1:
+            yield str(path), messages[0]  # one message saved with its mbox "From " line
+            return
+        for index, message in enumerate(messages, 1):
+            yield f"{path}#{index}", message
         return
-    yield str(path), path.read_bytes()
+    yield str(path), raw
+
+
+# An mbox separator: a "From " line after a blank line (or at the start), followed by a header line.
+MBOX_SEPARATOR_RE = re.compile(rb"(?:\A|(?<=\n\n)|(?<=\r\n\r\n))From [^\n]*\r?\n(?=[!-9;-~]+:)")
+
+
+def split_mbox(raw: bytes) -> list[bytes]:
+    """The messages of an mbox, without their "From " lines.
+
+    Only a "From " line that follows a blank line and precedes a header starts a message,
+    so a body line that happens to begin with "From " (unescaped, as in saved .eml files)
+    does not split a message in two.
+    """
+    starts = [m for m in MBOX_SEPARATOR_RE.finditer(raw)]
+    if not starts:
+        return [raw]
+    messages = []
+    for i, m in enumerate(starts):
+        end = starts[i + 1].start() if i + 1 < len(starts) else len(raw)
+        messages.append(raw[m.end():end].rstrip(b"\r\n") + b"\n")
+    return messages
 
 
 def process_path(ws: Workspace, path: Path | str) -> list[Outcome]:
