@@ -131,8 +131,8 @@ def goals(rows: list[dict], key: str) -> dict[str, float]:
     named = [r for r in rows if r["recipients"] and r["truth"] in ("hard", "soft", "complaint")]
     judged = [r for r in rows if r["truth"] in TRUTHS]
 
-    def share(count: int, total: int) -> float:
-        return round(100.0 * count / total, 1) if total else 0.0
+    def share(count: int, total: int) -> float | None:
+        return round(100.0 * count / total, 1) if total else None  # None: no message of that class
 
     return {
         "soft read as hard %": share(by_truth["soft"]["hard"], sum(by_truth["soft"].values())),
@@ -148,7 +148,9 @@ GOALS = {"soft read as hard %": ("<=", 2.0), "hard recall %": (">=", 90.0), "com
          "not understood %": ("<=", 3.0), "no reader found %": ("<=", 5.0), "non-bounces acted on": ("<=", 0)}
 
 
-def _met(name: str, value: float) -> str:
+def _met(name: str, value: float | None) -> str:
+    if value is None:
+        return "(none)"
     op, limit = GOALS[name]
     return "ok" if (value <= limit if op == "<=" else value >= limit) else "MISSED"
 
@@ -180,7 +182,8 @@ def print_goals(rows: list[dict], key: str, title: str) -> dict:
     print("| goal | " + " | ".join(f"{n} ({len(p)})" for n, p in halves.items()) + " | target |")
     print("|---" * (len(halves) + 2) + "|")
     for goal, (op, limit) in GOALS.items():
-        cells = " | ".join(f"{figures[n][goal]} {_met(goal, figures[n][goal])}" for n in halves)
+        cells = " | ".join(f"{'-' if figures[n][goal] is None else figures[n][goal]} {_met(goal, figures[n][goal])}"
+                           for n in halves)
         print(f"| {goal} | {cells} | {op} {limit} |")
     return figures
 
@@ -234,7 +237,7 @@ def main() -> int:
         print("\n## Ours / peer (all)\n")
         for goal in ("hard recall %", "soft read as hard %"):
             p = peer["all"][goal]
-            ratio = f"{ours['all'][goal] / p:.2f}" if p else "-"
+            ratio = f"{ours['all'][goal] / p:.2f}" if p and ours["all"][goal] is not None else "-"
             print(f"- {goal}: ours {ours['all'][goal]}, flufl.bounce {p}, ratio {ratio}")
     else:
         print("\n(flufl.bounce is not installed: `.venv/bin/pip install flufl.bounce` to compare with it)")

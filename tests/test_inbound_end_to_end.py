@@ -18,7 +18,7 @@ from newsletter.workspace import Workspace
 from subscribers import get_subscriber, register
 
 KEPT = ["ann@example.org", "ben@example.net", "cleo@example.com", "dev@example.org"]
-DOOMED = {"gone@example.org": "5.1.1", "deleted@example.net": "5.2.1"}
+DOOMED = {"gone@example.org": "5.1.1", "deleted@example.net": "5.1.10"}  # 5.2.1 (disabled) is soft
 
 
 def test_readers_bounced_after_acceptance_are_marked_and_not_mailed_again(workspace, tmp_path, monkeypatch, cli):

@@ -6,6 +6,8 @@ code (``5.1.1``); callers decide what a hard or soft failure does to a reader.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 from dataclasses import dataclass, field
 from email.message import Message
@@ -236,9 +238,25 @@ def parse_plain(msg: Message) -> list[DeliveryFailure]:
     return failures
 
 
+def quoted_original(msg: Message) -> Message | None:
+    """The original a plain-text report quotes inline after a "copy of the message follows" line."""
+    text = "\n".join(text_parts(msg, skip_original=True))
+    m = INLINE_ORIGINAL_RE.search(text)
+    if m is None:
+        return None
+    rest = text[m.end():].split("\n", 1)[-1].lstrip("\r\n ")
+    quoted = email.message_from_string(rest, policy=email.policy.compat32)
+    return quoted if any(quoted.get(h) for h in ("From", "To", "Message-ID", "Subject")) else None
+
+
+def returned_original(msg: Message) -> Message | None:
+    """The returned original, attached or quoted inline."""
+    return embedded_original(msg) or quoted_original(msg)
+
+
 def original_recipients_from_headers(msg: Message) -> list[str]:
     """Addresses the returned original was sent to (its To), for reports naming no recipient."""
-    original = embedded_original(msg)
+    original = returned_original(msg)
     if original is None:
         return []
     return [m.group(1).lower() for m in ADDRESS_RE.finditer(header_text(original, "To"))]
@@ -250,7 +268,7 @@ def addresses_in_text(msg: Message) -> list[str]:
     Only ever matched against our own readers, to find the one a report names only in prose.
     """
     found: list[str] = []
-    original = embedded_original(msg)
+    original = returned_original(msg)
     head = "\n".join(f"{k}: {v}" for k, v in original.items()) if original is not None else ""
     for text in (report_text(msg), head, "\n".join(text_parts(msg, skip_original=True))):
         for m in ADDRESS_RE.finditer(text):

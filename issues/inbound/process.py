@@ -23,8 +23,8 @@ from subscribers.store import record_event
 from . import readers, store
 from .arf import ORIGINAL_RECIPIENT_HEADERS
 from .classify import Routing, Verdict, classify
-from .dsn import DeliveryFailure, addresses_in_text, original_recipients_from_headers
-from .mime import addresses, content_hash, embedded_original, header_text, parse_bytes
+from .dsn import DeliveryFailure, addresses_in_text, original_recipients_from_headers, returned_original
+from .mime import addresses, content_hash, header_text, parse_bytes
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ def _bounce_targets(
     ws: Workspace, msg: Message, verdict: Verdict, routing: Routing
 ) -> list[tuple[readers.Reader, DeliveryFailure]]:
     """Which reader each failure is about: the VERP return path first, else signed clues, else addresses."""
-    original = embedded_original(msg)
+    original = returned_original(msg)
     verp = _verp_reader(ws, verdict.recipients, routing)
     if verp is not None:
         worst = min(verdict.failures, key=lambda f: (not f.hard, f.status))

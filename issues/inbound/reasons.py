@@ -68,7 +68,7 @@ RULES: tuple[Rule, ...] = (
           "554 5.7.1 Service unavailable; client host [192.0.2.1] blocked using a DNS block list"),
     _rule("rate limit", "soft",
           r"too many (connections|messages|recipients|concurrent|sessions|mails)|rate.?limit|throttl|too fast"
-          r"|try again later|exceeded .*limit|limit .*exceeded|sending limit|frequency|too much mail",
+          r"|exceeded .*limit|limit .*exceeded|sending limit|frequency|too much mail",
           "421 4.7.0 Too many messages from your IP, rate limited; try again later"),
     _rule("account disabled", "soft",
           r"suspend|disabled|inactive|deactivated|\blocked\b|frozen|on hold|account (is )?(closed|unavailable|blocked)"
