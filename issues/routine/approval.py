@@ -29,7 +29,7 @@ from ..build import build_issue
 from .store import IssueState, issue_state, log_approval, routine_db, save_state
 
 LINK_MAX_AGE = 30 * 86400  # seconds an approve link stays valid
-_SKIP_PARTS = {"pages", "static", "__pycache__"}
+_ISSUE_TEMPLATES = ("issue.", "partials/")  # what an issue's mail is rendered from
 
 
 class NotApprovable(NewsletterError):
@@ -41,12 +41,12 @@ def _file_hash(data: bytes) -> str:
 
 
 def template_hashes(ws: Workspace) -> dict[str, str]:
-    """Every mail template and partial by name (an override hides the built-in one), with its hash."""
+    """The issue's templates and partials by name (an override hides the built-in one), with their hashes."""
     found: dict[str, str] = {}
     for folder in template_dirs(ws):
         for path in sorted(folder.rglob("*.j2")):
             name = path.relative_to(folder).as_posix()
-            if name not in found and not (_SKIP_PARTS & set(path.relative_to(folder).parts)):
+            if name not in found and name.startswith(_ISSUE_TEMPLATES):
                 found[name] = _file_hash(path.read_bytes())
     return found
 
