@@ -3,7 +3,8 @@
 An article's centrality is how often it appears in the other articles' related
 lists (the related index's own judgement of what a reader picks next), ties
 broken by the summed scores, then the newer article.  Two articles are on one
-topic when either is in the other's related list; the series never shows two.
+topic when each is in the other's related list (a mutual pick is what sets a topic
+apart from a passing link); the series never shows two.
 The plan is kept for a day, so a busy run does not rank the whole archive again.
 """
 
@@ -41,15 +42,14 @@ def rank_central(ws: Workspace, pins: list[int], length: int = PLAN_LENGTH) -> l
     """Pins first, then articles by centrality, leaving out any on the topic of one already taken."""
     counts: Counter[int] = Counter()
     strength: dict[int, float] = defaultdict(float)
-    neighbours: dict[int, set[int]] = defaultdict(set)
-    indexed = []
+    picks: dict[int, set[int]] = {}
     for article_id, links in all_related(ws):
-        indexed.append(article_id)
+        picks[article_id] = {link.article_id for link in links}
         for link in links:
             counts[link.article_id] += 1
             strength[link.article_id] += link.score
-            neighbours[article_id].add(link.article_id)
-            neighbours[link.article_id].add(article_id)
+    neighbours = {a: {b for b in chosen if a in picks.get(b, ())} for a, chosen in picks.items()}
+    indexed = list(picks)
     plan, taken = [], set()
     for article_id in pins:
         if article_id not in taken:
@@ -58,7 +58,7 @@ def rank_central(ws: Workspace, pins: list[int], length: int = PLAN_LENGTH) -> l
     for article_id in sorted(indexed, key=lambda a: (-counts[a], -strength[a], -a)):
         if len(plan) >= length:
             break
-        if article_id in taken or neighbours[article_id] & taken:
+        if article_id in taken or neighbours.get(article_id, set()) & taken:
             continue
         plan.append(article_id)
         taken.add(article_id)
