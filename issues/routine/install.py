@@ -43,8 +43,9 @@ def unit_name(ws: Workspace) -> str:
 def cron_line(ws: Workspace, every: int, command: str | None = None) -> str:
     """One crontab line: ``run`` every ``every`` minutes; with --quiet cron mails only errors to the owner."""
     command = command or executable()
-    return (f"*/{every} * * * * NO_COLOR=1 {shlex.quote(command)} --workspace {shlex.quote(str(ws.root))} "
+    line = (f"*/{every} * * * * NO_COLOR=1 {shlex.quote(command)} --workspace {shlex.quote(str(ws.root))} "
             f"--quiet run {CRON_MARK} {ws.root}")
+    return line.replace("%", "\\%")  # cron reads a bare % as a line break
 
 
 def _systemd_quote(word: str) -> str:

@@ -25,13 +25,19 @@ def _send_time(issue_week: str) -> str:
     return f"on {send_at:%A %d %B at %H:%M} ({schedule.timezone})"
 
 
+def _page(status: int = 200, **context: object) -> Response:
+    """The one page in its three states: the button, done, or the problem (StrictUndefined wants all keys)."""
+    values = {"problem": None, "approved": False, "issue": None, "action": "", "send_at": "", **context}
+    return render_page("approve.html.j2", status=status, **values)
+
+
 @bp.get("/approve/<token>")
 def approve_page(token: str) -> Response:
     try:
         issue = check_link(current_workspace(), token)
     except BadLink as exc:
-        return render_page("approve.html.j2", status=410, problem=str(exc))
-    return render_page("approve.html.j2", issue=issue, action=request.path, send_at=_send_time(issue.week))
+        return _page(410, problem=str(exc))
+    return _page(issue=issue, action=request.path, send_at=_send_time(issue.week))
 
 
 @bp.post("/approve/<token>")
@@ -41,5 +47,5 @@ def approve(token: str) -> Response:
         issue = check_link(ws, token)
         approve_by_link(ws, token)
     except BadLink as exc:
-        return render_page("approve.html.j2", status=410, problem=str(exc))
-    return render_page("approve.html.j2", issue=issue, approved=True, send_at=_send_time(issue.week))
+        return _page(410, problem=str(exc))
+    return _page(issue=issue, approved=True, send_at=_send_time(issue.week))
