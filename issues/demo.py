@@ -19,6 +19,7 @@ from newsletter.errors import ConfigError, NewsletterError, SourceError
 from newsletter.init import init_workspace
 from newsletter.workspace import Workspace
 
+from .demo_routine import show_routine
 from .demo_send import send_to_sample_readers
 from .demo_web import web_commands
 
@@ -104,7 +105,8 @@ def render_issue_files(demo: Demo) -> None:
 
 
 STEPS: list[Callable[[Demo], None]] = [
-    make_workspace, import_samples, build_latest_week, render_issue_files, send_to_sample_readers, web_commands,
+    make_workspace, import_samples, build_latest_week, render_issue_files, send_to_sample_readers, show_routine,
+    web_commands,
 ]
 
 

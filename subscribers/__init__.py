@@ -8,11 +8,13 @@ from .signup import Registration, SubscribeOutcome, confirm, register, subscribe
 from .store import (
     Event,
     Subscriber,
+    confirmed_since,
     get_subscriber,
     is_confirmed,
     iter_confirmed,
     mark_bounced,
     mark_complained,
+    record_event,
     unsubscribe,
 )
 from .tokens import (
@@ -34,6 +36,7 @@ __all__ = [
     "compact_token",
     "confirm",
     "confirm_url",
+    "confirmed_since",
     "forget",
     "get_subscriber",
     "is_confirmed",
@@ -44,6 +47,7 @@ __all__ = [
     "on_forget",
     "read_compact_token",
     "read_token",
+    "record_event",
     "register",
     "subscribe",
     "unsubscribe",
