@@ -39,7 +39,8 @@ class TrialResult:
 
 def _template(ws: Workspace, issue_id: str, *, test: bool) -> IssueMessage:
     rendered = render_issue(ws, issue_id)
-    return IssueMessage(ws, rendered.subject, rendered.html, rendered.text, test=test)
+    return IssueMessage(ws, rendered.subject, rendered.html, rendered.text, test=test,
+                        campaign=rendered.issue_id)
 
 
 def send_test(ws: Workspace, issue_key: str, addresses: Iterable[str]) -> list[TrialResult]:

@@ -105,7 +105,7 @@ def sample_message(ws: Workspace, rendered: RenderedIssue, fields: dict[str, str
     from .message import IssueMessage, Recipient
 
     check_mail_settings(ws.settings)
-    template = IssueMessage(ws, rendered.subject, rendered.html, rendered.text)
+    template = IssueMessage(ws, rendered.subject, rendered.html, rendered.text, campaign=rendered.issue_id)
     reader = Recipient(fields["email"], fields.get("name"), fields["unsubscribe_url"],
                        f"unsubscribe@{sender_domain(ws)}", template.new_message_id())
     return template.build(reader)
