@@ -3,7 +3,7 @@
 ``articles/`` holds Markdown articles over ISO weeks 2026-W45 to W47; ``feed.xml`` (RSS 2.0),
 ``page.html`` (a full blog page) and ``saved-page.txt`` (a page saved as plain text) are the
 other kinds of source the importer reads.  ``images/`` holds the articles' cover images (drawn by
-``draw_images.py``); the articles name them under :data:`IMAGE_BASE`, which the demo points at its own server.
+``tools/draw_sample_images.py``); the articles name them under :data:`IMAGE_BASE`, which the demo points at its own server.
 """
 
 from pathlib import Path

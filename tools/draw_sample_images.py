@@ -1,7 +1,7 @@
-"""Redraw the sample articles' cover images (``images/*.jpg``): flat illustrations drawn as SVG here and
-photographed by headless Chromium.  Run by hand after changing a drawing::
+"""Redraw the sample articles' cover images (``newsletter/samples/images/*.jpg``): flat illustrations drawn
+as SVG here and photographed by headless Chromium.  Run by hand after changing a drawing::
 
-    .venv/bin/python -m newsletter.samples.draw_images     # needs the test extra (Playwright) and Chromium
+    .venv/bin/python tools/draw_sample_images.py     # needs the test extra (Playwright) and Chromium
 
 Each drawing is 400×200 user units, shot at 1136×568 pixels (twice the mail's 568 px column).
 The alt text in each article's front matter describes its drawing.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-IMAGES_DIR = Path(__file__).resolve().parent / "images"
+IMAGES_DIR = Path(__file__).resolve().parent.parent / "newsletter" / "samples" / "images"
 WIDTH, HEIGHT = 1136, 568
 
 SKY = '<rect width="400" height="200" fill="{0}"/><rect y="130" width="400" height="70" fill="{1}"/>'
