@@ -47,7 +47,7 @@ def _template(ws: Workspace, issue_id: str, *, test: bool, note: tuple[str, str]
     if note is not None:  # (text, html) for the editors, above the issue
         html = _BODY_OPEN.sub(lambda m: m.group(0) + note[1], html, count=1)
         text = f"{note[0]}\n\n{text}"
-    return IssueMessage(ws, rendered.subject, html, text, test=test)
+    return IssueMessage(ws, rendered.subject, html, text, test=test, campaign=rendered.issue_id)
 
 
 def send_test(ws: Workspace, issue_key: str, addresses: Iterable[str],

@@ -39,6 +39,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "database": "newsletter.db",
         "issues": "issues",
         "templates": "",  # a folder whose files override the built-in templates
+        "media": "media",  # files served at /media/ by `newsletter serve` (images an issue shows)
         "secret_key_file": ".secret_key",
     },
     "issue": {
