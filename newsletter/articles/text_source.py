@@ -16,6 +16,7 @@ from datetime import datetime
 
 from ..errors import SourceError
 from . import text_chrome as chrome
+from . import text_region as region
 from .model import Draft, SourceContext, normalise_tags
 from .textfile import parse_date
 
@@ -247,15 +248,45 @@ class _BodyBuilder:
 
 def parse_text_page(text: str, *, site_name: str, timezone: str) -> tuple[Page, str]:
     """``(page metadata, body HTML)`` of a saved page; raises :class:`SourceError` without a title."""
+    page, body, _ = read_page(text, site_name=site_name, timezone=timezone)
+    return page, body
+
+
+def _region_blocks(blocks: list[list[str]], keep: set[int]) -> list[list[str]]:
+    """The blocks again, with only the lines whose flat index is in ``keep``."""
+    out, n = [], 0
+    for block in blocks:
+        kept = [line for i, line in enumerate(block, n) if i in keep]
+        n += len(block)
+        if kept:
+            out.append(kept)
+    return out
+
+
+def read_page(text: str, *, site_name: str, timezone: str) -> tuple[Page, str, int]:
+    """``(page metadata, body HTML, lines dropped)`` of a saved page (see :mod:`.text_region`)."""
     blocks = split_blocks(text)
     if not blocks:
         raise SourceError("the text is empty")
     page = Page(site_name=site_name)
-    start_block, start_line = _find_title(blocks, page)
-    rest = [blocks[start_block][start_line:], *blocks[start_block + 1:]]
+    site = site_name.strip().lower()
+    flat = [line for block in blocks for line in block]
+    lines = region.read_lines(flat)
+    start, end = region.find_body(lines)
+    title_at = region.find_title(lines, start, end)
+    if title_at is None:
+        raise SourceError("no title: the text has no line that could be the article's title")
+    page.title = _without_site_name(flat[title_at].strip(), site)
+    for line in flat[:start]:
+        url = URL_LINE.match(line)
+        if url and not chrome.PIXEL_HINTS.search(line):
+            page.url = page.url or url["url"]
+    for line in flat[title_at + 1:start]:  # byline, date, tags between the headline and the text
+        _header_line(line, page, timezone)
+    keep = set(range(start, end)) - {title_at}
     body_blocks: list[list[str]] = []
     in_header = True
-    for block in rest:
+    for block in _region_blocks(blocks, keep):
         kept: list[str] = []
         for line in block:
             if (in_header or TAGS_LINE.match(line)) and _header_line(line, page, timezone):
@@ -266,7 +297,8 @@ def parse_text_page(text: str, *, site_name: str, timezone: str) -> tuple[Page, 
         if kept:
             body_blocks.append(kept)
             in_header = in_header and not chrome.is_prose(kept)
-    return page, _BodyBuilder(body_blocks, page).build()
+    kept_count = sum(len(b) for b in body_blocks)
+    return page, _BodyBuilder(body_blocks, page).build(), len(flat) - kept_count - 1
 
 
 def read_text_page(text: str, ctx: SourceContext) -> list[Draft]:
