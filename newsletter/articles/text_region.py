@@ -24,7 +24,11 @@ SENTENCE_INSIDE = re.compile(r"\w[.!?。！？][\"'”’»)]?\s+\S|[。！？]"
 DATE_HINT = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b\d{1,2}:\d\d\b|\b\d+\s*(min|mins|minutes|hours?|days?)\b"
                        r"|\b(ago|am|pm|gmt|utc|[ecmp][sd]t)\b", re.I)
 CREDIT = re.compile(r"^[\w ]{0,20}\b(photo|photograph|image|picture|video|credit|foto|bild)s?\b[^:]{0,20}:", re.I)
+STAMP = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b\d{1,2}:\d\d\b|\b\d+\s*(min|mins|minutes|hours?|days?|weeks?)\s+ago\b", re.I)
 RUN_CAP = 8
+BREAK_RUN = 6  # this many menu-like lines in a row end any article
+COHERENCE_FLOOR = 0.5
+HEADLINE_FLOOR, HEADLINE_LOOKBACK = 0.25, 12
 MEDIUM, MEDIUM_COST = 5, 0.5  # a line of a list or a heading: not prose, not a menu item  # a run of short lines costs 1, 2, 3 ... up to this per line
 
 
@@ -98,12 +102,64 @@ def best_stretch(scores: list[float]) -> tuple[int, int]:
     return best_at
 
 
+def is_menu_like(line: Line) -> bool:
+    return (line.units < MEDIUM or line.repeated) and not line.prose
+
+
+def is_stamp(line: Line) -> bool:
+    """A short line with a date or a time: a dateline, a comment's or a teaser's time stamp.
+    The article's text runs between such lines, never across one."""
+    return line.units <= 10 and not line.prose and bool(STAMP.search(line.text))
+
+
+def segments(lines: list[Line]) -> list[tuple[int, int]]:
+    """The page cut at every run of ``BREAK_RUN`` or more menu-like lines: no article runs on
+    through a menu, a share bar, a list of links."""
+    cuts: list[tuple[int, int]] = []
+    run_start = None
+    for i, line in enumerate([*lines, Line("", 0, False, True)]):
+        if i < len(lines) and is_menu_like(line):
+            run_start = i if run_start is None else run_start
+            if not is_stamp(line):
+                continue
+        if run_start is not None and (i - run_start >= BREAK_RUN or i == len(lines) or is_stamp(lines[i])):
+            cuts.append((run_start, i))
+        run_start = None
+    pieces, at = [], 0
+    for cut_start, cut_end in cuts:
+        if cut_start > at:
+            pieces.append((at, cut_start))
+        at = cut_end
+    if at < len(lines):
+        pieces.append((at, len(lines)))
+    return pieces
+
+
+def coherence(lines: list[Line]) -> float:
+    """How much the prose lines talk about the same things: the average share of a line's
+    words that other lines use too.  An article's paragraphs share words; teasers do not."""
+    sets = [terms(line.text) for line in lines if line.prose]
+    if len(sets) < 2:
+        return 0.5
+    counts: Counter[str] = Counter(t for found in sets for t in found)
+    return sum(sum(counts[t] > 1 for t in found) / max(len(found), 1) for found in sets) / len(sets)
+
+
 def find_body(lines: list[Line]) -> tuple[int, int]:
     """The article's lines ``[start, end)``; a page with no prose at all keeps everything."""
     if not any(line.prose for line in lines):
         return 0, len(lines)
-    start, end = best_stretch(line_scores(lines))
-    return start, end
+    scores = line_scores(lines)
+    best, best_value = (0, 0), float("-inf")
+    for seg_start, seg_end in segments(lines):
+        start, end = best_stretch(scores[seg_start:seg_end])
+        start, end = start + seg_start, end + seg_start
+        total = sum(scores[start:end])
+        value = (total * (COHERENCE_FLOOR + coherence(lines[start:end]))
+                 * (HEADLINE_FLOOR + headline_strength(lines, start, end)))
+        if value > best_value:
+            best, best_value = (start, end), value
+    return best
 
 
 def title_like(line: Line) -> bool:
@@ -140,14 +196,19 @@ def is_share_bar(text: str) -> bool:
     return bool(found) and sum(w in chrome.SHARE_WORDS for w in found) / len(found) >= 0.5
 
 
-def find_title(lines: list[Line], start: int, end: int, lookback: int = 40) -> int | None:
-    """The headline: the line above the body (or at its top) that reads like a title and whose
-    words the body is about, nearer ones first."""
+def _topic_counts(lines: list[Line], start: int, end: int) -> Counter[str]:
     counts: Counter[str] = Counter()
     for line in lines[start:end]:
         if line.prose:
             counts.update(terms(line.text))
-    best, best_score = None, float("-inf")
+    return counts
+
+
+def title_candidates(lines: list[Line], start: int, end: int, lookback: int) -> list[tuple[float, float, int]]:
+    """``(score, about, index)`` of every line near the top of ``[start, end)`` that could be its
+    headline: ``about`` is the share of its words the body uses, the score adds length and nearness."""
+    counts = _topic_counts(lines, start, end)
+    found = []
     for i in range(max(start - lookback, 0), min(start + 3, len(lines))):
         line = lines[i]
         if not title_like(line) or is_share_bar(line.text) or i >= start and SENTENCE_END.search(line.text):
@@ -158,6 +219,19 @@ def find_title(lines: list[Line], start: int, end: int, lookback: int = 40) -> i
         distance = start - i if i < start else 2 * (i - start + 1)
         score = (3 * about + min(line.units, 10) / 10 - distance / 20 - (0.5 if line.prose else 0)
                  - (1 if line.units <= 3 else 0) + (0.5 if line.repeated and line.units >= 4 else 0))
-        if score > best_score:
-            best, best_score = i, score
-    return best
+        found.append((score, about, i))
+    return found
+
+
+def headline_strength(lines: list[Line], start: int, end: int) -> float:
+    """How well a stretch is announced by a headline just above it (0 to 1)."""
+    found = [about for _, about, i in title_candidates(lines, start, end, HEADLINE_LOOKBACK)
+             if lines[i].units >= 3]
+    return max(found, default=0.0)
+
+
+def find_title(lines: list[Line], start: int, end: int, lookback: int = 40) -> int | None:
+    """The headline: the line above the body (or at its top) that reads like a title and whose
+    words the body is about, nearer ones first."""
+    found = title_candidates(lines, start, end, lookback)
+    return max(found)[2] if found else None
