@@ -29,6 +29,7 @@ RUN_CAP = 8
 BREAK_RUN = 6  # this many menu-like lines in a row end any article
 COHERENCE_FLOOR = 0.5
 HEADLINE_FLOOR, HEADLINE_LOOKBACK = 0.25, 12
+BREAK_GAP, ON_TOPIC = 12, 0.5  # a continuation after a box: this near, this much on the body's topic
 MEDIUM, MEDIUM_COST = 5, 0.5  # a line of a list or a heading: not prose, not a menu item  # a run of short lines costs 1, 2, 3 ... up to this per line
 
 
@@ -112,26 +113,24 @@ def is_stamp(line: Line) -> bool:
     return line.units <= 10 and not line.prose and bool(STAMP.search(line.text))
 
 
-def segments(lines: list[Line]) -> list[tuple[int, int]]:
-    """The page cut at every run of ``BREAK_RUN`` or more menu-like lines: no article runs on
-    through a menu, a share bar, a list of links."""
-    cuts: list[tuple[int, int]] = []
-    run_start = None
-    for i, line in enumerate([*lines, Line("", 0, False, True)]):
-        if i < len(lines) and is_menu_like(line):
+def segments(lines: list[Line]) -> list[tuple[int, int, bool]]:
+    """The page cut at every run of ``BREAK_RUN`` or more menu-like lines (no article runs on
+    through a menu, a share bar, a list of links) and at every time stamp; each piece says
+    whether it follows a stamp (a new post or comment begins there)."""
+    pieces: list[tuple[int, int, bool]] = []
+    at, after_stamp, run_start = 0, False, None
+    for i in range(len(lines) + 1):
+        line = lines[i] if i < len(lines) else None
+        if line is not None and is_menu_like(line) and not is_stamp(line):
             run_start = i if run_start is None else run_start
-            if not is_stamp(line):
-                continue
-        if run_start is not None and (i - run_start >= BREAK_RUN or i == len(lines) or is_stamp(lines[i])):
-            cuts.append((run_start, i))
+            continue
+        stamp = line is not None and is_stamp(line)
+        if run_start is not None and i - run_start >= BREAK_RUN or stamp or line is None:
+            cut = run_start if run_start is not None else i
+            if cut > at:
+                pieces.append((at, cut, after_stamp))
+            at, after_stamp = i + 1 if stamp else i, stamp
         run_start = None
-    pieces, at = [], 0
-    for cut_start, cut_end in cuts:
-        if cut_start > at:
-            pieces.append((at, cut_start))
-        at = cut_end
-    if at < len(lines):
-        pieces.append((at, len(lines)))
     return pieces
 
 
@@ -140,7 +139,7 @@ def coherence(lines: list[Line]) -> float:
     words that other lines use too.  An article's paragraphs share words; teasers do not."""
     sets = [terms(line.text) for line in lines if line.prose]
     if len(sets) < 2:
-        return 0.5
+        return 0.25
     counts: Counter[str] = Counter(t for found in sets for t in found)
     return sum(sum(counts[t] > 1 for t in found) / max(len(found), 1) for found in sets) / len(sets)
 
@@ -150,16 +149,28 @@ def find_body(lines: list[Line]) -> tuple[int, int]:
     if not any(line.prose for line in lines):
         return 0, len(lines)
     scores = line_scores(lines)
-    best, best_value = (0, 0), float("-inf")
-    for seg_start, seg_end in segments(lines):
+    pieces = segments(lines)
+    stretches = []
+    for seg_start, seg_end, _ in pieces:
         start, end = best_stretch(scores[seg_start:seg_end])
-        start, end = start + seg_start, end + seg_start
-        total = sum(scores[start:end])
-        value = (total * (COHERENCE_FLOOR + coherence(lines[start:end]))
-                 * (HEADLINE_FLOOR + headline_strength(lines, start, end)))
-        if value > best_value:
-            best, best_value = (start, end), value
-    return best
+        stretches.append((start + seg_start, end + seg_start))
+    values = [sum(scores[a:b]) * (COHERENCE_FLOOR + coherence(lines[a:b]))
+              * (HEADLINE_FLOOR + headline_strength(lines, a, b)) for a, b in stretches]
+    chosen = max(range(len(stretches)), key=values.__getitem__)
+    start, end = stretches[chosen]
+    # the article goes on after a box of links or a share bar when the text after it is on its topic
+    for k in range(chosen + 1, len(pieces)):
+        if pieces[k][2] or pieces[k][0] - end > BREAK_GAP or not on_topic(lines, stretches[k], (start, end)):
+            break
+        end = max(end, stretches[k][1])
+    return start, end
+
+
+def on_topic(lines: list[Line], piece: tuple[int, int], body: tuple[int, int]) -> bool:
+    """Whether most words of ``piece``'s prose are words of ``body``."""
+    counts = _topic_counts(lines, *body)
+    mine = _topic_counts(lines, *piece)
+    return bool(mine) and sum(t in counts for t in mine) / len(mine) >= ON_TOPIC
 
 
 def title_like(line: Line) -> bool:
@@ -226,7 +237,7 @@ def title_candidates(lines: list[Line], start: int, end: int, lookback: int) -> 
 def headline_strength(lines: list[Line], start: int, end: int) -> float:
     """How well a stretch is announced by a headline just above it (0 to 1)."""
     found = [about for _, about, i in title_candidates(lines, start, end, HEADLINE_LOOKBACK)
-             if lines[i].units >= 3]
+             if lines[i].units >= 3 and not (i < start and lines[i].prose)]
     return max(found, default=0.0)
 
 
