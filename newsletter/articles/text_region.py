@@ -21,7 +21,9 @@ from . import text_chrome as chrome
 UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\u1000-\u109f]")
 SENTENCE_END = re.compile(r"[.!?。！？…][\"'”’»)\]]*$|[:;]$")
 SENTENCE_INSIDE = re.compile(r"\w[.!?。！？][\"'”’»)]?\s+\S|[。！？]")
-DATE_HINT = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b\d{1,2}:\d\d\b|\b\d+\s*(min|mins|minutes|hours?|days?)\b"
+DATE_HINT = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b"
+                       r"|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}\b"
+                       r"|\b\d{1,2}\.? (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\b\d{1,2}:\d\d\b|\b\d+\s*(min|mins|minutes|hours?|days?)\b"
                        r"|\b(ago|am|pm|gmt|utc|[ecmp][sd]t)\b", re.I)
 CREDIT = re.compile(r"^[\w ]{0,20}\b(photo|photograph|image|picture|video|credit|foto|bild)s?\b[^:]{0,20}:", re.I)
 STAMP = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b\d{1,2}:\d\d\b|\b\d+\s*(min|mins|minutes|hours?|days?|weeks?)\s+ago\b", re.I)
@@ -184,7 +186,7 @@ def title_like(line: Line) -> bool:
     dates = len(DATE_HINT.findall(text))
     if dates and line.units <= 8 or dates >= 2 and line.units <= 14:
         return False
-    if re.match(r"^(by|von|par|por|di|door|av|przez|от|автор)\b", text, re.I):
+    if re.match(r"^(by|von|par|por|di|door|av|przez|от|автор)\b|^(written|words|posted|published) by\b", text, re.I):
         return False
     first = text.lstrip("\"'“‘«¿¡")[:1]
     return bool(first) and (first.isupper() or first.isdigit() or not first.isascii())

@@ -151,6 +151,18 @@ def _is_hard_wrapped(lines: list[str]) -> bool:
         not a.endswith(chrome.TERMINAL) and b[:1].islower() for a, b in zip(lines, lines[1:], strict=False))
 
 
+def _is_wrapped_paragraph(lines: list[str]) -> bool:
+    """One paragraph cut into lines of some width (not a list, not separate page elements)."""
+    if len(lines) < 2 or any(chrome.BULLET.match(line) or chrome.is_junk_line(line) for line in lines):
+        return False
+    widths = [len(line) for line in lines[:-1]]
+    if min(widths) < 30:
+        return False
+    return (len(lines) >= 3 and max(widths) <= 100 and min(widths) >= 0.75 * max(widths) and min(widths) >= 40
+            and len(lines[-1]) <= max(widths) + 5) or all(
+        not a.endswith(chrome.TERMINAL) and b[:1].islower() for a, b in zip(lines, lines[1:], strict=False))
+
+
 def _content_html(lines: list[str]) -> str:
     """A block's lines (heading already taken off): a paragraph, a list, or several paragraphs."""
     if all(chrome.BULLET.match(line) for line in lines):
@@ -268,12 +280,16 @@ def read_page(text: str, *, site_name: str, timezone: str) -> tuple[Page, str, i
     blocks = split_blocks(text)
     if not blocks:
         raise SourceError("the text is empty")
+    blocks = [[" ".join(block)] if _is_wrapped_paragraph(block) else block for block in blocks]
     page = Page(site_name=site_name)
     site = site_name.strip().lower()
     flat = [line for block in blocks for line in block]
-    lines = region.read_lines(flat)
+    lines = region.read_lines([_without_site_name(line.strip(), site) for line in flat])
     start, end = region.find_body(lines)
     title_at = region.find_title(lines, start, end)
+    if title_at is None:  # a short note, not a page: its first plain line
+        title_at = next((i for i, line in enumerate(flat) if not chrome.is_junk_line(line)
+                         and line.strip().lower() != site and not URL_LINE.match(line)), None)
     if title_at is None:
         raise SourceError("no title: the text has no line that could be the article's title")
     page.title = _without_site_name(flat[title_at].strip(), site)
