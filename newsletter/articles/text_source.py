@@ -318,10 +318,17 @@ def read_page(text: str, *, site_name: str, timezone: str) -> tuple[Page, str, i
 
 
 def read_text_page(text: str, ctx: SourceContext) -> list[Draft]:
-    """Read a saved plain-text page into a draft."""
+    """Read a saved plain-text page into a draft; its notes say how much of the page was left out."""
     try:
-        page, body = parse_text_page(text, site_name=ctx.site_name, timezone=ctx.timezone)
+        page, body, dropped = read_page(text, site_name=ctx.site_name, timezone=ctx.timezone)
     except SourceError as exc:
         raise SourceError(f"{ctx.origin}:1: {exc}") from None
+    total = sum(1 for line in text.split("\n") if line.strip())
     return [ctx.draft("text", page.title, body, url=page.url, published_at=page.published_at,
-                      tags=page.tags, author=page.author, name_hint="")]  # slug from the title
+                      tags=page.tags, author=page.author, name_hint="",  # slug from the title
+                      notes=[dropped_note(dropped, total)], source_words=len(text.split()))]
+
+
+def dropped_note(dropped: int, total: int) -> str:
+    """``kept 40 of 212 lines (172 dropped: menus, share bars, comments, footer)``."""
+    return f"kept {total - dropped} of {total} lines ({dropped} dropped as page chrome)"
