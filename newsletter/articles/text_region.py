@@ -222,13 +222,13 @@ def title_candidates(lines: list[Line], start: int, end: int, lookback: int) -> 
     headline: ``about`` is the share of its words the body uses, the score adds length and nearness."""
     counts = _topic_counts(lines, start, end)
     found = []
-    for i in range(max(start - lookback, 0), min(start + 3, len(lines))):
+    for i in range(max(start - lookback, 0), min(start + 1, len(lines))):
         line = lines[i]
         if not title_like(line) or is_share_bar(line.text) or i >= start and SENTENCE_END.search(line.text):
             continue
         mine = terms(line.text)
         own = 1 if start <= i < end and line.prose else 0  # the body's own line says nothing
-        about = sum(counts[t] > own for t in mine) / len(mine) if mine else 0.0
+        about = sum(counts[t] > own for t in mine) / (len(mine) + 1)  # one word alone proves little
         distance = start - i if i < start else 2 * (i - start + 1)
         score = (3 * about + min(line.units, 10) / 10 - distance / 20 - (0.5 if line.prose else 0)
                  - (1 if line.units <= 3 else 0) + (0.5 if line.repeated and line.units >= 4 else 0))

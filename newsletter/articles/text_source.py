@@ -24,6 +24,7 @@ BYLINE = re.compile(r"^(?:by|written by|words by|author:)\s+(?P<rest>.+)$", re.I
 DATELINE = re.compile(r"^(?:published|posted|updated|last updated|date)?\s*(?:on|:)?\s*(?P<date>.+)$", re.I)
 TAGS_LINE = re.compile(r"^(?:tags|tagged|filed under|categories|category|topics)\s*:\s*(?P<tags>.+)$", re.I)
 URL_LINE = re.compile(r"^(?:(?:url|source|link|canonical|saved from)\s*:\s*)?(?P<url>https?://\S+)$", re.I)
+BY_TAIL = re.compile(r"\bby\s+(?P<name>[A-Z][\w'’-]+(?: [A-Z][\w.'’-]*){0,3})$")
 CREDIT = re.compile(r"^(photo|image|photograph|illustration|picture)( credit)?\s*:", re.I)
 HEADER_SEPARATORS = re.compile(r"\s+[·|•–—-]\s+|\s*,\s+(?=\d+\s*min)")
 
@@ -89,7 +90,8 @@ def _header_line(line: str, page: Page, tz: str) -> bool:
             if moment is not None:
                 page.published_at = page.published_at or moment
                 names = [p for p in pieces if p != piece and chrome.PERSON.match(p)]
-                page.author = page.author or (names[0] if names else None)
+                tail = BY_TAIL.search(piece)  # "Posted on 14 October 2026 by Jo Reyes"
+                page.author = page.author or (names[0] if names else tail["name"] if tail else None)
                 return True
     return False
 
@@ -196,8 +198,8 @@ class _BodyBuilder:
     def chrome_kind(self, block: list[str]) -> str | None:
         """Whether this block opens (or continues) a region of page chrome, and which."""
         first = block[0].strip()
-        if chrome.COMMENT_OPENERS.match(first):
-            return "comments"
+        if chrome.COMMENT_OPENERS.match(first) and len(block) == 1:
+            return "comments"  # the label alone: what follows is judged on its own (a share bar says "Comments")
         if chrome.is_signup(block):
             return "signup"
         if self.is_bio(block):
@@ -210,8 +212,6 @@ class _BodyBuilder:
             return "signup"
         if self.skipping == "related" and all(chrome.is_title_like(line) for line in block):
             return "related"
-        if self.skipping == "comments":
-            return "comments"
         return None
 
     def build(self) -> str:
