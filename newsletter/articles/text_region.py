@@ -25,6 +25,7 @@ DATE_HINT = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4
                        r"|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}\b"
                        r"|\b\d{1,2}\.? (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\b\d{1,2}:\d\d\b|\b\d+\s*(min|mins|minutes|hours?|days?)\b"
                        r"|\b(ago|am|pm|gmt|utc|[ecmp][sd]t)\b", re.I)
+BYLINE = re.compile(r"^(by|von|par|por|di|door|av|przez|от|автор)\b|^(written|words|posted|published) by\b", re.I)
 CREDIT = re.compile(r"^[\w ]{0,20}\b(photo|photograph|image|picture|video|credit|foto|bild)s?\b[^:]{0,20}:", re.I)
 STAMP = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b\d{1,2}:\d\d\b|\b\d+\s*(min|mins|minutes|hours?|days?|weeks?)\s+ago\b", re.I)
 RUN_CAP = 8
@@ -181,12 +182,12 @@ def title_like(line: Line) -> bool:
         return False
     if text.endswith((".", ",", ";", ":", "…")) and not text.endswith(("...", "..")) or chrome.URL.search(text):
         return False
-    if text.startswith(("@", "#", "(", "[", "©")) or text.endswith(")") or CREDIT.match(text):
+    if text.startswith(("@", "#", "(", "©")) or text.endswith((")", "]")) or CREDIT.match(text):
         return False
     dates = len(DATE_HINT.findall(text))
     if dates and line.units <= 8 or dates >= 2 and line.units <= 14:
         return False
-    if re.match(r"^(by|von|par|por|di|door|av|przez|от|автор)\b|^(written|words|posted|published) by\b", text, re.I):
+    if BYLINE.match(text):
         return False
     first = text.lstrip("\"'“‘«¿¡")[:1]
     return bool(first) and (first.isupper() or first.isdigit() or not first.isascii())
@@ -224,14 +225,18 @@ def title_candidates(lines: list[Line], start: int, end: int, lookback: int) -> 
     found = []
     for i in range(max(start - lookback, 0), min(start + 1, len(lines))):
         line = lines[i]
-        if not title_like(line) or is_share_bar(line.text) or i >= start and SENTENCE_END.search(line.text):
+        if not title_like(line) or is_share_bar(line.text):
             continue
+        after = lines[i + 1:i + 4]
+        if i >= start and (SENTENCE_END.search(line.text) or not after or after[0].prose):
+            continue  # the body's first line is its headline only when a byline or a date follows
         mine = terms(line.text)
         own = 1 if start <= i < end and line.prose else 0  # the body's own line says nothing
         about = sum(counts[t] > own for t in mine) / (len(mine) + 1)  # one word alone proves little
         distance = start - i if i < start else 2 * (i - start + 1)
         score = (3 * about + min(line.units, 10) / 10 - distance / 20 - (0.5 if line.prose else 0)
-                 - (1 if line.units <= 3 else 0) + (0.5 if line.repeated and line.units >= 4 else 0))
+                 - (1 if line.units <= 3 else 0) + (0.5 if line.repeated and line.units >= 4 else 0)
+                 + (0.6 if any(is_stamp(a) or BYLINE.match(a.text.strip()) for a in after) else 0))
         found.append((score, about, i))
     return found
 
