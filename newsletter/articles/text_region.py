@@ -189,7 +189,7 @@ def title_like(line: Line) -> bool:
         return False
     if BYLINE.match(text):
         return False
-    first = text.lstrip("\"'“‘«¿¡")[:1]
+    first = text.lstrip("\"'“‘«¿¡[")[:1]
     return bool(first) and (first.isupper() or first.isdigit() or not first.isascii())
 
 
@@ -233,7 +233,8 @@ def title_candidates(lines: list[Line], start: int, end: int, lookback: int) -> 
         mine = terms(line.text)
         own = 1 if start <= i < end and line.prose else 0  # the body's own line says nothing
         about = sum(counts[t] > own for t in mine) / (len(mine) + 1)  # one word alone proves little
-        distance = start - i if i < start else 2 * (i - start + 1)
+        # lines between that are menus, share bars or stamps push the headline away less
+        distance = 1 + sum(0.25 if is_menu_like(x) else 1 for x in lines[i + 1:start]) if i < start else 2
         score = (3 * about + min(line.units, 10) / 10 - distance / 20 - (0.5 if line.prose else 0)
                  - (1 if line.units <= 3 else 0) + (0.5 if line.repeated and line.units >= 4 else 0)
                  + (0.6 if any(is_stamp(a) or BYLINE.match(a.text.strip()) for a in after) else 0))
