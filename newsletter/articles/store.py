@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -145,6 +146,20 @@ def source_kind(source: str) -> str:
     return source.split(":", 1)[0]
 
 
+def same_source(stored: str, new: str) -> bool:
+    """The same file, also when it was stored under a relative path (before sources were absolute)."""
+    if stored == new:
+        return True
+    kind, _, old_path = stored.partition(":")
+    new_kind, _, new_path = new.partition(":")
+    if kind != new_kind or "://" in old_path or not old_path:
+        return False
+    try:
+        return Path(old_path).resolve() == Path(new_path).resolve()
+    except OSError:
+        return False
+
+
 def _row(db: sqlite_utils.Database, where: str, params: list[Any]) -> tuple | None:
     return db.execute(f"SELECT id, content_hash, source, url FROM articles WHERE {where} ORDER BY id LIMIT 1",
                       params).fetchone()
@@ -164,7 +179,7 @@ def upsert(db: sqlite_utils.Database, fields: dict[str, Any], *, url_from_source
     stamp = now_iso()
     values = dict(fields, url=url, tags=json.dumps(fields["tags"], ensure_ascii=False))
     row = _row(db, "url = ?", [url]) if url else None
-    if row is not None and row[2] != source and not url_from_source:
+    if row is not None and not same_source(row[2], source) and not url_from_source:
         return "failed", None, (f"its URL {url} is made from its name, and article {row[0]} from {row[2]} already "
                                 "has it; nothing was changed: give one of them its own URL ('url:' / --url)")
     if row is None and source_kind(source) != "feed":
@@ -179,7 +194,7 @@ def upsert(db: sqlite_utils.Database, fields: dict[str, Any], *, url_from_source
         return "added", new_id, ""
     article_id, old_hash, old_source, old_url = row
     old_kind, new_kind = source_kind(old_source), source_kind(source)
-    if old_source != source and SOURCE_RANK.get(new_kind, 0) < SOURCE_RANK.get(old_kind, 0):
+    if not same_source(old_source, source) and SOURCE_RANK.get(new_kind, 0) < SOURCE_RANK.get(old_kind, 0):
         return "skipped", article_id, f"kept the version imported from {old_source}"
     if old_hash == fields["content_hash"] and old_url == values["url"]:
         return "unchanged", article_id, ""
