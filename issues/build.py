@@ -22,6 +22,7 @@ from newsletter.render import render_string
 from newsletter.workspace import Workspace
 
 from .archive import Issue, IssueItem, RelatedItem, get_issue
+from .content_checks import refuse_without_urls
 from .excerpt import absolute_url, excerpt_for, with_utm
 from .render import site_context, utm_params
 from .schema import issues_db
@@ -66,8 +67,10 @@ def _related(ws: Workspace, article: Article, in_issue: set[int], utm: dict) -> 
     base = ws.settings.site.url.rstrip("/") + "/"
     related: list[RelatedItem] = []
     # related_articles already leaves out the article itself and ``exclude``, and stops at ``limit``.
-    for link in related_articles(ws, article.id, exclude=sorted(in_issue), limit=count):
+    for link in related_articles(ws, article.id, exclude=sorted(in_issue), limit=count + 3):
         other = get_article(ws, link.article_id)
+        if not other.has_url or len(related) >= count:
+            continue  # a page still without a public URL is not linked
         url = with_utm(absolute_url(other.url, base), utm)
         related.append(RelatedItem(article_id=other.id, title=other.title, url=url))
     return related
@@ -117,6 +120,7 @@ def build_issue(ws: Workspace, week: str | None = None) -> Issue:
         log.warning("%s has %d articles; the issue takes the first %d ([issue] max_items)",
                     week, len(articles), max_items)
         articles = articles[:max_items]
+    refuse_without_urls(articles, f"build {week}")
 
     db = issues_db(ws)
     now = now_iso()

@@ -48,6 +48,10 @@ def send(ws: Workspace, issue_key: str, to: tuple[str, ...], dry_run: bool, out_
     """
     if to and dry_run:
         raise click.UsageError("--to sends a test and --dry-run sends nothing; use one of them")
+    from .content_checks import check_before_send
+
+    for warning in check_before_send(ws, get_issue(ws, issue_key)):
+        say(f"warning: {warning.message}", err=True)
     if retry_failed and (to or dry_run):
         raise click.UsageError("--retry-failed goes with a real send, not with --to or --dry-run")
     if to:

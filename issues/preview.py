@@ -26,6 +26,7 @@ from newsletter.web import EMAIL_CSP, BackgroundServer, create_shell, render_pag
 from newsletter.workspace import Workspace
 
 from .archive import get_issue, list_issues
+from .content_checks import issue_articles, refuse_without_urls
 from .preview_checks import GMAIL_CLIP_BYTES, PreviewReport, check_issue
 from .render import render_issue
 from .schema import issues_db
@@ -58,6 +59,7 @@ class PreviewSession:
     def __init__(self, ws: Workspace, issue_key: str | None = None) -> None:
         self.ws = ws
         self.issue_id = pick_issue(ws, issue_key)
+        refuse_without_urls(issue_articles(ws, get_issue(ws, self.issue_id)), f"preview {self.issue_id}")
         self.version = 1
         self.last_error: str | None = None
         self.closed = False

@@ -1,7 +1,8 @@
 """What the editor's preview measures and warns about before a send.
 
 The HTML size against Gmail's clipping limit, images without alt text, links into
-the blog or the archive that lead nowhere, and a missing unsubscribe link.
+the blog or the archive that lead nowhere, a missing unsubscribe link, and suspicious
+article content (see :mod:`.content_checks`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from newsletter.web import origin_of
 from newsletter.workspace import Workspace
 
 from .archive import Issue, get_issue
+from .content_checks import issue_warnings
 from .render import SAMPLE_READER, RenderedIssue
 
 log = logging.getLogger(__name__)
@@ -145,6 +147,7 @@ def check_issue(ws: Workspace, issue: Issue, rendered: RenderedIssue) -> Preview
     html, text = personalise(rendered.html, rendered.text, sample_fields(ws))
     soup = BeautifulSoup(rendered.html, "lxml")
     warnings = _images_without_alt(soup) + _broken_links(ws, soup, issue)
+    warnings += [PreviewWarning(w.kind, w.message) for w in issue_warnings(ws, issue, rendered.html)]
     if UNSUBSCRIBE_URL not in rendered.html:
         warnings.append(PreviewWarning("unsubscribe", "the HTML has no unsubscribe link; put "
                                 "{{ reader.unsubscribe_url }} in issue.mjml.j2"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from newsletter.articles import get_article, import_sources
+from newsletter.articles.importer import NO_URL_NOTE
 from newsletter.samples import PAGE
 
 CHROME = [
@@ -56,8 +57,9 @@ def test_page_without_canonical_url_or_date(workspace, tmp_path):
     report = import_sources(workspace, [page], default_date=datetime(2026, 11, 16))
     assert report.counts["added"] == 1, report.entries
     article = get_article(workspace, "intervals-for-beginners")
-    assert article.url == "https://blog.example.com/intervals-for-beginners"
-    assert report.entries[0].notes == ["no date in the source; used --date 2026-11-16"]
+    assert article.url == ""  # no canonical URL: none is made up, the report says so
+    assert report.entries[0].notes == ["kept 4 of 5 lines (1 dropped as page chrome)", NO_URL_NOTE,
+                                       "no date in the source; used --date 2026-11-16"]
     assert "Intervals for Beginners" not in article.body_text
 
 

@@ -215,7 +215,7 @@ def test_two_files_claiming_one_url_are_an_error_naming_both(workspace, tmp_path
     failed = report.failed[0]
     assert failed.message == (
         f"{tmp_path / 'b.md'}:4: has the same URL https://blog.example.com/training/tempo-runs as "
-        f"{tmp_path / 'a.md'}, which was imported instead; give one of them its own 'url:' (or remove the copy)")
+        f"{tmp_path / 'a.md'}, which was imported instead; nothing of it was stored: give one of them its own 'url:' / --url (or remove the copy)")
     assert [a.title for a in all_articles(workspace)] == ["Tempo Runs Explained"]
 
 

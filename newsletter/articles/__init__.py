@@ -3,9 +3,14 @@
 Rules the importer keeps (``newsletter articles import --help`` says the same):
 
 - One article per canonical URL (absolute, lowercase host, no fragment, no ``utm_*`` or
-  other click-tracking parameters, no trailing slash).  A source without a URL gets
-  ``[site] url`` + ``/`` + a slug (the Markdown file's name, else the title), so it is
-  stable across imports.  A stored article keeps its slug when it is updated.
+  other click-tracking parameters, no trailing slash).  A Markdown file without a URL gets
+  ``[site] url`` + ``/`` + its file name.  An HTML or saved text page takes the URL it states
+  (``<link rel=canonical>``, ``og:url``, a URL line) or ``--url``; without one it is stored
+  with no public URL, and no issue takes it until it has one (``articles edit ARTICLE --url``).
+  Slugs transliterate other scripts, else fall back to a hash.  An article keeps its slug.
+- An import updates an article only from the same source (the same file, or the same URL
+  stated by the source); a URL made from a name that another source's article already has
+  is an error naming both, and nothing is overwritten.
 - Re-importing unchanged content changes nothing (``content_hash``); an edit updates the
   row and ``updated_at``.  Sources rank Markdown > HTML page = feed > saved text: a lower
   one never overwrites an article imported from a higher one (reported as skipped).
@@ -19,7 +24,7 @@ Rules the importer keeps (``newsletter articles import --help`` says the same):
 from .importer import import_sources
 from .model import Article, canonical_url, slugify
 from .report import ImportReport, ReportEntry
-from .store import all_articles, articles_db, articles_in_week, get_article, get_articles
+from .store import all_articles, articles_db, articles_in_week, get_article, get_articles, set_url
 
 __all__ = [
     "Article",
@@ -32,5 +37,6 @@ __all__ = [
     "get_article",
     "get_articles",
     "import_sources",
+    "set_url",
     "slugify",
 ]

@@ -14,6 +14,7 @@ from bs4 import BeautifulSoup
 
 from ..errors import SourceError
 from .model import Draft, SourceContext, normalise_tags
+from .text_source import dropped_note
 from .textfile import parse_date
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,10 @@ def read_html(data: bytes, ctx: SourceContext) -> list[Draft]:
     if not body or len(BeautifulSoup(body, "lxml").get_text(" ").split()) < MIN_WORDS:
         raise SourceError(f"{ctx.origin}: no article text found in this page; is it an article page?")
     meta = metadata.as_dict() if metadata is not None else {}
+    for junk in soup(["script", "style", "noscript", "template"]):
+        junk.decompose()
+    page_lines = [line for line in soup.get_text("\n").split("\n") if line.strip()]
+    kept = len([line for line in BeautifulSoup(body, "lxml").get_text("\n").split("\n") if line.strip()])
     title = _meta(soup, "og:title") or meta.get("title") or (soup.h1.get_text(" ", strip=True) if soup.h1 else "")
     tags = normalise_tags([part for tag in meta.get("tags") or [] for part in str(tag).split(",")])
     image = _meta(soup, "og:image", "twitter:image") or meta.get("image")
@@ -89,4 +94,6 @@ def read_html(data: bytes, ctx: SourceContext) -> list[Draft]:
         image_alt=_meta(soup, "og:image:alt", "twitter:image:alt"),
         author=_meta(soup, "author", "article:author") or meta.get("author") or None,
         name_hint="",  # without a canonical URL the slug comes from the title, not "page.html"
+        notes=[dropped_note(max(len(page_lines) - kept, 0), max(len(page_lines), kept))],
+        source_words=sum(len(line.split()) for line in page_lines),
     )]

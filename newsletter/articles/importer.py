@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from ..clock import utcnow
 from ..db import write_transaction
-from ..errors import SourceError
+from ..errors import InvalidInput, SourceError
 from .feed_source import looks_like_feed, read_feed
 from .fetch import fetch
 from .html_source import looks_like_html, read_html
@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+PAGE_KINDS = ("html", "text")  # pages whose URL only the page (or the editor) can give
+NO_URL_NOTE = ("no public URL: give it one with 'newsletter articles edit ARTICLE --url URL' (or import it "
+               "again with --url) before it can go in an issue")
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd"}
 KIND_BY_SUFFIX = {
     **dict.fromkeys(MARKDOWN_SUFFIXES, "markdown"),
@@ -100,8 +103,10 @@ def _expand(source: str) -> list[Path] | str:
 class _Import:
     """One run of :func:`import_sources`."""
 
-    def __init__(self, ws: Workspace, default_date: datetime | None, allow_future: bool) -> None:
+    def __init__(self, ws: Workspace, default_date: datetime | None, allow_future: bool,
+                 url: str | None = None) -> None:
         self.ws = ws
+        self.url = url
         site = ws.settings.site
         self.site_url = site.url.rstrip("/")
         self.timezone = site.timezone
@@ -140,7 +145,7 @@ class _Import:
             raise SourceError(f"{path}: no such file or folder")
         data = read_bytes(path)
         mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(microsecond=0)
-        ctx = self.context(str(path), fallback_date=mtime, name_hint=path.stem)
+        ctx = self.context(str(path), fallback_date=mtime, name_hint=path.stem, source_id=str(path.resolve()))
         return READERS[sniff_kind(data, path.suffix.lower())](data, ctx)
 
     def guarded(self, origin: str, read: Callable[[], list[Draft]]) -> list[Draft]:
@@ -166,15 +171,20 @@ class _Import:
         title = " ".join(draft.title.split())
         if not title:
             raise SourceError(f"{draft.origin}: the article has no title; add one")
+        url: str | None
         if draft.url:
             if urlsplit(urljoin(self.site_url + "/", draft.url.strip())).scheme not in ("http", "https"):
                 raise SourceError(f"{draft.where('url')}: url {draft.url!r} is not an http(s) address")
             url = canonical_url(draft.url, base=self.site_url)
             slug = slugify(draft.slug) if draft.slug else slug_from_url(url) or slugify(title)
-        else:
+        elif draft.kind in PAGE_KINDS:  # never invent a link a reader will click
+            slug, url = slugify(draft.slug or title), None
+            notes.append(NO_URL_NOTE)
+        else:  # a Markdown file's name is its slug on the blog
             slug = slugify(draft.slug or draft.name_hint or title)
             url = canonical_url(f"{self.site_url}/{slug}")
         published = draft.published_at or self.fallback_date(draft, url, notes)
+        base = url or self.site_url + "/"
         if published >= self.future_from:
             if not self.allow_future:
                 raise SourceError(
@@ -182,13 +192,13 @@ class _Import:
                     "or pass --allow-future to import a scheduled post"
                 )
             notes.append(f"dated in the future ({self._local_day(published)})")
-        body_html = sanitise_html(draft.body_html, base_url=url, title=title)
+        body_html = sanitise_html(draft.body_html, base_url=base, title=title)
         image, image_alt = draft.image, draft.image_alt
         if not image:
             image, found_alt = first_image(body_html)
             image_alt = image_alt or found_alt
         if image:
-            image = urljoin(url, image.strip())
+            image = urljoin(base, image.strip())
             if urlsplit(image).scheme not in ("http", "https"):
                 notes.append(f"image {image!r} is not an http(s) address; left out")
                 image, image_alt = None, None
@@ -204,7 +214,8 @@ class _Import:
             "author": draft.author,
         }
         fields["content_hash"] = content_hash(fields)
-        fields.update(slug=slug, body_text=html_to_text(body_html), source=draft.source)
+        fields.update(slug=slug, body_text=html_to_text(body_html), source=draft.source,
+                      source_words=draft.source_words)
         if not fields["body_text"]:
             notes.append("no body text")
         return fields, notes
@@ -219,7 +230,8 @@ class _Import:
         if draft.unreadable_date:
             raise SourceError(f"{draft.origin}: the date {draft.unreadable_date!r} cannot be read; fix it at the "
                               "source, or pass --date YYYY-MM-DD to date it yourself")
-        row = articles_db(self.ws).execute("SELECT published_at FROM articles WHERE url = ?", [url]).fetchone()
+        row = articles_db(self.ws).execute("SELECT published_at FROM articles WHERE url = ? OR source = ? "
+                                           "ORDER BY url IS NULL LIMIT 1", [url, draft.source]).fetchone()
         if row is not None:
             notes.append("no date in the source; kept the stored date")
             return datetime.fromisoformat(row[0])
@@ -236,7 +248,14 @@ class _Import:
     def run(self, sources: Sequence[str]) -> ImportReport:
         settled: list[tuple[Draft, dict[str, Any], list[str]]] = []
         for source in sources:
-            for draft in self.guarded(source, lambda s=source: self.read_source(s)):
+            drafts = self.guarded(source, lambda s=source: self.read_source(s))
+            if self.url is not None and len(drafts) > 1:
+                self.report.add(ReportEntry("failed", source, f"{source}: holds {len(drafts)} articles; --url is for "
+                                            "one page, so nothing of it was imported"))
+                drafts = []
+            for draft in drafts:
+                if self.url is not None:
+                    draft.url = self.url
                 try:
                     fields, notes = self.settle(draft)
                 except SourceError as exc:
@@ -248,7 +267,9 @@ class _Import:
             db = articles_db(self.ws)
             with write_transaction(db):
                 for draft, fields, notes in winners:
-                    status, article_id, message = upsert(db, fields)
+                    status, article_id, message = upsert(db, fields, url_from_source=bool(draft.url))
+                    if status == "failed":
+                        message, notes = f"{draft.where('url')}: {message}", []
                     self.report.add(ReportEntry(status, draft.origin, message, fields["title"], fields["url"],
                                                 article_id, notes))
         changed = self.report.changed_ids
@@ -263,21 +284,22 @@ class _Import:
         """Keep one article per URL: the best-ranked source, then the first named."""
         best: dict[str, tuple[Draft, dict[str, Any], list[str]]] = {}
         for item in settled:
-            url = item[1]["url"]
+            url = item[1]["url"] or item[1]["source"]
             held = best.get(url)
             if held is None or SOURCE_RANK[item[0].kind] > SOURCE_RANK[held[0].kind]:
                 best[url] = item
         winners = []
         for item in settled:
             draft, fields, _ = item
-            kept = best[fields["url"]]
+            kept = best[fields["url"] or fields["source"]]
             if kept is item:
                 winners.append(item)
             elif self.conflicting(item, kept):
                 self.report.add(ReportEntry(
                     "failed", draft.origin,
                     f"{draft.where('url')}: has the same URL {fields['url']} as {kept[0].origin}, which was "
-                    "imported instead; give one of them its own 'url:' (or remove the copy)",
+                    "imported instead; nothing of it was stored: give one of them its own 'url:' / --url "
+                    "(or remove the copy)",
                     fields["title"], fields["url"]))
             else:
                 self.report.add(ReportEntry("skipped", draft.origin,
@@ -292,6 +314,8 @@ class _Import:
         A feed carrying what a Markdown file also holds, or the same file named twice, is just
         a duplicate; two files of one kind with different content would lose one article.
         """
+        if item[0].source != kept[0].source and not (item[0].url and kept[0].url):
+            return True  # a URL made from a name or title: two sources, two articles
         return (item[0].kind == kept[0].kind != "feed"
                 and item[0].origin != kept[0].origin
                 and item[1]["content_hash"] != kept[1]["content_hash"])
@@ -303,9 +327,17 @@ def import_sources(
     *,
     default_date: date | datetime | None = None,
     allow_future: bool = False,
+    url: str | None = None,
 ) -> ImportReport:
     """Import articles from Markdown files or folders, feeds, HTML pages and text pages (paths or
     http(s) URLs).  ``default_date`` dates articles whose source has none (else the file's
-    modification time).  Articles dated after today are refused unless ``allow_future``."""
+    modification time).  Articles dated after today are refused unless ``allow_future``.
+    ``url`` is the public URL of the one page being imported (a page that does not state its own)."""
     when = parse_date(default_date, ws.settings.site.timezone) if default_date is not None else None
-    return _Import(ws, when, allow_future).run([str(s) for s in sources])
+    names = [str(s) for s in sources]
+    if url is not None:
+        if len(names) != 1:
+            raise InvalidInput(f"--url gives one page its address; name exactly one SOURCE (got {len(names)})")
+        if urlsplit(url.strip()).scheme not in ("http", "https") or not urlsplit(url.strip()).netloc:
+            raise InvalidInput(f"--url {url!r} is not an http(s) address; give the page's public address")
+    return _Import(ws, when, allow_future, url.strip() if url else None).run(names)

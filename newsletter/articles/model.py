@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+from anyascii import anyascii
+
 # Query parameters that only track a click; they never make two URLs different articles.
 TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|_hsenc|_hsmi|ref|ref_src)$")
 
@@ -21,7 +23,12 @@ SOURCE_RANK = {"markdown": 3, "html": 2, "feed": 2, "text": 1}
 
 @dataclass
 class Article:
-    """One stored article; ``published_at`` is an aware UTC datetime, ``tags`` a list."""
+    """One stored article; ``published_at`` is an aware UTC datetime, ``tags`` a list.
+
+    ``url`` is ``""`` while the article has no public URL (a saved page imported without
+    one): it cannot go in an issue until it gets one.  ``source_words`` is the size of the
+    page it was extracted from (``None`` for Markdown and feeds), to notice a body cut short.
+    """
 
     id: int | None
     url: str
@@ -39,6 +46,11 @@ class Article:
     content_hash: str
     imported_at: str
     updated_at: str
+    source_words: int | None = None
+
+    @property
+    def has_url(self) -> bool:
+        return bool(self.url)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -72,6 +84,7 @@ class Draft:
     unreadable_date: str | None = None  # a date the source gives but that cannot be read
     notes: list[str] = field(default_factory=list)
     lines: dict[str, int] = field(default_factory=dict)  # field name → line in the file, for messages
+    source_words: int | None = None  # words of the whole page an extractor read the article from
 
     def where(self, field_name: str) -> str:
         """``origin:line`` of a field when the source knows its line, else the origin."""
@@ -90,22 +103,30 @@ class SourceContext:
     base_url: str | None = None  # the URL a fetched document came from
     fallback_date: datetime | None = None
     name_hint: str = ""
+    source_id: str = ""  # what identifies the source across imports (a file's absolute path), else origin
 
     def draft(self, kind: str, title: str, body_html: str, **fields: Any) -> Draft:
         """A :class:`Draft` from this source, carrying its origin, name and fallback date."""
         fields.setdefault("origin", self.origin)
         fields.setdefault("name_hint", self.name_hint)
         fields.setdefault("fallback_date", self.fallback_date)
-        return Draft(title=title, body_html=body_html, kind=kind, source=f"{kind}:{self.origin}", **fields)
+        return Draft(title=title, body_html=body_html, kind=kind, source=f"{kind}:{self.source_id or self.origin}",
+                     **fields)
 
 
 def slugify(text: str, max_length: int = 80) -> str:
-    """A lowercase ASCII slug: ``"Why Calves Cramp (at Night)"`` → ``"why-calves-cramp-at-night"``."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    """A lowercase ASCII slug: ``"Why Calves Cramp (at Night)"`` → ``"why-calves-cramp-at-night"``.
+
+    Other scripts are transliterated (``"Все диеты"`` → ``"vse-diety"``); text with nothing
+    to transliterate gets a short hash of itself, so two such titles never share a slug.
+    """
+    ascii_text = anyascii(unicodedata.normalize("NFKC", text))
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     if len(slug) > max_length:
         slug = slug[:max_length].rsplit("-", 1)[0]
-    return slug or "article"
+    if slug:
+        return slug
+    return "article-" + hashlib.sha256(text.strip().encode("utf-8")).hexdigest()[:10] if text.strip() else "article"
 
 
 def canonical_url(url: str, base: str | None = None) -> str:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import sqlite_utils
 
 from ..clock import now_iso, week_bounds
-from ..errors import NotFound
+from ..db import write_transaction
+from ..errors import InvalidInput, NotFound
 from .model import SOURCE_RANK, Article, canonical_url
 
 if TYPE_CHECKING:
@@ -19,7 +22,7 @@ if TYPE_CHECKING:
 COMPONENT = "articles"
 COLUMNS = (
     "id", "url", "slug", "title", "published_at", "summary", "body_html", "body_text", "tags", "image",
-    "image_alt", "author", "source", "content_hash", "imported_at", "updated_at",
+    "image_alt", "author", "source", "content_hash", "imported_at", "updated_at", "source_words",
 )
 
 
@@ -28,7 +31,7 @@ def _create_articles(db: sqlite_utils.Database) -> None:
         """
         CREATE TABLE articles (
             id INTEGER PRIMARY KEY,
-            url TEXT NOT NULL UNIQUE,
+            url TEXT UNIQUE,
             slug TEXT NOT NULL UNIQUE,
             title TEXT NOT NULL,
             published_at TEXT NOT NULL,
@@ -49,7 +52,20 @@ def _create_articles(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX articles_published_at ON articles (published_at)")
 
 
-MIGRATIONS = [_create_articles]
+def _optional_url(db: sqlite_utils.Database) -> None:
+    """A saved page imported without a URL is stored without one (``url`` NULL, still unique
+    when set), and the size of the page an article was extracted from is kept."""
+    db.execute("ALTER TABLE articles RENAME TO articles_old")
+    db.execute("DROP INDEX IF EXISTS articles_published_at")
+    _create_articles(db)
+    db.execute("ALTER TABLE articles ADD COLUMN source_words INTEGER")
+    db.execute("CREATE INDEX articles_source ON articles (source)")
+    names = ", ".join(COLUMNS[:-1])
+    db.execute(f"INSERT INTO articles ({names}) SELECT {names} FROM articles_old")
+    db.execute("DROP TABLE articles_old")
+
+
+MIGRATIONS = [_create_articles, _optional_url]
 
 
 def articles_db(ws: Workspace) -> sqlite_utils.Database:
@@ -60,6 +76,7 @@ def articles_db(ws: Workspace) -> sqlite_utils.Database:
 def row_to_article(row: dict[str, Any]) -> Article:
     data = dict(row)
     data["tags"] = json.loads(data["tags"] or "[]")
+    data["url"] = data["url"] or ""
     published = datetime.fromisoformat(data["published_at"])
     data["published_at"] = published if published.tzinfo else published.replace(tzinfo=UTC)
     return Article(**{key: data[key] for key in COLUMNS})
@@ -129,30 +146,75 @@ def source_kind(source: str) -> str:
     return source.split(":", 1)[0]
 
 
-def upsert(db: sqlite_utils.Database, fields: dict[str, Any]) -> tuple[str, int, str]:
-    """Store one article keyed by its URL; returns ``(status, id, message)``.
+def same_source(stored: str, new: str) -> bool:
+    """The same file, also when it was stored under a relative path (before sources were absolute)."""
+    if stored == new:
+        return True
+    kind, _, old_path = stored.partition(":")
+    new_kind, _, new_path = new.partition(":")
+    if kind != new_kind or "://" in old_path or not old_path:
+        return False
+    try:
+        return Path(old_path).resolve() == Path(new_path).resolve()
+    except OSError:
+        return False
 
-    ``status`` is ``added``, ``updated``, ``unchanged`` or ``skipped`` (a lower-ranked
-    source does not overwrite an article from a better one).  Call inside a transaction.
+
+def _row(db: sqlite_utils.Database, where: str, params: list[Any]) -> tuple | None:
+    return db.execute(f"SELECT id, content_hash, source, url FROM articles WHERE {where} ORDER BY id LIMIT 1",
+                      params).fetchone()
+
+
+def upsert(db: sqlite_utils.Database, fields: dict[str, Any], *, url_from_source: bool = True) -> tuple[str, int | None, str]:
+    """Store one article; returns ``(status, id, message)``.  Call inside a transaction.
+
+    An article is the same one when it comes from the same source (file, page) or, for a
+    URL the source itself states, the same canonical URL; then ``status`` is ``updated``,
+    ``unchanged`` or ``skipped`` (a lower-ranked source does not overwrite a better one).
+    A URL made up for the source (``url_from_source`` false) that another source's article
+    already holds is ``failed``, naming both, and nothing changes.  A new article is ``added``.
     """
-    row = db.execute(
-        "SELECT id, content_hash, source FROM articles WHERE url = ?", [fields["url"]]
-    ).fetchone()
+    url = fields["url"] or None
+    source = fields["source"]
     stamp = now_iso()
-    values = dict(fields, tags=json.dumps(fields["tags"], ensure_ascii=False))
+    values = dict(fields, url=url, tags=json.dumps(fields["tags"], ensure_ascii=False))
+    row = _row(db, "url = ?", [url]) if url else None
+    if row is not None and not same_source(row[2], source) and not url_from_source:
+        return "failed", None, (f"its URL {url} is made from its name, and article {row[0]} from {row[2]} already "
+                                "has it; nothing was changed: give one of them its own URL ('url:' / --url)")
+    if row is None and source_kind(source) != "feed":
+        row = _row(db, "source = ?", [source])  # the same file again: its URL may be new
+        if row is not None and url is None:
+            values["url"] = row[3]  # a URL given earlier (--url, 'articles edit') stays
     if row is None:
         values["slug"] = _free_slug(db, fields["slug"])
         values.update(imported_at=stamp, updated_at=stamp)
         db["articles"].insert(values)
         new_id = db.execute("SELECT last_insert_rowid()").fetchone()[0]
         return "added", new_id, ""
-    article_id, old_hash, old_source = row
-    old_kind, new_kind = source_kind(old_source), source_kind(fields["source"])
-    if SOURCE_RANK.get(new_kind, 0) < SOURCE_RANK.get(old_kind, 0):
+    article_id, old_hash, old_source, old_url = row
+    old_kind, new_kind = source_kind(old_source), source_kind(source)
+    if not same_source(old_source, source) and SOURCE_RANK.get(new_kind, 0) < SOURCE_RANK.get(old_kind, 0):
         return "skipped", article_id, f"kept the version imported from {old_source}"
-    if old_hash == fields["content_hash"]:
+    if old_hash == fields["content_hash"] and old_url == values["url"]:
         return "unchanged", article_id, ""
     values.pop("slug", None)  # a stored article keeps its slug, so links to it stay stable
     values["updated_at"] = stamp
     db["articles"].update(article_id, values)
     return "updated", article_id, ""
+
+
+def set_url(ws: Workspace, key: int | str, url: str) -> Article:
+    """Give an article its public URL (``newsletter articles edit ARTICLE --url``)."""
+    article = get_article(ws, key)
+    if urlsplit(url.strip()).scheme not in ("http", "https") or not urlsplit(url.strip()).netloc:
+        raise InvalidInput(f"--url {url!r} is not an http(s) address; give the article's public address")
+    wanted = canonical_url(url)
+    db = articles_db(ws)
+    with write_transaction(db):
+        held = _row(db, "url = ? AND id != ?", [wanted, article.id])
+        if held is not None:
+            raise InvalidInput(f"{wanted} is already the URL of article {held[0]} (from {held[2]}); "
+                               f"article {article.id} ({article.source}) cannot have it too")
+        db.execute("UPDATE articles SET url = ?, updated_at = ? WHERE id = ?", [wanted, now_iso(), article.id])
+    return get_article(ws, article.id)

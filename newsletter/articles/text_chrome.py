@@ -58,6 +58,10 @@ RELATED_OPENERS = re.compile(
 COMMENT_OPENERS = re.compile(r"^(\d+ )?(comments?|responses?|replies)( \(\d+\))?$|^leave a (comment|reply)$", re.I)
 SOCIAL = re.compile(r"^(follow|find) .{0,40}\b(on|at)\b .{0,30}$|^(instagram|facebook|twitter|x|linkedin|youtube|"
                     r"strava|tiktok|mastodon|threads)$", re.I)
+SHARE_WORDS = frozenset(
+    "share shares shared sharing tweet email e mail print facebook twitter linkedin reddit pinterest whatsapp "
+    "telegram messenger flipboard tumblr copy copied link url submit comment comments save via on x pin it "
+    "this article story post page".split())
 REFERENCES_HEADING = re.compile(r"^(references|sources|bibliography|works cited|citations|literature|"
                                 r"notes and references|references and further reading)\s*:?$", re.I)
 CITATION_HINT = re.compile(r"\b(1[89]\d\d|20\d\d)\b|https?://|\bdoi\b|\bet al\b|\bjournal\b|\bvol\.|\bpp?\.\s*\d",

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from ..errors import SourceError
 from . import text_chrome as chrome
+from . import text_region as region
 from .model import Draft, SourceContext, normalise_tags
 from .textfile import parse_date
 
@@ -23,6 +24,7 @@ BYLINE = re.compile(r"^(?:by|written by|words by|author:)\s+(?P<rest>.+)$", re.I
 DATELINE = re.compile(r"^(?:published|posted|updated|last updated|date)?\s*(?:on|:)?\s*(?P<date>.+)$", re.I)
 TAGS_LINE = re.compile(r"^(?:tags|tagged|filed under|categories|category|topics)\s*:\s*(?P<tags>.+)$", re.I)
 URL_LINE = re.compile(r"^(?:(?:url|source|link|canonical|saved from)\s*:\s*)?(?P<url>https?://\S+)$", re.I)
+BY_TAIL = re.compile(r"\bby\s+(?P<name>[A-Z][\w'’-]+(?: [A-Z][\w.'’-]*){0,3})$")
 CREDIT = re.compile(r"^(photo|image|photograph|illustration|picture)( credit)?\s*:", re.I)
 HEADER_SEPARATORS = re.compile(r"\s+[·|•–—-]\s+|\s*,\s+(?=\d+\s*min)")
 
@@ -88,7 +90,8 @@ def _header_line(line: str, page: Page, tz: str) -> bool:
             if moment is not None:
                 page.published_at = page.published_at or moment
                 names = [p for p in pieces if p != piece and chrome.PERSON.match(p)]
-                page.author = page.author or (names[0] if names else None)
+                tail = BY_TAIL.search(piece)  # "Posted on 14 October 2026 by Jo Reyes"
+                page.author = page.author or (names[0] if names else tail["name"] if tail else None)
                 return True
     return False
 
@@ -150,6 +153,18 @@ def _is_hard_wrapped(lines: list[str]) -> bool:
         not a.endswith(chrome.TERMINAL) and b[:1].islower() for a, b in zip(lines, lines[1:], strict=False))
 
 
+def _is_wrapped_paragraph(lines: list[str]) -> bool:
+    """One paragraph cut into lines of some width (not a list, not separate page elements)."""
+    if len(lines) < 2 or any(chrome.BULLET.match(line) or chrome.is_junk_line(line) for line in lines):
+        return False
+    widths = [len(line) for line in lines[:-1]]
+    if min(widths) < 30:
+        return False
+    return (len(lines) >= 3 and max(widths) <= 100 and min(widths) >= 0.75 * max(widths) and min(widths) >= 40
+            and len(lines[-1]) <= max(widths) + 5) or all(
+        not a.endswith(chrome.TERMINAL) and b[:1].islower() for a, b in zip(lines, lines[1:], strict=False))
+
+
 def _content_html(lines: list[str]) -> str:
     """A block's lines (heading already taken off): a paragraph, a list, or several paragraphs."""
     if all(chrome.BULLET.match(line) for line in lines):
@@ -183,8 +198,8 @@ class _BodyBuilder:
     def chrome_kind(self, block: list[str]) -> str | None:
         """Whether this block opens (or continues) a region of page chrome, and which."""
         first = block[0].strip()
-        if chrome.COMMENT_OPENERS.match(first):
-            return "comments"
+        if chrome.COMMENT_OPENERS.match(first) and len(block) == 1:
+            return "comments"  # the label alone: what follows is judged on its own (a share bar says "Comments")
         if chrome.is_signup(block):
             return "signup"
         if self.is_bio(block):
@@ -197,8 +212,6 @@ class _BodyBuilder:
             return "signup"
         if self.skipping == "related" and all(chrome.is_title_like(line) for line in block):
             return "related"
-        if self.skipping == "comments":
-            return "comments"
         return None
 
     def build(self) -> str:
@@ -247,15 +260,49 @@ class _BodyBuilder:
 
 def parse_text_page(text: str, *, site_name: str, timezone: str) -> tuple[Page, str]:
     """``(page metadata, body HTML)`` of a saved page; raises :class:`SourceError` without a title."""
+    page, body, _ = read_page(text, site_name=site_name, timezone=timezone)
+    return page, body
+
+
+def _region_blocks(blocks: list[list[str]], keep: set[int]) -> list[list[str]]:
+    """The blocks again, with only the lines whose flat index is in ``keep``."""
+    out, n = [], 0
+    for block in blocks:
+        kept = [line for i, line in enumerate(block, n) if i in keep]
+        n += len(block)
+        if kept:
+            out.append(kept)
+    return out
+
+
+def read_page(text: str, *, site_name: str, timezone: str) -> tuple[Page, str, int]:
+    """``(page metadata, body HTML, lines dropped)`` of a saved page (see :mod:`.text_region`)."""
     blocks = split_blocks(text)
     if not blocks:
         raise SourceError("the text is empty")
+    blocks = [[" ".join(block)] if _is_wrapped_paragraph(block) else block for block in blocks]
     page = Page(site_name=site_name)
-    start_block, start_line = _find_title(blocks, page)
-    rest = [blocks[start_block][start_line:], *blocks[start_block + 1:]]
+    site = site_name.strip().lower()
+    flat = [line for block in blocks for line in block]
+    lines = region.read_lines([_without_site_name(line.strip(), site) for line in flat])
+    start, end = region.find_body(lines)
+    title_at = region.find_title(lines, start, end)
+    if title_at is None:  # a short note, not a page: its first plain line
+        title_at = next((i for i, line in enumerate(flat) if not chrome.is_junk_line(line)
+                         and line.strip().lower() != site and not URL_LINE.match(line)), None)
+    if title_at is None:
+        raise SourceError("no title: the text has no line that could be the article's title")
+    page.title = _without_site_name(flat[title_at].strip(), site)
+    for line in flat[:start]:
+        url = URL_LINE.match(line)
+        if url and not chrome.PIXEL_HINTS.search(line):
+            page.url = page.url or url["url"]
+    for line in flat[title_at + 1:start]:  # byline, date, tags between the headline and the text
+        _header_line(line, page, timezone)
+    keep = set(range(start, end)) - {title_at}
     body_blocks: list[list[str]] = []
     in_header = True
-    for block in rest:
+    for block in _region_blocks(blocks, keep):
         kept: list[str] = []
         for line in block:
             if (in_header or TAGS_LINE.match(line)) and _header_line(line, page, timezone):
@@ -266,14 +313,22 @@ def parse_text_page(text: str, *, site_name: str, timezone: str) -> tuple[Page, 
         if kept:
             body_blocks.append(kept)
             in_header = in_header and not chrome.is_prose(kept)
-    return page, _BodyBuilder(body_blocks, page).build()
+    kept_count = sum(len(b) for b in body_blocks)
+    return page, _BodyBuilder(body_blocks, page).build(), len(flat) - kept_count - 1
 
 
 def read_text_page(text: str, ctx: SourceContext) -> list[Draft]:
-    """Read a saved plain-text page into a draft."""
+    """Read a saved plain-text page into a draft; its notes say how much of the page was left out."""
     try:
-        page, body = parse_text_page(text, site_name=ctx.site_name, timezone=ctx.timezone)
+        page, body, dropped = read_page(text, site_name=ctx.site_name, timezone=ctx.timezone)
     except SourceError as exc:
         raise SourceError(f"{ctx.origin}:1: {exc}") from None
+    total = sum(1 for line in text.split("\n") if line.strip())
     return [ctx.draft("text", page.title, body, url=page.url, published_at=page.published_at,
-                      tags=page.tags, author=page.author, name_hint="")]  # slug from the title
+                      tags=page.tags, author=page.author, name_hint="",  # slug from the title
+                      notes=[dropped_note(dropped, total)], source_words=len(text.split()))]
+
+
+def dropped_note(dropped: int, total: int) -> str:
+    """``kept 40 of 212 lines (172 dropped: menus, share bars, comments, footer)``."""
+    return f"kept {total - dropped} of {total} lines ({dropped} dropped as page chrome)"
