@@ -68,8 +68,9 @@ def _reference_rows(spec: SectionSpec, label: str) -> list[str]:
     for key in spec.keys:
         default = f"from `{key.secret}` only" if key.secret else f"`{toml_value(key.default)}`"
         limits = f" ({key.limits()})" if key.limits() else ""
-        env = key.secret or f"NEWSLETTER_{label}_{key.name}".upper().replace(".<NAME>.", "_<NAME>_")
-        rows.append(f"| `{key.name}` | {default} | {key.help}{limits} | `{env}` |".replace("\\", "\\\\"))
+        env = key.secret or f"NEWSLETTER_{label.replace('.', '_')}_{key.name}".upper()
+        cells = [f"`{key.name}`", default, f"{key.help}{limits}", f"`{env}`"]
+        rows.append("| " + " | ".join(c.replace("\\", "\\\\").replace("|", "\\|") for c in cells) + " |")
     return rows
 
 
