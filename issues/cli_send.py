@@ -68,10 +68,22 @@ def send(ws: Workspace, issue_key: str, to: tuple[str, ...], dry_run: bool, out_
         _real_send(ws, issue_key, yes, retry_failed, as_json)
 
 
+def preflight(ws: Workspace) -> None:
+    """The cheap part of ``newsletter doctor`` (no network): stop before anything is sent on an error."""
+    from newsletter.doctor import local_checks
+
+    errors = local_checks(ws).errors
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise NewsletterError(f"{errors[0].message}{more}; nothing was sent. "
+                              f"{errors[0].fix + '; ' if errors[0].fix else ''}'newsletter doctor' shows every check")
+
+
 def _test_send(ws: Workspace, issue_key: str, to: tuple[str, ...], as_json: bool) -> None:
     from .rehearsal import send_test
 
     _check_addresses(to)
+    preflight(ws)
     results = send_test(ws, issue_key, to)
     if as_json:
         emit_json([r.as_dict() for r in results])
@@ -104,6 +116,7 @@ def _real_send(ws: Workspace, issue_key: str, yes: bool, retry_failed: bool, as_
     from .sender import pending_readers, send_issue, stop_on_signals
 
     found = get_issue(ws, issue_key)
+    preflight(ws)
     readers = pending_readers(ws, found.id, retry_failed=retry_failed)
     if readers and not yes:
         transport = ws.settings.delivery.transport

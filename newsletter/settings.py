@@ -119,6 +119,7 @@ REGISTRY.add(SectionSpec("smtp", "The SMTP relay used when [delivery] transport 
     Key("password", "", "the login password", secret="NEWSLETTER_SMTP_PASSWORD"),
     Key("timeout", 30.0, "seconds to wait for the server", min=0.1, max=600),
     Key("allow_plain_password", False, "allow AUTH over a connection without TLS (only on a trusted network)"),
+    Key("cafile", "", "a CA bundle to trust instead of the system's (a relay with a private certificate)"),
 )))
 
 REGISTRY.add(SectionSpec("dkim", "DKIM signing of every mail (`newsletter init` makes the key).", (
