@@ -82,7 +82,7 @@ REGISTRY.add(SectionSpec("issue", "How an issue is put together (Jinja2 template
 REGISTRY.add(SectionSpec("related", "Related-article links under each item.", (
     Key("count", 3, "related links per item", min=0, max=20),
     Key("min_score", 0.1, "leave out links scoring below this (1.0 = as close as the article to itself)",
-        min=0, max=1),
+        min=0),
     Key("include_newer", True, "also link articles newer than the item"),
     Key("tag_weight", 0.5, "weight of shared tags next to the text score", min=0, max=10),
     Key("near_duplicate", 0.9, "links this alike (cosine) are not shown side by side; 1.0 = off", min=0, max=1),
