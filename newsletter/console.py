@@ -64,6 +64,23 @@ def pass_workspace(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class WeekType(click.ParamType):
+    """An ISO week typed on the command line (``2026-W47``); anything else is a usage error (exit 2)."""
+
+    name = "week"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from .clock import normalise_week
+        from .errors import InvalidInput
+
+        try:
+            return normalise_week(str(value))
+        except InvalidInput as exc:
+            self.fail(str(exc), param, ctx)
+
+
+WEEK = WeekType()
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document and nothing else.")
 
 

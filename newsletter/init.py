@@ -1,80 +1,24 @@
-"""``newsletter init``: make a workspace folder with a commented settings file."""
+"""``newsletter init``: make a workspace folder with a commented settings file and a DKIM key."""
 
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 from .errors import ConfigError
 from .faults import explain_database_error, explain_os_error
+from .mail.dkim import generate_key
 from .settings import DEFAULTS, SETTINGS_FILE
+from .settings_docs import settings_file_text
 from .workspace import Workspace
 
-SETTINGS_TEMPLATE = '''\
-# Settings of this newsletter.  Every key can be overridden by an environment
-# variable NEWSLETTER_<SECTION>_<KEY>, e.g. NEWSLETTER_SMTP_HOST=mail.example.com.
-# Secrets never go here: set NEWSLETTER_SMTP_PASSWORD and NEWSLETTER_SECRET_KEY
-# in the environment (without the latter a key file .secret_key, mode 0600, is made).
-
-[site]
-name = "{name}"
-url = "https://blog.example.com"          # the blog the articles live on
-public_url = "https://news.example.com"   # where `newsletter serve` is reachable; links in mail point here
-from = "{name} <news@example.com>"
-reply_to = ""
-timezone = "America/New_York"             # weeks and dates are counted in this zone
-postal_address = "123 Main St, Springfield"   # required by anti-spam law in most countries
-
-[issue]
-# Jinja2 templates for the subject, the preheader (the preview line inboxes show after it)
-# and the campaign; `site` and `issue` are available.
-subject = "{{{{ site.name }}}} #{{{{ issue.number }}}}: {{{{ issue.items[0].title }}}}"
-preheader = "{{% if issue.items | length == 1 %}}One new article this week: {{{{ issue.items[0].title }}}}{{% else %}}{{{{ issue.items | length }}}} new articles this week, starting with {{{{ issue.items[0].title }}}}{{% endif %}}"
-utm_source = "newsletter"
-utm_medium = "email"
-utm_campaign = "{{{{ issue.id }}}}"
-excerpt_words = 50
-
-[paths]
-articles = "articles"       # Markdown articles of this site
-templates = ""              # a folder of templates overriding the built-in ones
-
-[delivery]
-transport = "maildir"     # "maildir" (writes into the folder below) or "smtp"
-maildir = "outbox"        # relative to the workspace
-connections = 4
-rate = 0                  # messages per second over all connections, 0 = no limit
-
-[smtp]
-host = "localhost"
-port = 587
-security = "starttls"     # "none", "starttls" or "tls"
-username = ""
-# the password only from NEWSLETTER_SMTP_PASSWORD
-
-[subscribers]
-confirm_expiry_days = 7
-welcome = true
-
-[schedule]
-# `newsletter run`, called every few minutes (`newsletter schedule install` prints the cron line or
-# systemd timer), does the week by itself: import, build, test copy to the editors, send, welcome series.
-sources = []                  # imported every run, e.g. ["articles", "https://blog.example.com/feed.xml"]
-send_day = "tuesday"          # the last complete week's issue goes out on this day...
-send_time = "09:00"           # ...at this time, in the site's time zone
-mode = "approve"              # "approve": send once an editor approved it; "auto": send at the time
-editors = []                  # who gets each draft's test copy with its approve link
-draft_hours = 24              # build and test-send the draft this long before the send
-
-[welcome]
-mails = 3                     # a welcome series from the archive for new readers (0 = none)
-days = [0, 3, 7]              # days after confirming that each mail is due
-articles = []                 # pinned articles (slugs or URLs); then the archive's most central ones
-'''
+DKIM_KEY_FILE = "dkim-{selector}.pem"
 
 GITIGNORE = """\
 # Never commit secrets or the subscriber database.
 .secret_key
+*.pem
 *.db
 *.db-wal
 *.db-shm
@@ -93,7 +37,14 @@ def init_workspace(folder: Path | str, name: str = "Weekly Training Notes") -> W
         raise ConfigError("the site name may not contain quotes, backslashes or line breaks")
     try:
         root.mkdir(parents=True, exist_ok=True)
-        settings_path.write_text(SETTINGS_TEMPLATE.format(name=name), encoding="utf-8")
+        selector = f"nl{date.today():%Y%m}"
+        key_file = DKIM_KEY_FILE.format(selector=selector)
+        if not (root / key_file).exists():
+            generate_key(root / key_file)
+        settings_path.write_text(settings_file_text({
+            ("site", "name"): name, ("site", "from"): f"{name} <news@example.com>",
+            ("dkim", "key_file"): key_file, ("dkim", "selector"): selector,
+        }), encoding="utf-8")
         gitignore = root / ".gitignore"
         if not gitignore.exists():
             gitignore.write_text(GITIGNORE, encoding="utf-8")
@@ -101,6 +52,10 @@ def init_workspace(folder: Path | str, name: str = "Weekly Training Notes") -> W
         ws.articles_dir.mkdir(exist_ok=True)
         ws.issues_dir.mkdir(exist_ok=True)
         ws.db.execute("SELECT 1")  # creates the database file
+        for private in (ws.database_path, ws.database_path.with_name(ws.database_path.name + "-wal"),
+                        ws.database_path.with_name(ws.database_path.name + "-shm")):
+            if private.exists():
+                private.chmod(0o600)  # readers' addresses: for the owner only
     except OSError as exc:
         raise ConfigError(f"cannot make a workspace in {root}: {explain_os_error(exc)}") from None
     except sqlite3.Error as exc:

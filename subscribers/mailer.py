@@ -1,21 +1,21 @@
 """The confirmation and welcome mails: rendered from templates, sent through the workspace transport.
 
-Each is ``multipart/alternative`` (plain text, then MJML-rendered HTML) built with the
-stdlib email package; header values with CR/LF are refused before anything is built.
+Each is ``multipart/alternative`` (plain text, then MJML-rendered HTML) made by the
+kernel's one builder (:class:`newsletter.mail.MailTemplate`), so it is DKIM-signed like
+an issue; header values with CR/LF are refused before anything is built.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from email.message import EmailMessage
-from email.policy import SMTP, SMTPUTF8
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, parseaddr
 from typing import Any
 
 from markupsafe import escape
 
 from newsletter import clock
+from newsletter.mail import MailTemplate, Recipient
 from newsletter.render import render_html_email, render_text
 from newsletter.templating import template_dirs
 from newsletter.transports import Transport, open_transport
@@ -23,27 +23,27 @@ from newsletter.workspace import Workspace
 
 from .addresses import refuse_controls
 from .tokens import confirm_url, unsubscribe_url
-from .verp import feedback_id, sender_domain, unsubscribe_mailto
+from .verp import unsubscribe_mailto
 
 
 def build_message(
-    ws: Workspace, *, to: str, subject: str, text: str, html: str, headers: dict[str, str] | None = None
+    ws: Workspace, *, to: str, subject: str, text: str, html: str, unsubscribe_from: int | None = None,
+    headers: tuple[tuple[str, str, str], ...] = (), mail_type: str = "",
 ) -> bytes:
-    """A multipart/alternative message with Date and a Message-ID on the From domain, as bytes."""
-    from_header = refuse_controls(str(ws.settings.site["from"]), "[site] from")
-    domain = sender_domain(ws)  # refuses a From without an address
-    # An internationalised local part needs SMTPUTF8 (raw UTF-8 headers); everything else stays 7-bit.
-    message = EmailMessage(policy=SMTP if to.isascii() else SMTPUTF8)
-    fields = {"From": from_header, "To": to, "Subject": subject, **(headers or {})}
-    if ws.settings.site.reply_to:
-        fields["Reply-To"] = str(ws.settings.site.reply_to)
-    for name, value in fields.items():
-        message[name] = refuse_controls(value, f"header {name}")
-    message["Date"] = format_datetime(clock.utcnow())
-    message["Message-ID"] = make_msgid(domain=domain)
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
-    return message.as_bytes()
+    """A signed multipart/alternative message through the kernel's one builder (Date, Message-ID, DKIM).
+
+    With ``unsubscribe_from`` (a reader id) it carries that reader's List-Unsubscribe and
+    List-Unsubscribe-Post, as every issue does.
+    """
+    refuse_controls(str(ws.settings.site["from"]), "[site] from")
+    refuse_controls(subject, "header Subject")
+    template = MailTemplate(ws, subject, html, text, headers=headers, list_headers=unsubscribe_from is not None,
+                            subject_origin="header Subject", mail_type=mail_type)
+    url = mailto = ""
+    if unsubscribe_from is not None:
+        url, mailto = unsubscribe_url(ws, unsubscribe_from), unsubscribe_mailto(ws, unsubscribe_from)
+    recipient = Recipient(refuse_controls(to, "header To"), None, url, mailto, template.new_message_id())
+    return template.build(recipient, date=format_datetime(clock.utcnow()))
 
 
 def _context(ws: Workspace, **extra: Any) -> dict[str, Any]:
@@ -119,15 +119,9 @@ def send_confirmation(ws: Workspace, subscriber_id: int, email: str, transport: 
     subject = f"Please confirm your subscription to {ws.settings.site.name}"
     message = build_message(
         ws, to=email, subject=subject, text=text, html=html,
-        headers={"Auto-Submitted": "auto-generated", "Feedback-ID": feedback_id(ws, "", "confirm")},
+        headers=(("Auto-Submitted", "auto-generated", "the confirmation mail"),), mail_type="confirm",
     )
     _deliver(ws, email, message, transport)
-
-
-def list_unsubscribe_headers(ws: Workspace, subscriber_id: int) -> dict[str, str]:
-    """RFC 2369 / RFC 8058 headers: the one-click link and the reader's mailto, as in every issue."""
-    targets = f"<{unsubscribe_url(ws, subscriber_id)}>, <mailto:{unsubscribe_mailto(ws, subscriber_id)}>"
-    return {"List-Unsubscribe": targets, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 
 def send_welcome(ws: Workspace, subscriber_id: int, email: str, transport: Transport | None = None) -> None:
@@ -135,6 +129,6 @@ def send_welcome(ws: Workspace, subscriber_id: int, email: str, transport: Trans
     text, html = render_with_link(ws, "welcome", _context(ws), "unsubscribe_url", unsubscribe_url(ws, subscriber_id))
     message = build_message(
         ws, to=email, subject=f"Welcome to {ws.settings.site.name}", text=text, html=html,
-        headers={**list_unsubscribe_headers(ws, subscriber_id), "Feedback-ID": feedback_id(ws, "", "welcome")},
+        unsubscribe_from=subscriber_id, mail_type="welcome",
     )
     _deliver(ws, email, message, transport)

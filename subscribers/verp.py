@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from dataclasses import dataclass
 from email.utils import parseaddr
 
 from newsletter.errors import ConfigError
+from newsletter.mail import domain_of_from as _domain_of
+from newsletter.mail import sender_domain
 from newsletter.workspace import Workspace
 
 from .tokens import BadToken, compact_token, read_compact_token
 
 log = logging.getLogger(__name__)
+
+__all__ = ["BounceTarget", "bounce_base", "bounce_sender", "parse_bounce_address", "parse_unsubscribe_address",
+           "sender_domain", "unsubscribe_mailto"]
 
 BOUNCE_PURPOSE = "bounce"
 UNSUBSCRIBE_PURPOSE = "unsubscribe"
@@ -32,31 +36,6 @@ class BounceTarget:
 
     subscriber_id: int
     issue_number: int
-
-
-def sender_domain(ws: Workspace) -> str:
-    """The domain of ``[site] from`` (Message-IDs and the default bounce/unsubscribe mailboxes use it)."""
-    return _domain_of(str(ws.settings.site["from"]))
-
-
-def feedback_id(ws: Workspace, campaign: str, mail_type: str) -> str:
-    """A ``Feedback-ID`` value (Gmail's feedback loop): ``campaign:list:type:sender domain``.
-
-    The list is the site name as a slug; fields are kept to letters, digits, ``.`` and ``-``.
-    """
-    def part(value: str) -> str:
-        return re.sub(r"[^a-z0-9.-]+", "-", value.lower()).strip("-")
-
-    fields = [part(campaign), part(str(ws.settings.site.name)) or "newsletter", part(mail_type), sender_domain(ws)]
-    return ":".join(f for f in fields if f)
-
-
-@functools.lru_cache(maxsize=64)
-def _domain_of(from_header: str) -> str:
-    local, at, domain = parseaddr(from_header)[1].rpartition("@")
-    if not (local and at and domain):
-        raise ConfigError(f"[site] from = {from_header!r} has no address; use 'Name <news@example.com>'")
-    return domain.lower()
 
 
 def _mailbox(ws: Workspace, setting: str, default_local: str) -> tuple[str, str]:

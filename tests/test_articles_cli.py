@@ -91,7 +91,7 @@ def test_several_bad_files_list_each_and_still_import_the_good(workspace, tmp_pa
 
 def test_bad_week_and_missing_source(workspace, capsys, tmp_path):
     code, _, err = run_cli(workspace, "articles", "list", "--week", "2025-W53", capsys=capsys)
-    assert (code, err) == (1, "Error: 2025 has weeks 01 to 52, not 53\n")
+    assert code == 2 and err.endswith("Error: Invalid value for '--week': 2025 has weeks 01 to 52, not 53\n")
     code, _, err = run_cli(workspace, "articles", "import", str(tmp_path / "nope.md"), capsys=capsys)
     assert (code, err) == (1, f"Error: {tmp_path / 'nope.md'}: no such file or folder\n")
 

@@ -78,8 +78,10 @@ def test_issue_status_text_and_json(ready, workspace) -> None:
     with SmtpSink() as sink:
         sink.always("reader2@readers.example.org", "550 5.1.1 No such user")
         sent = ready("send", ISSUE, "--yes", "--json", env=sink.settings_env())
-    report = json.loads(sent.output)
+    assert sent.exit_code == 3  # finished with a failure
+    report = json.loads(sent.stdout)
     assert report["finished"] and report["this_run"]["sent"] == 6 and report["this_run"]["bounced"] == 1
+    assert report["outcome"]["state"] == "sent-with-failures" and report["outcome"]["exit_code"] == 3
     text = ready("issue", "status", ISSUE)
     assert text.exit_code == 0
     assert "sent            6" in text.output and "failed          1" in text.output
@@ -87,18 +89,23 @@ def test_issue_status_text_and_json(ready, workspace) -> None:
     data = json.loads(ready("issue", "status", ISSUE, "--json").output)
     assert data["counts"] == {"pending": 0, "sending": 0, "sent": 6, "failed": 1, "skipped": 0}
     assert data["readers"] == 7 and data["status"] == "sent"
+    assert data["outcome"] == {"state": "sent-with-failures", "exit_code": 3, "delivered": True,
+                               "words": f"{ISSUE} is sent with failures: 6 delivered, 1 failed, 0 skipped; see "
+                                        f"'newsletter issue status {ISSUE}', fix the cause and run 'newsletter send "
+                                        f"{ISSUE} --retry-failed' for temporary failures"}
+    assert "Outcome: 2026-W47 is sent with failures: 6 delivered, 1 failed" in text.output
     assert data["reasons"] == [{"status": "failed", "code": 550, "detail": "5.1.1 No such user", "count": 1}]
 
 
-def test_a_paused_send_exits_1_with_what_to_do(ready) -> None:
+def test_a_paused_send_exits_4_with_what_to_do(ready) -> None:
     with SmtpSink() as sink:
         sink.refuse_everyone("451 4.3.0 Try later")
         env = {**sink.settings_env(), "NEWSLETTER_DELIVERY_PAUSE_AFTER_FAILURES": "3",
                "NEWSLETTER_DELIVERY_RETRY_DELAY": "0.01"}
         result = ready("send", ISSUE, "--yes", env=env)
-    assert result.exit_code == 1
+    assert result.exit_code == 4
     assert "issue paused: 0 sent, 0 failed, 0 skipped, 7 pending" in result.output
-    message = str(result.exception)
+    message = result.stderr
     assert "paused itself after 3 failures in a row" in message and "451 4.3.0 Try later" in message
     assert "run 'newsletter send 2026-W47' to resume" in message
 

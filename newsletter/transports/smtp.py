@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 import re
+import ssl
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ConfigError
 from .base import CanonicalMessage, Outgoing, Reply, Transport, TransportError
 from .smtp_session import CLOSING_CODES, SECURITY_MODES, Dropped, SMTPSession
 
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SECURITY_MODES", "SMTPTransport", "prepare_data"]
+__all__ = ["SECURITY_MODES", "SMTPTransport", "prepare_data", "refuse_plain_password"]
 
 _BARE_NEWLINE = re.compile(rb"\r?\n")
 
@@ -41,6 +43,16 @@ def prepare_data(message: bytes) -> bytes:
     return message + b".\r\n"
 
 
+def refuse_plain_password(settings: Settings) -> None:
+    """:class:`ConfigError` when ``[smtp]`` would send a password in clear without the editor's say-so."""
+    smtp = settings.smtp
+    if smtp.username and smtp.security == "none" and not smtp.allow_plain_password:
+        raise ConfigError(
+            f"[smtp] security = 'none' with a username would send the password to {smtp.host} unencrypted; "
+            "use security = 'starttls' (port 587) or 'tls' (port 465), or set [smtp] allow_plain_password = "
+            "true if the network to the relay is trusted")
+
+
 class SMTPTransport(SMTPSession, Transport):
     """Deliver through one SMTP server, keeping the connection open between messages.
 
@@ -51,8 +63,12 @@ class SMTPTransport(SMTPSession, Transport):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SMTPTransport:
-        """A transport from the ``[smtp]`` section (password from ``NEWSLETTER_SMTP_PASSWORD``)."""
+        """A transport from the ``[smtp]`` section (password from ``NEWSLETTER_SMTP_PASSWORD``).
+
+        A login over a connection without TLS is refused unless ``allow_plain_password`` says so.
+        """
         smtp = settings.smtp
+        refuse_plain_password(settings)
         return cls(
             smtp.host,
             smtp.port,
@@ -60,6 +76,7 @@ class SMTPTransport(SMTPSession, Transport):
             username=smtp.username,
             password=smtp.password,
             timeout=float(smtp.timeout),
+            ssl_context=ssl.create_default_context(cafile=smtp.cafile) if smtp.cafile else None,
         )
 
 

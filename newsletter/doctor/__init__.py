@@ -1,0 +1,43 @@
+"""``newsletter doctor``: check the set-up before mail goes out, and say per item what to do.
+
+:func:`local_checks` needs no network (settings, file modes, the DKIM key and its
+alignment); ``send`` runs it first and stops on an error.  :func:`run_doctor` adds
+the DNS records (printed ready to paste, then looked up), the SMTP relay (without
+sending) and the public pages.
+"""
+
+from __future__ import annotations
+
+from ..errors import NewsletterError
+from ..mail.dkim import public_record
+from ..workspace import Workspace
+from .checks import ERROR, OK, WARNING, Check, Report
+from .dns_records import check_dns, expected_records, make_resolver, zone_line
+from .local import aligned, local_checks
+from .probes import check_public_url, check_smtp
+
+__all__ = ["ERROR", "OK", "WARNING", "Check", "Report", "aligned", "dkim_public_record", "expected_records", "local_checks",
+           "make_resolver", "run_doctor", "zone_line"]
+
+
+def dkim_public_record(ws: Workspace) -> str | None:
+    """The DKIM TXT record value for the workspace's key, or None without a usable key."""
+    if not ws.settings.dkim.key_file:
+        return None
+    try:
+        return public_record(ws.path(ws.settings.dkim.key_file).read_bytes())
+    except (OSError, NewsletterError):
+        return None  # local_checks has said what is wrong with the key
+
+
+def run_doctor(ws: Workspace, *, network: bool = True, nameserver: str | None = None,
+               message_size: int | None = None) -> Report:
+    """Every check in order: local ones, then (with ``network``) DNS, SMTP and the public pages."""
+    report = local_checks(ws)
+    if not network:
+        return report
+    check_dns(ws, report, make_resolver(nameserver), dkim_public_record(ws))
+    if ws.settings.delivery.transport == "smtp":
+        check_smtp(ws, report, message_size)
+    check_public_url(ws, report)
+    return report
