@@ -60,6 +60,7 @@ def forget(ws: Workspace, key: int | str, *, source: str = "cli") -> int | None:
         with write_transaction(db):
             suppress(db, suppression_hash(ws, normalized), "forgotten")
             _erase_elsewhere(ws, db, traces_of(ws, None, normalized))
+        _flush_log(db)
         return None
     with write_transaction(db):
         row = db.execute(
@@ -84,7 +85,16 @@ def forget(ws: Workspace, key: int | str, *, source: str = "cli") -> int | None:
             [new_status, now, now, reader.id],
         )
         record_event(db, reader.id, "forgotten", at=now, status=new_status, source=source)
+    _flush_log(db)
     return reader.id
+
+
+def _flush_log(db: sqlite_utils.Database) -> None:
+    """Copy the write-ahead log into the database and empty it: it still holds the pages as they were.
+
+    Best effort: while another connection is reading, part of the log stays until a later checkpoint.
+    """
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _erase_elsewhere(ws: Workspace, db: sqlite_utils.Database, traces: Traces) -> None:
