@@ -24,10 +24,12 @@ def create_app(workspace: Workspace | str | os.PathLike | None = None) -> Flask:
     """
     from subscribers import blueprint as subscribers_bp
 
+    from .routine.web import bp as approve_bp
     from .web import bp as archive_bp
 
     ws = workspace if isinstance(workspace, Workspace) else Workspace.find(workspace)
     app = create_shell(ws, name="newsletter")
     app.register_blueprint(subscribers_bp)
     app.register_blueprint(archive_bp)
+    app.register_blueprint(approve_bp)
     return app

@@ -23,7 +23,7 @@ from newsletter.workspace import Workspace
 
 from .archive import Issue, IssueItem, RelatedItem, get_issue
 from .excerpt import absolute_url, excerpt_for, with_utm
-from .render import site_context
+from .render import site_context, utm_params
 from .schema import issues_db
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def _item(ws: Workspace, position: int, article: Article, in_issue: set[int], ut
 
 
 def _utm(ws: Workspace, context: dict[str, Any]) -> dict[str, str]:
-    return {f"utm_{k}": _one_line(ws, f"utm_{k}", context) for k in ("source", "medium", "campaign")}
+    return utm_params(ws, context["issue"])
 
 
 def build_issue(ws: Workspace, week: str | None = None) -> Issue:

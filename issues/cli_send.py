@@ -101,7 +101,7 @@ def _real_send(ws: Workspace, issue_key: str, yes: bool, retry_failed: bool, as_
         transport = ws.settings.delivery.transport
         where = f"{ws.settings.smtp.host}:{ws.settings.smtp.port}" if transport == "smtp" else \
             str(ws.path(ws.settings.delivery.maildir))
-        click.confirm(f"Send {found.id} \"{found.subject}\" to {readers} readers via {transport} ({where})?",
+        click.confirm(f"Send {found.id} \"{found.subject}\" to {readers} reader{'' if readers == 1 else 's'} via {transport} ({where})?",
                       abort=True, err=True)
     stop = threading.Event()
     progress = Progress(readers, f"Sending {found.id}")

@@ -7,6 +7,7 @@ Maildir, print the serve and preview commands).
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from newsletter.errors import ConfigError, NewsletterError, SourceError
 from newsletter.init import init_workspace
 from newsletter.workspace import Workspace
 
+from .demo_routine import show_routine
 from .demo_send import send_to_sample_readers
 from .demo_web import web_commands
 
@@ -56,18 +58,43 @@ def make_workspace(demo: Demo) -> None:
         if not (root / MARKER).exists() and any(root.iterdir()):
             raise ConfigError(f"{root} exists and is not a demo workspace; pick another folder or remove it")
         shutil.rmtree(root)
-    demo.ws = init_workspace(root)
+    init_workspace(root)
     (root / MARKER).write_text("Made by 'make demo'; removed and remade by the next run.\n")
+    demo.ws = _served_here(root)
     click.echo(f"Workspace:  {root}")
 
 
-def import_samples(demo: Demo) -> None:
-    """Import the sample articles into the archive."""
-    from newsletter.articles import import_sources
-    from newsletter.samples import ARTICLES_DIR
+def _served_here(root: Path) -> Workspace:
+    """Point ``[site] public_url`` at the demo's own ``newsletter serve`` address, so the links and
+    images in its mail work once that server runs; the workspace with the new setting."""
+    from newsletter.settings import SETTINGS_FILE
 
-    report = import_sources(demo.workspace, [ARTICLES_DIR])
-    click.echo(f"Imported:   {ARTICLES_DIR} ({report.summary()})")
+    settings = root / SETTINGS_FILE
+    web = Workspace(root).settings.web
+    public_url = f"http://{web.host}:{web.port}"
+    text = re.sub(r'^public_url = "[^"]*"', f'public_url = "{public_url}"', settings.read_text(encoding="utf-8"),
+                  count=1, flags=re.MULTILINE)
+    settings.write_text(text, encoding="utf-8")
+    return Workspace(root)
+
+
+def import_samples(demo: Demo) -> None:
+    """Copy the sample articles into the workspace and their images into its media folder (served by
+    ``newsletter serve`` at /media/samples/), then import the articles."""
+    from newsletter.articles import import_sources
+    from newsletter.samples import ARTICLES_DIR, IMAGE_BASE, IMAGES_DIR
+
+    ws = demo.workspace
+    media = ws.path(ws.settings.paths.media) / "samples"
+    media.mkdir(parents=True, exist_ok=True)
+    for image in IMAGES_DIR.glob("*.jpg"):
+        shutil.copyfile(image, media / image.name)
+    served = f"{str(ws.settings.site.public_url).rstrip('/')}/media/samples/"
+    for article in ARTICLES_DIR.glob("*.md"):
+        text = article.read_text(encoding="utf-8").replace(IMAGE_BASE, served)
+        (ws.articles_dir / article.name).write_text(text, encoding="utf-8")
+    report = import_sources(ws, [ws.articles_dir])
+    click.echo(f"Imported:   {ws.articles_dir} ({report.summary()}; images in {media})")
     for entry in report.failed:
         click.echo(f"            {entry.line()}", err=True)
 
@@ -104,7 +131,8 @@ def render_issue_files(demo: Demo) -> None:
 
 
 STEPS: list[Callable[[Demo], None]] = [
-    make_workspace, import_samples, build_latest_week, render_issue_files, send_to_sample_readers, web_commands,
+    make_workspace, import_samples, build_latest_week, render_issue_files, send_to_sample_readers, show_routine,
+    web_commands,
 ]
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin
+
+from newsletter.links import with_utm
 
 _SENTENCE_END = re.compile(r"""[.!?…]["'”’)\]]*(?=\s+|$)""")
 _ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|approx|min|max|Dr|Mr|Mrs|Ms|St|No|Fig)|\b[A-Z])\.$")
@@ -72,12 +73,4 @@ def absolute_url(url: str, base: str) -> str:
     return urljoin(base, url) if url else ""
 
 
-def with_utm(url: str, params: Mapping[str, str]) -> str:
-    """Add UTM parameters to ``url``, keeping its own query (minus old utm_ keys) and fragment."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        return url
-    ours = {k: v for k, v in params.items() if v}
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ours]
-    query.extend(ours.items())
-    return urlunsplit(parts._replace(query=urlencode(query)))
+__all__ = ["absolute_url", "cut_at_sentence", "excerpt_for", "with_utm"]

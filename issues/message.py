@@ -15,16 +15,17 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import formataddr, formatdate, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
 from newsletter.errors import ConfigError, InvalidInput
 from newsletter.personalise import Segments, field_values
 from newsletter.transports import CanonicalMessage
 from newsletter.workspace import Workspace
-from subscribers.verp import sender_domain
+from subscribers.verp import feedback_id, sender_domain
 
 TEST_PREFIX = "[TEST] "
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -33,7 +34,7 @@ _SIMPLE_NAME = re.compile(r"^[A-Za-z0-9 .'_-]{0,60}$")
 SOFT_BREAK = b"=\r\n"
 DKIM_HEADERS = (
     b"from", b"to", b"subject", b"date", b"message-id", b"list-id", b"list-unsubscribe",
-    b"list-unsubscribe-post", b"mime-version", b"content-type", b"reply-to",
+    b"list-unsubscribe-post", b"mime-version", b"content-type", b"reply-to", b"feedback-id",
 )
 
 
@@ -159,7 +160,8 @@ def date_header() -> bytes:
     """``Date:`` of now (the string is remade once a second)."""
     now = int(time.time())
     if _date_cache[0] != now:
-        _date_cache[:] = [now, f"Date: {formatdate(now, usegmt=True)}\r\n".encode("ascii")]
+        # +0000, not the obsolete "GMT" zone name (RFC 5322 section 4.3)
+        _date_cache[:] = [now, f"Date: {format_datetime(datetime.fromtimestamp(now, UTC))}\r\n".encode("ascii")]
     return _date_cache[1]
 
 
@@ -202,7 +204,8 @@ def _dkim_signer(ws: Workspace) -> Callable[[bytes], bytes] | None:
 class IssueMessage:
     """The issue's message template: static headers and encoded parts, filled per reader."""
 
-    def __init__(self, ws: Workspace, subject: str, html: str, text: str, *, test: bool = False) -> None:
+    def __init__(self, ws: Workspace, subject: str, html: str, text: str, *, test: bool = False,
+                 campaign: str = "") -> None:
         self.domain = sender_domain(ws)
         self.test = test
         if test:
@@ -212,6 +215,7 @@ class IssueMessage:
         if ws.settings.site.reply_to:
             fields.append(("Reply-To", str(ws.settings.site.reply_to), "[site] reply_to"))
         fields.append(("List-Id", list_id(ws), "[delivery] list_id, or [site] name"))
+        fields.append(("Feedback-ID", feedback_id(ws, campaign, "test" if test else "issue"), "[site] name and from"))
         self.static_headers = _header_block(fields) + (
             b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
             b"MIME-Version: 1.0\r\n"

@@ -11,19 +11,10 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from newsletter.db import has_table
 from newsletter.workspace import Workspace
 from subscribers import Traces
 
 
 def erase_reader(ws: Workspace, db: sqlite_utils.Database, traces: Traces) -> None:
     """Mask what names the reader in the ``detail`` of their outbox rows."""
-    if traces.subscriber_id is None or not has_table(db, "outbox"):
-        return
-    rows = db.execute(
-        "SELECT id, detail FROM outbox WHERE subscriber_id = ? AND detail IS NOT NULL", [traces.subscriber_id]
-    ).fetchall()
-    for row_id, detail in rows:
-        masked = traces.mask(detail)
-        if masked != detail:
-            db.execute("UPDATE outbox SET detail = ? WHERE id = ?", [masked, row_id])
+    traces.mask_rows(db, "outbox")

@@ -19,7 +19,7 @@ from newsletter.web import origin_of
 from newsletter.workspace import Workspace
 
 from .archive import Issue, get_issue
-from .render import RenderedIssue
+from .render import SAMPLE_READER, RenderedIssue
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +64,12 @@ class PreviewReport:
 
 
 def sample_fields(ws: Workspace) -> dict[str, str]:
-    """A made-up reader with an unsubscribe link as long as a real one, so the size is honest."""
+    """The sample reader ``issue render`` uses (so both greet alike), with an unsubscribe link as long
+    as a real one, so the size is honest."""
     return {
+        **SAMPLE_READER,
         "unsubscribe_url": f"{str(ws.settings.site.public_url).rstrip('/')}/unsubscribe/"
         "MQ.aSvS9w.preview-sample-token-not-valid-xxxxxxxxxxx",
-        "email": "reader@example.com",
-        "name": "Sam",
     }
 
 

@@ -7,6 +7,7 @@ freezes the issue nor touches the outbox.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,18 +37,27 @@ class TrialResult:
         return asdict(self)
 
 
-def _template(ws: Workspace, issue_id: str, *, test: bool) -> IssueMessage:
+_BODY_OPEN = re.compile(r"<body[^>]*>", re.IGNORECASE)
+
+
+def _template(ws: Workspace, issue_id: str, *, test: bool, note: tuple[str, str] | None = None) -> IssueMessage:
     rendered = render_issue(ws, issue_id)
-    return IssueMessage(ws, rendered.subject, rendered.html, rendered.text, test=test)
+    html, text = rendered.html, rendered.text
+    if note is not None:  # (text, html) for the editors, above the issue
+        html = _BODY_OPEN.sub(lambda m: m.group(0) + note[1], html, count=1)
+        text = f"{note[0]}\n\n{text}"
+    return IssueMessage(ws, rendered.subject, html, text, test=test, campaign=rendered.issue_id)
 
 
-def send_test(ws: Workspace, issue_key: str, addresses: Iterable[str]) -> list[TrialResult]:
+def send_test(ws: Workspace, issue_key: str, addresses: Iterable[str],
+              note: tuple[str, str] | None = None) -> list[TrialResult]:
     """Send the issue, subject marked ``[TEST]``, to ``addresses`` through the configured transport.
 
     A known reader gets their own unsubscribe link; anyone else a harmless sample one.
+    ``note`` is (text, HTML) put above the issue, e.g. the editors' approve link.
     """
     issue_id = resolve_issue_id(ws, issue_key)
-    template = _template(ws, issue_id, test=True)
+    template = _template(ws, issue_id, test=True, note=note)
     domain = sender_domain(ws)
     base = ws.settings.site.public_url.rstrip("/")
     results = []

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.personalise import personalise, placeholders
-from newsletter.render import render_html_email, render_text
+from newsletter.render import render_html_email, render_string, render_text
 from newsletter.workspace import Workspace
 
 from .archive import Issue, get_issue
@@ -45,13 +45,24 @@ def view_url(ws: Workspace, issue_id: str) -> str:
     return f"{ws.settings.site.public_url.rstrip('/')}/issues/{issue_id}"
 
 
+def utm_params(ws: Workspace, issue: Issue) -> dict[str, str]:
+    """The campaign's ``utm_source`` / ``utm_medium`` / ``utm_campaign``, from the ``[issue]`` templates."""
+    context = {"site": site_context(ws), "issue": issue}
+    params = {}
+    for key in ("utm_source", "utm_medium", "utm_campaign"):
+        value = render_string(ws.settings.issue[key], context, label=f"newsletter.toml [issue] {key}")
+        params[key] = " ".join(value.split())
+    return params
+
+
 def issue_context(ws: Workspace, issue: Issue) -> dict[str, Any]:
-    """What the issue templates see: ``site``, ``issue``, ``reader`` (placeholders) and ``view_url``."""
+    """What the issue templates see: ``site``, ``issue``, ``reader`` (placeholders), ``view_url`` and ``utm``."""
     return {
         "site": site_context(ws),
         "issue": issue,
         "reader": placeholders(),
         "view_url": view_url(ws, issue.id),
+        "utm": utm_params(ws, issue),
     }
 
 
@@ -94,7 +105,7 @@ def sample_message(ws: Workspace, rendered: RenderedIssue, fields: dict[str, str
     from .message import IssueMessage, Recipient
 
     check_mail_settings(ws.settings)
-    template = IssueMessage(ws, rendered.subject, rendered.html, rendered.text)
+    template = IssueMessage(ws, rendered.subject, rendered.html, rendered.text, campaign=rendered.issue_id)
     reader = Recipient(fields["email"], fields.get("name"), fields["unsubscribe_url"],
                        f"unsubscribe@{sender_domain(ws)}", template.new_message_id())
     return template.build(reader)

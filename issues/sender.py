@@ -155,7 +155,7 @@ def send_issue(
         recovered = outbox.recover_in_flight(ws, issue_id)
         if recovered:
             log.warning("%d messages were in flight when an earlier run stopped; sending them again", recovered)
-        template = IssueMessage(ws, rendered.subject, rendered.html, rendered.text)
+        template = IssueMessage(ws, rendered.subject, rendered.html, rendered.text, campaign=rendered.issue_id)
         run = SendRun(ws, issue_id, ReaderMessages(ws, template, issue_id, issue.number), options,
                    factory, stop)
         started = time.monotonic()

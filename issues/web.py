@@ -1,8 +1,12 @@
-"""The public archive: sent issues at ``/issues/``, each issue's web copy, and an Atom feed.
+"""The public archive: sent issues at ``/issues/``, each issue's web copy, an Atom feed, and ``/media/``.
 
-Only issues whose send has finished are shown, from the frozen copy every reader
-got, with the personal placeholders filled with neutral values: no address, no
-name and no working unsubscribe token ever appear in the archive.
+Only issues whose send has finished are shown.  The page and the feed show the
+issue's articles as plain accessible HTML made from the stored items
+(``pages/_issue_content.html.j2``); the email itself, from the frozen copy every
+reader got with the personal placeholders filled with neutral values, is one click
+away: no address, no name and no working unsubscribe token ever appear in the archive.
+``/media/`` serves the workspace's media folder (``[paths] media``), for images
+an issue shows.
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Blueprint, Response, abort, g
+from flask import Blueprint, Response, abort, g, send_from_directory
 
 from newsletter.errors import NotFound as IssueNotFound
 from newsletter.personalise import personalise
-from newsletter.web import EMAIL_CSP, current_workspace, render_page
+from newsletter.render import render_text
+from newsletter.web import EMAIL_CSP, PAGE_CSP, current_workspace, render_page
 from newsletter.workspace import Workspace
 
 from .archive import Issue, get_issue, list_issues
@@ -27,8 +32,10 @@ bp = Blueprint("archive", __name__)
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_ENTRIES = 30
 HOME_ISSUES = 5
+CONTENT_TEMPLATE = "pages/_issue_content.html.j2"
+# The archive page shows the articles' own images, which live on the blog or any host.
+ISSUE_PAGE_CSP = PAGE_CSP.replace("img-src 'self' data:", "img-src 'self' data: https: http:")
 _HEAD = re.compile(r"<head(\s[^>]*)?>", re.IGNORECASE)
-_BODY = re.compile(r"<body[^>]*>(.*)</body>", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -89,13 +96,14 @@ def issue_list() -> Response:
 
 @bp.get("/issues/<issue_id>")
 def issue_page(issue_id: str) -> Response:
-    """The web copy of one issue: our page around a script-free frame holding the email."""
+    """The web copy of one issue: its articles as the page's own HTML, with links to the email and the text."""
     archived = _archived_or_404(issue_id)
     issues = sent_issues(current_workspace())
     ids = [i.id for i in issues]
     at = ids.index(archived.issue.id)
     newer = issues[at - 1] if at > 0 else None
     older = issues[at + 1] if at + 1 < len(issues) else None
+    g.csp = ISSUE_PAGE_CSP
     return render_page("archive_issue.html.j2", issue=archived.issue, newer=newer, older=older)
 
 
@@ -112,13 +120,25 @@ def issue_text(issue_id: str) -> Response:
     return Response(_archived_or_404(issue_id).text, mimetype="text/plain")
 
 
+@bp.get("/media/<path:filename>")
+def media(filename: str) -> Response:
+    """A file from the workspace's media folder (images an issue shows); 404 for anything outside it."""
+    ws = current_workspace()
+    return send_from_directory(ws.path(ws.settings.paths.media), filename, max_age=86400)
+
+
+def issue_content_html(ws: Workspace, issue: Issue) -> str:
+    """The issue's articles as clean HTML (absolute links): what the archive page and the feed show."""
+    return render_text(ws, CONTENT_TEMPLATE, {"issue": issue})
+
+
 def _atom_time(value: str | None) -> str:
     moment = datetime.fromisoformat(value) if value else datetime.fromtimestamp(0).astimezone()
     return moment.isoformat(timespec="seconds")
 
 
 def atom_feed(ws: Workspace) -> bytes:
-    """An Atom 1.0 document of the latest sent issues, each with its email body as HTML content."""
+    """An Atom 1.0 document of the latest sent issues, each with its articles as clean HTML content."""
     site = ws.settings.site
     base = str(site.public_url).rstrip("/")
     ET.register_namespace("", ATOM)
@@ -141,7 +161,6 @@ def atom_feed(ws: Workspace) -> bytes:
     sub(author, "name", str(site.name))
     sub(author, "uri", str(site.url))
     for issue in issues:
-        archived = archived_issue(ws, issue.id)
         entry = sub(feed, "entry")
         sub(entry, "id", f"{base}/issues/{issue.id}")
         sub(entry, "title", issue.subject)
@@ -149,8 +168,7 @@ def atom_feed(ws: Workspace) -> bytes:
         sub(entry, "updated", _atom_time(issue.sent_at))
         sub(entry, "link", rel="alternate", type="text/html", href=f"{base}/issues/{issue.id}")
         sub(entry, "summary", issue.preheader)
-        body = _BODY.search(archived.html)
-        sub(entry, "content", body.group(1) if body else archived.html, type="html")
+        sub(entry, "content", issue_content_html(ws, issue), type="html")
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 

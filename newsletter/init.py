@@ -55,6 +55,21 @@ username = ""
 [subscribers]
 confirm_expiry_days = 7
 welcome = true
+
+[schedule]
+# `newsletter run`, called every few minutes (`newsletter schedule install` prints the cron line or
+# systemd timer), does the week by itself: import, build, test copy to the editors, send, welcome series.
+sources = []                  # imported every run, e.g. ["articles", "https://blog.example.com/feed.xml"]
+send_day = "tuesday"          # the last complete week's issue goes out on this day...
+send_time = "09:00"           # ...at this time, in the site's time zone
+mode = "approve"              # "approve": send once an editor approved it; "auto": send at the time
+editors = []                  # who gets each draft's test copy with its approve link
+draft_hours = 24              # build and test-send the draft this long before the send
+
+[welcome]
+mails = 3                     # a welcome series from the archive for new readers (0 = none)
+days = [0, 3, 7]              # days after confirming that each mail is due
+articles = []                 # pinned articles (slugs or URLs); then the archive's most central ones
 '''
 
 GITIGNORE = """\

@@ -40,10 +40,13 @@ def _display_dir(folder: Path) -> str:
     return "templates" if folder == builtin_templates_dir() else str(folder)
 
 
-def _filters() -> dict[str, Any]:
+def template_filters() -> dict[str, Any]:
+    """Filters every template may use, mail or page: ``urlquote``, ``utm``, ``short_title``."""
     from urllib.parse import quote
 
-    return {"urlquote": lambda value: quote(str(value), safe="")}
+    from .links import short_title, with_utm
+
+    return {"urlquote": lambda value: quote(str(value), safe=""), "utm": with_utm, "short_title": short_title}
 
 
 @functools.lru_cache(maxsize=16)
@@ -59,14 +62,14 @@ def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
         cache_size=400,
         auto_reload=True,
     )
-    env.filters.update(_filters())
+    env.filters.update(template_filters())
     return env
 
 
 @functools.lru_cache(maxsize=4)
 def _string_environment(autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=autoescape)
-    env.filters.update(_filters())
+    env.filters.update(template_filters())
     return env
 
 
@@ -153,9 +156,17 @@ def mjml_to_html(source: str, label: str = "<mjml>") -> str:
         line, message = problem
         raise TemplateError(f"{label}: rendered MJML line {line}: {message}")
     try:
-        return wrap_html_lines(mjml.mjml2html(source, disable_comments=True))
+        return wrap_html_lines(_valid_img_attributes(mjml.mjml2html(source, disable_comments=True)))
     except (ValueError, RuntimeError) as exc:
         raise TemplateError(f"{label}: {_mrml_message(source, exc)}") from None
+
+
+_IMG_HEIGHT_AUTO = re.compile(r'(<img\b[^>]*?)\s+height="auto"', re.IGNORECASE)
+
+
+def _valid_img_attributes(html: str) -> str:
+    """Drop MJML's ``height="auto"`` from images: not a valid attribute value (the inline style keeps it)."""
+    return _IMG_HEIGHT_AUTO.sub(r"\1", html)
 
 
 def _split_long_line(line: str, limit: int) -> list[str]:

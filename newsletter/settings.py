@@ -39,6 +39,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "database": "newsletter.db",
         "issues": "issues",
         "templates": "",  # a folder whose files override the built-in templates
+        "media": "media",  # files served at /media/ by `newsletter serve` (images an issue shows)
         "secret_key_file": ".secret_key",
     },
     "issue": {
@@ -124,6 +125,23 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "rejected_maildir": "inbound-rejected",  # messages not understood are kept here, with the reason
         "max_message_bytes": 10_485_760,  # larger mail is refused by the LMTP listener
         "trust_unsigned_reports": False,  # believe bounces/complaints naming a reader only by address
+    },
+    "schedule": {  # what 'newsletter run' does by itself (see issues/routine)
+        "sources": [],  # imported every run: folders, files, feed or page URLs, as 'articles import' takes
+        "send_day": "tuesday",  # the issue of the week before goes out on this day...
+        "send_time": "09:00",  # ...at this time, in [site] timezone
+        "mode": "approve",  # "approve": send once an editor approved the test copy; "auto": send at the time
+        "editors": [],  # addresses that get each draft's test copy (with the approve link)
+        "draft_hours": 24,  # the draft is built and test-sent this many hours before the send
+        "min_articles": 1,  # auto mode: a week with fewer articles is not sent
+        "inbound": "",  # a Maildir or mbox of returned mail to process each run ("" = none; IMAP: [inbound])
+    },
+    "welcome": {  # the series new readers get after confirming, sent by 'newsletter run'
+        "mails": 3,  # 0 = no series
+        "days": [0, 3, 7],  # days after confirming that each mail is due
+        "per_mail": 3,  # articles per mail
+        "articles": [],  # pinned articles (slug, URL or id), shown first; then the archive's most central ones
+        "subject": "{{ site.name }}, from the archive ({{ step }} of {{ steps }}): {{ articles[0].title }}",
     },
 }
 

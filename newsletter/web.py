@@ -24,6 +24,7 @@ from werkzeug.exceptions import HTTPException, NotFound, TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .errors import ConfigError
+from .render import template_filters
 from .templating import template_dirs
 from .workspace import Workspace
 
@@ -366,6 +367,7 @@ def create_shell(ws: Workspace, *, name: str = "newsletter") -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
     )
     app.jinja_loader = FileSystemLoader([str(d) for d in template_dirs(ws)])
+    app.jinja_env.filters.update(template_filters())
     proxies = int(web.trusted_proxies)
     if proxies > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
@@ -373,6 +375,7 @@ def create_shell(ws: Workspace, *, name: str = "newsletter") -> Flask:
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(Exception, _handle_crash)
     app.add_url_rule("/static/<path:filename>", "static", _serve_static)
+    app.add_url_rule("/favicon.ico", "favicon", lambda: _serve_static("favicon.ico"))
     app.add_url_rule("/healthz", "healthz", lambda: Response("ok\n", mimetype="text/plain"))
     return app
 

@@ -14,11 +14,13 @@ from .signup import Registration, SubscribeOutcome, confirm, register, subscribe
 from .store import (
     Event,
     Subscriber,
+    confirmed_since,
     get_subscriber,
     is_confirmed,
     iter_confirmed,
     mark_bounced,
     mark_complained,
+    record_event,
     unsubscribe,
 )
 from .tokens import (
@@ -58,6 +60,7 @@ __all__ = [
     "compact_token",
     "confirm",
     "confirm_url",
+    "confirmed_since",
     "contacts_of",
     "count_confirmed",
     "forget",
@@ -74,6 +77,7 @@ __all__ = [
     "parse_unsubscribe_address",
     "read_compact_token",
     "read_token",
+    "record_event",
     "register",
     "sender_domain",
     "snapshot_confirmed",

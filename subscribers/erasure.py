@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
+from newsletter.db import has_table
 from newsletter.errors import ConfigError
 from newsletter.workspace import Workspace
 
+from .roster import identifier
 from .verp import bounce_base, parse_bounce_address, unsubscribe_mailto
 
 GROUP = "newsletter.erasers"
@@ -103,6 +105,22 @@ class Traces:
         """``text`` with everything naming the reader replaced by ``…``."""
         pattern = re.compile("|".join(re.escape(n) for n in self.needles(text)), re.IGNORECASE)
         return pattern.sub(MASK, text)
+
+    def mask_rows(self, db: Any, table: str, column: str = "detail") -> int:
+        """Mask the reader in ``column`` of their own rows of ``table`` (one with ``id`` and ``subscriber_id``).
+
+        For an eraser whose store keeps text per reader (a server's reply quoting the address, say).
+        Returns how many rows changed; nothing for an address that was never a reader.
+        """
+        if self.subscriber_id is None or not has_table(db, identifier(table)):
+            return 0
+        column = identifier(column)
+        rows = db.execute(
+            f"SELECT id, {column} FROM {table} WHERE subscriber_id = ? AND {column} IS NOT NULL", [self.subscriber_id]
+        ).fetchall()
+        changed = [(masked, row_id) for row_id, text in rows if (masked := self.mask(text)) != text]
+        db.conn.executemany(f"UPDATE {table} SET {column} = ? WHERE id = ?", changed)
+        return len(changed)
 
 
 def traces_of(ws: Workspace, subscriber_id: int | None, normalized: str, email: str | None = None) -> Traces:

@@ -23,7 +23,7 @@ from newsletter.workspace import Workspace
 
 from .addresses import refuse_controls
 from .tokens import confirm_url, unsubscribe_url
-from .verp import sender_domain, unsubscribe_mailto
+from .verp import feedback_id, sender_domain, unsubscribe_mailto
 
 
 def build_message(
@@ -118,7 +118,8 @@ def send_confirmation(ws: Workspace, subscriber_id: int, email: str, transport: 
     text, html = render_with_link(ws, "confirm", context, "confirm_url", confirm_url(ws, subscriber_id))
     subject = f"Please confirm your subscription to {ws.settings.site.name}"
     message = build_message(
-        ws, to=email, subject=subject, text=text, html=html, headers={"Auto-Submitted": "auto-generated"},
+        ws, to=email, subject=subject, text=text, html=html,
+        headers={"Auto-Submitted": "auto-generated", "Feedback-ID": feedback_id(ws, "", "confirm")},
     )
     _deliver(ws, email, message, transport)
 
@@ -134,6 +135,6 @@ def send_welcome(ws: Workspace, subscriber_id: int, email: str, transport: Trans
     text, html = render_with_link(ws, "welcome", _context(ws), "unsubscribe_url", unsubscribe_url(ws, subscriber_id))
     message = build_message(
         ws, to=email, subject=f"Welcome to {ws.settings.site.name}", text=text, html=html,
-        headers=list_unsubscribe_headers(ws, subscriber_id),
+        headers={**list_unsubscribe_headers(ws, subscriber_id), "Feedback-ID": feedback_id(ws, "", "welcome")},
     )
     _deliver(ws, email, message, transport)

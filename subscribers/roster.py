@@ -18,7 +18,7 @@ from .store import record_event, select_in
 _IDENTIFIER_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
-def _identifier(name: str) -> str:
+def identifier(name: str) -> str:
     if not name or not set(name.lower()) <= _IDENTIFIER_CHARS or name[0].isdigit():
         raise ValueError(f"{name!r} is not a plain table or column name")
     return name
@@ -31,10 +31,10 @@ def snapshot_confirmed(ws: Workspace, table: str, id_column: str, values: Mappin
     in Python) and, inside the caller's transaction, is exactly the confirmed readers at that
     instant. Returns how many rows it added.
     """
-    columns = [_identifier(id_column), *(_identifier(c) for c in values)]
+    columns = [identifier(id_column), *(identifier(c) for c in values)]
     marks = ", ".join(["id", *("?" * len(values))])
     cur = database(ws).execute(
-        f"INSERT OR IGNORE INTO {_identifier(table)} ({', '.join(columns)}) "
+        f"INSERT OR IGNORE INTO {identifier(table)} ({', '.join(columns)}) "
         f"SELECT {marks} FROM subscribers WHERE status = 'confirmed' ORDER BY id",
         list(values.values()),
     )

@@ -150,6 +150,16 @@ def iter_confirmed(ws: Workspace) -> Iterator[tuple[int, str, str | None]]:
     return paged(database(ws), "id, email, name", "status = 'confirmed'", [])
 
 
+def confirmed_since(ws: Workspace, since: str) -> list[Subscriber]:
+    """Readers confirmed now whose confirmation is at or after ``since`` (stored ISO UTC), oldest first."""
+    db = database(ws)
+    rows = db.execute(
+        f"SELECT {COLUMNS} FROM subscribers WHERE status = 'confirmed' AND confirmed_at >= ? ORDER BY confirmed_at, id",
+        [since],
+    ).fetchall()
+    return [Subscriber(*row) for row in rows]
+
+
 def events_of(ws: Workspace, subscriber_id: int) -> list[Event]:
     """The reader's whole history, oldest first."""
     rows = database(ws).execute(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from dataclasses import dataclass
 from email.utils import parseaddr
 
@@ -36,6 +37,18 @@ class BounceTarget:
 def sender_domain(ws: Workspace) -> str:
     """The domain of ``[site] from`` (Message-IDs and the default bounce/unsubscribe mailboxes use it)."""
     return _domain_of(str(ws.settings.site["from"]))
+
+
+def feedback_id(ws: Workspace, campaign: str, mail_type: str) -> str:
+    """A ``Feedback-ID`` value (Gmail's feedback loop): ``campaign:list:type:sender domain``.
+
+    The list is the site name as a slug; fields are kept to letters, digits, ``.`` and ``-``.
+    """
+    def part(value: str) -> str:
+        return re.sub(r"[^a-z0-9.-]+", "-", value.lower()).strip("-")
+
+    fields = [part(campaign), part(str(ws.settings.site.name)) or "newsletter", part(mail_type), sender_domain(ws)]
+    return ":".join(f for f in fields if f)
 
 
 @functools.lru_cache(maxsize=64)

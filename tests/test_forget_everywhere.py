@@ -107,3 +107,18 @@ def test_forget_in_a_running_process_leaves_nothing_in_the_log(workspace):
     subscribers.forget(workspace, ADDRESS)
     after = _everything(workspace.root)
     assert [t for t in (ADDRESS, NAME, IP, AGENT) if t.lower().encode() in after] == []
+
+
+def test_forget_masks_the_reader_in_the_welcome_series_rows(workspace):
+    from issues.routine.welcome_store import welcome_db
+
+    subscribers.subscribe(workspace, ADDRESS, name=NAME)
+    reader = subscribers.get_subscriber(workspace, ADDRESS)
+    welcome_db(workspace).execute(
+        "INSERT INTO welcome_mails (subscriber_id, step, due_at, status, code, detail, updated_at) "
+        "VALUES (?, 1, '2026-11-20T10:00:00+00:00', 'failed', 550, ?, '2026-11-20T10:00:00+00:00')",
+        [reader.id, f"550 5.1.1 <{ADDRESS.upper()}>: mailbox unavailable"],
+    )
+    subscribers.forget(workspace, reader.id)
+    [detail] = welcome_db(workspace).execute("SELECT detail FROM welcome_mails").fetchone()
+    assert detail == "550 5.1.1 <…>: mailbox unavailable"

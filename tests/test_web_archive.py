@@ -1,4 +1,4 @@
-"""The public archive: sent issues only, neutral placeholders, the web copy's frame, the Atom feed."""
+"""The public archive: sent issues only, neutral placeholders, the issue as the page's own HTML, the Atom feed."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def test_a_sent_issue_is_listed_and_shown(client, workspace: Workspace) -> None:
     page = client.get(f"/issues/{issue_id}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert f'src="/issues/{issue_id}/email"' in html and "sandbox=" in html and "allow-scripts" not in html
+    assert f'href="/issues/{issue_id}/email"' in html and "<iframe" not in html  # the page holds the text itself
     assert "Hill repeats without the dread" in html
     home = client.get("/").get_data(as_text=True)
     assert f'href="/issues/{issue_id}"' in home and 'name="email"' in home
@@ -53,7 +53,9 @@ def test_the_web_copy_has_no_personal_data(client, workspace: Workspace) -> None
     for body in (email.get_data(as_text=True), text, feed):
         assert "[[nl:" not in body
         assert "private.person" not in body and "Private" not in body
+    for body in (email.get_data(as_text=True), text):
         assert "/unsubscribe/" in body  # the neutral link: the page explaining how to unsubscribe
+    assert "/unsubscribe/" not in feed  # the feed carries the articles, not the mail's footer
     assert "https://news.example.com/unsubscribe/" in text
     csp = email.headers["Content-Security-Policy"]
     assert "frame-ancestors 'self'" in csp and "script-src" not in csp and "default-src 'none'" in csp
@@ -82,3 +84,55 @@ def test_issue_ids_are_not_a_path_into_anything(client, workspace: Workspace) ->
         response = client.get(f"/issues/{bad}")
         assert response.status_code == 404
         assert "<script>" not in response.get_data(as_text=True)
+
+
+def test_the_issue_page_is_the_issues_own_accessible_html(client, workspace: Workspace) -> None:
+    from bs4 import BeautifulSoup
+
+    from issues.archive import get_issue
+
+    issue = get_issue(workspace, sent_issue(workspace))
+    response = client.get(f"/issues/{issue.id}")
+    soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    assert [h.get_text(strip=True) for h in soup.find_all("h1")] == [issue.subject]
+    headings = [h.get_text(strip=True) for h in soup.select("article h2")]
+    assert headings == [item.title for item in issue.items]  # every article, in order, as a heading
+    for item in issue.items:
+        assert soup.find("a", href=item.url, string=item.title) is not None
+        assert item.excerpt in soup.get_text(" ", strip=True)
+        for link in item.related:
+            assert soup.find("a", href=link.url, string=link.title) is not None
+    for img in soup.find_all("img"):
+        assert img.get("alt") and img.get("height") != "auto"
+    names = [a.get_text(" ", strip=True).lower() for a in soup.find_all("a")]
+    assert not {"read more", "read more →", "click here", "here"} & set(names)
+    assert soup.find("meta", attrs={"name": "description"})["content"] == issue.preheader
+    assert "img-src 'self' data: https:" in response.headers["Content-Security-Policy"]
+
+
+def test_the_feed_carries_clean_content_not_the_email(client, workspace: Workspace) -> None:
+    from issues.archive import get_issue
+
+    issue = get_issue(workspace, sent_issue(workspace))
+    [entry] = ET.fromstring(client.get("/issues/feed.xml").data).findall(f"{ATOM}entry")
+    content = entry.find(f"{ATOM}content").text
+    for item in issue.items:
+        assert item.title.replace("&", "&amp;") in content and f'href="{item.url.replace("&", "&amp;")}"' in content
+    for email_only in ("[if mso", "&zwnj;", "display:none", "View this issue in your browser", "unsubscribe",
+                       "<table", "<style", issue.preheader):
+        assert email_only not in content, email_only
+    assert len(content) < 4000 * len(issue.items)
+
+
+def test_favicon_and_media_are_served(client, workspace: Workspace) -> None:
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.data[:4] == b"\x00\x00\x01\x00"  # a real ICO file
+    assert client.get("/static/favicon.svg").status_code == 200
+    assert 'rel="icon"' in client.get("/issues/").get_data(as_text=True)
+    media = workspace.path(workspace.settings.paths.media) / "samples"
+    media.mkdir(parents=True)
+    (media / "cover.jpg").write_bytes(b"\xff\xd8\xff jpeg")
+    served = client.get("/media/samples/cover.jpg")
+    assert served.status_code == 200 and served.mimetype == "image/jpeg"
+    assert client.get("/media/../newsletter.toml").status_code == 404
+    assert client.get("/media/samples/missing.jpg").status_code == 404
