@@ -22,7 +22,7 @@ def create_app(workspace: Workspace | str | os.PathLike | None = None) -> Flask:
     ``workspace`` is a :class:`Workspace`, a folder, or None to find it as the CLI does
     (``NEWSLETTER_HOME``, then the current folder and its parents).
     """
-    from subscribers.web import bp as subscribers_bp
+    from subscribers import blueprint as subscribers_bp
 
     from .routine.web import bp as approve_bp
     from .web import bp as archive_bp

@@ -11,7 +11,7 @@ import click
 from newsletter.console import emit_json, json_option, pass_workspace, say
 from newsletter.workspace import Workspace
 
-from .inbound.process import Outcome
+from .inbound import Outcome
 
 
 @click.group()
@@ -62,7 +62,7 @@ def process(ws: Workspace, path: Path, as_json: bool) -> None:
         newsletter inbound process ~/Maildir/.bounces
         newsletter inbound process bounce.eml --json
     """
-    from .inbound.sources import process_path
+    from .inbound import process_path
 
     _report(process_path(ws, path), as_json)
 
@@ -81,7 +81,7 @@ def fetch(ws: Workspace, limit: int | None, as_json: bool) -> None:
     Example:
         NEWSLETTER_INBOUND_IMAP_PASSWORD=... newsletter inbound fetch
     """
-    from .inbound.sources import fetch_imap
+    from .inbound import fetch_imap
 
     _report(fetch_imap(ws, limit=limit), as_json)
 
@@ -98,7 +98,7 @@ def serve(ws: Workspace, host: str | None, port: int | None) -> None:
         newsletter inbound serve --port 8024
         # Postfix transport_maps:  bounces.example.com  lmtp:inet:127.0.0.1:8024
     """
-    from .inbound.lmtp import start_lmtp
+    from .inbound import start_lmtp
 
     controller = start_lmtp(ws, host, port)
     say(f"Listening for LMTP on {controller.hostname}:{controller.port}; Ctrl-C to stop.")
@@ -123,7 +123,7 @@ def status(ws: Workspace, recent: int, as_json: bool) -> None:
         newsletter inbound status
         newsletter inbound status --json
     """
-    from .inbound.stats import inbound_status
+    from .inbound import inbound_status
 
     data = inbound_status(ws, recent=recent)
     if as_json:

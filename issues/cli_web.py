@@ -28,7 +28,7 @@ def serve(ws: Workspace, host: str | None, port: int | None, threads: int | None
         NEWSLETTER_HOME=/srv/news waitress-serve --call issues.app:create_app
     """
     from newsletter.web import make_server, waitress_options
-    from subscribers.web import mail_worker
+    from subscribers import mail_worker
 
     from .app import create_app
 

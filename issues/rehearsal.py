@@ -16,8 +16,7 @@ from typing import Any
 from newsletter.errors import InvalidInput, NotFound
 from newsletter.transports import TransportError, open_transport
 from newsletter.workspace import Workspace
-from subscribers import get_subscriber, iter_confirmed, unsubscribe_url
-from subscribers.verp import bounce_base, sender_domain
+from subscribers import bounce_base, get_subscriber, iter_confirmed, sender_domain, unsubscribe_url
 
 from .archive import get_issue, resolve_issue_id
 from .message import IssueMessage, Recipient, envelope_recipient

@@ -70,6 +70,9 @@ def connect(path: Path | str) -> sqlite_utils.Database:
         conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
+    # Deleted and overwritten data is zeroed in the file, so a forgotten reader leaves no bytes behind
+    # (the default of some SQLite builds, e.g. Debian's, but not of all).
+    conn.execute("PRAGMA secure_delete = ON")
     return sqlite_utils.Database(conn)
 
 

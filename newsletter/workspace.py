@@ -20,8 +20,6 @@ from . import db as dbmod
 from .errors import ConfigError, WorkspaceNotFound
 from .settings import SETTINGS_FILE, Settings, load_settings
 
-KERNEL_COMPONENT = "newsletter"
-
 
 def find_workspace(explicit: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None) -> Path:
     """Locate the workspace folder, or raise :class:`WorkspaceNotFound` saying where we looked."""

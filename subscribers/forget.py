@@ -3,34 +3,37 @@
 What stays: the anonymous row and events (kind, time, status, consent wording), so
 counts and the proof that consent existed survive, and a keyed hash of the address
 on the suppression list, so no import or form can silently add them back.
+
+Every other store is reached through the erasers declared in ``pyproject.toml``
+(see :mod:`subscribers.erasure`), and the copies the Maildir transport delivered
+are deleted here: nothing depends on what the caller happened to import.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import sqlite_utils
 
 from newsletter import clock
 from newsletter.db import write_transaction
 from newsletter.errors import NotFound
+from newsletter.maildirs import discard_where
 from newsletter.workspace import Workspace
 
 from .addresses import InvalidAddress, validate_address
+from .erasure import Eraser, Traces, declared_erasers, traces_of
 from .schema import PERSONAL_EVENT_FIELDS, database
 from .store import get_subscriber, record_event
 from .suppression import suppress, suppression_hash
 
-ForgetHook = Callable[[Workspace, sqlite_utils.Database, int | None, str], None]
-_HOOKS: list[ForgetHook] = []
+_HOOKS: list[Eraser] = []
 
 
-def on_forget(hook: ForgetHook) -> ForgetHook:
-    """Register ``hook(ws, db, subscriber_id, normalized_address)``, run inside forget's transaction.
+def on_forget(hook: Eraser) -> Eraser:
+    """Also run ``hook(ws, db, traces)`` inside forget's transaction, after the declared erasers.
 
-    Packages that keep personal data of their own about a reader (the inbound mail
-    store, say) erase it here; subscribers cannot import them, so they register.
-    ``subscriber_id`` is None for an address that is not (or no longer) a reader.
+    For a store that exists only at run time (a plug-in, a test). A store of the
+    application declares its eraser in ``pyproject.toml`` instead, so it cannot be
+    skipped. ``traces.subscriber_id`` is None for an address that is not a reader.
     """
     if hook not in _HOOKS:
         _HOOKS.append(hook)
@@ -44,6 +47,7 @@ def forget(ws: Workspace, key: int | str, *, source: str = "cli") -> int | None:
     forgotten is also asking never to be added.
     """
     db = database(ws)
+    declared_erasers()  # every store's eraser loads, or nothing is changed
     try:
         reader = get_subscriber(ws, key)
     except NotFound:
@@ -55,17 +59,18 @@ def forget(ws: Workspace, key: int | str, *, source: str = "cli") -> int | None:
             raise NotFound(f"no reader with address {key!r}, and it is not an address to suppress") from None
         with write_transaction(db):
             suppress(db, suppression_hash(ws, normalized), "forgotten")
-            _run_hooks(ws, db, None, normalized)
+            _erase_elsewhere(ws, db, traces_of(ws, None, normalized))
+        _flush_log(db)
         return None
     with write_transaction(db):
         row = db.execute(
-            "SELECT email_normalized, status, forgotten_at FROM subscribers WHERE id = ?", [reader.id]
+            "SELECT email, email_normalized, status, forgotten_at FROM subscribers WHERE id = ?", [reader.id]
         ).fetchone()
-        normalized, status, forgotten_at = row
+        email, normalized, status, forgotten_at = row
         if forgotten_at:
             return reader.id
         suppress(db, suppression_hash(ws, normalized), "forgotten")
-        _run_hooks(ws, db, reader.id, normalized)
+        _erase_elsewhere(ws, db, traces_of(ws, reader.id, normalized, email))
         blank = ", ".join(f"{col} = NULL" for col in PERSONAL_EVENT_FIELDS)
         db.execute(f"UPDATE subscriber_events SET {blank} WHERE subscriber_id = ?", [reader.id])
         db.execute("DELETE FROM mail_queue WHERE subscriber_id = ?", [reader.id])  # nothing more to send
@@ -80,9 +85,32 @@ def forget(ws: Workspace, key: int | str, *, source: str = "cli") -> int | None:
             [new_status, now, now, reader.id],
         )
         record_event(db, reader.id, "forgotten", at=now, status=new_status, source=source)
+    _flush_log(db)
     return reader.id
 
 
-def _run_hooks(ws: Workspace, db: sqlite_utils.Database, subscriber_id: int | None, normalized: str) -> None:
+def _flush_log(db: sqlite_utils.Database) -> None:
+    """Copy the write-ahead log into the database and empty it: it still holds the pages as they were.
+
+    Best effort: while another connection is reading, part of the log stays until a later checkpoint.
+    """
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _erase_elsewhere(ws: Workspace, db: sqlite_utils.Database, traces: Traces) -> None:
+    """The other stores: every declared eraser, hooks registered at run time, delivered copies."""
+    for _, eraser in declared_erasers():
+        eraser(ws, db, traces)
     for hook in _HOOKS:
-        hook(ws, db, subscriber_id, normalized)
+        hook(ws, db, traces)
+    erase_delivered_copies(ws, traces)
+
+
+def erase_delivered_copies(ws: Workspace, traces: Traces) -> list[str]:
+    """Delete the messages to the reader that the Maildir transport keeps (issues and sign-up mail alike).
+
+    Recognised by their header block (To, the envelope lines, List-Unsubscribe), so a
+    large Maildir is read only as far as each message's headers.
+    """
+    folder = ws.path(ws.settings.delivery.maildir)
+    return discard_where(folder, lambda head: traces.found_in(head.decode("utf-8", "replace")), headers_only=True)

@@ -160,16 +160,37 @@ def test_a_from_setting_without_an_address_is_refused(workspace: Workspace) -> N
 
 
 def test_personalising_never_renders(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader's message is joined from the pieces made once: no template, MJML or body encoding per reader."""
+    import binascii
+
+    import jinja2
+    import mjml
+
     template = IssueMessage(workspace, "S", HTML, TEXT)
 
     def refuse(*args, **kwargs):
         raise AssertionError("rendered per reader")
 
-    monkeypatch.setattr("newsletter.render.render_html_email", refuse)
-    monkeypatch.setattr("newsletter.render.render_text", refuse)
+    monkeypatch.setattr(jinja2.Template, "render", refuse)
+    monkeypatch.setattr(jinja2.Template, "generate", refuse)
+    monkeypatch.setattr(mjml, "mjml2html", refuse)
+    with pytest.raises(AssertionError, match="rendered per reader"):  # the traps catch any rendering
+        jinja2.Template("{{ x }}").render(x=1)
+    with pytest.raises(AssertionError, match="rendered per reader"):
+        mjml.mjml2html("<mjml></mjml>")
+    encoded: list[int] = []
+    real_qp = binascii.b2a_qp
+    monkeypatch.setattr(binascii, "b2a_qp", lambda data, *a, **k: encoded.append(len(data)) or real_qp(data, *a, **k))
+
     for n in range(3):
-        template.build(Recipient(f"r{n}@example.org", f"R {n}", f"https://x.example/u/{n}", "u@example.com",
-                                 f"<{n}@example.com>"))
+        reader = Recipient(f"r{n}@example.org", f"R {n}", f"https://x.example/u/{n}", "u@example.com",
+                           f"<{n}@example.com>")
+        message = parse(template.build(reader))
+        plain, html = parts(message)
+        assert f"https://x.example/u/{n}" in plain and f"r{n}@example.org" in html
+    # Only the readers' own values were encoded, never the literal body (it is far longer than any of them).
+    assert max(encoded, default=0) < len("word " * 60)
+    assert sum(encoded) < 3 * len(TEXT + "r0@example.org" * 4 + "https://x.example/u/0" * 4)
 
 
 def test_verp_addresses_round_trip_and_refuse_forgeries(workspace: Workspace) -> None:

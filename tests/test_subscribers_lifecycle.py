@@ -279,10 +279,10 @@ def test_forget_hooks_run_in_the_same_transaction(workspace):
 
     seen = []
 
-    def erase_elsewhere(ws, db, subscriber_id, normalized):
+    def erase_elsewhere(ws, db, traces):
         assert ws is workspace
-        seen.append((subscriber_id, normalized))
-        if normalized.startswith("fail"):
+        seen.append((traces.subscriber_id, traces.normalized))
+        if traces.normalized.startswith("fail"):
             raise RuntimeError("the other store refused")
 
     subscribers.on_forget(erase_elsewhere)

@@ -64,11 +64,6 @@ class DeliveryFailure:
         """A permanent failure of the address itself: stop mailing it at once."""
         return self.action == "failed" and self.severity == "hard"
 
-    @property
-    def counts_as_soft(self) -> bool:
-        """A failure that may pass (mailbox full, a block, a policy): counted, not yet final."""
-        return self.action == "failed" and not self.hard
-
     def describe(self) -> str:
         words = f"{self.action} {self.status}"
         if self.reason:

@@ -16,9 +16,15 @@ from typing import Any
 
 from newsletter.errors import InvalidInput, NotFound
 from newsletter.workspace import Workspace
-from subscribers import get_subscriber, mark_bounced, mark_complained, register, unsubscribe, verp
-from subscribers.schema import database as subscriber_database
-from subscribers.store import record_event
+from subscribers import (
+    bounce_base,
+    get_subscriber,
+    mark_bounced,
+    mark_complained,
+    note_event,
+    register,
+    unsubscribe,
+)
 
 from . import readers, store
 from .arf import ORIGINAL_RECIPIENT_HEADERS
@@ -60,7 +66,7 @@ def routing_for(ws: Workspace) -> Routing:
     unsubscribe = str(ws.settings.delivery.unsubscribe_address)
     subscribe = tuple(a.strip().lower() for a in str(ws.settings.inbound.subscribe_address).split(",") if a.strip())
     return Routing(
-        bounce_tag=verp.bounce_base(ws).rpartition("@")[0],
+        bounce_tag=bounce_base(ws).rpartition("@")[0],
         unsubscribe_tag=unsubscribe.rpartition("@")[0] if "@" in unsubscribe else "unsubscribe",
         subscribe_addresses=subscribe,
     )
@@ -211,15 +217,10 @@ def _bounce(ws: Workspace, row: int, msg: Message, verdict: Verdict, routing: Ro
                                    detail=f"{streak} soft bounces in a row (limit {limit}); last: {detail}")
         else:
             changed = get_subscriber(ws, reader.subscriber_id)
-            _note(ws, reader.subscriber_id, "soft_bounce", changed.status,
-                  f"soft bounce {streak} of {limit} in a row: {detail}")
+            note_event(ws, reader.subscriber_id, "soft_bounce", source=SOURCE,
+                       detail=f"soft bounce {streak} of {limit} in a row: {detail}")
         done.append(_reader_dict(reader, f"soft bounce {streak}/{limit}", changed.status))
     return Outcome("done", "bounce", verdict.reason, readers=done)
-
-
-def _note(ws: Workspace, subscriber_id: int, kind: str, status: str, detail: str) -> None:
-    """An audit event that changes no status (a soft bounce below the limit)."""
-    record_event(subscriber_database(ws), subscriber_id, kind, status=status, source=SOURCE, detail=detail)
 
 
 def _complaint(ws: Workspace, row: int, verdict: Verdict, routing: Routing) -> Outcome:

@@ -13,7 +13,7 @@ from email.message import Message
 
 from newsletter.errors import NotFound
 from newsletter.workspace import Workspace
-from subscribers import BadToken, get_subscriber, read_token, verp
+from subscribers import BadToken, get_subscriber, parse_bounce_address, parse_unsubscribe_address, read_token
 
 from .mime import addresses, bare_address, header_text
 
@@ -68,7 +68,7 @@ def sent_message(ws: Workspace, message_id: str) -> tuple[str, int] | None:
 
 def reader_from_return_path(ws: Workspace, address: str) -> Reader | None:
     """The reader and issue a VERP bounce address names, or None when it is not ours or is forged."""
-    found = verp.parse_bounce_address(ws, address)
+    found = parse_bounce_address(ws, address)
     if found is None:
         return None
     return Reader(found.subscriber_id, issue_for_number(ws, found.issue_number), "verp")
@@ -76,7 +76,7 @@ def reader_from_return_path(ws: Workspace, address: str) -> Reader | None:
 
 def reader_from_unsubscribe_address(ws: Workspace, address: str) -> Reader | None:
     """The reader an ``unsubscribe+<token>@`` address names (signed), or None."""
-    found = verp.parse_unsubscribe_address(ws, address)
+    found = parse_unsubscribe_address(ws, address)
     return Reader(found, None, "unsubscribe address") if found is not None else None
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from newsletter.errors import ConfigError
 from newsletter.workspace import Workspace
-from subscribers.addresses import InvalidAddress, validate_address
+from subscribers import InvalidAddress, validate_address
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MODES = ("approve", "auto")

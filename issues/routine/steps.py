@@ -82,7 +82,7 @@ def import_step(ctx: RunContext) -> StepResult:
 
 def inbound_step(ctx: RunContext) -> StepResult:
     """Process returned mail: the ``[schedule] inbound`` folder, and IMAP when ``[inbound] imap_host`` is set."""
-    from ..inbound.sources import fetch_imap, process_path
+    from ..inbound import fetch_imap, process_path
 
     places = ([f"folder {ctx.schedule.inbound}"] if ctx.schedule.inbound else []) + \
         ([f"IMAP {ctx.ws.settings.inbound.imap_host}"] if ctx.ws.settings.inbound.imap_host else [])

@@ -23,8 +23,16 @@ from newsletter.personalise import placeholders
 from newsletter.render import render_html_email, render_string, render_text
 from newsletter.transports import Transport, TransportError, open_transport
 from newsletter.workspace import Workspace
-from subscribers import compact_token, confirmed_since, get_subscriber, record_event, unsubscribe_url
-from subscribers.verp import bounce_sender, sender_domain, unsubscribe_mailto
+from subscribers import (
+    bounce_sender,
+    compact_token,
+    confirmed_since,
+    get_subscriber,
+    record_event,
+    sender_domain,
+    unsubscribe_mailto,
+    unsubscribe_url,
+)
 
 from ..excerpt import absolute_url, excerpt_for, with_utm
 from ..message import IssueMessage, Recipient, envelope_recipient
