@@ -40,6 +40,7 @@ class RelatedLink:
     article_id: int
     score: float
     reasons: list[str] = field(default_factory=list)
+    pinned: bool = False  # placed by the editor (``articles related --pin``), not by its score
 
     def as_dict(self) -> dict:
         return {"article_id": self.article_id, "score": round(self.score, 4), "reasons": list(self.reasons)}
@@ -104,7 +105,8 @@ def rank_links(
         RelatedLink(other, score_of.get(other, 0.0),
                     (["pinned by the editor"] if other in pins else [])
                     + _reasons(db, query, other, match, tag_df, words)
-                    + ([f"meaning: {cosines[other]:.2f} (embeddings)"] if other in cosines else []))
+                    + ([f"meaning: {cosines[other]:.2f} (embeddings)"] if other in cosines else []),
+                    pinned=other in pins)
         for other in chosen
     ]
 
