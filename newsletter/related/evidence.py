@@ -3,8 +3,8 @@
 Both look at the best candidates' own terms, with thresholds relative to the
 archive's size ``N`` (no constant tuned to one blog):
 
-- a term is *distinctive* when at most ``3 sqrt(N)`` articles hold it, and
-  under a quarter of the archive (and at least two, or nothing can share it); a link needs a distinctive shared term,
+- a term is *distinctive* when at most ``3 sqrt(N)`` articles hold it, and no
+  more than hold the query's median term (at least two, or nothing can share it); a link needs a distinctive shared term,
   a shared tag of strength >= 0.5 (on at most about ``sqrt(N)`` articles), or an
   embedding match, else it rides on common words and is left out;
 - a *hub* holds many rare terms (``df <= sqrt(N)``): a monthly digest or a
@@ -38,12 +38,19 @@ class Evidence:
 
     ids: np.ndarray
     factor: np.ndarray
-    distinctive: list[list[int]]  # term ids shared with the query, rarest first (see distinctive_limit)
+    distinctive: list[list[int]]  # term ids shared with the query, heaviest first (see distinctive_limit)
+    limit: int  # the most articles a distinctive term is on
 
 
-def distinctive_limit(n: int) -> float:
-    """At most ``3 sqrt(N)`` articles, and never a quarter of the archive (on a small one, sqrt is big)."""
-    return min(3.0 * math.sqrt(n), n / 4)
+def distinctive_limit(n: int, query_df: np.ndarray | None = None) -> float:
+    """At most ``3 sqrt(N)`` articles, and no more than hold the query's median term.
+
+    The second bound matters on a small archive, where ``3 sqrt(N)`` is most of it.
+    """
+    limit = 3.0 * math.sqrt(n)
+    if query_df is not None and len(query_df):
+        limit = min(limit, max(2.0, float(np.median(query_df))))
+    return limit
 
 
 def rare_limit(n: int) -> float:
@@ -66,14 +73,17 @@ def evidence(db: sqlite_utils.Database, query: Query, ids: np.ndarray, dfs: dict
         return int(((df >= 2) & (df <= rare_limit(n))).sum())
 
     q_df = df_of(query_terms)
-    q_distinctive = set(query_terms[(q_df >= 2) & (q_df <= distinctive_limit(n))].tolist())
+    limit = distinctive_limit(n, q_df)
+    q_distinctive = set(query_terms[(q_df >= 2) & (q_df <= limit)].tolist())
     rare = np.array([rare_count(vectors[i].term_ids) if i in vectors else 0 for i in ids.tolist()], dtype=float)
     typical = float(np.median(np.append(rare, rare_count(query_terms)))) if len(rare) else 0.0
     above = rare / max(HUB_SPREAD * typical, 1.0)
     factor = 1.0 / np.sqrt(np.maximum(above, 1.0))
-    shared = [sorted(q_distinctive.intersection(vectors[i].term_ids.tolist()), key=lambda t: (dfs.get(t, 0), t))
-              if i in vectors else [] for i in ids.tolist()]  # rarest first
-    return Evidence(ids, factor, shared)
+    weight = dict(zip(query_terms.tolist(), (query.vector.body / np.log1p(np.maximum(q_df, 1))).tolist(),
+                      strict=True))  # the query's own weight of a term, rarer first
+    shared = [sorted(q_distinctive.intersection(vectors[i].term_ids.tolist()), key=lambda t: (-weight[t], t))
+              if i in vectors else [] for i in ids.tolist()]
+    return Evidence(ids, factor, shared, int(limit))
 
 
 def _vectors(db: sqlite_utils.Database, ids: list[int]) -> dict[int, DocVector]:

@@ -18,7 +18,7 @@ import sqlite_utils
 
 from ..settings import Section
 from ..workspace import Workspace
-from .evidence import POOL, distinctive_limit, evidence
+from .evidence import POOL, evidence
 from .index import ANALYZER, DocVector, refresh_embeddings, sync_index
 from .ranking import (
     Query,
@@ -147,7 +147,7 @@ def _with_evidence(db: sqlite_utils.Database, query: Query, ids: np.ndarray, sco
         notes = []
         if shared:
             notes.append(f"distinctive: {', '.join(named[t] for t in shared[:5])} "
-                         f"(each in at most {int(distinctive_limit(query.archive_size))} articles)")
+                         f"(each in at most {found.limit} articles)")
         if factor < 1.0:
             notes.append(f"hub page (names many topics): score x {factor:.2f}")
         proof[other] = notes
