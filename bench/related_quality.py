@@ -44,7 +44,10 @@ from newsletter.init import init_workspace  # noqa: E402
 from newsletter.related import rebuild_index, related_articles  # noqa: E402
 from newsletter.workspace import Workspace  # noqa: E402
 
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "based-cooking"
+# shared/ sits beside the main checkout (/work/main -> /work/shared) or two levels up from a worktree
+DEFAULT_CORPUS = next((p / "shared" / "corpora" / "based-cooking" for p in (REPO.parent, REPO.parent.parent)
+                       if (p / "shared" / "corpora" / "based-cooking").is_dir()),
+                      REPO.parent / "shared" / "corpora" / "based-cooking")
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 
 
@@ -226,6 +229,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON document")
     args = parser.parse_args()
     posts = read_corpus(Path(args.corpus))
+    if not posts:
+        sys.exit(f"error: no posts (*.md) in {args.corpus} or its posts/ folder; name the corpus folder")
     with tempfile.TemporaryDirectory() as tmp:
         ws, by_id = load_workspace(posts, Path(tmp))
         ids = sorted(by_id)

@@ -7,7 +7,14 @@ topics: every article mixes two topics with common English and background
 words, has a title from its topics and one to three tags.  Each step runs in
 its own process so peak memory (max RSS) is the step's own.
 
-    .venv/bin/python bench/related_scale.py [--sizes 10000,100000] [--keep DIR] [--embeddings [--model M]] [--export]
+    .venv/bin/pip install scikit-learn   # the peer: only the benchmark needs it
+    .venv/bin/python bench/related_scale.py [--sizes 10000,100000] [--runs 3] [--quick] [--keep DIR]
+        [--embeddings [--model M]] [--export]
+
+The peer runs in the same invocation on the same articles, interleaved with
+ours: scikit-learn's TfidfVectorizer fit next to our build, and its all-pairs
+cosine top 3 (fit included) next to ``--export``.  Memory is the peak of the
+step's process and all its workers summed (sampled from /proc every 20 ms).
 
 ``--export`` also times every article's list at once (``articles related --all``),
 which runs in one worker process per CPU on archives of 5,000 articles or more.
@@ -118,18 +125,86 @@ def peak_mb() -> float:
     return (own + workers) / 1024
 
 
+class TotalMemory:
+    """Peak of the summed resident memory of this process and all its workers, sampled every 20 ms."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TotalMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @staticmethod
+    def _tree(pid: int) -> list[int]:
+        out, todo = [], [pid]
+        while todo:
+            p = todo.pop()
+            out.append(p)
+            for task in Path(f"/proc/{p}/task").glob("*/children"):
+                try:
+                    todo.extend(int(c) for c in task.read_text().split())
+                except OSError:
+                    pass
+        return out
+
+    def _run(self) -> None:
+        page = os.sysconf("SC_PAGE_SIZE")
+        while not self._stop.is_set():
+            total = 0
+            for p in self._tree(os.getpid()):
+                try:
+                    total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * page
+                except (OSError, IndexError, ValueError):
+                    pass
+            self.peak = max(self.peak, total / 2**20)
+            self._stop.wait(0.02)
+
+
+def sklearn_peer(folder: Path, step: str) -> dict:
+    """The peer, same articles: scikit-learn's TF-IDF fit ('fit'), and all-pairs top 3 by cosine ('pairs')."""
+    import sqlite3
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    with sqlite3.connect(folder / "newsletter.db") as conn:
+        texts = [f"{t} {t} {b}" for t, b in conn.execute("SELECT title, body_text FROM articles ORDER BY id")]
+    with TotalMemory() as memory:
+        started = time.perf_counter()
+        matrix = TfidfVectorizer(stop_words="english", sublinear_tf=True, min_df=2, max_df=0.5).fit_transform(texts)
+        fitted = time.perf_counter() - started
+        if step == "fit":
+            return {"seconds": fitted, "peak_mb": memory.peak}
+        for start in range(0, matrix.shape[0], 1000):  # blocks of rows: the dense block stays small
+            block = (matrix[start : start + 1000] @ matrix.T).toarray()
+            block[np.arange(len(block)), np.arange(start, start + len(block))] = -1
+            np.argpartition(-block, 3, axis=1)[:, :3]
+        return {"seconds": time.perf_counter() - started, "peak_mb": memory.peak}
+
+
 def measure(folder: Path, step: str) -> dict:
     """One step in this process: 'build', 'add' (one new article) or 'issue' (10 items' lists)."""
     from newsletter.related import on_articles_changed, rebuild_index, related_articles
     from newsletter.workspace import Workspace
 
+    if step in ("fit", "pairs"):
+        return sklearn_peer(folder, step)
     ws = Workspace(folder)
     before = peak_mb()
     if step == "build":
-        started = time.perf_counter()
-        count = rebuild_index(ws)
-        seconds = time.perf_counter() - started
-        return {"seconds": seconds, "articles": count, "peak_mb": peak_mb(), "start_mb": before}
+        with TotalMemory() as memory:
+            started = time.perf_counter()
+            count = rebuild_index(ws)
+            seconds = time.perf_counter() - started
+        return {"seconds": seconds, "articles": count, "peak_mb": memory.peak, "start_mb": before}
     if step == "add":
         gen = Generator(seed=99)
         top = ws.db.execute("SELECT max(id) FROM articles").fetchone()[0]
@@ -149,9 +224,11 @@ def measure(folder: Path, step: str) -> dict:
     if step == "export":
         from newsletter.related import all_related
 
-        started = time.perf_counter()
-        count = sum(1 for _ in all_related(ws))
-        return {"seconds": time.perf_counter() - started, "articles": count, "peak_mb": peak_mb()}
+        with TotalMemory() as memory:
+            started = time.perf_counter()
+            count = sum(1 for _ in all_related(ws))
+            seconds = time.perf_counter() - started
+        return {"seconds": seconds, "articles": count, "peak_mb": memory.peak}
     items = [r[0] for r in ws.db.execute("SELECT id FROM articles ORDER BY published_at DESC, id DESC LIMIT 10")]
     related_articles(ws, items[0])  # first query opens the database and loads the schema
     started = time.perf_counter()
@@ -159,6 +236,17 @@ def measure(folder: Path, step: str) -> dict:
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "links": sum(len(v) for v in lists.values()), "peak_mb": peak_mb(),
             "start_mb": before}
+
+
+def _median(rows: list[dict]) -> dict:
+    return sorted(rows, key=lambda r: r["seconds"])[len(rows) // 2]
+
+
+def _spread(rows: list[dict], scale: float = 1.0) -> str:
+    """Median seconds (times ``scale``), with the range when there was more than one run."""
+    values = sorted(r["seconds"] * scale for r in rows)
+    mid = values[len(values) // 2]
+    return f"{mid:.1f}" if len(values) == 1 else f"{mid:.1f} ({values[0]:.1f}..{values[-1]:.1f})"
 
 
 def text_megabytes(database: Path) -> float:
@@ -180,6 +268,8 @@ def main() -> None:
     parser.add_argument("--embeddings", action="store_true", help="with [related] embeddings on")
     parser.add_argument("--model", help="with --embeddings: a sentence-transformers model folder")
     parser.add_argument("--export", action="store_true", help="also time every article's list at once (--all)")
+    parser.add_argument("--runs", type=int, default=3, help="interleaved runs; medians are shown (3)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 2,000 articles, one run")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -196,22 +286,28 @@ def main() -> None:
         if args.model:
             os.environ["NEWSLETTER_RELATED_EMBEDDING_MODEL"] = str(Path(args.model).resolve())
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="related-scale-"))
-    print(f"{'articles':>9} {'MB text':>8} | {'build s':>8} {'peak MB':>8} | {'add one ms':>10} | "
-          f"{'10-item issue ms':>16} {'peak MB':>8}" + (f" | {'all lists s':>11} {'peak MB':>8}" if args.export else ""))
-    for size in (int(s) for s in args.sizes.split(",")):
+    sizes = [2000] if args.quick else [int(x) for x in args.sizes.split(",")]
+    runs = 1 if args.quick else args.runs
+    print(f"median of {runs} interleaved run(s) (min..max); memory = peak of this process + all its workers, summed")
+    for size in sizes:
         folder = root / f"ws-{size}"
         if not (folder / "newsletter.db").exists():
             run_step("--step", "generate", "--folder", str(folder), "--size", str(size))
-        text_mb = text_megabytes(folder / "newsletter.db")
-        build = run_step("--step", "build", "--folder", str(folder))
-        issue = run_step("--step", "issue", "--folder", str(folder))
-        add = run_step("--step", "add", "--folder", str(folder))
-        line = (f"{size:>9} {text_mb:>8.0f} | {build['seconds']:>8.1f} {build['peak_mb']:>8.0f} | "
-                f"{add['seconds'] * 1000:>10.1f} | {issue['seconds'] * 1000:>16.0f} {issue['peak_mb']:>8.0f}")
-        if args.export:
-            export = run_step("--step", "export", "--folder", str(folder))
-            line += f" | {export['seconds']:>11.1f} {export['peak_mb']:>8.0f}"
-        print(line, flush=True)
+        steps = ["build", "fit", "issue", "add"] + (["export", "pairs"] if args.export else [])
+        results: dict[str, list[dict]] = {step: [] for step in steps}
+        for _ in range(runs):  # interleaved: ours and the peer see the same machine load
+            for step in steps:
+                results[step].append(run_step("--step", step, "--folder", str(folder)))
+        print(f"{size} articles, {text_megabytes(folder / 'newsletter.db'):.0f} MB of text")
+        for ours, peer, label in (("build", "fit", "build index vs sklearn TF-IDF fit"),
+                                  ("export", "pairs", "--all lists vs sklearn all-pairs top 3")):
+            if ours not in results:
+                continue
+            a, b = _median(results[ours]), _median(results[peer])
+            print(f"  {label}: {_spread(results[ours])} s, {a['peak_mb']:.0f} MB vs {_spread(results[peer])} s, "
+                  f"{b['peak_mb']:.0f} MB: ours / peer {a['seconds'] / b['seconds']:.2f}x")
+        print(f"  add one article: {_spread(results['add'], 1000)} ms; a 10-item issue's lists: "
+              f"{_spread(results['issue'], 1000)} ms", flush=True)
     if not args.keep:
         import shutil
 

@@ -17,7 +17,7 @@ from newsletter.articles import Article, articles_in_week, get_article
 from newsletter.clock import last_complete_week, normalise_week, now_iso, parse_week
 from newsletter.db import write_transaction
 from newsletter.errors import InvalidInput, NewsletterError
-from newsletter.related import related_articles
+from newsletter.related import RelatedLink, issue_related
 from newsletter.render import render_string
 from newsletter.workspace import Workspace
 
@@ -59,24 +59,20 @@ def _existing(ws: Workspace, issue_id: str) -> Issue | None:
     return get_issue(ws, issue_id) if row else None
 
 
-def _related(ws: Workspace, article: Article, in_issue: set[int], utm: dict) -> list[RelatedItem]:
-    """Up to ``[related] count`` related articles: never the article itself, never one of this issue."""
-    count = ws.settings.related.count
-    if count <= 0:
-        return []
+def _related(ws: Workspace, links: list[RelatedLink], utm: dict) -> list[RelatedItem]:
+    """The item's related links as issue entries (chosen for the whole issue by ``issue_related``)."""
     base = ws.settings.site.url.rstrip("/") + "/"
     related: list[RelatedItem] = []
-    # related_articles already leaves out the article itself and ``exclude``, and stops at ``limit``.
-    for link in related_articles(ws, article.id, exclude=sorted(in_issue), limit=count + 3):
+    for link in links:
         other = get_article(ws, link.article_id)
-        if not other.has_url or len(related) >= count:
+        if not other.has_url:
             continue  # a page still without a public URL is not linked
         url = with_utm(absolute_url(other.url, base), utm)
         related.append(RelatedItem(article_id=other.id, title=other.title, url=url))
     return related
 
 
-def _item(ws: Workspace, position: int, article: Article, in_issue: set[int], utm: dict) -> IssueItem:
+def _item(ws: Workspace, position: int, article: Article, links: list[RelatedLink], utm: dict) -> IssueItem:
     base = ws.settings.site.url.rstrip("/") + "/"
     url = absolute_url(article.url, base)
     image = absolute_url(article.image or "", url)
@@ -91,7 +87,7 @@ def _item(ws: Workspace, position: int, article: Article, in_issue: set[int], ut
         author=article.author or "",
         published_at=article.published_at.isoformat(),
         tags=list(article.tags),
-        related=_related(ws, article, in_issue, utm),
+        related=_related(ws, links, utm),
     )
 
 
@@ -129,8 +125,9 @@ def build_issue(ws: Workspace, week: str | None = None) -> Issue:
                   created_at=existing.created_at if existing else now, built_at=now)
     context = {"site": site_context(ws), "issue": draft}
     utm = _utm(ws, context)
-    in_issue = {a.id for a in articles}
-    items = [_item(ws, i, a, in_issue, utm) for i, a in enumerate(articles, 1)]
+    # never the article itself, another item of the issue, or an article another item links to
+    links = issue_related(ws, [a.id for a in articles])
+    items = [_item(ws, i, a, links[a.id], utm) for i, a in enumerate(articles, 1)]
     context["issue"] = draft = replace(draft, items=items)
     subject = _one_line(ws, "subject", context)
     preheader = _one_line(ws, "preheader", context)

@@ -133,16 +133,16 @@ def test_a_build_racing_another_week_gets_the_right_number_in_its_subject(worksp
     import issues.build as build_module
 
     ten_article_week(workspace)
-    real = build_module.related_articles
+    real = build_module.issue_related
     raced: list[str] = []
 
-    def related_while_another_build_lands(ws, article_id, **kwargs):
+    def related_while_another_build_lands(ws, article_ids, **kwargs):
         if not raced:
             raced.append("W45")
             build_issue(ws, "2026-W45")  # as if another process built a week meanwhile
-        return real(ws, article_id, **kwargs)
+        return real(ws, article_ids, **kwargs)
 
-    monkeypatch.setattr(build_module, "related_articles", related_while_another_build_lands)
+    monkeypatch.setattr(build_module, "issue_related", related_while_another_build_lands)
     issue = build_issue(workspace, "2026-W47")
     assert raced and get_issue(workspace, "2026-W45").number == 1
     assert issue.number == 2 and issue.subject.startswith("Weekly Training Notes #2: ")

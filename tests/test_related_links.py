@@ -68,9 +68,35 @@ def test_threshold_leaves_out_weak_matches(workspace):
 
 def test_default_count_and_limit(workspace):
     ids = add_samples(workspace)
-    assert len(related_articles(with_settings(workspace, min_score=0.0), ids["long-run"])) == 3
-    assert len(related_articles(with_settings(workspace, min_score=0.0, count=1), ids["long-run"])) == 1
-    assert related_articles(workspace, ids["long-run"], limit=0) == []
+    assert len(related_articles(with_settings(workspace, min_score=0.0), ids["compost"])) == 3
+    assert len(related_articles(with_settings(workspace, min_score=0.0, count=1), ids["compost"])) == 1
+    assert related_articles(workspace, ids["compost"], limit=0) == []
+
+
+def test_a_link_needs_a_distinctive_shared_term_not_only_common_words(workspace):
+    ids = add_samples(workspace)
+    links = related_articles(with_settings(workspace, min_score=0.0), ids["long-run"], limit=5)
+    assert ids_of(links) == [ids["interval-running"]]  # the bread and garden posts share only common words
+    assert any(r.startswith("distinctive: run") for r in links[0].reasons)
+    common = "Every week we think about what works, what helps and what people say about it. "
+    hobbies = ["Kayak paddles, dry bags, spray skirts, buoyancy aids, a bilge pump and a towline for the lake.",
+               "Knitting needles, merino yarn, cable patterns, stitch markers, blocking mats and a cosy scarf.",
+               "Chess openings, pawn structures, rook endgames, tactics puzzles, blitz clocks and tournament rules.",
+               "Birdsong at dawn: warblers, thrushes, reed buntings, binoculars, field guides and a marsh hide."]
+    posts = [add_article(workspace, f"hobby-{n}", f"Notes on {text.split()[0]}", common + text, [],
+                         f"2026-10-2{n}T08:00:00+00:00") for n, text in enumerate(hobbies)]
+    assert related_articles(with_settings(workspace, min_score=0.0), posts[0]) == []
+
+
+def test_a_shared_specific_tag_is_evidence_on_its_own(workspace):
+    ids = add_samples(workspace)
+    one = add_article(workspace, "kayak", "Kayak paddles", "Paddles and dry bags for a calm lake.", ["boating"],
+                      "2026-10-20T08:00:00+00:00")
+    two = add_article(workspace, "yarn", "Knitting yarn", "Needles and yarn for a winter scarf.", ["boating"],
+                      "2026-10-21T08:00:00+00:00")
+    links = related_articles(with_settings(workspace, min_score=0.0), one)
+    assert ids_of(links) == [two] and "tags: boating (2 articles)" in links[0].reasons
+    assert ids["compost"] not in ids_of(links)
 
 
 def test_pins_come_first_and_blocks_never_show(workspace):

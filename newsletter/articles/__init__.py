@@ -24,7 +24,15 @@ Rules the importer keeps (``newsletter articles import --help`` says the same):
 from .importer import import_sources
 from .model import Article, canonical_url, slugify
 from .report import ImportReport, ReportEntry
-from .store import all_articles, articles_db, articles_in_week, get_article, get_articles, set_url
+from .store import (
+    all_articles,
+    articles_db,
+    articles_in_week,
+    articles_without_url,
+    get_article,
+    get_articles,
+    set_url,
+)
 
 __all__ = [
     "Article",
@@ -33,6 +41,7 @@ __all__ = [
     "all_articles",
     "articles_db",
     "articles_in_week",
+    "articles_without_url",
     "canonical_url",
     "get_article",
     "get_articles",

@@ -123,6 +123,11 @@ def all_articles(ws: Workspace) -> list[Article]:
     return _select(articles_db(ws), "ORDER BY published_at, id")
 
 
+def articles_without_url(ws: Workspace) -> set[int]:
+    """Ids of articles still without a public URL (never linked until an editor gives them one)."""
+    return {row[0] for row in articles_db(ws).execute("SELECT id FROM articles WHERE url IS NULL")}
+
+
 def articles_in_week(ws: Workspace, week: str) -> list[Article]:
     """The articles published in ISO week ``week`` (``2026-W47``) in the site's time zone, oldest first."""
     start, end = week_bounds(week, ws.settings.site.timezone)

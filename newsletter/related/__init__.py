@@ -2,7 +2,7 @@
 
 The index lives in the workspace database and follows the articles table one
 article at a time (the importer calls :func:`on_articles_changed`); the issue
-build asks :func:`related_articles` for each item's links.
+build asks :func:`issue_related` for the items' links (no article linked twice in one issue).
 
 Method (chosen by measurement, see ``bench/related_quality.py``): Snowball-
 stemmed words without stop words; per article a unit log-tf vector of title +
@@ -21,6 +21,7 @@ from __future__ import annotations
 from .edits import Edit, block_related, clear_related_edit, edits_for, pin_related
 from .export import all_related
 from .index import index_articles, on_articles_changed, sync_index
+from .issue import issue_related
 from .links import RelatedLink, related_articles
 from .rebuild import rebuild_index
 
@@ -32,6 +33,7 @@ __all__ = [
     "clear_related_edit",
     "edits_for",
     "index_articles",
+    "issue_related",
     "on_articles_changed",
     "pin_related",
     "rebuild_index",

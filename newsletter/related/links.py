@@ -18,6 +18,7 @@ import sqlite_utils
 
 from ..settings import Section
 from ..workspace import Workspace
+from .evidence import POOL, evidence
 from .index import ANALYZER, DocVector, refresh_embeddings, sync_index
 from .ranking import (
     Query,
@@ -32,6 +33,9 @@ from .ranking import (
 )
 from .schema import has_articles_table, related_db
 
+STRONG_TAG = 0.5  # a shared tag this telling is evidence on its own (tag_strength: 1 on two articles of many)
+EMBEDDING_MATCH = 0.5  # an embedding cosine this high is evidence on its own
+
 
 @dataclass(frozen=True)
 class RelatedLink:
@@ -40,6 +44,7 @@ class RelatedLink:
     article_id: int
     score: float
     reasons: list[str] = field(default_factory=list)
+    pinned: bool = False  # placed by the editor (``articles related --pin``), not by its score
 
     def as_dict(self) -> dict:
         return {"article_id": self.article_id, "score": round(self.score, 4), "reasons": list(self.reasons)}
@@ -74,7 +79,8 @@ def rank_links(
         return []
     dfs = {} if dfs is None else dfs
     match = text_scores(db, query, settings.query_terms, dfs)
-    ids, scores = _combine(match, tag_scores(db, query) if settings.tag_weight > 0 else {}, settings.tag_weight)
+    tags = tag_scores(db, query) if settings.tag_weight > 0 else {}
+    ids, scores = _combine(match, tags, settings.tag_weight)
     cosines: dict[int, float] = {}
     if settings.embeddings and settings.embedding_weight > 0:
         from .embeddings import blend, model_name
@@ -88,10 +94,14 @@ def rank_links(
     pinned = [o for o, action in edits if action == "pin" and o not in skip]
     indexed = _published(db, pinned)  # a pinned article since deleted is left out
     pins = [o for o in pinned if o in indexed][:limit]
-    keep = (scores > 0) & (scores >= settings.min_score) & ~np.isin(ids, list(skip | set(pins)))
+    keep = (scores > 0) & ~np.isin(ids, list(skip | set(pins)))
+    older_than = None if settings.include_newer else query.published_at or None
+    words = _Words(db, query.article_id)
+    ids, scores, proof = _with_evidence(db, query, ids[keep], scores[keep], older_than, tags, cosines, limit,
+                                        dfs, words)
+    keep = scores >= settings.min_score
     chosen = list(pins)
     vectors: dict[int, Weighted] = {}
-    older_than = None if settings.include_newer else query.published_at or None
     for other in _best_first(db, ids[keep], scores[keep], older_than):
         if len(chosen) >= limit:
             break
@@ -99,14 +109,50 @@ def rank_links(
             chosen.append(other)
     score_of = dict(zip(ids.tolist(), scores.tolist(), strict=True))
     tag_df = _tag_frequencies(db, query.tags)
-    words = _Words(db, query.article_id)
     return [
         RelatedLink(other, score_of.get(other, 0.0),
                     (["pinned by the editor"] if other in pins else [])
                     + _reasons(db, query, other, match, tag_df, words)
-                    + ([f"meaning: {cosines[other]:.2f} (embeddings)"] if other in cosines else []))
+                    + proof.get(other, [])
+                    + ([f"meaning: {cosines[other]:.2f} (embeddings)"] if other in cosines else []),
+                    pinned=other in pins)
         for other in chosen
     ]
+
+
+def _with_evidence(db: sqlite_utils.Database, query: Query, ids: np.ndarray, scores: np.ndarray,
+                   older_than: str | None, tags: dict[int, float], cosines: dict[int, float], limit: int,
+                   dfs: dict[int, int], words: _Words) -> tuple[np.ndarray, np.ndarray, dict[int, list[str]]]:
+    """The best candidates with evidence beyond common words, hub pages damped (see :mod:`.evidence`).
+
+    Returns their ids, damped scores, and per id what to add to its reasons.
+    """
+    size = max(POOL, 5 * limit)
+    order = np.lexsort((-ids, -scores))
+    if older_than is not None:  # only older ones can be chosen: fill the pool with those
+        head = order[: 50 * size]
+        published = _published(db, ids[head].tolist())
+        order = head[np.array([published.get(i, "") < older_than for i in ids[head].tolist()], dtype=bool)]
+    ids, scores = ids[order[:size]], scores[order[:size]]
+    found = evidence(db, query, ids, dfs)
+    named = words(sorted({t for shared in found.distinctive for t in shared})) if found.distinctive else {}
+    keep, proof = [], {}
+    for i, (other, factor, shared) in enumerate(zip(ids.tolist(), found.factor.tolist(), found.distinctive,
+                                                   strict=True)):
+        strong_tag = tags.get(other, 0.0) >= STRONG_TAG
+        match = cosines.get(other, 0.0) >= EMBEDDING_MATCH
+        if not (shared or strong_tag or match):
+            continue  # only common words in common
+        keep.append(i)
+        notes = []
+        if shared:
+            notes.append(f"distinctive: {', '.join(named[t] for t in shared[:5])} "
+                         f"(each in at most {found.limit} articles)")
+        if factor < 1.0:
+            notes.append(f"hub page (names many topics): score x {factor:.2f}")
+        proof[other] = notes
+    keep_at = np.array(keep, dtype=np.int64)
+    return ids[keep_at], scores[keep_at] * found.factor[keep_at], proof
 
 
 def _combine(match: TextMatch, tags: dict[int, float], tag_weight: float) -> tuple[np.ndarray, np.ndarray]:

@@ -25,40 +25,52 @@ from .index import ANALYZER, ARTICLE_COLUMNS, DocVector, article_tags, fingerpri
 from .schema import has_articles_table, related_db
 
 _READ_CHUNK = 500
-_PARALLEL_FROM = 20_000  # articles; below this, starting workers costs more than it saves
+_PARALLEL_FROM = 5_000  # articles; below this, starting workers (about a second each) costs more than it saves
 _TABLES = ("related_segments", "related_tombstones", "related_postings", "related_docs", "related_tags",
            "related_terms")
 
-Analysed = list[tuple[list[str], np.ndarray, np.ndarray]]  # per article: terms, body and title weights
+# A chunk's distinct terms, and per article: the positions of its terms in that list, body and title weights.
+Analysed = tuple[list[str], list[tuple[np.ndarray, np.ndarray, np.ndarray]]]
 
 
 def _analyse(texts: list[tuple[str, str]]) -> Analysed:
-    """Term vectors of (title, body) pairs; runs in a worker process on big archives."""
+    """Term vectors of (title, body) pairs; runs in a worker process on big archives.
+
+    Each distinct term of the chunk is sent back once (not once per article): less to pickle,
+    and fewer vocabulary lookups in the process that writes.
+    """
+    local: dict[str, int] = {}
     out = []
     for title, body in texts:
         vector = ANALYZER.vector(title or "", body or "")
-        out.append((vector.terms, vector.body, vector.title))
-    return out
+        for term in vector.terms:
+            local.setdefault(term, len(local))
+        positions = np.fromiter(map(local.__getitem__, vector.terms), dtype=np.int32, count=len(vector.terms))
+        out.append((positions, vector.body, vector.title))
+    return list(local), out
 
 
-class _Vocabulary:
-    """Term ids and document frequencies, assigned in the order terms are first seen."""
+class _Vocabulary(dict):
+    """Term -> id, assigned in the order terms are first seen, with each term's document frequency."""
 
     def __init__(self) -> None:
-        self.ids: dict[str, int] = {}
-        self.df: list[int] = []
+        super().__init__()
+        self.df = np.zeros(1 << 16, dtype=np.int64)  # by term id - 1, grown as needed
+
+    def __missing__(self, term: str) -> int:
+        term_id = self[term] = len(self) + 1
+        return term_id
 
     def term_ids(self, terms: list[str]) -> np.ndarray:
-        ids, df = self.ids, self.df
-        out = []
-        for term in terms:
-            term_id = ids.get(term)
-            if term_id is None:
-                term_id = ids[term] = len(df) + 1
-                df.append(0)
-            df[term_id - 1] += 1
-            out.append(term_id)
-        return np.array(out, dtype=np.int32)
+        """Ids of ``terms`` (new ones added); document frequencies are counted by :meth:`count`."""
+        out = np.fromiter(map(self.__getitem__, terms), dtype=np.int32, count=len(terms))
+        if len(self) > len(self.df):
+            self.df = np.concatenate([self.df, np.zeros(max(len(self), len(self.df)), dtype=np.int64)])
+        return out
+
+    def count(self, ids: np.ndarray) -> None:
+        """One more article holds each of these (distinct) term ids."""
+        self.df[ids - 1] += 1
 
 
 class _SegmentBatch:
@@ -121,14 +133,16 @@ def rebuild_index(ws: Workspace, *, workers: int | None = None) -> int:
         cursor = conn.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY id")
         stamp = now_iso()
         segment, batch = 1, _SegmentBatch()
-        for rows, vectors in _analysed_chunks(cursor, workers):
+        for rows, (terms, vectors) in _analysed_chunks(cursor, workers):
             docs: list[tuple] = []
             tag_rows: list[tuple] = []
-            for (article_id, title, body, raw_tags, published), (terms, body_w, title_w) in zip(
+            chunk_ids = vocab.term_ids(terms)
+            for (article_id, title, body, raw_tags, published), (positions, body_w, title_w) in zip(
                 rows, vectors, strict=True
             ):
                 tags = article_tags(raw_tags)
-                ids = vocab.term_ids(terms)
+                ids = chunk_ids[positions]
+                vocab.count(ids)
                 batch.add(article_id, ids, body_w, title_w)
                 docs.append((article_id, published or "", fingerprint(title, body, tags, published),
                              DocVector(ids, body_w, title_w).to_blob(), stamp, segment))
@@ -144,7 +158,7 @@ def rebuild_index(ws: Workspace, *, workers: int | None = None) -> int:
         conn.execute("UPDATE related_stats SET value = ? WHERE name = 'documents'", [count])
         conn.executemany(
             "INSERT INTO related_terms (id, term, word, df) VALUES (?, ?, ?, ?)",
-            ((i, term, term, vocab.df[i - 1]) for term, i in vocab.ids.items()),
+            ((i, term, term, int(vocab.df[i - 1])) for term, i in vocab.items()),
         )
         prune_embeddings(db)
     refresh_embeddings(ws)  # stored vectors of unchanged articles stay: only new or changed text is embedded

@@ -49,50 +49,52 @@ class TermVector:
     title: np.ndarray  # float32, unit length over the title's terms (zeros if no title)
 
 
+class _StemCache(dict):
+    """Word as found -> stem ("" for a stop word); a missing word is stemmed once, on first sight.
+
+    Looked up through ``map(cache.__getitem__, words)``, so the common case (a word
+    seen before) never runs a line of Python.
+    """
+
+    def __init__(self, stemmer, lock: threading.Lock) -> None:
+        super().__init__()
+        self._stemmer, self._lock = stemmer, lock
+
+    def __missing__(self, word: str) -> str:
+        base = word.split("'", 1)[0]  # don't -> don, runner's -> runner
+        if base in STOP_WORDS or len(base) < 2:
+            stem = ""
+        else:
+            with self._lock:  # the stemmer keeps state while it works: one word at a time
+                stem = self._stemmer.stemWord(base)
+        if len(self) > _MAX_STEM_CACHE:
+            self.clear()
+        self[word] = stem
+        return stem
+
+
 class Analyzer:
-    """Tokeniser + Snowball English stemmer; each distinct word is looked up once (stemming is slow)."""
+    """Tokeniser + Snowball English stemmer (PyStemmer's C build); each distinct word is stemmed once."""
 
     def __init__(self) -> None:
-        self._stemmer = snowballstemmer.stemmer("english")
-        self._lock = threading.Lock()  # the stemmer keeps state while it works: one word at a time
-        self._cache: dict[str, str] = {}  # word as found -> stem, "" for a stop word
-
-    def _stem(self, word: str) -> str:
-        stem = self._cache.get(word)
-        if stem is None:
-            base = word.split("'", 1)[0]  # don't -> don, runner's -> runner
-            if base in STOP_WORDS or len(base) < 2:
-                stem = ""
-            else:
-                with self._lock:
-                    stem = self._stemmer.stemWord(base)
-            if len(self._cache) > _MAX_STEM_CACHE:
-                self._cache.clear()
-            self._cache[word] = stem
-        return stem
+        self._cache = _StemCache(snowballstemmer.stemmer("english"), threading.Lock())
 
     def tokens(self, text: str) -> list[str]:
         """Stems of the words of ``text`` in order, without stop words."""
-        return [stem for stem in map(self._stem, _WORD.findall(text.lower())) if stem]
+        return [stem for stem in map(self._cache.__getitem__, _WORD.findall(text.lower())) if stem]
 
     def vector(self, title: str, body: str) -> TermVector:
         """The weighted terms of one article (title counted in the body vector too)."""
-        counts: dict[str, int] = {}
-        in_title: set[str] = set()
-        cached = self._cache.get
-        for text, is_title in ((title or "", True), (body or "", False)):
-            for word, n in Counter(_WORD.findall(text.lower())).items():
-                stem = cached(word)
-                if stem is None:
-                    stem = self._stem(word)
-                if stem:
-                    counts[stem] = counts.get(stem, 0) + n
-                    if is_title:
-                        in_title.add(stem)
+        stem = self._cache.__getitem__
+        in_title = Counter(map(stem, _WORD.findall((title or "").lower())))
+        counts = Counter(map(stem, _WORD.findall((body or "").lower())))
+        counts.update(in_title)
+        counts.pop("", None)
+        in_title.pop("", None)
         terms = sorted(counts)
-        body_w = np.log(np.array([counts[t] for t in terms], dtype=np.float64)) + 1.0
+        body_w = np.log(np.fromiter(map(counts.__getitem__, terms), dtype=np.float64, count=len(terms))) + 1.0
         norm = float(np.sqrt((body_w * body_w).sum())) or 1.0
-        title_w = np.array([1.0 if t in in_title else 0.0 for t in terms], dtype=np.float64)
+        title_w = np.fromiter(map(in_title.__contains__, terms), dtype=np.float64, count=len(terms))
         title_w /= math.sqrt(len(in_title)) or 1.0
         return TermVector(terms, (body_w / norm).astype(np.float32), title_w.astype(np.float32))
 
@@ -103,13 +105,10 @@ class Analyzer:
         """
         words: dict[str, str] = {}
         wanted = None if stems is None else set(stems)
-        cached = self._cache.get
         for text in (title or "", body or ""):
             for word in _WORD.finditer(text.lower()):
                 word = word.group()
-                stem = cached(word)
-                if stem is None:
-                    stem = self._stem(word)
+                stem = self._cache[word]
                 if stem and stem not in words and (wanted is None or stem in wanted):
                     words[stem] = word.split("'", 1)[0]
                     if wanted is not None:
