@@ -15,6 +15,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from .permissions import create_private_file
+
 Migration = Callable[[sqlite_utils.Database], None]
 
 BUSY_TIMEOUT_MS = 10_000
@@ -62,6 +64,8 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
 
 def connect(path: Path | str) -> sqlite_utils.Database:
     """Open (creating if needed) the database at ``path`` with WAL and a busy timeout."""
+    if str(path) != ":memory:":
+        create_private_file(path)  # 0600: it holds readers' addresses; SQLite gives -wal/-shm the same mode
     conn = sqlite3.connect(
         str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
     )

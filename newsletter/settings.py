@@ -105,6 +105,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "signups_per_ip_per_hour": 20,
         "signups_per_address_per_hour": 5,
         "trusted_proxies": 0,  # reverse proxies in front: X-Forwarded-For hops to trust
+        # sites whose pages may post the sign-up form (Origin/Referer), comma-separated origins
+        # like "https://shop.example.com"; [site] url and public_url are always allowed
+        "allowed_origins": "",
         "threads": 8,
         "preview_port": 8088,
     },

@@ -12,6 +12,7 @@ import logging
 import re
 import threading
 import time
+import traceback
 from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +25,7 @@ from werkzeug.exceptions import HTTPException, NotFound, TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .errors import ConfigError
+from .permissions import keep_files_private
 from .templating import template_dirs
 from .workspace import Workspace
 
@@ -108,6 +110,34 @@ def origin_of(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return ""
     return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def allowed_origins(ws: Workspace) -> set[str]:
+    """Origins whose pages may post our forms: ``[site] url``, ``public_url`` and ``[web] allowed_origins``."""
+    extra = ws.settings.web.allowed_origins
+    listed = extra if isinstance(extra, (list, tuple)) else str(extra).replace(",", " ").split()
+    sites = (ws.settings.site.url, ws.settings.site.public_url, *listed)
+    return {origin_of(str(site)) for site in sites} - {""}
+
+
+def cross_site_origin(ws: Workspace | None = None) -> str | None:
+    """The foreign origin a browser says this request comes from, or None when it may post here.
+
+    The ``Origin`` header decides (``Referer`` when a browser sent none); our own origin and
+    :func:`allowed_origins` pass.  A request with neither header (curl, a server-side
+    script, a mail app's one-click POST) is not a browser posting from another page.
+    """
+    origin = request.headers.get("Origin")
+    if origin is None:
+        referer = request.headers.get("Referer")
+        if not referer:
+            return None
+        origin = origin_of(referer) or referer
+    origin = origin.strip().lower()
+    own = origin_of(request.host_url)
+    if origin == own or origin in allowed_origins(ws or current_workspace()):
+        return None
+    return origin[:200]
 
 
 _UNSAFE_CHARS = re.compile(r"[\x00-\x20\\\x7f]")
@@ -221,7 +251,13 @@ def _handle_http_error(exc: HTTPException) -> Response:
 
 
 def _handle_crash(exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    """A 500 page; the log names the error's type and where it happened, never its message.
+
+    An exception's message may quote what a reader typed (an address, a name), which does
+    not belong in a log file; the traceback's file and line say where to look.
+    """
+    where = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("unhandled %s on %s %s\n%s", type(exc).__name__, request.method, request.path, where.rstrip())
     return _error_page(500)
 
 
@@ -351,6 +387,7 @@ def waitress_options(ws: Workspace) -> dict[str, Any]:
 
 def create_shell(ws: Workspace, *, name: str = "newsletter") -> Flask:
     """A Flask app for ``ws`` with the shell's limits, headers and error pages; add blueprints to it."""
+    keep_files_private()  # also under a WSGI host that calls the factory itself
     app = NewsletterFlask(name, static_folder=None)
     app.extensions[EXTENSION_KEY] = ws
     web = ws.settings.web
@@ -382,7 +419,9 @@ __all__ = [
     "EMAIL_CSP",
     "PAGE_CSP",
     "RateLimiter",
+    "allowed_origins",
     "client_ip",
+    "cross_site_origin",
     "create_shell",
     "make_server",
     "current_workspace",

@@ -15,15 +15,16 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, request, url_for
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, Forbidden
 
 from newsletter.errors import InvalidInput, NewsletterError, NotFound
 from newsletter.web import (
     EXTENSION_KEY,
     RateLimiter,
+    allowed_origins,
     client_ip,
+    cross_site_origin,
     current_workspace,
-    origin_of,
     render_page,
     safe_next,
     too_many,
@@ -165,6 +166,11 @@ def embed_snippet() -> Response:
 @bp.post("/subscribe")
 def subscribe_post() -> Response:
     ws = current_workspace()
+    foreign = cross_site_origin(ws)
+    if foreign is not None:  # a page on another site posting our form: its owner has not been allowed to
+        log.info("sign-up posted from %s refused (not in [web] allowed_origins)", foreign)
+        raise Forbidden(f"This sign-up form was sent from {foreign}, which may not post it. "
+                        f"Sign up at {ws.settings.site.public_url.rstrip('/')}/subscribe instead.")
     by_ip, by_address = current_app.extensions[LIMITS_KEY]
     wait = by_ip.hit(client_ip())
     if wait:
@@ -200,10 +206,13 @@ def subscribe_post() -> Response:
 
 @bp.after_request
 def _allow_the_blog(response: Response) -> Response:
-    """Let scripts on the blog (``[site] url``) post sign-ups as JSON (CORS for that origin only)."""
+    """Let scripts on the allowed sites (the blog, ``[web] allowed_origins``) post sign-ups as JSON.
+
+    CORS for those origins only, on the answer and on the browser's preflight (OPTIONS).
+    """
     origin = request.headers.get("Origin", "")
     if request.path == "/subscribe" and origin:
-        if origin.lower() == origin_of(current_workspace().settings.site.url):
+        if origin.lower() in allowed_origins(current_workspace()):
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Allow-Methods"] = "POST"
             response.headers["Access-Control-Allow-Headers"] = "Content-Type"
