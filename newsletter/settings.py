@@ -110,6 +110,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "allowed_origins": "",
         "threads": 8,
         "preview_port": 8088,
+        "request_timeout": 10.0,  # seconds a request (headers and body) may take to arrive
+        "connections_per_ip": 50,  # open connections one address may hold (off when trusted_proxies > 0)
+        "max_connections": 4000,  # open connections in all (waitress polls; the open-file limit is raised)
     },
     "inbound": {
         "subscribe_address": "",
