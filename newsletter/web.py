@@ -113,10 +113,13 @@ def allowed_origins(ws: Workspace) -> set[str]:
 def cross_site_origin(ws: Workspace | None = None) -> str | None:
     """The foreign origin a browser says this request comes from, or None when it may post here.
 
-    The ``Origin`` header decides (``Referer`` when a browser sent none); our own origin and
-    :func:`allowed_origins` pass.  A request with neither header (curl, a server-side
+    A browser's ``Sec-Fetch-Site: same-origin`` passes; otherwise the ``Origin`` header decides
+    (``Referer`` when a browser sent none): our own origin and :func:`allowed_origins` pass,
+    ``null`` (a sandboxed frame, a page hiding where it is) does not.  A request with neither header (curl, a server-side
     script, a mail app's one-click POST) is not a browser posting from another page.
     """
+    if request.headers.get("Sec-Fetch-Site") == "same-origin":  # set by the browser, never by a page
+        return None  # our own page (whose no-referrer policy makes the browser send "Origin: null")
     origin = request.headers.get("Origin")
     if origin is None:
         referer = request.headers.get("Referer")

@@ -31,8 +31,9 @@ from newsletter.web import (
     wants_json,
 )
 
-from . import BadToken, confirm, get_subscriber, read_token, subscribe, unsubscribe
+from . import BadToken, confirm, get_subscriber, read_token, unsubscribe
 from .addresses import InvalidAddress, clean_name, validate_address
+from .intake import take_in
 from .mailqueue import WEB_POLL_SECONDS, MailWorker, quiet_checkpoints
 
 log = logging.getLogger("subscribers.web")
@@ -123,8 +124,12 @@ def _signup_fields() -> dict[str, str]:
 def _signup_form(status: int = 200, *, values: dict[str, str] | None = None, error: str | None = None,
                  next_url: str | None = None) -> Response:
     ws = current_workspace()
-    return render_page("subscribe.html.j2", status=status, values=values or {}, error=error,
-                       next=next_url, consent=ws.settings.subscribers.consent_text)
+    response = render_page("subscribe.html.j2", status=status, values=values or {}, error=error,
+                           next=next_url, consent=ws.settings.subscribers.consent_text)
+    # no token in this page's address: let the browser name our origin when the form posts
+    # (browsers without Sec-Fetch-Site would send "Origin: null" under no-referrer)
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
 
 
 def _refuse(message: str, values: dict[str, str], next_url: str | None) -> Response:
@@ -182,7 +187,7 @@ def subscribe_post() -> Response:
         log.info("sign-up with the honeypot filled from %s ignored", client_ip())
         return _accepted(values, next_url)
     try:
-        address = validate_address(values["email"])
+        address = validate_address(values["email"], check_deliverability=bool(ws.settings.subscribers.check_deliverability))
     except InvalidAddress:
         message = ("Please enter your email address." if not values["email"] else
                    "That does not look like an email address; check it and try again (like jane@example.com).")
@@ -194,13 +199,10 @@ def subscribe_post() -> Response:
     wait = by_address.hit(address.normalized)
     if wait:
         raise too_many(wait)
-    try:
-        subscribe(ws, values["email"], name=name, source="api" if request.is_json else "form",
-                  ip=client_ip(), user_agent=_agent(), consent_text=ws.settings.subscribers.consent_text,
-                  defer_mail=True)
-    except InvalidInput:
-        return _refuse("That address cannot receive the newsletter; check it and try again.", values, next_url)
-    _keep_worker_running()  # for every address alike; the worker finds queued mail on its next poll
+    # The same write for every address; the mail worker registers it (new, known or left) moments later.
+    take_in(ws, values["email"], name=name, source="api" if request.is_json else "form",
+            ip=client_ip(), user_agent=_agent(), consent_text=ws.settings.subscribers.consent_text)
+    _keep_worker_running()  # for every address alike; the worker finds the sign-up on its next poll
     return _accepted(values, next_url)
 
 

@@ -49,7 +49,7 @@ def test_a_crash_logs_where_it_happened_but_not_what_was_typed(
     def explode(*args, **kwargs):
         raise RuntimeError(f"could not store {args[1]!r}")
 
-    monkeypatch.setattr(subscribers.web, "subscribe", explode)
+    monkeypatch.setattr(subscribers.web, "take_in", explode)
     response = client.post("/subscribe", data={"email": "private.person@example.org"})
     assert response.status_code == 500
     assert "unhandled RuntimeError on POST /subscribe" in caplog.text and "explode" in caplog.text
@@ -61,6 +61,7 @@ def test_a_crash_logs_where_it_happened_but_not_what_was_typed(
     {"Origin": "null"},
     {"Referer": "https://evil.example/page-with-a-hidden-form"},
     {"Origin": "https://blog.example.com.evil.example"},
+    {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
 ])
 def test_a_form_posted_from_another_site_is_refused(client, workspace: Workspace, headers: dict) -> None:
     response = client.post("/subscribe", data={"email": "victim@example.org"}, headers=headers)
@@ -76,9 +77,11 @@ def test_a_form_posted_from_another_site_is_refused(client, workspace: Workspace
     {"Origin": "http://localhost"},  # the server's own origin (the test client's Host)
     {"Referer": "https://blog.example.com/posts/hill-repeats"},
     {},  # no browser at all: curl, a script on the blog's server
+    {"Origin": "null", "Sec-Fetch-Site": "same-origin"},  # our own page under its no-referrer policy
 ])
 def test_allowed_and_own_origins_may_post(client, workspace: Workspace, headers: dict) -> None:
     assert client.post("/subscribe", data={"email": "reader@example.org"}, headers=headers).status_code == 200
+    assert mail_worker(client.application).flush()
     assert get_subscriber(workspace, "reader@example.org").status == "pending"
 
 
