@@ -38,8 +38,13 @@ def _process_write_lock(db: sqlite_utils.Database) -> threading.RLock:
 
 
 @contextmanager
-def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+def write_transaction(db: sqlite_utils.Database, *, durable: bool = False) -> Iterator[sqlite_utils.Database]:
     """``BEGIN IMMEDIATE`` … ``COMMIT``: all of it is stored or none, and read-then-write never races.
+
+    ``durable=True`` commits with ``synchronous = FULL`` (the WAL is synced to disk before
+    COMMIT returns), for what a power cut must never lose: consent, unsubscribes, every
+    reader's status.  Otherwise ``NORMAL``: a power cut may lose the last commits, which
+    for the outbox means a message recorded as sent may go out again (never one skipped).
 
     Threads of one process queue on a Python lock first: SQLite's busy handler polls
     with sleeps of up to 100 ms, so under many threads a waiter could starve past the
@@ -50,6 +55,8 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
     # Bounded: a thread that waits on another while in a transaction gets SQLite's "locked", not a hang.
     held = lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000)
     try:
+        if durable:
+            conn.execute("PRAGMA synchronous = FULL")
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield db
@@ -58,6 +65,8 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
             raise
         conn.execute("COMMIT")
     finally:
+        if durable:
+            conn.execute("PRAGMA synchronous = NORMAL")
         if held:
             lock.release()
 

@@ -12,13 +12,12 @@ from collections.abc import Callable
 import sqlite_utils
 
 from newsletter import clock
-from newsletter.db import write_transaction
 from newsletter.errors import NotFound
 from newsletter.workspace import Workspace
 
 from .addresses import InvalidAddress, validate_address
 from .schema import PERSONAL_EVENT_FIELDS, database
-from .store import get_subscriber, record_event
+from .store import get_subscriber, record_event, write_transaction
 from .suppression import suppress, suppression_hash
 
 ForgetHook = Callable[[Workspace, sqlite_utils.Database, int | None, str], None]
