@@ -68,7 +68,8 @@ def test_no_mail_is_built_or_sent_inside_the_request_whatever_the_address(worksp
     # The same statements for every address (only the values differ): nothing to time apart.
     shapes = {address: [_shape(statement) for statement in statements] for address, statements in work.items()}
     assert len({json.dumps(shape) for shape in shapes.values()}) == 1, shapes
-    assert shapes["new@example.com"] == ["BEGIN IMMEDIATE", "INSERT INTO signup_intake", "COMMIT"]
+    assert shapes["new@example.com"] == ["PRAGMA synchronous =", "BEGIN IMMEDIATE", "INSERT INTO signup_intake",
+                                        "COMMIT", "PRAGMA synchronous ="]
 
     assert worker.flush()
     assert sends == [("subscribers-mail", "new@example.com")]  # sent by the worker, never by the request
