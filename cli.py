@@ -11,6 +11,7 @@ import click
 from issues import commands as issues_commands
 from newsletter import commands as newsletter_commands
 from newsletter.console import AppContext, run, setup_logging
+from newsletter.permissions import keep_files_private
 from subscribers import commands as subscribers_commands
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -38,6 +39,7 @@ def main(ctx: click.Context, workspace: str | None, quiet: bool, verbose: bool) 
         newsletter issue build && newsletter preview
     """
     setup_logging(verbose, quiet)
+    keep_files_private()  # the database, mail and exports hold readers' personal data
     ctx.obj = AppContext(workspace, quiet, verbose)
 
 

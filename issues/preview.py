@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, abort, g, jsonify, request
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
@@ -180,9 +180,26 @@ def watch(session: PreviewSession) -> tuple[Any, _SaveHandler]:
     return observer, handler
 
 
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
+
+
+def _local_host_only() -> None:
+    """Answer only requests addressed to this machine by name (``Host: 127.0.0.1:PORT``, ``localhost``).
+
+    A page elsewhere could point its own host name at 127.0.0.1 (DNS rebinding) and read
+    drafts as if same-origin; its requests carry that foreign name in ``Host``, so they
+    are refused here.
+    """
+    host = request.host.lower()
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    if name not in LOCAL_HOSTS:
+        abort(403, description="The preview answers only at http://127.0.0.1 or http://localhost; open it there.")
+
+
 def create_preview_app(session: PreviewSession) -> Flask:
     """The preview pages for one session (on the same shell as the public app)."""
     app = create_shell(session.ws, name="preview")
+    app.before_request(_local_host_only)
 
     @app.get("/")
     def page() -> Response:

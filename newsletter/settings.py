@@ -144,8 +144,14 @@ REGISTRY.add(SectionSpec("web", "The public pages of `newsletter serve` and the 
     Key("signups_per_ip_per_hour", 20, "sign-ups one IP address may make per hour", min=0),
     Key("signups_per_address_per_hour", 5, "sign-ups one email address may receive per hour", min=0),
     Key("trusted_proxies", 0, "reverse proxies in front: X-Forwarded-For hops to trust", min=0, max=10),
+    Key("allowed_origins", "", "other sites whose pages may post the sign-up form: comma-separated origins like "
+        "\"https://shop.example.com\" ([site] url and public_url are always allowed)"),
     Key("threads", 8, "worker threads of the web server", min=1, max=256),
     Key("preview_port", 8088, "port of `newsletter preview` (on 127.0.0.1)", **PORT),
+    Key("request_timeout", 10.0, "seconds a request (headers and body) may take to arrive", min=0.5, max=600),
+    Key("connections_per_ip", 50, "open connections one address may hold (off when trusted_proxies > 0)", min=1),
+    Key("max_connections", 4000, "open connections in all (the open-file limit is raised to fit)", min=10,
+        max=100000),
 )))
 
 REGISTRY.add(SectionSpec("inbound", "Mail that comes back: bounces, complaints, mail commands.", (

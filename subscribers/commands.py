@@ -269,7 +269,7 @@ def stats(ws: Workspace, weeks: int, as_json: bool) -> None:
 @json_option
 @pass_workspace
 def send_mail(ws: Workspace, as_json: bool) -> None:
-    """Send the confirmation and welcome emails waiting in the queue.
+    """Register sign-ups the web form took in, then send the confirmation and welcome emails waiting.
 
     The web server sends them itself after each answer and at start; this is for a
     server that is stopped (or mails due for a retry after the relay refused them).
@@ -278,6 +278,9 @@ def send_mail(ws: Workspace, as_json: bool) -> None:
     Example:
         newsletter subscribers send-mail --json
     """
+    from .intake import register_taken_in
+
+    register_taken_in(ws)  # sign-ups a stopped server took in but had not registered yet
     counts = drain(ws)
     data = {"sent": counts["sent"], "failed": counts["failed"], "still_queued": queued(ws)}
     if as_json:

@@ -19,7 +19,6 @@ from operator import itemgetter
 from typing import Any
 
 from newsletter import clock
-from newsletter.db import write_transaction
 from newsletter.errors import InvalidInput
 from newsletter.workspace import Workspace
 
@@ -28,7 +27,7 @@ from .addresses import clean_name, split_name_address, validate_address
 from .csvfile import CsvRow, open_text, read_rows
 from .export import FORMULA_START
 from .schema import LEAVER_STATUSES, database
-from .store import ever_left, paged, select_in
+from .store import ever_left, paged, select_in, write_transaction
 from .suppression import suppression_hash
 
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")  # undecodable bytes, kept by errors="surrogateescape"
