@@ -28,6 +28,7 @@ from .archive import get_issue, mark_sent, resolve_issue_id
 from .freeze import freeze_issue
 from .message import IssueMessage
 from .pipeline import DeliveryOptions, ReaderMessages, SendRun, TokenBucket, run_pipeline
+from .providers import ProviderMap
 
 __all__ = [
     "DeliveryOptions", "DeliveryUnavailable", "NothingToSend", "ReaderMessages", "SendBusy", "SendReport", "TokenBucket",
@@ -63,6 +64,8 @@ class SendReport:
     finished: bool = False
     interrupted: bool = False
     paused: str | None = None
+    deferred: int = 0  # readers refused for now, waiting for their next try
+    next_try_at: str | None = None  # when the first of them is due (UTC, ISO 8601)
 
     @property
     def rate(self) -> float:
@@ -83,7 +86,8 @@ class SendReport:
             head += f", {run['bounced']} bounced"
         state = "finished" if self.finished else "paused" if self.paused else \
             "stopped" if self.interrupted else "not finished"
-        return f"{head}; issue {state}: {totals}."
+        later = f" ({self.deferred} deferred, next try at {self.next_try_at})" if self.deferred else ""
+        return f"{head}; issue {state}: {totals}{later}."
 
 
 @contextlib.contextmanager
@@ -132,6 +136,7 @@ def send_issue(
     transport_factory: Callable[[], Transport] | None = None,
     stop: threading.Event | None = None,
     progress: Callable[[int], None] | None = None,
+    providers: ProviderMap | None = None,
 ) -> SendReport:
     """Send an issue to every reader confirmed when its send first started; resume where a run stopped."""
     issue_id = resolve_issue_id(ws, issue_key)
@@ -157,21 +162,26 @@ def send_issue(
             log.warning("%d messages were in flight when an earlier run stopped; sending them again", recovered)
         template = IssueMessage(ws, rendered.subject, rendered.html, rendered.text)
         run = SendRun(ws, issue_id, ReaderMessages(ws, template, issue_id, issue.number), options,
-                   factory, stop)
+                      factory, stop, providers)
         started = time.monotonic()
         run_pipeline(run, progress)
         elapsed = time.monotonic() - started
         outbox.recover_in_flight(ws, issue_id)  # nothing is in flight now; claimed-but-unsent goes back
         counts = outbox.counts(ws, issue_id)
-        finished = not counts["pending"] and not counts["sending"] and run.fatal is None and not run.paused
+        paused = run.paused_reason()
+        finished = not counts["pending"] and not counts["sending"] and run.fatal is None and not paused
         if finished:
             outbox.finish_send(ws, issue_id)
             mark_sent(ws, issue_id)
+        elif paused:
+            outbox.set_paused(ws, issue_id, paused)
         if run.fatal is not None:
             raise run.fatal
+        deferred, next_try_at = outbox.deferred(ws, issue_id)
         return SendReport(
             issue_id, record.readers, counts, dict(run.tally), elapsed, recovered,
-            finished=finished, interrupted=stop.is_set() and not run.paused and not finished, paused=run.paused,
+            finished=finished, interrupted=stop.is_set() and not paused and not finished, paused=paused,
+            deferred=deferred, next_try_at=next_try_at,
         )
 
 

@@ -73,7 +73,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "max_attempts": 5,  # tries of one message within one send run
         "max_total_attempts": 15,  # tries over all runs before a temporary failure stays failed
         "retry_delay": 1.0,  # first back-off (seconds), doubling with jitter
-        "pause_after_failures": 50,
+        "pause_after_failures": 50,  # refusals in a row from one provider that pause it for the run
+        "defer_delay": 300.0,  # first retry of a reader refused for now (greylisting), doubling after
+        "wait_for_deferred": 900.0,  # a send stays this long for deferred readers to fall due
+        "resolve_mx": True,  # group readers by their domain's MX hosts (one lookup per domain per send)
+        # [delivery.providers.<name>] tables: connections, rate, retry_delay, domains, mx (see issues/providers.py)
+        "providers": {},
         "list_id": "",
         "bounce_address": "",
         "unsubscribe_address": "",
@@ -84,7 +89,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "security": "starttls",
         "username": "",
         "password": "",  # only from NEWSLETTER_SMTP_PASSWORD
-        "timeout": 30.0,
+        "timeout": 20.0,  # seconds to wait for the server's greeting or any answer
     },
     "dkim": {
         "key_file": "",

@@ -38,6 +38,7 @@ def smtp_workspace(root: Path, sink: SmtpSink, **delivery: object) -> Workspace:
     env = {
         **sink.settings_env(),
         "NEWSLETTER_DELIVERY_RETRY_DELAY": "0.02",
+        "NEWSLETTER_DELIVERY_DEFER_DELAY": "0.05",  # greylisting-friendly minutes in real life
         **{f"NEWSLETTER_DELIVERY_{k.upper()}": str(v) for k, v in delivery.items()},
     }
     import os
