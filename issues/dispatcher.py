@@ -48,9 +48,8 @@ class Dispatcher:
                 exhausted, last_scan = True, time.monotonic()
             self._show_progress()
             if run.outstanding == 0 and run.lanes.queued() == 0:
-                pending, due, earliest = outbox.pending_rows(db, run.issue_id)
-                claimable = due and not self._all_paused(db)
-                if not claimable:
+                pending, due, earliest = outbox.pending_rows(db, run.issue_id, list(run.lanes.paused()))
+                if not due:
                     if not pending or earliest is None or earliest - time.time() > run.options.wait_for_deferred:
                         self.next_due = earliest
                         break
@@ -72,19 +71,6 @@ class Dispatcher:
             job.provider = run.providers.provider_of(job.domain) if job.email else ""
             if not run.lanes.add(job):
                 run.report(Released(job, job.provider))
-
-    def _all_paused(self, db: object) -> bool:
-        """Whether every due row belongs to a provider paused in this run."""
-        paused = list(self.run.lanes.paused())
-        if not paused:
-            return False
-        marks = ",".join("?" * len(paused))
-        row = db.execute(  # type: ignore[attr-defined]
-            "SELECT 1 FROM outbox WHERE issue_id = ? AND status = 'pending' AND "
-            f"(next_try_at IS NULL OR next_try_at <= ?) AND (provider IS NULL OR provider NOT IN ({marks})) LIMIT 1",
-            [self.run.issue_id, time.time(), *paused],
-        ).fetchone()
-        return row is None
 
     def _show_progress(self) -> None:
         done = self.run.done

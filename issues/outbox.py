@@ -78,11 +78,13 @@ class SendRecord:
     readers: int
     finished_at: str | None
     runs: int
+    paused: str | None = None  # why the last run paused itself, if it did
 
 
 def send_record(ws: Workspace, issue_id: str) -> SendRecord | None:
     row = outbox_db(ws).execute(
-        "SELECT issue_id, started_at, readers, finished_at, runs FROM issue_sends WHERE issue_id = ?", [issue_id]
+        "SELECT issue_id, started_at, readers, finished_at, runs, paused FROM issue_sends WHERE issue_id = ?",
+        [issue_id],
     ).fetchone()
     return SendRecord(*row) if row else None
 
@@ -204,13 +206,21 @@ def claim(db: sqlite_utils.Database, issue_id: str, after_id: int, limit: int, *
     return [Job(oid, sid, *readers.get(sid, (None, None)), attempts=attempts) for oid, sid, attempts in rows]
 
 
-def pending_rows(db: sqlite_utils.Database, issue_id: str) -> tuple[int, int, float | None]:
-    """(pending rows, how many are due now, when the first deferred one is due: Unix time or None)."""
+def pending_rows(db: sqlite_utils.Database, issue_id: str,
+                 skip_providers: Sequence[str] = ()) -> tuple[int, int, float | None]:
+    """(pending rows, how many are due now, when the first deferred one is due: Unix time or None).
+
+    Rows of ``skip_providers`` (paused for this run) are not counted.
+    """
     now = time.time()
+    skip = ""
+    if skip_providers:
+        skip = f" AND (provider IS NULL OR provider NOT IN ({','.join('?' * len(skip_providers))}))"
     pending, due, earliest = db.execute(
         "SELECT count(*), count(*) FILTER (WHERE next_try_at IS NULL OR next_try_at <= ?), "
-        "min(next_try_at) FILTER (WHERE next_try_at > ?) FROM outbox WHERE issue_id = ? AND status = 'pending'",
-        [now, now, issue_id],
+        "min(next_try_at) FILTER (WHERE next_try_at > ?) FROM outbox "
+        f"WHERE issue_id = ? AND status = 'pending'{skip}",
+        [now, now, issue_id, *skip_providers],
     ).fetchone()
     return pending, due, earliest
 

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DOWN_GRACE = 10.0  # seconds without a delivery before unreachable connections pause the send
+DOWN_GRACE = 10  # back-offs (at most 10 s) without a delivery before unreachable connections pause the send
 TEMPORARY_RUN = 3  # temporary refusals in a row from one provider that count as it throttling us
 
 
@@ -195,7 +195,7 @@ class Worker:
             run.unreachable_in_a_row += exc.unreachable
             failures = max(1, run.unreachable_in_a_row)
         silent = time.monotonic() - run.last_success
-        if exc.unreachable and failures >= run.down_after and silent >= DOWN_GRACE:
+        if exc.unreachable and failures >= run.down_after and silent >= min(10.0, DOWN_GRACE * options.retry_delay):
             run.halt(paused=f"the server is down (nothing delivered for {silent:.0f}s): {detail}")
         self.give_back = True  # the rest of the chunk goes back to the lane for a worker with a connection
         return backoff(options.retry_delay, min(failures, 6), 30.0)

@@ -105,18 +105,3 @@ def test_a_reader_never_sees_a_half_made_maildir(tmp_path: Path) -> None:
                 mailbox.Maildir(box, create=False).keys()  # FileNotFoundError on a folder without cur/
         writer.join()
         assert len(mailbox.Maildir(box, create=False).keys()) == 1
-
-
-def test_throttling_replies_slow_the_connection_and_successes_speed_it_up_again(workspace: Workspace) -> None:
-    from issues.outbox import Job
-    from issues.pipeline import SendRun
-    from newsletter.transports import TransportError
-
-    run = SendRun(workspace, ISSUE, None, DeliveryOptions(retry_delay=1.0), CountingTransport, threading.Event())
-    job = Job(1, 1, "r@example.org", None, tries=1)
-    pace = run._failed(job, TransportError(451, "Too many messages, slow down", enhanced="4.7.1"), 0.0)
-    assert pace > 0
-    slower = run._failed(job, TransportError(421, "Service busy, closing", enhanced="4.7.0"), pace)
-    assert slower > pace
-    assert run._failed(job, TransportError(550, "No such user", enhanced="5.1.1"), slower) == slower
-    assert run._failed(job, TransportError(0, "connection refused", temporary=True), slower) == slower
