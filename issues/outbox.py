@@ -315,9 +315,21 @@ def rows_of(ws: Workspace, issue_id: str) -> list[dict[str, Any]]:
     return list(db.query("SELECT * FROM outbox WHERE issue_id = ? ORDER BY id", [issue_id]))
 
 
+def by_provider(ws: Workspace, issue_id: str) -> dict[str, dict[str, int]]:
+    """Rows per receiving provider and status (rows not yet tried have no provider: left out)."""
+    out: dict[str, dict[str, int]] = {}
+    for provider, status, n in outbox_db(ws).execute(
+        "SELECT provider, status, count(*) FROM outbox WHERE issue_id = ? AND provider IS NOT NULL "
+        "GROUP BY provider, status ORDER BY provider", [issue_id],
+    ).fetchall():
+        out.setdefault(provider, dict.fromkeys(STATUSES, 0))[status] = n
+    return out
+
+
 def send_status(ws: Workspace, issue_id: str) -> dict[str, Any]:
     """Where an issue's send stands: the snapshot, counts per status, and the reasons rows were not sent."""
     record = send_record(ws, issue_id)
+    waiting, next_try_at = deferred(ws, issue_id)
     return {
         "issue": issue_id,
         "started_at": record.started_at if record else None,
@@ -325,5 +337,9 @@ def send_status(ws: Workspace, issue_id: str) -> dict[str, Any]:
         "readers": record.readers if record else 0,
         "runs": record.runs if record else 0,
         "counts": counts(ws, issue_id),
+        "paused": record.paused if record else None,
+        "deferred": waiting,
+        "next_try_at": next_try_at,
+        "providers": by_provider(ws, issue_id),
         "reasons": reasons(ws, issue_id),
     }
