@@ -44,6 +44,12 @@ transport = "maildir"     # "maildir" (writes into the folder below) or "smtp"
 maildir = "outbox"        # relative to the workspace
 connections = 4
 rate = 0                  # messages per second over all connections, 0 = no limit
+# Readers are grouped by the provider receiving their mail (their domain's MX hosts);
+# each provider can have its own limits, e.g.:
+# [delivery.providers.microsoft]
+# connections = 2           # at most this many of the connections at once
+# rate = 20                 # messages per second to this provider
+# retry_delay = 5           # first back-off (seconds) after a 421 or a run of 4xx
 
 [smtp]
 host = "localhost"
