@@ -160,7 +160,7 @@ def status(ws: Workspace, issue_key: str, as_json: bool) -> None:
         newsletter issue status 2026-W47
         newsletter issue status latest --json
     """
-    from .inbound.stats import issue_feedback
+    from .inbound import issue_feedback
     from .outbox import send_status
     from .outcome import outcome_of
 
@@ -183,6 +183,15 @@ def status(ws: Workspace, issue_key: str, as_json: bool) -> None:
     for name, n in data["counts"].items():
         if n or name != "sending":
             click.echo(f"  {name:<8} {n:>8}")
+    if data["deferred"]:
+        click.echo(f"deferred: {data['deferred']}, next try at {data['next_try_at']} "
+                   f"(refused for now by their server; 'newsletter send {found.id}' or 'newsletter run' retries them)")
+    if data["paused"]:
+        click.echo(f"paused: {data['paused']}; 'newsletter send {found.id}' resumes")
+    if len(data["providers"]) > 1:
+        click.echo("By provider:")
+        for name, n in data["providers"].items():
+            click.echo(f"  {name:<20} {n['sent']:>7} sent {n['failed']:>6} failed {n['pending']:>6} pending")
     back = data["came_back"]
     click.echo(f"Came back: {back['hard_bounces']} hard bounces, {back['soft_bounces']} soft bounces, "
                f"{back['complaints']} complaints, {back['mail_unsubscribes']} unsubscribes by mail")
@@ -194,7 +203,7 @@ def status(ws: Workspace, issue_key: str, as_json: bool) -> None:
 
 
 def _check_addresses(to: tuple[str, ...]) -> None:
-    from subscribers.addresses import validate_address
+    from subscribers import validate_address
 
     for address in to:
         try:

@@ -7,8 +7,10 @@ by a killed run is the only message that can go out twice.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
@@ -16,7 +18,7 @@ import sqlite_utils
 from newsletter.clock import now_iso
 from newsletter.db import write_transaction
 from newsletter.workspace import Workspace
-from subscribers.schema import database as subscribers_db
+from subscribers import contacts_of, snapshot_confirmed
 
 COMPONENT = "outbox"
 STATUSES = ("pending", "sending", "sent", "failed", "skipped")
@@ -52,12 +54,17 @@ def _create_tables(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_create_tables]
+def _add_providers_and_retry_times(db: sqlite_utils.Database) -> None:
+    db.execute("ALTER TABLE outbox ADD COLUMN provider TEXT")      # who receives the reader's mail
+    db.execute("ALTER TABLE outbox ADD COLUMN next_try_at REAL")   # a deferred row waits until then (Unix time)
+    db.execute("ALTER TABLE issue_sends ADD COLUMN paused TEXT")   # why the last run paused itself
+
+
+MIGRATIONS = [_create_tables, _add_providers_and_retry_times]
 
 
 def outbox_db(ws: Workspace) -> sqlite_utils.Database:
-    """This thread's database with the outbox tables (and the subscriber tables they join) in place."""
-    subscribers_db(ws)
+    """This thread's database with the outbox tables in place."""
     return ws.require_schema(COMPONENT, MIGRATIONS)
 
 
@@ -70,11 +77,13 @@ class SendRecord:
     readers: int
     finished_at: str | None
     runs: int
+    paused: str | None = None  # why the last run paused itself, if it did
 
 
 def send_record(ws: Workspace, issue_id: str) -> SendRecord | None:
     row = outbox_db(ws).execute(
-        "SELECT issue_id, started_at, readers, finished_at, runs FROM issue_sends WHERE issue_id = ?", [issue_id]
+        "SELECT issue_id, started_at, readers, finished_at, runs, paused FROM issue_sends WHERE issue_id = ?",
+        [issue_id],
     ).fetchone()
     return SendRecord(*row) if row else None
 
@@ -90,16 +99,14 @@ def start_send(ws: Workspace, issue_id: str) -> tuple[SendRecord, bool]:
         existing = send_record(ws, issue_id)
         if existing is None:
             now = now_iso()
-            cur = db.execute(
-                "INSERT OR IGNORE INTO outbox (issue_id, subscriber_id, status, updated_at) "
-                "SELECT ?, id, 'pending', ? FROM subscribers WHERE status = 'confirmed' ORDER BY id",
-                [issue_id, now],
-            )
+            readers = snapshot_confirmed(ws, "outbox", "subscriber_id",
+                                         {"issue_id": issue_id, "status": "pending", "updated_at": now})
             db.execute(
                 "INSERT INTO issue_sends (issue_id, started_at, readers, runs) VALUES (?, ?, ?, 0)",
-                [issue_id, now, cur.rowcount],
+                [issue_id, now, readers],
             )
-        db.execute("UPDATE issue_sends SET runs = runs + 1, finished_at = NULL WHERE issue_id = ?", [issue_id])
+        db.execute("UPDATE issue_sends SET runs = runs + 1, finished_at = NULL, paused = NULL WHERE issue_id = ?",
+                   [issue_id])
     record = send_record(ws, issue_id)
     assert record is not None
     return record, existing is None
@@ -130,6 +137,13 @@ def requeue_failed(ws: Workspace, issue_id: str) -> int:
     return cur.rowcount
 
 
+def set_paused(ws: Workspace, issue_id: str, reason: str | None) -> None:
+    """Note why the send paused itself (None: it did not); the next run clears it and resumes."""
+    db = outbox_db(ws)
+    with write_transaction(db):
+        db.execute("UPDATE issue_sends SET paused = ? WHERE issue_id = ?", [reason, issue_id])
+
+
 def finish_send(ws: Workspace, issue_id: str) -> None:
     db = outbox_db(ws)
     with write_transaction(db):
@@ -144,43 +158,83 @@ class Job:
     subscriber_id: int
     email: str | None
     name: str | None
-    tries: int = 0
+    attempts: int = 0  # tries in earlier runs (or earlier deferrals), as stored
+    tries: int = 0     # tries in this run
     last_code: int = 0
     last_detail: str = ""
     message_id: str = ""
+    provider: str = ""
+
+    @property
+    def domain(self) -> str:
+        return (self.email or "").rpartition("@")[2].lower()
 
 
-def claim(db: sqlite_utils.Database, issue_id: str, after_id: int, limit: int) -> list[Job]:
-    """Mark the next ``limit`` pending rows after ``after_id`` as ``sending`` and return them in id order."""
+def claim(ws: Workspace, issue_id: str, after_id: int, limit: int, *, now: float | None = None,
+          skip_providers: Sequence[str] = ()) -> list[Job]:
+    """Mark the next ``limit`` pending rows after ``after_id`` that are due as ``sending``; return them by id.
+
+    A row deferred to ``next_try_at`` is due from then on; rows of ``skip_providers``
+    (providers with enough work in hand, or paused) are left for a later claim.
+    """
+    db = outbox_db(ws)
+    due = time.time() if now is None else now
+    skip = ""
+    if skip_providers:
+        skip = f" AND (provider IS NULL OR provider NOT IN ({','.join('?' * len(skip_providers))}))"
     with write_transaction(db):
         rows = db.execute(
             "UPDATE outbox SET status = 'sending', updated_at = ? WHERE id IN ("
-            " SELECT id FROM outbox WHERE issue_id = ? AND status = 'pending' AND id > ? ORDER BY id LIMIT ?"
-            ") RETURNING id, subscriber_id",
-            [now_iso(), issue_id, after_id, limit],
+            " SELECT id FROM outbox WHERE issue_id = ? AND status = 'pending' AND id > ?"
+            f" AND (next_try_at IS NULL OR next_try_at <= ?){skip} ORDER BY id LIMIT ?"
+            ") RETURNING id, subscriber_id, attempts",
+            [now_iso(), issue_id, after_id, due, *skip_providers, limit],
         ).fetchall()
     if not rows:
         return []
     rows.sort()
-    marks = ",".join("?" * len(rows))
-    readers = {
-        r[0]: (r[1], r[2])
-        for r in db.execute(
-            f"SELECT id, email, name FROM subscribers WHERE id IN ({marks})", [r[1] for r in rows]
-        ).fetchall()
-    }
-    return [Job(oid, sid, *readers.get(sid, (None, None))) for oid, sid in rows]
+    readers = contacts_of(ws, [r[1] for r in rows])
+    return [Job(oid, sid, *readers.get(sid, (None, None)), attempts=attempts) for oid, sid, attempts in rows]
+
+
+def pending_rows(db: sqlite_utils.Database, issue_id: str,
+                 skip_providers: Sequence[str] = ()) -> tuple[int, int, float | None]:
+    """(pending rows, how many are due now, when the first deferred one is due: Unix time or None).
+
+    Rows of ``skip_providers`` (paused for this run) are not counted.
+    """
+    now = time.time()
+    skip = ""
+    if skip_providers:
+        skip = f" AND (provider IS NULL OR provider NOT IN ({','.join('?' * len(skip_providers))}))"
+    pending, due, earliest = db.execute(
+        "SELECT count(*), count(*) FILTER (WHERE next_try_at IS NULL OR next_try_at <= ?), "
+        "min(next_try_at) FILTER (WHERE next_try_at > ?) FROM outbox "
+        f"WHERE issue_id = ? AND status = 'pending'{skip}",
+        [now, now, issue_id, *skip_providers],
+    ).fetchone()
+    return pending, due, earliest
+
+
+def deferred(ws: Workspace, issue_id: str) -> tuple[int, str | None]:
+    """(readers waiting for a retry after a temporary refusal, when the first is due: UTC ISO 8601)."""
+    n, earliest = outbox_db(ws).execute(
+        "SELECT count(*), min(next_try_at) FROM outbox WHERE issue_id = ? AND status = 'pending' "
+        "AND next_try_at IS NOT NULL", [issue_id],
+    ).fetchone()
+    when = datetime.fromtimestamp(earliest, UTC).isoformat(timespec="seconds") if earliest else None
+    return n, when
 
 
 @dataclass
 class Outcomes:
     """Results to record in one transaction (the recorder groups whatever has arrived)."""
 
-    sent: list[tuple] = field(default_factory=list)      # (tries, code, detail, message_id, sent_at, outbox_id)
-    failed: list[tuple] = field(default_factory=list)    # (tries, code, detail, outbox_id)
-    deferred: list[tuple] = field(default_factory=list)  # (tries, max_total, code, detail, outbox_id)
+    sent: list[tuple] = field(default_factory=list)      # (tries, code, detail, message_id, sent_at, provider, id)
+    failed: list[tuple] = field(default_factory=list)    # (tries, code, detail, provider, outbox_id)
+    deferred: list[tuple] = field(default_factory=list)  # (tries, max_total, code, detail, next_try_at, provider, id)
     skipped: list[tuple] = field(default_factory=list)   # (detail, outbox_id)
-    released: list[tuple] = field(default_factory=list)  # (outbox_id,)
+    released: list[tuple] = field(default_factory=list)  # (provider or None, outbox_id)
 
     def __len__(self) -> int:
         return len(self.sent) + len(self.failed) + len(self.deferred) + len(self.skipped) + len(self.released)
@@ -194,20 +248,21 @@ def record(db: sqlite_utils.Database, outcomes: Outcomes) -> None:
         if outcomes.sent:
             conn.executemany(
                 "UPDATE outbox SET status = 'sent', attempts = attempts + ?, code = ?, detail = ?, "
-                f"message_id = ?, sent_at = ?, updated_at = '{now}' WHERE id = ?",
+                f"message_id = ?, sent_at = ?, provider = ?, next_try_at = NULL, updated_at = '{now}' WHERE id = ?",
                 outcomes.sent,
             )
         if outcomes.failed:
             conn.executemany(
                 "UPDATE outbox SET status = 'failed', attempts = attempts + ?, code = ?, detail = ?, "
-                f"updated_at = '{now}' WHERE id = ?",
+                f"provider = ?, next_try_at = NULL, updated_at = '{now}' WHERE id = ?",
                 outcomes.failed,
             )
         if outcomes.deferred:
             conn.executemany(
                 "UPDATE outbox SET attempts = attempts + ?1, "
                 "status = CASE WHEN attempts + ?1 >= ?2 THEN 'failed' ELSE 'pending' END, "
-                f"code = ?3, detail = ?4, updated_at = '{now}' WHERE id = ?5",
+                "next_try_at = CASE WHEN attempts + ?1 >= ?2 THEN NULL ELSE ?5 END, "
+                f"code = ?3, detail = ?4, provider = ?6, updated_at = '{now}' WHERE id = ?7",
                 outcomes.deferred,
             )
         if outcomes.skipped:
@@ -217,7 +272,8 @@ def record(db: sqlite_utils.Database, outcomes: Outcomes) -> None:
             )
         if outcomes.released:
             conn.executemany(
-                f"UPDATE outbox SET status = 'pending', updated_at = '{now}' WHERE id = ? AND status = 'sending'",
+                "UPDATE outbox SET status = 'pending', provider = coalesce(?, provider), "
+                f"updated_at = '{now}' WHERE id = ? AND status = 'sending'",
                 outcomes.released,
             )
 
@@ -250,9 +306,21 @@ def rows_of(ws: Workspace, issue_id: str) -> list[dict[str, Any]]:
     return list(db.query("SELECT * FROM outbox WHERE issue_id = ? ORDER BY id", [issue_id]))
 
 
+def by_provider(ws: Workspace, issue_id: str) -> dict[str, dict[str, int]]:
+    """Rows per receiving provider and status (rows not yet tried have no provider: left out)."""
+    out: dict[str, dict[str, int]] = {}
+    for provider, status, n in outbox_db(ws).execute(
+        "SELECT provider, status, count(*) FROM outbox WHERE issue_id = ? AND provider IS NOT NULL "
+        "GROUP BY provider, status ORDER BY provider", [issue_id],
+    ).fetchall():
+        out.setdefault(provider, dict.fromkeys(STATUSES, 0))[status] = n
+    return out
+
+
 def send_status(ws: Workspace, issue_id: str) -> dict[str, Any]:
     """Where an issue's send stands: the snapshot, counts per status, and the reasons rows were not sent."""
     record = send_record(ws, issue_id)
+    waiting, next_try_at = deferred(ws, issue_id)
     return {
         "issue": issue_id,
         "started_at": record.started_at if record else None,
@@ -260,5 +328,9 @@ def send_status(ws: Workspace, issue_id: str) -> dict[str, Any]:
         "readers": record.readers if record else 0,
         "runs": record.runs if record else 0,
         "counts": counts(ws, issue_id),
+        "paused": record.paused if record else None,
+        "deferred": waiting,
+        "next_try_at": next_try_at,
+        "providers": by_provider(ws, issue_id),
         "reasons": reasons(ws, issue_id),
     }

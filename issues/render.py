@@ -99,8 +99,8 @@ def sample_fields(ws: Workspace) -> dict[str, str]:
 
 def sample_message(ws: Workspace, rendered: RenderedIssue, fields: dict[str, str]) -> bytes:
     """The whole message for one reader, built exactly as a send builds it (headers, parts, DKIM)."""
+    from newsletter.mail import sender_domain
     from newsletter.settings import check_mail_settings
-    from subscribers.verp import sender_domain
 
     from .message import IssueMessage, Recipient
 

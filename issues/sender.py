@@ -22,6 +22,7 @@ from typing import Any
 from newsletter.errors import NewsletterError
 from newsletter.transports import Transport, TransportError, open_transport
 from newsletter.workspace import Workspace
+from subscribers import count_confirmed
 
 from . import outbox
 from .archive import get_issue, mark_sent, resolve_issue_id
@@ -29,6 +30,7 @@ from .freeze import freeze_issue
 from .message import IssueMessage
 from .outcome import Outcome, outcome_of
 from .pipeline import DeliveryOptions, ReaderMessages, SendRun, TokenBucket, run_pipeline
+from .providers import ProviderMap
 
 __all__ = [
     "DeliveryOptions", "DeliveryUnavailable", "NothingToSend", "ReaderMessages", "SendBusy", "SendReport", "TokenBucket",
@@ -64,6 +66,8 @@ class SendReport:
     finished: bool = False
     interrupted: bool = False
     paused: str | None = None
+    deferred: int = 0  # readers refused for now, waiting for their next try
+    next_try_at: str | None = None  # when the first of them is due (UTC, ISO 8601)
 
     @property
     def rate(self) -> float:
@@ -91,7 +95,8 @@ class SendReport:
         state = {"sent": "finished", "sent-with-failures": "finished with failures",
                  "nothing-delivered": "delivered to nobody", "paused": "paused"}.get(outcome.state, "not finished")
         state = "stopped" if self.interrupted else state
-        return f"{head}; issue {state}: {totals}."
+        later = f" ({self.deferred} deferred, next try at {self.next_try_at})" if self.deferred else ""
+        return f"{head}; issue {state}: {totals}{later}."
 
 
 @contextlib.contextmanager
@@ -140,6 +145,7 @@ def send_issue(
     transport_factory: Callable[[], Transport] | None = None,
     stop: threading.Event | None = None,
     progress: Callable[[int], None] | None = None,
+    providers: ProviderMap | None = None,
 ) -> SendReport:
     """Send an issue to every reader confirmed when its send first started; resume where a run stopped."""
     issue_id = resolve_issue_id(ws, issue_key)
@@ -165,22 +171,27 @@ def send_issue(
             log.warning("%d messages were in flight when an earlier run stopped; sending them again", recovered)
         template = IssueMessage(ws, rendered.subject, rendered.html, rendered.text, campaign=rendered.issue_id)
         run = SendRun(ws, issue_id, ReaderMessages(ws, template, issue_id, issue.number), options,
-                   factory, stop)
+                      factory, stop, providers)
         started = time.monotonic()
         run_pipeline(run, progress)
         elapsed = time.monotonic() - started
         outbox.recover_in_flight(ws, issue_id)  # nothing is in flight now; claimed-but-unsent goes back
         counts = outbox.counts(ws, issue_id)
-        finished = not counts["pending"] and not counts["sending"] and run.fatal is None and not run.paused
+        paused = run.paused_reason()
+        finished = not counts["pending"] and not counts["sending"] and run.fatal is None and not paused
         if finished:
             outbox.finish_send(ws, issue_id)
             if outcome_of(issue_id, counts).delivered:  # every reader answered and one was delivered
                 mark_sent(ws, issue_id)
+        elif paused:
+            outbox.set_paused(ws, issue_id, paused)
         if run.fatal is not None:
             raise run.fatal
+        deferred, next_try_at = outbox.deferred(ws, issue_id)
         return SendReport(
             issue_id, record.readers, counts, dict(run.tally), elapsed, recovered,
-            finished=finished, interrupted=stop.is_set() and not run.paused and not finished, paused=run.paused,
+            finished=finished, interrupted=stop.is_set() and not paused and not finished, paused=paused,
+            deferred=deferred, next_try_at=next_try_at,
         )
 
 
@@ -201,7 +212,7 @@ def pending_readers(ws: Workspace, issue_key: str, *, retry_failed: bool = False
     issue_id = resolve_issue_id(ws, issue_key)
     db = outbox.outbox_db(ws)
     if outbox.send_record(ws, issue_id) is None:
-        return db.execute("SELECT count(*) FROM subscribers WHERE status = 'confirmed'").fetchone()[0]
+        return count_confirmed(ws)
     counts = outbox.counts(ws, issue_id)
     waiting = counts["pending"] + counts["sending"]
     if retry_failed:

@@ -50,17 +50,6 @@ KNOWN: dict[str, str] = {
     "newsletter/related/index.py:table articles": "-> articles.articles_for_index()",
     "newsletter/related/links.py:table articles": "-> articles.get_article()",
     "newsletter/related/rebuild.py:table articles": "-> articles.articles_for_index()",
-    # issue 15 rewrites the send stack: convert to the subscribers API (see the note of issue 13).
-    "issues/outbox.py:subscribers.schema": "outbox_db needs no subscribers_db once the SQL below is gone",
-    "issues/outbox.py:table subscribers": "start_send -> snapshot_confirmed, claim -> contacts_of",
-    "issues/sender.py:table subscribers": "pending_readers -> count_confirmed",
-    "issues/pipeline.py:table subscribers": "_status_of -> status_of",
-    "issues/pipeline.py:subscribers.verp": "-> from subscribers import bounce_sender, ...",
-    "issues/cli_send.py:subscribers.addresses": "-> from subscribers import validate_address",
-    "issues/cli_send.py:issues.inbound.stats": "-> from .inbound import issue_feedback",
-    "issues/pipeline.py:newsletter.transports.base": "Outgoing: export it from newsletter/transports/__init__.py",
-    # issue 17 works on render.py.
-    "issues/render.py:subscribers.verp": "-> from subscribers import sender_domain",
 }
 
 
