@@ -19,6 +19,7 @@ from . import text_chrome as chrome
 
 # Scripts written without spaces between words: about two characters make a word's worth.
 UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\u1000-\u109f]")
+SYLLABIC = re.compile(r"[\uac00-\ud7af]")  # Hangul: each letter a syllable, so words are short and endings long
 SENTENCE_END = re.compile(r"[.!?。！？…][\"'”’»)\]]*$|[:;]$")
 SENTENCE_INSIDE = re.compile(r"\w[.!?。！？][\"'”’»)]?\s+\S|[。！？]")
 DATE_HINT = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b"
@@ -153,12 +154,13 @@ def find_body(lines: list[Line]) -> tuple[int, int]:
         return 0, len(lines)
     scores = line_scores(lines)
     pieces = segments(lines)
+    shapes = page_shapes(lines)
     stretches = []
     for seg_start, seg_end, _ in pieces:
         start, end = best_stretch(scores[seg_start:seg_end])
         stretches.append((start + seg_start, end + seg_start))
     values = [sum(scores[a:b]) * (COHERENCE_FLOOR + coherence(lines[a:b]))
-              * (HEADLINE_FLOOR + headline_strength(lines, a, b)) for a, b in stretches]
+              * (HEADLINE_FLOOR + headline_strength(lines, a, b, shapes)) for a, b in stretches]
     chosen = max(range(len(stretches)), key=values.__getitem__)
     start, end = stretches[chosen]
     # the article goes on after a box of links or a share bar when the text after it is on its topic
@@ -195,10 +197,15 @@ def title_like(line: Line) -> bool:
 
 def terms(text: str) -> set[str]:
     """The words of a text that carry its topic, cut to five letters (a crude stem for any
-    language: ``republicans`` and ``republican`` meet), and character pairs of scripts
-    written without spaces."""
+    language: ``republicans`` and ``republican`` meet; two syllables of Hangul), and
+    character pairs of scripts written without spaces."""
     lowered = text.casefold()
-    found = {w[:5] for w in re.findall(r"\w{4,}", UNSPACED.sub(" ", lowered)) if not w.isdigit()}
+    found = set()
+    for word in re.findall(r"\w{2,}", UNSPACED.sub(" ", lowered)):
+        if SYLLABIC.match(word):
+            found.add(word[:2])  # the stem's first two syllables; particles and endings follow
+        elif len(word) >= 4:
+            found.add(word[:5])
     chars = "".join(UNSPACED.findall(lowered))
     found.update(chars[i:i + 2] for i in range(len(chars) - 1))
     return found
@@ -218,7 +225,36 @@ def _topic_counts(lines: list[Line], start: int, end: int) -> Counter[str]:
     return counts
 
 
-def title_candidates(lines: list[Line], start: int, end: int, lookback: int) -> list[tuple[float, float, int]]:
+def shape(line: Line) -> str:
+    """One letter for a line's shape: a stamp or byline, prose, a title, anything else."""
+    if is_stamp(line) or line.units <= 8 and BYLINE.match(line.text.strip()):
+        return "S"
+    if line.prose:
+        return "P"
+    return "T" if title_like(line) else "M"
+
+
+def in_series(lines: list[Line], shapes: str, i: int) -> bool:
+    """Whether line ``i`` is one item of a list: the shapes of the lines from it repeat with a
+    period of one to four lines at least three times, each item about as long as the others
+    (teasers with their dates, a run of captions).  Prose never makes a list."""
+    for k in range(1, 5):
+        unit = shapes[i:i + k]
+        if len(unit) < k or "T" not in unit or "P" in unit:
+            continue
+        same = [0 <= j and shapes[j:j + k] == unit and 0.5 <= lines[j].units / lines[i].units <= 2
+                for j in (i - 2 * k, i - k, i + k, i + 2 * k)]
+        if same[0] and same[1] or same[1] and same[2] or same[2] and same[3]:
+            return True
+    return False
+
+
+def page_shapes(lines: list[Line]) -> str:
+    return "".join(shape(line) for line in lines)
+
+
+def title_candidates(lines: list[Line], start: int, end: int, lookback: int,
+                     shapes: str) -> list[tuple[float, float, int]]:
     """``(score, about, index)`` of every line near the top of ``[start, end)`` that could be its
     headline: ``about`` is the share of its words the body uses, the score adds length and nearness."""
     counts = _topic_counts(lines, start, end)
@@ -235,22 +271,23 @@ def title_candidates(lines: list[Line], start: int, end: int, lookback: int) -> 
         about = sum(counts[t] > own for t in mine) / (len(mine) + 1)  # one word alone proves little
         # lines between that are menus, share bars or stamps push the headline away less
         distance = 1 + sum(0.25 if is_menu_like(x) else 1 for x in lines[i + 1:start]) if i < start else 2
+        listed = in_series(lines, shapes, i)
         score = (3 * about + min(line.units, 10) / 10 - distance / 20 - (0.5 if line.prose else 0)
                  - (1 if line.units <= 3 else 0) + (0.5 if line.repeated and line.units >= 4 else 0)
-                 + (0.6 if any(is_stamp(a) or BYLINE.match(a.text.strip()) for a in after) else 0))
+                 + (0.6 if not listed and "S" in shapes[i + 1:i + 4] else 0) - (1 if listed else 0))
         found.append((score, about, i))
     return found
 
 
-def headline_strength(lines: list[Line], start: int, end: int) -> float:
+def headline_strength(lines: list[Line], start: int, end: int, shapes: str) -> float:
     """How well a stretch is announced by a headline just above it (0 to 1)."""
-    found = [about for _, about, i in title_candidates(lines, start, end, HEADLINE_LOOKBACK)
-             if lines[i].units >= 3 and not (i < start and lines[i].prose)]
+    found = [about for _, about, i in title_candidates(lines, start, end, HEADLINE_LOOKBACK, shapes)
+             if lines[i].units >= 3 and not (i < start and lines[i].prose) and not in_series(lines, shapes, i)]
     return max(found, default=0.0)
 
 
 def find_title(lines: list[Line], start: int, end: int, lookback: int = 40) -> int | None:
     """The headline: the line above the body (or at its top) that reads like a title and whose
     words the body is about, nearer ones first."""
-    found = title_candidates(lines, start, end, lookback)
+    found = title_candidates(lines, start, end, lookback, page_shapes(lines))
     return max(found)[2] if found else None
