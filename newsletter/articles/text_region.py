@@ -29,6 +29,7 @@ DATE_HINT = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4
 BYLINE = re.compile(r"^(by|von|par|por|di|door|av|przez|от|автор)\b|^(written|words|posted|published) by\b", re.I)
 CREDIT = re.compile(r"^[\w ]{0,20}\b(photo|photograph|image|picture|video|credit|foto|bild)s?\b[^:]{0,20}:", re.I)
 STAMP = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b\d{1,2}:\d\d\b|\b\d+\s*(min|mins|minutes|hours?|days?|weeks?)\s+ago\b", re.I)
+YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 RUN_CAP = 8
 BREAK_RUN = 6  # this many menu-like lines in a row end any article
 COHERENCE_FLOOR = 0.5
@@ -62,6 +63,12 @@ def is_prose(text: str, size: float) -> bool:
     if size >= 20:
         return bool(re.search(r"[.!?;:,。！？、，]", text)) or bool(UNSPACED.search(text))
     return size >= 8 and bool(SENTENCE_END.search(text) or SENTENCE_INSIDE.search(text))
+
+
+def is_dated(text: str) -> bool:
+    """Whether a text names a day or a time (a year alone is not enough: titles name years)."""
+    found = DATE_HINT.findall(text)
+    return len(found) >= 2 or bool(DATE_HINT.search(YEAR.sub(" ", text)))
 
 
 def is_keyword_list(text: str) -> bool:
@@ -227,7 +234,7 @@ def _topic_counts(lines: list[Line], start: int, end: int) -> Counter[str]:
 
 def shape(line: Line) -> str:
     """One letter for a line's shape: a stamp or byline, prose, a title, anything else."""
-    if is_stamp(line) or line.units <= 8 and BYLINE.match(line.text.strip()):
+    if line.units <= 10 and is_dated(line.text) or line.units <= 8 and BYLINE.match(line.text.strip()):
         return "S"
     if line.prose:
         return "P"
@@ -273,7 +280,7 @@ def title_candidates(lines: list[Line], start: int, end: int, lookback: int,
         distance = 1 + sum(0.25 if is_menu_like(x) else 1 for x in lines[i + 1:start]) if i < start else 2
         listed = in_series(lines, shapes, i)
         score = (3 * about + min(line.units, 10) / 10 - distance / 20 - (0.5 if line.prose else 0)
-                 - (1 if line.units <= 3 else 0) + (0.5 if line.repeated and line.units >= 4 else 0)
+                 - (1 if line.units <= 3 else 0) + (0.0 if line.repeated and line.units >= 4 else 0)
                  + (0.6 if not listed and "S" in shapes[i + 1:i + 4] else 0) - (1 if listed else 0))
         found.append((score, about, i))
     return found
