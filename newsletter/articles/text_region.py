@@ -28,6 +28,8 @@ DATE_HINT = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4
                        r"|\b(ago|am|pm|gmt|utc|[ecmp][sd]t)\b", re.I)
 BYLINE = re.compile(r"^(by|von|par|por|di|door|av|przez|от|автор)\b|^(written|words|posted|published) by\b", re.I)
 CREDIT = re.compile(r"^[\w ]{0,20}\b(photo|photograph|image|picture|video|credit|foto|bild)s?\b[^:]{0,20}:", re.I)
+# "Anna Lee/Reuters", "Alex Wong | Getty Images": a person's name, then the agency
+NAME_AGENCY = re.compile(r"^[A-Z][\w'’-]+(?: [A-Z][\w'’.-]*){1,2}\s*[/|]\s*[A-Z]")
 STAMP = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b\d{1,2}:\d\d\b|\b\d+\s*(min|mins|minutes|hours?|days?|weeks?)\s+ago\b", re.I)
 YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 RUN_CAP = 8
@@ -121,7 +123,11 @@ def is_menu_like(line: Line) -> bool:
 def is_stamp(line: Line) -> bool:
     """A short line with a date or a time: a dateline, a comment's or a teaser's time stamp.
     The article's text runs between such lines, never across one."""
-    return line.units <= 10 and not line.prose and bool(STAMP.search(line.text))
+    return line.units <= 10 and not line.prose and (bool(STAMP.search(line.text)) or is_byline(line))
+
+
+def is_byline(line: Line) -> bool:
+    return line.units <= 8 and bool(BYLINE.match(line.text.strip()))
 
 
 def segments(lines: list[Line]) -> list[tuple[int, int, bool]]:
@@ -185,18 +191,20 @@ def on_topic(lines: list[Line], piece: tuple[int, int], body: tuple[int, int]) -
     return bool(mine) and sum(t in counts for t in mine) / len(mine) >= ON_TOPIC
 
 
-def title_like(line: Line) -> bool:
+def title_like(line: Line, sentence: bool = False) -> bool:
+    """A line that could be a headline: 2 to 30 words, no final full stop, starts with a capital,
+    not a byline, a credit, a date or a link.  With ``sentence`` a line that ends like a
+    sentence is fine too (a headline written as one, when its byline or dateline follows)."""
     text = line.text.strip()
-    if not (2 <= line.units <= 30) or len(text) > 250 or chrome.is_junk_line(text):
+    if not (2 <= line.units <= 30) or len(text) > 250 or chrome.is_junk_line(text) or chrome.URL.search(text):
         return False
-    if text.endswith((".", ",", ";", ":", "…")) and not text.endswith(("...", "..")) or chrome.URL.search(text):
+    if not sentence and text.endswith((".", ",", ";", ":", "…")) and not text.endswith(("...", "..")):
         return False
-    if text.startswith(("@", "#", "(", "©")) or text.endswith((")", "]")) or CREDIT.match(text):
+    if text.startswith(("@", "#", "(", "©")) or text.endswith((")", "]")) or CREDIT.match(text) \
+            or NAME_AGENCY.match(text) or BYLINE.match(text):
         return False
     dates = len(DATE_HINT.findall(text))
     if dates and line.units <= 8 or dates >= 2 and line.units <= 14:
-        return False
-    if BYLINE.match(text):
         return False
     first = text.lstrip("\"'“‘«¿¡[")[:1]
     return bool(first) and (first.isupper() or first.isdigit() or not first.isascii())
@@ -234,7 +242,7 @@ def _topic_counts(lines: list[Line], start: int, end: int) -> Counter[str]:
 
 def shape(line: Line) -> str:
     """One letter for a line's shape: a stamp or byline, prose, a title, anything else."""
-    if line.units <= 10 and is_dated(line.text) or line.units <= 8 and BYLINE.match(line.text.strip()):
+    if line.units <= 10 and is_dated(line.text) or is_byline(line):
         return "S"
     if line.prose:
         return "P"
@@ -244,15 +252,29 @@ def shape(line: Line) -> str:
 def in_series(lines: list[Line], shapes: str, i: int) -> bool:
     """Whether line ``i`` is one item of a list: the shapes of the lines from it repeat with a
     period of one to four lines at least three times, each item about as long as the others
-    (teasers with their dates, a run of captions).  Prose never makes a list."""
+    (teasers with their dates or their summaries, a run of captions)."""
     for k in range(1, 5):
         unit = shapes[i:i + k]
-        if len(unit) < k or "T" not in unit or "P" in unit:
+        if len(unit) < k or unit[0] not in "TS":
             continue
         same = [0 <= j and shapes[j:j + k] == unit and 0.5 <= lines[j].units / lines[i].units <= 2
                 for j in (i - 2 * k, i - k, i + k, i + 2 * k)]
         if same[0] and same[1] or same[1] and same[2] or same[2] and same[3]:
             return True
+    return False
+
+
+def dated(lines: list[Line], shapes: str, i: int) -> bool:
+    """Whether a byline or a dateline of its own (not one of a list's) follows line ``i`` within
+    three lines, with short lines or one longer line (a standfirst) between: what follows a
+    headline."""
+    longer = 0
+    for j in range(i + 1, min(i + 4, len(lines))):
+        if shapes[j] == "S":
+            return not in_series(lines, shapes, j)
+        longer += shapes[j] != "M"
+        if longer > 1:
+            return False
     return False
 
 
@@ -268,7 +290,8 @@ def title_candidates(lines: list[Line], start: int, end: int, lookback: int,
     found = []
     for i in range(max(start - lookback, 0), min(start + 1, len(lines))):
         line = lines[i]
-        if not title_like(line) or is_share_bar(line.text):
+        headed = i < start and dated(lines, shapes, i)
+        if not title_like(line, sentence=headed and shapes[i + 1] == "S") or is_share_bar(line.text):
             continue
         after = lines[i + 1:i + 4]
         if i >= start and (SENTENCE_END.search(line.text) or not after or after[0].prose):
@@ -278,10 +301,9 @@ def title_candidates(lines: list[Line], start: int, end: int, lookback: int,
         about = sum(counts[t] > own for t in mine) / (len(mine) + 1)  # one word alone proves little
         # lines between that are menus, share bars or stamps push the headline away less
         distance = 1 + sum(0.25 if is_menu_like(x) else 1 for x in lines[i + 1:start]) if i < start else 2
-        listed = in_series(lines, shapes, i)
+        listed = not headed and in_series(lines, shapes, i)
         score = (3 * about + min(line.units, 10) / 10 - distance / 20 - (0.5 if line.prose else 0)
-                 - (1 if line.units <= 3 else 0) + (0.0 if line.repeated and line.units >= 4 else 0)
-                 + (0.6 if not listed and "S" in shapes[i + 1:i + 4] else 0) - (1 if listed else 0))
+                 - (1 if line.units <= 3 and not headed else 0) + (0.6 if headed else 0) - (1 if listed else 0))
         found.append((score, about, i))
     return found
 
