@@ -28,6 +28,7 @@ DATE_HINT = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4
                        r"|\b(ago|am|pm|gmt|utc|[ecmp][sd]t)\b", re.I)
 BYLINE = re.compile(r"^(by|von|par|por|di|door|av|przez|от|автор)\b|^(written|words|posted|published) by\b", re.I)
 CREDIT = re.compile(r"^[\w ]{0,20}\b(photo|photograph|image|picture|video|credit|foto|bild)s?\b[^:]{0,20}:", re.I)
+CRUMB = re.compile(r"\s[>»›]\s")  # Home > Recipes > Soups: a breadcrumb trail
 # "Anna Lee/Reuters", "Alex Wong | Getty Images": a person's name, then the agency
 NAME_AGENCY = re.compile(r"^[A-Z][\w'’-]+(?: [A-Z][\w'’.-]*){1,2}\s*[/|]\s*[A-Z]")
 STAMP = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b\d{1,2}:\d\d\b|\b\d+\s*(min|mins|minutes|hours?|days?|weeks?)\s+ago\b", re.I)
@@ -201,7 +202,7 @@ def title_like(line: Line, sentence: bool = False) -> bool:
     if not sentence and text.endswith((".", ",", ";", ":", "…")) and not text.endswith(("...", "..")):
         return False
     if text.startswith(("@", "#", "(", "©")) or text.endswith((")", "]")) or CREDIT.match(text) \
-            or NAME_AGENCY.match(text) or BYLINE.match(text):
+            or NAME_AGENCY.match(text) or BYLINE.match(text) or CRUMB.search(text):
         return False
     dates = len(DATE_HINT.findall(text))
     if dates and line.units <= 8 or dates >= 2 and line.units <= 14:
