@@ -33,6 +33,7 @@ CRUMB = re.compile(r"\s[>»›]\s")  # Home > Recipes > Soups: a breadcrumb trai
 NAME_AGENCY = re.compile(r"^[A-Z][\w'’-]+(?: [A-Z][\w'’.-]*){1,2}\s*[/|]\s*[A-Z]")
 STAMP = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b\d{1,2}:\d\d\b|\b\d+\s*(min|mins|minutes|hours?|days?|weeks?)\s+ago\b", re.I)
 YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+FULL_STOP = re.compile(r"[^.][.。][\"'”’»)\]]*$")  # a sentence's end; a question may be a headline
 RUN_CAP = 8
 BREAK_RUN = 6  # this many menu-like lines in a row end any article
 COHERENCE_FLOOR = 0.5
@@ -304,6 +305,7 @@ def title_candidates(lines: list[Line], start: int, end: int, lookback: int,
         distance = 1 + sum(0.25 if is_menu_like(x) else 1 for x in lines[i + 1:start]) if i < start else 2
         listed = not headed and in_series(lines, shapes, i)
         score = (3 * about + min(line.units, 10) / 10 - distance / 20 - (0.5 if line.prose else 0)
+                 - (0.5 if FULL_STOP.search(line.text) else 0)
                  - (1 if line.units <= 3 and not headed else 0) + (0.6 if headed else 0) - (1 if listed else 0))
         found.append((score, about, i))
     return found
