@@ -205,8 +205,7 @@ def title_like(line: Line, sentence: bool = False) -> bool:
     if text.startswith(("@", "#", "(", "©")) or text.endswith((")", "]")) or CREDIT.match(text) \
             or NAME_AGENCY.match(text) or BYLINE.match(text) or CRUMB.search(text):
         return False
-    dates = len(DATE_HINT.findall(text))
-    if dates and line.units <= 8 or dates >= 2 and line.units <= 14:
+    if is_dated(text) and line.units <= 8 or len(DATE_HINT.findall(text)) >= 2 and line.units <= 14:
         return False
     first = text.lstrip("\"'“‘«¿¡[")[:1]
     return bool(first) and (first.isupper() or first.isdigit() or not first.isascii())
