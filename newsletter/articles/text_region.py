@@ -273,7 +273,7 @@ def dated(lines: list[Line], shapes: str, i: int) -> bool:
     for j in range(i + 1, min(i + 4, len(lines))):
         if shapes[j] == "S":
             return not in_series(lines, shapes, j)
-        longer += shapes[j] != "M"
+        longer += shapes[j] != "M" and lines[j].units > 3  # labels and buttons do not count
         if longer > 1:
             return False
     return False
@@ -284,9 +284,10 @@ def page_shapes(lines: list[Line]) -> str:
 
 
 def title_candidates(lines: list[Line], start: int, end: int, lookback: int,
-                     shapes: str) -> list[tuple[float, float, int]]:
-    """``(score, about, index)`` of every line near the top of ``[start, end)`` that could be its
-    headline: ``about`` is the share of its words the body uses, the score adds length and nearness."""
+                     shapes: str) -> list[tuple[float, float, int, bool]]:
+    """``(score, about, index, listed)`` of every line near the top of ``[start, end)`` that could
+    be its headline: ``about`` is the share of its words the body uses, the score adds length,
+    nearness and a byline or dateline after it; ``listed`` says it is one item of a list."""
     counts = _topic_counts(lines, start, end)
     found = []
     for i in range(max(start - lookback, 0), min(start + 1, len(lines))):
@@ -306,14 +307,14 @@ def title_candidates(lines: list[Line], start: int, end: int, lookback: int,
         score = (3 * about + min(line.units, 10) / 10 - distance / 20 - (0.5 if line.prose else 0)
                  - (0.5 if FULL_STOP.search(line.text) else 0)
                  - (1 if line.units <= 3 and not headed else 0) + (0.6 if headed else 0) - (1 if listed else 0))
-        found.append((score, about, i))
+        found.append((score, about, i, listed))
     return found
 
 
 def headline_strength(lines: list[Line], start: int, end: int, shapes: str) -> float:
     """How well a stretch is announced by a headline just above it (0 to 1)."""
-    found = [about for _, about, i in title_candidates(lines, start, end, HEADLINE_LOOKBACK, shapes)
-             if lines[i].units >= 3 and not (i < start and lines[i].prose) and not in_series(lines, shapes, i)]
+    found = [about for _, about, i, listed in title_candidates(lines, start, end, HEADLINE_LOOKBACK, shapes)
+             if lines[i].units >= 3 and not (i < start and lines[i].prose) and not listed]
     return max(found, default=0.0)
 
 
