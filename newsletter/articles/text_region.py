@@ -34,6 +34,7 @@ NAME_AGENCY = re.compile(r"^[A-Z][\w'’-]+(?: [A-Z][\w'’.-]*){1,2}\s*[/|]\s*[
 STAMP = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b\d{1,2}:\d\d\b|\b\d+\s*(min|mins|minutes|hours?|days?|weeks?)\s+ago\b", re.I)
 YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 FULL_STOP = re.compile(r"[^.][.。][\"'”’»)\]]*$")  # a sentence's end; a question may be a headline
+BRACKETED = re.compile(r"^[(\[].*[)\]]$")
 RUN_CAP = 8
 BREAK_RUN = 6  # this many menu-like lines in a row end any article
 COHERENCE_FLOOR = 0.5
@@ -148,7 +149,8 @@ def segments(lines: list[Line]) -> list[tuple[int, int, bool]]:
             cut = run_start if run_start is not None else i
             if cut > at:
                 pieces.append((at, cut, after_stamp))
-            at, after_stamp = i + 1 if stamp else i, stamp
+            # a stamp in brackets dates a picture or a video inside the article, not a new post
+            at, after_stamp = i + 1 if stamp else i, stamp and not BRACKETED.match(line.text.strip())
         run_start = None
     return pieces
 
