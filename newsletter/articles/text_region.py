@@ -4,9 +4,11 @@ A page saved as text is the article's paragraphs with the site around it: menus,
 teasers, share bars, comment threads, footers.  Article text comes in long lines that
 read as sentences; the rest comes in runs of short lines.  Each line scores by its
 length (prose gains, short lines cost more the longer their run), and the article is
-the stretch of lines with the best total.  The headline is then the nearest line
-above it that reads like a title, past the byline, the date and the photo credits.
-No wording of any site is involved: only length, punctuation, position and repetition.
+the stretch of lines with the best total.  The headline is then the line above it that
+reads like a title, whose words the body uses, best when its own byline or dateline
+follows it; a line that is one item of a list (teasers with their dates or summaries,
+captions, a menu) is not one.  No wording of any site is involved: only length,
+punctuation, position and the repeating shape of lines.
 """
 
 from __future__ import annotations
