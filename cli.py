@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import click
 
-from issues import commands as issues_commands
-from newsletter import commands as newsletter_commands
+from issues import cli as issues_commands
+from newsletter import cli as newsletter_commands
 from newsletter.console import AppContext, run, setup_logging
 from newsletter.permissions import keep_files_private
-from subscribers import commands as subscribers_commands
+from subscribers import cli as subscribers_commands
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 

@@ -41,9 +41,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from issues.archive import get_issue  # noqa: E402
-from issues.build import build_issue  # noqa: E402
-from issues.render import issue_context  # noqa: E402
+from issues.build import (
+    build_issue,  # noqa: E402
+    get_issue,  # noqa: E402
+    issue_context,  # noqa: E402
+)
 from newsletter.articles import all_articles, import_sources  # noqa: E402
 from newsletter.clock import week_of  # noqa: E402
 from newsletter.init import init_workspace  # noqa: E402
@@ -120,9 +122,8 @@ def make_workspace(root: Path, readers: int, max_items: int) -> tuple[Path, str]
 
 
 def message_size(root: Path, issue_id: str, sample: int = 30) -> float:
-    from issues.message import IssueMessage
-    from issues.render import render_issue
-    from issues.sender import ReaderMessages
+    from issues.build import render_issue
+    from issues.send import IssueMessage, ReaderMessages
 
     ws = Workspace(root)
     rendered = render_issue(ws, issue_id)

@@ -1,6 +1,6 @@
 """The web app shell: a Flask app with security headers, size limits and friendly error pages.
 
-Each package plugs its blueprint in (``subscribers.web``, ``issues.web``); the
+Each package plugs its blueprint in (``subscribers.web``, ``issues.web.pages``); the
 shell knows nothing about them.  It also holds the small helpers every page
 needs: the workspace of the request, page rendering, an in-memory rate limiter
 and a ``next`` redirect that only goes to the configured site.

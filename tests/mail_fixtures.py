@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from issue_fixtures import PARAGRAPH, import_folder, write_article
 
-from issues.archive import Issue
-from issues.build import build_issue
+from issues.build import Issue, build_issue
 from newsletter.workspace import Workspace
 
 TAGS = ["running", "cramps", "recovery", "nutrition", "stretching", "sleep"]

@@ -8,7 +8,7 @@ import pytest
 from browser_helpers import chromium, open_page, shot
 from web_helpers import link_in, messages_to, path_of, sent_issue
 
-from issues.app import create_app
+from issues.web import create_app
 from newsletter.web import BackgroundServer
 from newsletter.workspace import Workspace
 from subscribers import get_subscriber, make_token, subscribe

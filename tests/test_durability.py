@@ -11,7 +11,7 @@ from pathlib import Path
 from send_fixtures import ISSUE, add_readers, build_issue
 from smtp_sink import SmtpSink
 
-from issues import outbox
+from issues.send import outbox
 from newsletter.workspace import Workspace
 from subscribers import get_subscriber, subscribe, unsubscribe
 

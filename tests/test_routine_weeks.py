@@ -9,7 +9,7 @@ from datetime import datetime
 from routine_helpers import EDITOR, ZONE, install_fake_clock, mail_to, publish, routine_workspace, text_of
 from send_fixtures import add_readers
 
-from issues.archive import get_issue
+from issues.build import get_issue
 from issues.routine import approve_issue, run_routine
 from newsletter.workspace import Workspace
 

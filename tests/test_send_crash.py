@@ -13,7 +13,7 @@ from pathlib import Path
 from send_fixtures import ISSUE, add_readers, build_issue
 from smtp_sink import SmtpSink
 
-from issues import outbox
+from issues.send import outbox
 from newsletter.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
@@ -170,7 +170,7 @@ def test_each_connection_starts_a_message_only_after_its_last_delivery_is_record
     import sqlite3
     import threading
 
-    from issues.sender import DeliveryOptions, send_issue
+    from issues.send import DeliveryOptions, send_issue
     from newsletter.transports import Reply, Transport
 
     build_issue(workspace)

@@ -11,9 +11,8 @@ import pytest
 from send_fixtures import ISSUE, add_readers, build_issue, smtp_workspace, status_of
 from smtp_sink import SmtpSink
 
-from issues import outbox
-from issues.archive import get_issue
-from issues.sender import send_issue
+from issues.build import get_issue
+from issues.send import outbox, send_issue
 from newsletter.workspace import Workspace
 from subscribers import register, unsubscribe
 
@@ -194,7 +193,7 @@ def test_the_default_maildir_transport_needs_no_server(issue_ws: Workspace) -> N
 
 
 def test_no_confirmed_readers_sends_nothing_and_leaves_the_issue_a_draft(issue_ws: Workspace) -> None:
-    from issues.sender import NothingToSend
+    from issues.send import NothingToSend
 
     register(issue_ws, "pending@readers.example.org", source="form")
     with pytest.raises(NothingToSend, match="no confirmed readers"):

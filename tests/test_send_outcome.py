@@ -8,9 +8,8 @@ import pytest
 from send_fixtures import ISSUE, add_readers, build_issue
 from smtp_sink import SmtpSink
 
-from issues import outbox
-from issues.archive import get_issue
-from issues.outcome import outcome_of
+from issues.build import get_issue
+from issues.send import outbox, outcome_of
 from issues.web import sent_issues
 from newsletter.console import run
 

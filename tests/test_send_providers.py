@@ -10,9 +10,7 @@ import pytest
 from send_fixtures import ISSUE, add_readers, build_issue, smtp_workspace
 from smtp_sink import SmtpSink
 
-from issues import outbox
-from issues.providers import ProviderMap, limits_for, provider_settings
-from issues.sender import send_issue
+from issues.send import ProviderMap, limits_for, outbox, provider_settings, send_issue
 from newsletter.errors import ConfigError
 from newsletter.workspace import Workspace
 
@@ -65,7 +63,7 @@ def test_provider_settings_are_checked_and_fill_in_defaults() -> None:
 
 
 def test_provider_tables_come_from_the_settings_file(workspace: Workspace) -> None:
-    from issues.pipeline import DeliveryOptions
+    from issues.send import DeliveryOptions
 
     settings = workspace.root / "newsletter.toml"
     settings.write_text(settings.read_text() + "\n[delivery.providers.microsoft]\nconnections = 1\nrate = 5\n")

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from send_fixtures import ISSUE, build_issue
 
-from issues import outbox
-from issues.sender import DeliveryOptions, TokenBucket, send_issue
+from issues.send import DeliveryOptions, TokenBucket, outbox, send_issue
 from newsletter.transports import Reply, Transport
 from newsletter.transports.maildir import MaildirTransport
 from newsletter.workspace import Workspace

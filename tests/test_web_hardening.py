@@ -8,8 +8,8 @@ import logging
 import pytest
 from web_helpers import draft_issue, messages_to
 
-from issues.app import create_app
 from issues.preview import PreviewServer
+from issues.web import create_app
 from newsletter.workspace import Workspace
 from subscribers import get_subscriber
 from subscribers.web import mail_worker

@@ -7,7 +7,7 @@ import threading
 
 from web_helpers import messages_to
 
-from issues.app import create_app
+from issues.web import create_app
 from newsletter.transports import open_transport
 from newsletter.transports.base import Reply, Transport
 from newsletter.workspace import Workspace

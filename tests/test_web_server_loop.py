@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 
-from issues.app import create_app
+from issues.web import create_app
 from newsletter.server import _Channel
 from newsletter.web import BackgroundServer, make_server
 from newsletter.workspace import Workspace

@@ -9,7 +9,7 @@ from email.parser import BytesHeaderParser
 import pytest
 from flask import Flask
 
-from issues.app import create_app
+from issues.web import create_app
 from newsletter.web import BackgroundServer, RateLimiter, create_shell, safe_next
 from newsletter.workspace import Workspace
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from issues.app import create_app
+from issues.web import create_app
 from newsletter.web import BackgroundServer, waitress_options
 from newsletter.workspace import Workspace
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from web_helpers import messages_to
 
-from issues.app import create_app
+from issues.web import create_app
 from newsletter.workspace import Workspace
 from subscribers import confirm, get_subscriber, make_token
 from subscribers.store import events_of

@@ -16,14 +16,13 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import escape
 
+from issues.build import EmptyWeek, Issue, build_issue, get_issue, list_issues
 from newsletter import clock
 from newsletter.articles import articles_in_week, import_sources
 from newsletter.db import write_transaction
 from newsletter.errors import NewsletterError, NotFound
 from newsletter.workspace import Workspace
 
-from ..archive import Issue, get_issue, list_issues
-from ..build import EmptyWeek, build_issue
 from .approval import digest_of, link_url, new_nonce, refresh_draft, source_stamp
 from .config import Schedule
 from .cycle import Cycle
@@ -82,7 +81,7 @@ def import_step(ctx: RunContext) -> StepResult:
 
 def inbound_step(ctx: RunContext) -> StepResult:
     """Process returned mail: the ``[schedule] inbound`` folder, and IMAP when ``[inbound] imap_host`` is set."""
-    from ..inbound import fetch_imap, process_path
+    from issues.inbound import fetch_imap, process_path
 
     places = ([f"folder {ctx.schedule.inbound}"] if ctx.schedule.inbound else []) + \
         ([f"IMAP {ctx.ws.settings.inbound.imap_host}"] if ctx.ws.settings.inbound.imap_host else [])
@@ -161,7 +160,7 @@ def _note(ctx: RunContext, issue: Issue, link: str | None) -> tuple[str, str]:
 
 def test_copy_step(ctx: RunContext) -> StepResult:
     """Send the editors one test copy of each build of the draft (with a single-use approve link)."""
-    from ..rehearsal import send_test
+    from issues.send import send_test
 
     issue = _current_issue(ctx)
     editors = list(ctx.schedule.editors)
@@ -199,7 +198,7 @@ def test_copy_step(ctx: RunContext) -> StepResult:
 
 
 def _send(ctx: RunContext, issue_id: str, verb: str) -> StepResult:
-    from ..sender import NothingToSend, send_issue
+    from issues.send import NothingToSend, send_issue
 
     try:
         report = send_issue(ctx.ws, issue_id, stop=ctx.stop)
@@ -217,7 +216,7 @@ def _send(ctx: RunContext, issue_id: str, verb: str) -> StepResult:
 
 def send_step(ctx: RunContext) -> StepResult:
     """Resume any send that was cut short; send the current issue once it is approved (or auto) and due."""
-    from ..sender import pending_readers
+    from issues.send import pending_readers
 
     for issue in list_issues(ctx.ws):
         if issue.status == "sending":

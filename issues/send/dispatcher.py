@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import outbox
-from .send_records import Released
+from .records import Released
 
 if TYPE_CHECKING:
     from .pipeline import SendRun

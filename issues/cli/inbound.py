@@ -8,10 +8,9 @@ from pathlib import Path
 
 import click
 
+from issues.inbound import Outcome
 from newsletter.console import emit_json, json_option, pass_workspace, say
 from newsletter.workspace import Workspace
-
-from .inbound import Outcome
 
 
 @click.group()
@@ -62,7 +61,7 @@ def process(ws: Workspace, path: Path, as_json: bool) -> None:
         newsletter inbound process ~/Maildir/.bounces
         newsletter inbound process bounce.eml --json
     """
-    from .inbound import process_path
+    from issues.inbound import process_path
 
     _report(process_path(ws, path), as_json)
 
@@ -81,7 +80,7 @@ def fetch(ws: Workspace, limit: int | None, as_json: bool) -> None:
     Example:
         NEWSLETTER_INBOUND_IMAP_PASSWORD=... newsletter inbound fetch
     """
-    from .inbound import fetch_imap
+    from issues.inbound import fetch_imap
 
     _report(fetch_imap(ws, limit=limit), as_json)
 
@@ -98,7 +97,7 @@ def serve(ws: Workspace, host: str | None, port: int | None) -> None:
         newsletter inbound serve --port 8024
         # Postfix transport_maps:  bounces.example.com  lmtp:inet:127.0.0.1:8024
     """
-    from .inbound import start_lmtp
+    from issues.inbound import start_lmtp
 
     controller = start_lmtp(ws, host, port)
     say(f"Listening for LMTP on {controller.hostname}:{controller.port}; Ctrl-C to stop.")
@@ -123,7 +122,7 @@ def status(ws: Workspace, recent: int, as_json: bool) -> None:
         newsletter inbound status
         newsletter inbound status --json
     """
-    from .inbound import inbound_status
+    from issues.inbound import inbound_status
 
     data = inbound_status(ws, recent=recent)
     if as_json:

@@ -334,3 +334,24 @@ def send_status(ws: Workspace, issue_id: str) -> dict[str, Any]:
         "providers": by_provider(ws, issue_id),
         "reasons": reasons(ws, issue_id),
     }
+
+
+def sent_message(ws: Workspace, message_id: str) -> tuple[str, int] | None:
+    """(issue id, subscriber id) of the outbox row that sent ``message_id`` (with or without <>), if any."""
+    bare = message_id.strip().strip("<>")
+    if not bare:
+        return None
+    row = outbox_db(ws).execute(
+        "SELECT issue_id, subscriber_id FROM outbox WHERE message_id IN (?, ?) LIMIT 1", [f"<{bare}>", bare]
+    ).fetchone()
+    return (row[0], int(row[1])) if row else None
+
+
+def issues_sent_to(ws: Workspace, subscriber_id: int,
+                   statuses: Sequence[str] = ("sent",)) -> list[str]:
+    """The issues whose outbox row for this reader has one of ``statuses``, the latest sent first."""
+    marks = ",".join("?" * len(statuses))
+    rows = outbox_db(ws).execute(
+        f"SELECT issue_id FROM outbox WHERE subscriber_id = ? AND status IN ({marks}) "
+        "ORDER BY sent_at DESC, issue_id DESC", [subscriber_id, *statuses])
+    return [row[0] for row in rows]

@@ -3,7 +3,7 @@
 A send can be stopped at any point (Ctrl-C, kill -9, power loss) and run again:
 the outbox holds one row per reader, so the next run resumes without skipping
 anyone and repeats only a message that was in flight.  The machinery that does
-the sending is in :mod:`issues.pipeline`.
+the sending is in :mod:`issues.send.pipeline`.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from issues.build import get_issue, mark_sent, resolve_issue_id
 from newsletter.errors import NewsletterError
 from newsletter.transports import Transport, TransportError, open_transport
 from newsletter.workspace import Workspace
 from subscribers import count_confirmed
 
 from . import outbox
-from .archive import get_issue, mark_sent, resolve_issue_id
 from .freeze import freeze_issue
 from .message import IssueMessage
 from .outcome import Outcome, outcome_of

@@ -13,14 +13,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from issues.build import get_issue, render_issue, resolve_issue_id
 from newsletter.errors import InvalidInput, NotFound
 from newsletter.transports import TransportError, open_transport
 from newsletter.workspace import Workspace
 from subscribers import bounce_base, get_subscriber, iter_confirmed, sender_domain, unsubscribe_url
 
-from .archive import get_issue, resolve_issue_id
 from .message import IssueMessage, Recipient, envelope_recipient
-from .render import render_issue
 from .sender import ReaderMessages
 
 

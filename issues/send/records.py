@@ -2,7 +2,7 @@
 
 One record is one reader's word for this run: delivered, refused for good,
 deferred to a later try, skipped, or released unsent.  The recorder turns a
-group of them into one transaction (see :mod:`issues.recorder`).
+group of them into one transaction (see :mod:`issues.send.recorder`).
 """
 
 from __future__ import annotations

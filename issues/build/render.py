@@ -102,7 +102,7 @@ def sample_message(ws: Workspace, rendered: RenderedIssue, fields: dict[str, str
     from newsletter.mail import sender_domain
     from newsletter.settings import check_mail_settings
 
-    from .message import IssueMessage, Recipient
+    from issues.send import IssueMessage, Recipient
 
     check_mail_settings(ws.settings)
     template = IssueMessage(ws, rendered.subject, rendered.html, rendered.text, campaign=rendered.issue_id)

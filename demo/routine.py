@@ -11,15 +11,15 @@ from newsletter.settings import SETTINGS_FILE
 from newsletter.workspace import Workspace
 
 if TYPE_CHECKING:
-    from .demo import Demo
+    from . import Demo
 
 
 def show_routine(demo: Demo) -> None:
     """Set [schedule] sources and editors in the demo's settings, then print a dry run of 'newsletter run'."""
+    from issues.routine import run_routine
     from newsletter.samples import ARTICLES_DIR
 
-    from .demo import newsletter_command
-    from .routine import run_routine
+    from . import newsletter_command
 
     path = demo.root / SETTINGS_FILE
     text = path.read_text(encoding="utf-8")

@@ -14,14 +14,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bs4 import BeautifulSoup
 
+from issues.build import SAMPLE_READER, Issue, RenderedIssue, get_issue, issue_warnings
 from newsletter.errors import NotFound
 from newsletter.personalise import UNSUBSCRIBE_URL, personalise
 from newsletter.web import origin_of
 from newsletter.workspace import Workspace
-
-from .archive import Issue, get_issue
-from .content_checks import issue_warnings
-from .render import SAMPLE_READER, RenderedIssue
 
 log = logging.getLogger(__name__)
 

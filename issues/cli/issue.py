@@ -6,10 +6,9 @@ from pathlib import Path
 
 import click
 
+from issues.build import get_issue, list_issues
 from newsletter.console import WEEK, emit_json, json_option, pass_workspace, say
 from newsletter.workspace import Workspace
-
-from .archive import get_issue, list_issues
 
 
 @click.group()
@@ -34,7 +33,7 @@ def build(ws: Workspace, week: str | None, as_json: bool) -> None:
     Example:
         newsletter issue build --week 2026-W47
     """
-    from .build import build_issue
+    from issues.build import build_issue
 
     built = build_issue(ws, week)
     if as_json:
@@ -84,8 +83,8 @@ def render(ws: Workspace, issue_key: str, out_dir: Path | None, as_json: bool) -
     Example:
         newsletter issue render 2026-W47 --out out/
     """
-    from . import preview_checks
-    from .render import write_issue_files
+    from issues.build import write_issue_files
+    from issues.preview import checks as preview_checks
 
     found = get_issue(ws, issue_key)
     paths = write_issue_files(ws, found.id, out_dir)

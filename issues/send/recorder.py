@@ -15,7 +15,7 @@ from subscribers import mark_bounced
 
 from . import outbox
 from .outbox import Outcomes
-from .send_records import Deferred, Delivered, Refused, Result, Skipped
+from .records import Deferred, Delivered, Refused, Result, Skipped
 
 if TYPE_CHECKING:
     from .pipeline import SendRun

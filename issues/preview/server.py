@@ -20,17 +20,21 @@ from flask import Flask, Response, abort, g, jsonify, request
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from issues.build import (
+    get_issue,
+    issue_articles,
+    issue_fingerprint,
+    list_issues,
+    refuse_without_urls,
+    render_issue,
+)
+from issues.web import with_base_target
 from newsletter.errors import NewsletterError, NotFound
 from newsletter.templating import template_dirs
 from newsletter.web import EMAIL_CSP, BackgroundServer, create_shell, render_page
 from newsletter.workspace import Workspace
 
-from .archive import get_issue, list_issues
-from .content_checks import issue_articles, refuse_without_urls
-from .preview_checks import GMAIL_CLIP_BYTES, PreviewReport, check_issue
-from .render import render_issue
-from .schema import issues_db
-from .web import with_base_target
+from .checks import GMAIL_CLIP_BYTES, PreviewReport, check_issue
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +72,7 @@ class PreviewSession:
 
     def _fingerprint(self) -> tuple[Any, ...]:
         """What changes in the database when the issue is rebuilt, frozen or sent from another terminal."""
-        row = issues_db(self.ws).execute(
-            "SELECT built_at, status, frozen_at FROM issues WHERE id = ?", [self.issue_id]
-        ).fetchone()
-        return tuple(row) if row else ()
+        return issue_fingerprint(self.ws, self.issue_id)
 
     def report(self) -> PreviewReport:
         """Render the issue now (drafts from the current templates) and check it."""
@@ -86,9 +87,8 @@ class PreviewSession:
         self.last_error = None
         try:
             if articles:
+                from issues.build import build_issue
                 from newsletter.articles import import_sources
-
-                from .build import build_issue
 
                 import_sources(self.ws, articles)
                 issue = get_issue(self.ws, self.issue_id)

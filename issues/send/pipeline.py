@@ -4,9 +4,9 @@ Shaped like listmonk's campaign manager (rate, concurrency, pause after N
 failures in a row), but every reader has an outbox row, and readers are queued
 per receiving provider, each with its own concurrency, rate and back-off.  Workers
 are threads, each holding one connection (socket calls release the GIL); results
-travel to the recorder as typed records (:mod:`issues.send_records`).  The parts:
-:mod:`issues.dispatcher`, :mod:`issues.lanes`, :mod:`issues.workers`,
-:mod:`issues.recorder`; this module holds the state they share and runs them.
+travel to the recorder as typed records (:mod:`issues.send.records`).  The parts:
+:mod:`issues.send.dispatcher`, :mod:`issues.send.lanes`, :mod:`issues.send.workers`,
+:mod:`issues.send.recorder`; this module holds the state they share and runs them.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from .lanes import Lanes, TokenBucket
 from .message import IssueMessage, Recipient, envelope_recipient
 from .providers import ProviderMap, dns_mx_hosts, limits_for, provider_settings
 from .recorder import Recorder
-from .send_records import Released, Result
+from .records import Released, Result
 from .workers import Worker
 
 __all__ = ["DeliveryOptions", "ReaderMessages", "SendRun", "TokenBucket", "run_pipeline"]

@@ -18,14 +18,12 @@ from datetime import datetime
 
 from flask import Blueprint, Response, abort, g, send_from_directory
 
+from issues.build import Issue, get_issue, list_issues, stored_render
 from newsletter.errors import NotFound as IssueNotFound
 from newsletter.personalise import personalise
 from newsletter.render import render_text
 from newsletter.web import EMAIL_CSP, PAGE_CSP, current_workspace, render_page
 from newsletter.workspace import Workspace
-
-from .archive import Issue, get_issue, list_issues
-from .render import stored_render
 
 bp = Blueprint("archive", __name__)
 

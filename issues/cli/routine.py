@@ -35,8 +35,8 @@ def run_command(ws: Workspace, dry_run: bool, as_json: bool) -> None:
         newsletter run --dry-run
         newsletter run --json
     """
-    from .routine import run_routine
-    from .sender import stop_on_signals
+    from issues.routine import run_routine
+    from issues.send import stop_on_signals
 
     stop = threading.Event()
     with stop_on_signals(stop, lambda: click.echo(
@@ -72,7 +72,7 @@ def approve(ws: Workspace, issue_key: str, revoke: bool, as_json: bool) -> None:
         newsletter approve 2026-W47
         newsletter approve latest --revoke
     """
-    from .routine import approve_issue, revoke_approval
+    from issues.routine import approve_issue, revoke_approval
 
     state = revoke_approval(ws, issue_key) if revoke else approve_issue(ws, issue_key)
     if as_json:
@@ -110,7 +110,7 @@ def install(ws: Workspace, kind: str, every: int, write: bool) -> None:
         newsletter schedule install >> my-crontab
         newsletter schedule install --systemd --write
     """
-    from .routine import install as inst
+    from issues.routine import install as inst
 
     every = inst.every_minutes(every)
     if kind == "cron":
@@ -141,7 +141,7 @@ def status(ws: Workspace, as_json: bool) -> None:
     Example:
         newsletter schedule status --json
     """
-    from .routine import schedule_status
+    from issues.routine import schedule_status
 
     data = schedule_status(ws)
     if as_json:

@@ -30,7 +30,7 @@ from subscribers import is_confirmed, status_of
 
 from .lanes import Lane
 from .outbox import Job
-from .send_records import Deferred, Delivered, Refused, Released, Skipped
+from .records import Deferred, Delivered, Refused, Released, Skipped
 
 if TYPE_CHECKING:
     from .pipeline import SendRun

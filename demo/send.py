@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from .demo import Demo
+    from . import Demo
 
 # Made-up readers (example.org is reserved for examples); one name needs RFC 2047, one has none.
 SAMPLE_READERS = [
@@ -22,10 +22,10 @@ CONSENT = "Demo reader: made up by 'make demo' to show a send."
 
 def send_to_sample_readers(demo: Demo) -> None:
     """Add the sample readers as confirmed and send the demo issue to them through the Maildir transport."""
+    from issues.send import send_issue
     from subscribers import register
 
-    from .demo import newsletter_command
-    from .sender import send_issue
+    from . import newsletter_command
 
     ws = demo.workspace
     for address, name in SAMPLE_READERS:

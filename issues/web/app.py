@@ -2,8 +2,8 @@
 
 ``create_app`` is the factory a WSGI host calls, for example::
 
-    NEWSLETTER_HOME=/srv/news waitress-serve --call issues.app:create_app
-    NEWSLETTER_HOME=/srv/news gunicorn 'issues.app:create_app()'
+    NEWSLETTER_HOME=/srv/news waitress-serve --call issues.web.app:create_app
+    NEWSLETTER_HOME=/srv/news gunicorn 'issues.web.app:create_app()'
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ def create_app(workspace: Workspace | str | os.PathLike | None = None) -> Flask:
     ``workspace`` is a :class:`Workspace`, a folder, or None to find it as the CLI does
     (``NEWSLETTER_HOME``, then the current folder and its parents).
     """
+    from issues.routine.web import bp as approve_bp
     from subscribers import blueprint as subscribers_bp
 
-    from .routine.web import bp as approve_bp
-    from .web import bp as archive_bp
+    from .pages import bp as archive_bp
 
     ws = workspace if isinstance(workspace, Workspace) else Workspace.find(workspace)
     app = create_shell(ws, name="newsletter")

@@ -9,7 +9,7 @@ import click
 
 from .console import WEEK, emit_json, json_option, pass_workspace, say
 from .init import init_workspace
-from .related.commands import related as related_command
+from .related.cli import related as related_command
 from .workspace import Workspace
 
 

@@ -16,8 +16,7 @@ class DoctorFoundErrors(click.ClickException):
 
 def issue_message_size(ws: Workspace, issue_key: str | None) -> int | None:
     """Bytes of one reader's message of ISSUE (default: the latest issue), or None when there is no issue."""
-    from .archive import get_issue, list_issues
-    from .render import render_issue, sample_fields, sample_message
+    from issues.build import get_issue, list_issues, render_issue, sample_fields, sample_message
 
     if issue_key is None:
         issues = list_issues(ws)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .demo import Demo
+    from . import Demo
 
 
 def web_commands(demo: Demo) -> None:
     """Add the preview and serve commands to the demo's closing summary (nothing is started)."""
-    from .demo import newsletter_command
+    from . import newsletter_command
 
     web = demo.workspace.settings.web
     command = newsletter_command(demo)

@@ -1,4 +1,4 @@
-"""The ``send`` command and ``issue status``: a thin skin over :mod:`issues.sender` and friends."""
+"""The ``send`` command and ``issue status``: a thin skin over :mod:`issues.send.sender` and friends."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from pathlib import Path
 
 import click
 
+from issues.build import get_issue
 from newsletter.console import Progress, emit_json, json_option, pass_workspace, say
 from newsletter.errors import InvalidInput, NewsletterError
 from newsletter.workspace import Workspace
 
-from .archive import get_issue
-from .cli_issue import issue
+from .issue import issue
 
 
 class SendIncomplete(click.ClickException):
@@ -56,7 +56,7 @@ def send(ws: Workspace, issue_key: str, to: tuple[str, ...], dry_run: bool, out_
     """
     if to and dry_run:
         raise click.UsageError("--to sends a test and --dry-run sends nothing; use one of them")
-    from .content_checks import check_before_send
+    from issues.build import check_before_send
 
     for warning in check_before_send(ws, get_issue(ws, issue_key)):
         say(f"warning: {warning.message}", err=True)
@@ -84,7 +84,7 @@ def preflight(ws: Workspace) -> None:
 
 
 def _test_send(ws: Workspace, issue_key: str, to: tuple[str, ...], as_json: bool) -> None:
-    from .rehearsal import send_test
+    from issues.send import send_test
 
     _check_addresses(to)
     preflight(ws)
@@ -100,8 +100,7 @@ def _test_send(ws: Workspace, issue_key: str, to: tuple[str, ...], as_json: bool
 
 
 def _dry_run(ws: Workspace, issue_key: str, out_dir: Path | None, as_json: bool) -> None:
-    from .rehearsal import write_dry_run
-    from .sender import pending_readers
+    from issues.send import pending_readers, write_dry_run
 
     if out_dir is None:
         raise click.UsageError("--dry-run needs --out DIR for the .eml files")
@@ -117,7 +116,7 @@ def _dry_run(ws: Workspace, issue_key: str, out_dir: Path | None, as_json: bool)
 
 
 def _real_send(ws: Workspace, issue_key: str, yes: bool, retry_failed: bool, as_json: bool) -> None:
-    from .sender import pending_readers, send_issue, stop_on_signals
+    from issues.send import pending_readers, send_issue, stop_on_signals
 
     found = get_issue(ws, issue_key)
     preflight(ws)
@@ -160,9 +159,8 @@ def status(ws: Workspace, issue_key: str, as_json: bool) -> None:
         newsletter issue status 2026-W47
         newsletter issue status latest --json
     """
-    from .inbound import issue_feedback
-    from .outbox import send_status
-    from .outcome import outcome_of
+    from issues.inbound import issue_feedback
+    from issues.send import outcome_of, send_status
 
     found = get_issue(ws, issue_key)
     data = {**send_status(ws, found.id), "number": found.number, "status": found.status,

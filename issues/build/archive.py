@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from newsletter.clock import WEEK_RE, now_iso, parse_week
+from newsletter.db import write_transaction
 from newsletter.errors import NotFound
 from newsletter.workspace import Workspace
 
@@ -152,3 +153,45 @@ def mark_sent(ws: Workspace, issue_id: str) -> None:
         )
     if cur.rowcount == 0:
         get_issue(ws, issue_id)  # NotFound if it does not exist; a draft or sent issue is left alone
+
+
+def issue_id_for_number(ws: Workspace, number: int) -> str | None:
+    """The id of the issue with this number, or None (no such issue, or no issues table yet)."""
+    row = issues_db(ws).execute("SELECT id FROM issues WHERE number = ?", [number]).fetchone()
+    return row[0] if row else None
+
+
+def issue_fingerprint(ws: Workspace, issue_id: str) -> tuple[Any, ...]:
+    """What changes on the issue's row when it is rebuilt, frozen or sent (for watchers such as the preview)."""
+    row = issues_db(ws).execute("SELECT built_at, status, frozen_at FROM issues WHERE id = ?", [issue_id]).fetchone()
+    return tuple(row) if row else ()
+
+
+def articles_of_issues(ws: Workspace, issue_ids: list[str]) -> set[int]:
+    """Every article that is an item of one of these issues."""
+    if not issue_ids:
+        return set()
+    marks = ",".join("?" * len(issue_ids))
+    rows = issues_db(ws).execute(f"SELECT DISTINCT article_id FROM issue_items WHERE issue_id IN ({marks})", issue_ids)
+    return {row[0] for row in rows}
+
+
+def store_frozen(ws: Workspace, issue_id: str, built_at: str | None, rendered: Any) -> tuple[bool, str | None]:
+    """Freeze the issue with ``rendered`` (subject, preheader, html, text) if it is still that build.
+
+    Atomic under the write lock: (True, None) when frozen now; (False, frozen_at) when the
+    row was frozen already or rebuilt since ``built_at`` (then the caller renders again).
+    """
+    db = issues_db(ws)
+    with write_transaction(db):
+        stored_built, frozen_at = db.conn.execute(
+            "SELECT built_at, frozen_at FROM issues WHERE id = ?", [issue_id]
+        ).fetchone()
+        if frozen_at is not None or stored_built != built_at:
+            return False, frozen_at
+        db.conn.execute(
+            "UPDATE issues SET status = 'sending', frozen_at = ?, subject = ?, preheader = ?, html = ?, text = ? "
+            "WHERE id = ?",
+            [now_iso(), rendered.subject, rendered.preheader, rendered.html, rendered.text, issue_id],
+        )
+    return True, None

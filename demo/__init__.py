@@ -1,6 +1,6 @@
 """``make demo``: a fresh demo workspace, the sample articles imported, the latest week built and rendered.
 
-Run as ``python -m issues.demo DIR``.  The demo is a list of small steps
+Run as ``python -m demo DIR``.  The demo is a list of small steps
 (:data:`STEPS`); the last two live in their own modules (send to the demo
 Maildir, print the serve and preview commands).
 """
@@ -20,9 +20,9 @@ from newsletter.errors import ConfigError, NewsletterError, SourceError
 from newsletter.init import init_workspace
 from newsletter.workspace import Workspace
 
-from .demo_routine import show_routine
-from .demo_send import send_to_sample_readers
-from .demo_web import web_commands
+from .routine import show_routine
+from .send import send_to_sample_readers
+from .web import web_commands
 
 MARKER = ".demo-workspace"  # only a folder carrying this file is ever removed by the demo
 
@@ -101,10 +101,9 @@ def import_samples(demo: Demo) -> None:
 
 def build_latest_week(demo: Demo) -> None:
     """Build the issue of the latest week that has sample articles."""
+    from issues.build import build_issue
     from newsletter.articles import all_articles
     from newsletter.clock import week_of
-
-    from .build import build_issue
 
     ws = demo.workspace
     articles = all_articles(ws)
@@ -119,7 +118,7 @@ def build_latest_week(demo: Demo) -> None:
 
 def render_issue_files(demo: Demo) -> None:
     """Render the issue to DIR/out/: issue.html, issue.txt, issue.eml."""
-    from .render import write_issue_files
+    from issues.build import write_issue_files
 
     demo.out_dir = demo.root / "out"
     paths = write_issue_files(demo.workspace, demo.issue_id or "latest", demo.out_dir)

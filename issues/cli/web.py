@@ -25,12 +25,11 @@ def serve(ws: Workspace, host: str | None, port: int | None, threads: int | None
     \b
     Example:
         newsletter serve --host 0.0.0.0 --port 8080
-        NEWSLETTER_HOME=/srv/news waitress-serve --call issues.app:create_app
+        NEWSLETTER_HOME=/srv/news waitress-serve --call issues.web.app:create_app
     """
+    from issues.web import create_app
     from newsletter.web import make_server, waitress_options
     from subscribers import mail_worker
-
-    from .app import create_app
 
     web = ws.settings.web
     host = host or str(web.host)
@@ -66,7 +65,7 @@ def preview(ws: Workspace, issue: str | None, port: int | None, no_browser: bool
         newsletter preview 2026-W47
         newsletter preview --no-browser --port 8025
     """
-    from .preview import PreviewServer
+    from issues.preview import PreviewServer
 
     port = int(ws.settings.web.preview_port) if port is None else port
     with PreviewServer(ws, issue, port=port) as server:
