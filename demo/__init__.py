@@ -155,7 +155,3 @@ def main(argv: list[str] | None = None) -> int:
     for line in demo.summary:
         click.echo(line)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -175,4 +175,3 @@ def edit_command(ws: Workspace, article: str, url: str) -> None:
 
 articles.add_command(related_command)
 
-COMMANDS = [init, articles]

@@ -289,4 +289,3 @@ def send_mail(ws: Workspace, as_json: bool) -> None:
     say(f"sent {data['sent']}, failed {data['failed']}; {data['still_queued']} waiting (retries come later)")
 
 
-COMMANDS = [subscribers]

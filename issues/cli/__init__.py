@@ -1,12 +1,1 @@
-"""The ``issue``, ``send``, ``preview``, ``serve``, ``inbound``, ``doctor``, ``run``, ``approve`` and ``schedule`` commands."""
-
-from __future__ import annotations
-
-from .doctor import doctor
-from .inbound import inbound
-from .issue import issue
-from .routine import approve, run_command, schedule
-from .send import send
-from .web import preview, serve
-
-COMMANDS: list = [doctor, inbound, issue, send, serve, preview, run_command, approve, schedule]
+"""The commands of the issues area, one module per command group (``cli.py`` loads each on first use)."""

@@ -1,4 +1,4 @@
-"""The ``issue`` command group: build a week's issue, list the archive, render an issue to files."""
+"""The ``issue`` command group: build a week's issue, list the archive, render it to files, its send's status."""
 
 from __future__ import annotations
 
@@ -101,3 +101,56 @@ def render(ws: Workspace, issue_key: str, out_dir: Path | None, as_json: bool) -
     say(f"  HTML  {paths['html']}  ({size / 1024:.1f} KB; open it in a browser)")
     say(f"  text  {paths['text']}")
     say(f"  email {paths['eml']}")
+
+
+@issue.command("status")
+@click.argument("issue_key", metavar="ISSUE")
+@json_option
+@pass_workspace
+def status(ws: Workspace, issue_key: str, as_json: bool) -> None:
+    """Show how ISSUE's send stands: sent, pending, failed and skipped readers, and why.
+
+    \b
+    Example:
+        newsletter issue status 2026-W47
+        newsletter issue status latest --json
+    """
+    from issues.inbound import issue_feedback
+    from issues.send import outcome_of, send_status
+
+    found = get_issue(ws, issue_key)
+    data = {**send_status(ws, found.id), "number": found.number, "status": found.status,
+            "came_back": issue_feedback(ws, found.id)}
+    outcome = outcome_of(found.id, data["counts"], started=data["started_at"] is not None)
+    data["outcome"] = outcome.as_dict()
+    if as_json:
+        emit_json(data)
+        return
+    if data["started_at"] is None:
+        click.echo(f"{found.id} (#{found.number}) is a {found.status}; not sent yet. "
+                   f"Test it: newsletter send {found.id} --to you@example.com")
+        return
+    state = "finished " + data["finished_at"] if data["finished_at"] else "not finished"
+    click.echo(f"{found.id} (#{found.number}) {found.status}: {data['readers']} readers in the snapshot of "
+               f"{data['started_at']}, {data['runs']} run{'s' * (data['runs'] != 1)}, {state}")
+    click.echo(f"Outcome: {outcome.words}.")
+    for name, n in data["counts"].items():
+        if n or name != "sending":
+            click.echo(f"  {name:<8} {n:>8}")
+    if data["deferred"]:
+        click.echo(f"deferred: {data['deferred']}, next try at {data['next_try_at']} "
+                   f"(refused for now by their server; 'newsletter send {found.id}' or 'newsletter run' retries them)")
+    if data["paused"]:
+        click.echo(f"paused: {data['paused']}; 'newsletter send {found.id}' resumes")
+    if len(data["providers"]) > 1:
+        click.echo("By provider:")
+        for name, n in data["providers"].items():
+            click.echo(f"  {name:<20} {n['sent']:>7} sent {n['failed']:>6} failed {n['pending']:>6} pending")
+    back = data["came_back"]
+    click.echo(f"Came back: {back['hard_bounces']} hard bounces, {back['soft_bounces']} soft bounces, "
+               f"{back['complaints']} complaints, {back['mail_unsubscribes']} unsubscribes by mail")
+    if data["reasons"]:
+        click.echo("Why not sent:")
+        for r in data["reasons"]:
+            code = r["code"] if r["code"] is not None else "-"
+            click.echo(f"  {r['status']:<8} {r['count']:>6}  {code}  {r['detail'] or ''}")
