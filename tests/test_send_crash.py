@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from conftest import interruptible
 from send_fixtures import ISSUE, add_readers, build_issue
 from smtp_sink import SmtpSink
 
@@ -24,7 +25,7 @@ def start_send(ws: Workspace, sink: SmtpSink, **delivery: object) -> subprocess.
            **{f"NEWSLETTER_DELIVERY_{k.upper()}": str(v) for k, v in delivery.items()}}
     return subprocess.Popen(
         [sys.executable, str(REPO / "cli.py"), "--workspace", str(ws.root), "send", ISSUE, "--yes"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=interruptible,
     )
 
 
