@@ -41,6 +41,7 @@ FILE_STATUSES = {
     "pending": "pending", "unconfirmed": "pending", "not confirmed": "pending",
 }
 BATCH_ROWS = 50_000
+IMPORT_CACHE_KIB = 65_536
 MAX_LISTED_BAD_ROWS = 1_000
 IMPORTED_EVENT_SQL = (
     "INSERT INTO subscriber_events (subscriber_id, kind, status, at, source, consent_text, detail) "
@@ -91,6 +92,10 @@ class _BackgroundWriter:
 
     def _run(self) -> None:
         try:
+            # A page cache big enough for the unique address index's working set: a large
+            # import inserts addresses in random order, and index pages re-read from disk
+            # cost more than the rows themselves.  Bounded, so memory stays flat.
+            self._batcher.db.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
             while (batch := self._queue.get()) is not None:
                 self._batcher.flush(batch)
         except BaseException as exc:  # handed to the importing thread
