@@ -1,8 +1,8 @@
 """Plumbing shared by every command: the workspace option, JSON output, one-line errors.
 
-Command modules (``newsletter/commands.py``, ``subscribers/commands.py``,
-``issues/commands.py``) use these so that every command behaves alike: exit 0 on
-success, 1 with a one-line message on stderr on an error, 2 on a usage error.
+Command modules (``newsletter/cli.py``, ``subscribers/cli.py``, ``issues/cli/``) use
+these so that every command behaves alike: exit 0 on success, 1 with a one-line
+message on stderr on an error, 2 on a usage error.
 """
 
 from __future__ import annotations

@@ -118,7 +118,7 @@ REGISTRY.add(SectionSpec("delivery", "How mail leaves: the transport, speed, ret
 
 REGISTRY.add_table("delivery", "providers", SectionSpec(
     "providers", "One receiving provider's limits, `[delivery.providers.<name>]` (google, microsoft, yahoo, ...: "
-    "see issues/providers.py).", (
+    "see issues/send/providers.py).", (
         Key("connections", 0, "at most this many of the send's connections at once; 0 = the send's own", min=0,
             max=64),
         Key("rate", 0.0, "messages per second to this provider; 0 = no limit of its own", min=0),
