@@ -63,7 +63,7 @@ class LazyGroup(click.Group):
                     continue
                 line = command.get_short_help_str(limit)
             else:
-                line = click.utils.make_default_short_help(self.lazy_commands[name][1], limit)
+                line = click.Command(name, help=self.lazy_commands[name][1]).get_short_help_str(limit)
             rows.append((name, line))
         if rows:
             with formatter.section("Commands"):
