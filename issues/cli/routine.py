@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import click
@@ -54,6 +55,10 @@ def run_command(ws: Workspace, dry_run: bool, as_json: bool) -> None:
     if report.failed:
         names = ", ".join(s.step for s in report.failed)
         raise RunFailed(f"{len(report.failed)} step(s) failed ({names}); see above. The next run tries them again")
+    if any(step.status == "failures" for step in report.steps):
+        from issues.send import EXIT_FAILURES
+
+        sys.exit(EXIT_FAILURES)  # as `newsletter send`: every reader answered, some could not be delivered
 
 
 @click.command()

@@ -31,7 +31,8 @@ from .store import issue_state, routine_db, save_state
 
 @dataclass
 class StepResult:
-    """One step's outcome: ``done``, ``nothing`` (nothing due), ``waiting``, ``skipped``, ``would`` or ``failed``."""
+    """One step's outcome: ``done``, ``nothing`` (nothing due), ``waiting``, ``skipped``, ``would``, ``failed``,
+    or ``failures`` (a send that gave every reader an answer but could not deliver to some)."""
 
     step: str
     status: str
@@ -211,15 +212,18 @@ def _send(ctx: RunContext, issue_id: str, verb: str) -> StepResult:
     if report.interrupted:
         return StepResult("send", "waiting", f"{verb} {issue_id} stopped: {report.summary()} The next run resumes.",
                           detail)
+    outcome = report.outcome
+    if outcome.state in ("sent-with-failures", "nothing-delivered"):
+        return StepResult("send", "failures", f"{verb} {issue_id}: {outcome.words}", detail)
     return StepResult("send", "done", f"{verb} {issue_id}: {report.summary()}", detail)
 
 
 def send_step(ctx: RunContext) -> StepResult:
     """Resume any send that was cut short; send the current issue once it is approved (or auto) and due."""
-    from issues.send import pending_readers
+    from issues.send import pending_readers, send_status
 
     for issue in list_issues(ctx.ws):
-        if issue.status == "sending":
+        if issue.status == "sending" and not send_status(ctx.ws, issue.id)["finished_at"]:
             if ctx.dry_run:
                 return StepResult("send", "would", f"would resume the send of {issue.id} "
                                   f"({pending_readers(ctx.ws, issue.id)} readers to go)")
@@ -229,6 +233,10 @@ def send_step(ctx: RunContext) -> StepResult:
         return StepResult("send", "nothing", f"no issue of {ctx.cycle.week} to send")
     if issue.status == "sent":
         return StepResult("send", "nothing", f"{issue.id} was sent {issue.sent_at}")
+    finished = send_status(ctx.ws, issue.id)["finished_at"]
+    if finished:  # every reader answered, none delivered: said once by the run that sent it
+        return StepResult("send", "nothing", f"{issue.id}'s send finished {finished} without a delivery; "
+                          f"see 'newsletter issue status {issue.id}'")
     when = ctx.local(ctx.cycle.send_at)
     if ctx.schedule.mode == "approve":
         state = issue_state(ctx.ws, issue.id)

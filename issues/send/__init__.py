@@ -21,6 +21,7 @@ __getattr__ = lazy_exports(__name__, {
     "outbox_db": "outbox",
     "send_status": "outbox",
     "sent_message": "outbox",
+    "EXIT_FAILURES": "outcome",
     "outcome_of": "outcome",
     "ProviderMap": "providers",
     "limits_for": "providers",
@@ -37,7 +38,7 @@ __getattr__ = lazy_exports(__name__, {
 })
 
 __all__ = [
-    "DeliveryOptions", "IssueMessage", "NothingToSend", "ProviderMap", "ReaderMessages", "Recipient",
+    "DeliveryOptions", "EXIT_FAILURES", "IssueMessage", "NothingToSend", "ProviderMap", "ReaderMessages", "Recipient",
     "TokenBucket", "envelope_recipient", "freeze_issue", "issues_sent_to", "limits_for", "outbox",
     "outbox_db", "outcome_of", "pending_readers", "provider_settings", "send_issue", "send_status",
     "send_test", "sent_message", "stop_on_signals", "write_dry_run",
