@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from importlib.metadata import entry_points
 from typing import Any
 
 from newsletter import clock
-from newsletter.db import has_table
 from newsletter.workspace import Workspace
 
 from .schema import STATUSES, database
 
+FIGURES_GROUP = "newsletter.figures"
 SIGNUP_KINDS = ("confirmed", "added")
 LEAVER_KINDS = ("unsubscribed", "bounced", "complained")
 
@@ -47,14 +48,16 @@ def subscriber_stats(ws: Workspace, *, weeks: int = 12) -> dict[str, Any]:
         "total": sum(by_status.values()),
         "forgotten": forgotten,
         "weeks": [{"week": week, **counts} for week, counts in sorted(per_week.items())],
-        "per_issue": _mail_back_per_issue(db),
+        "per_issue": _mail_back_per_issue(ws),
     }
 
 
-def _mail_back_per_issue(db: Any) -> list[dict[str, Any]]:
-    """Bounces and complaints per issue, from the view the inbound side keeps (absent until it runs)."""
-    if not has_table(db, "inbound_issue_feedback", "view"):
-        return []
-    cursor = db.execute("SELECT * FROM inbound_issue_feedback ORDER BY issue_id DESC LIMIT 12")
-    names = [c[0] for c in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+def _mail_back_per_issue(ws: Workspace) -> list[dict[str, Any]]:
+    """Bounces and complaints per issue, from the package that reads returned mail.
+
+    Declared in pyproject.toml (``newsletter.figures``), like the erasers, so this package
+    neither imports nor queries the inbound side; [] when nothing provides the figures.
+    """
+    for provider in entry_points(group=FIGURES_GROUP, name="mail_back_per_issue"):
+        return provider.load()(ws, limit=12)
+    return []

@@ -35,6 +35,15 @@ def feedback_by_issue(ws: Workspace) -> dict[str, dict[str, int]]:
     return {issue_id: _figures(values) for issue_id, *values in rows}
 
 
+def mail_back_per_issue(ws: Workspace, *, limit: int = 12) -> list[dict[str, Any]]:
+    """The latest ``limit`` issues' figures as rows (``issue_id`` and each figure), newest first.
+
+    ``subscribers stats`` shows them; it finds this function through the ``newsletter.figures``
+    entry point in pyproject.toml.
+    """
+    return [{"issue_id": issue_id, **figures} for issue_id, figures in list(feedback_by_issue(ws).items())[:limit]]
+
+
 def inbound_status(ws: Workspace, *, recent: int = 20) -> dict[str, Any]:
     """Messages processed by outcome and kind, and the latest ones kept aside with their reasons."""
     db = database(ws)
