@@ -23,10 +23,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import sqlite_utils
 
-from .index import DocVector
-from .ranking import Query, document_frequencies
+from .archive import Archive
+from .ranking import Query
 
 HUB_SPREAD = 2.0  # a hub holds more than this many times the median rare-term count of its neighbours
 POOL = 20  # best candidates looked at, at least, per link asked for: 5 x the count
@@ -57,26 +56,17 @@ def rare_limit(n: int) -> float:
     return math.sqrt(n)
 
 
-def evidence(db: sqlite_utils.Database, query: Query, ids: np.ndarray, dfs: dict[int, int]) -> Evidence:
+def evidence(archive: Archive, query: Query, ids: np.ndarray) -> Evidence:
     """Hub factors and distinctive shared terms of the candidates ``ids`` (a few dozen)."""
     n = query.archive_size
-    vectors = _vectors(db, ids.tolist())
-    terms = {int(t) for v in vectors.values() for t in v.term_ids} | set(query.vector.term_ids.tolist())
-    document_frequencies(db, terms, dfs)
+    vectors = archive.vectors(ids.tolist())
     query_terms = query.vector.term_ids
-
-    def df_of(term_ids: np.ndarray) -> np.ndarray:
-        return np.fromiter((dfs.get(int(t), 0) for t in term_ids), dtype=np.int64, count=len(term_ids))
-
-    def rare_count(term_ids: np.ndarray) -> int:
-        df = df_of(term_ids)
-        return int(((df >= 2) & (df <= rare_limit(n))).sum())
-
-    q_df = df_of(query_terms)
+    q_df = archive.df(query_terms)
     limit = distinctive_limit(n, q_df)
     q_distinctive = set(query_terms[(q_df >= 2) & (q_df <= limit)].tolist())
-    rare = np.array([rare_count(vectors[i].term_ids) if i in vectors else 0 for i in ids.tolist()], dtype=float)
-    typical = float(np.median(np.append(rare, rare_count(query_terms)))) if len(rare) else 0.0
+    rare = archive.rare_counts(ids.tolist())
+    own = int(((q_df >= 2) & (q_df <= rare_limit(n))).sum())
+    typical = float(np.median(np.append(rare, own))) if len(rare) else 0.0
     above = rare / max(HUB_SPREAD * typical, 1.0)
     factor = 1.0 / np.sqrt(np.maximum(above, 1.0))
     weight = dict(zip(query_terms.tolist(), (query.vector.body / np.log1p(np.maximum(q_df, 1))).tolist(),
@@ -84,14 +74,3 @@ def evidence(db: sqlite_utils.Database, query: Query, ids: np.ndarray, dfs: dict
     shared = [sorted(q_distinctive.intersection(vectors[i].term_ids.tolist()), key=lambda t: (-weight[t], t))
               if i in vectors else [] for i in ids.tolist()]
     return Evidence(ids, factor, shared, int(limit))
-
-
-def _vectors(db: sqlite_utils.Database, ids: list[int]) -> dict[int, DocVector]:
-    out: dict[int, DocVector] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for article_id, blob in db.conn.execute(
-                f"SELECT article_id, vector FROM related_docs WHERE article_id IN ({marks})", chunk):
-            out[article_id] = DocVector.from_blob(blob)
-    return out

@@ -1,8 +1,10 @@
 """Every article's related links at once (``articles related --all``), in worker processes on big archives.
 
-Each worker opens its own connection and ranks a run of article ids exactly as
-:func:`.links.rank_links` does for one article, so the lists equal the
-one-at-a-time answers; results come back in article id order.
+The whole index is read into memory once (:meth:`.archive.Archive.load_all`) and
+the articles are scored in blocks (:func:`.ranking.scored_blocks`, one sparse
+product per block) with the very rules of :func:`.links.rank_links`, so the lists
+equal the one-at-a-time answers.  Each worker loads its own copy; results come
+back in article id order.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ from typing import Any
 from .. import db as dbmod
 from ..settings import Section
 from ..workspace import Workspace
+from .archive import Archive
 from .index import refresh_embeddings, sync_index
-from .links import RelatedLink, rank_links
-from .ranking import load_query
+from .links import RelatedLink, rank_many
 from .schema import related_db
 
 PARALLEL_FROM = 5_000  # articles; below this, starting workers costs more than it saves
-_RUN = 250  # article ids per task
+_RUN = 1000  # article ids per task
 
 Lists = list[tuple[int, list[RelatedLink]]]
 
@@ -51,24 +53,19 @@ def all_related(ws: Workspace, *, limit: int | None = None,
 
 
 def _rank_run(db: Any, settings: Section, ids: list[int], limit: int | None,
-              dfs: dict[int, int] | None = None) -> Iterator[tuple[int, list[RelatedLink]]]:
-    dfs = {} if dfs is None else dfs  # the archive does not change while this reads: look each df up once
-    for article_id in ids:
-        query = load_query(db, article_id)
-        if query is not None:
-            yield article_id, rank_links(db, query, settings, limit=limit, dfs=dfs)
+              archive: Archive | None = None) -> Iterator[tuple[int, list[RelatedLink]]]:
+    archive = Archive(db).load_all() if archive is None else archive  # the archive does not change meanwhile
+    yield from rank_many(archive, ids, settings, limit=limit)
 
 
-_worker_dfs: dict[str, dict[int, int]] = {}  # per database, for the life of one worker process (one export)
+_worker_archive: dict[str, Archive] = {}  # per database, for the life of one worker process (one export)
 
 
 def _worker_run(database: str, settings: dict[str, Any], ids: list[int], limit: int | None) -> Lists:
-    """One task in a worker process: its own read connection, the same ranking."""
-    db = dbmod.connect(database)
-    try:
-        return list(_rank_run(db, Section("related", settings), ids, limit, _worker_dfs.setdefault(database, {})))
-    finally:
-        db.conn.close()
+    """One task in a worker process: its own connection and loaded archive, the same ranking."""
+    if database not in _worker_archive:
+        _worker_archive[database] = Archive(dbmod.connect(database)).load_all()
+    return list(_rank_run(None, Section("related", settings), ids, limit, _worker_archive[database]))
 
 
 def _in_workers(database: Path, settings: dict[str, Any], ids: list[int], limit: int | None,

@@ -1,0 +1,218 @@
+"""The stored index as ranking reads it: vectors, document frequencies, postings, tags, dates, pins.
+
+One :class:`Archive` serves one ranking session (the archive does not change
+while it ranks): everything read from SQLite is kept.  Ranking one article reads
+only what it needs; :meth:`Archive.load_all` reads the whole index at once, as
+compact matrices, for ranking every article (``articles related --all``).
+Either way the values are the stored float32 weights, so both answer alike.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+import sqlite_utils
+
+from .index import DocVector
+from .postings import read_postings
+from .schema import document_count
+
+_CHUNK = 500
+
+
+class Archive:
+    """Cached reads of the related index for one ranking session."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        self.size = document_count(db)  # articles indexed: N in every idf
+        self.columns = (db.conn.execute("SELECT max(article_id) FROM related_docs").fetchone()[0] or 0) + 1
+        self._df: dict[int, int] = {}
+        self._df_all: np.ndarray | None = None
+        self._vectors: dict[int, DocVector] = {}
+        self._published: dict[int, str] = {}
+        self._tags: dict[int, list[str]] = {}
+        self._members: dict[str, np.ndarray] = {}
+        self._edits: dict[int, list[tuple[int, str]]] = {}
+        self._rare: dict[int, int] = {}
+        self._stems: dict[int, str] = {}
+        self._docs: tuple[sp.csr_matrix, sp.csr_matrix] | None = None  # article rows: body (float32), title
+        self._postings: tuple[sp.csr_matrix, sp.csr_matrix] | None = None  # term rows: body, title (float64)
+        self.loaded = False
+
+    # -- reading everything at once -------------------------------------------------------------
+
+    def load_all(self) -> Archive:
+        """Read the whole index into memory (about 20 bytes per posting): for ranking every article."""
+        conn = self.db.conn
+        terms = conn.execute("SELECT id, df FROM related_terms").fetchall()
+        top = max((t for t, _ in terms), default=0) + 1
+        self._df_all = np.zeros(top, dtype=np.float64)
+        if terms:
+            arr = np.array(terms, dtype=np.int64)
+            self._df_all[arr[:, 0]] = arr[:, 1]
+        rows = conn.execute("SELECT article_id, published_at, vector FROM related_docs ORDER BY article_id")
+        ids, sizes, blobs = [], [], []
+        for article_id, published, blob in rows:
+            ids.append(article_id)
+            sizes.append(len(blob) // 12)
+            blobs.append(blob)
+            self._published[article_id] = published
+        counts = np.zeros(self.columns, dtype=np.int64)
+        counts[np.array(ids, dtype=np.int64)] = sizes
+        indptr = np.r_[0, np.cumsum(counts)]
+        words = np.frombuffer(b"".join(blobs), "<u4")
+        sizes_arr = np.array(sizes, dtype=np.int64)
+        starts = np.repeat(np.cumsum(3 * sizes_arr) - 3 * sizes_arr, sizes_arr)
+        position = np.arange(int(sizes_arr.sum())) - np.repeat(np.cumsum(sizes_arr) - sizes_arr, sizes_arr)
+        size = np.repeat(sizes_arr, sizes_arr)
+        term_ids = words[starts + position].view("<i4")
+        body = words[starts + size + position].view("<f4")
+        title = words[starts + 2 * size + position].view("<f4")
+        shape = (self.columns, max(top, int(term_ids.max(initial=0)) + 1))
+        docs = sp.csr_matrix((body, term_ids, indptr), shape=shape)
+        titled = title != 0
+        title_indptr = np.r_[0, np.cumsum(np.bincount(np.repeat(np.arange(self.columns), counts)[titled],
+                                                      minlength=self.columns))]
+        titles = sp.csr_matrix((title[titled], term_ids[titled], title_indptr), shape=shape)
+        self._docs = (docs, titles)
+        self._postings = (docs.T.tocsr().astype(np.float64), titles.T.tocsr().astype(np.float64))
+        for tag, article_id in conn.execute("SELECT tag, article_id FROM related_tags ORDER BY article_id, tag"):
+            self._tags.setdefault(article_id, []).append(tag)
+        members: dict[str, list[int]] = {}
+        for article_id, tags in self._tags.items():
+            for tag in tags:
+                members.setdefault(tag, []).append(article_id)
+        self._members = {t: np.array(m, dtype=np.int64) for t, m in members.items()}
+        for article_id, other, action in conn.execute(
+                "SELECT article_id, other_id, action FROM related_edits ORDER BY article_id, position"):
+            self._edits.setdefault(article_id, []).append((other, action))
+        self.loaded = True
+        return self
+
+    # -- per-term reads --------------------------------------------------------------------------
+
+    def df(self, term_ids: np.ndarray) -> np.ndarray:
+        """Document frequency of each term id (float64; 0 for a term no longer held)."""
+        term_ids = np.asarray(term_ids, dtype=np.int64)
+        if self._df_all is not None:
+            inside = term_ids < len(self._df_all)
+            out = np.zeros(len(term_ids))
+            out[inside] = self._df_all[term_ids[inside]]
+            return out
+        missing = [t for t in dict.fromkeys(term_ids.tolist()) if t not in self._df]
+        for start in range(0, len(missing), _CHUNK):
+            chunk = missing[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found = dict(self.db.conn.execute(f"SELECT id, df FROM related_terms WHERE id IN ({marks})", chunk))
+            self._df.update((t, found.get(t, 0)) for t in chunk)
+        get = self._df.__getitem__
+        return np.fromiter(map(get, term_ids.tolist()), dtype=np.float64, count=len(term_ids))
+
+    def postings(self, term_ids: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix]:
+        """For sorted distinct ``term_ids``: their matrix rows (ascending, like the ids) and body, title
+        matrices (term rows x article columns)."""
+        if self._postings is not None:
+            body, title = self._postings
+            inside = term_ids < body.shape[0]
+            rows = np.where(inside, term_ids, 0)
+            return rows, body, title
+        arr = read_postings(self.db.conn, term_ids.tolist()) if len(term_ids) else np.zeros((0, 4))
+        rows = np.searchsorted(term_ids, arr[:, 0].astype(np.int64))
+        articles = arr[:, 1].astype(np.int64)
+        shape = (len(term_ids), self.columns)
+        body = sp.csr_matrix((arr[:, 2], (rows, articles)), shape=shape)
+        titled = arr[:, 3] != 0
+        title = sp.csr_matrix((arr[titled, 3], (rows[titled], articles[titled])), shape=shape)
+        return np.arange(len(term_ids)), body, title
+
+    def stems(self, term_ids: list[int]) -> dict[int, str]:
+        missing = [t for t in term_ids if t not in self._stems]
+        for start in range(0, len(missing), _CHUNK):
+            chunk = missing[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            self._stems.update(self.db.conn.execute(f"SELECT id, term FROM related_terms WHERE id IN ({marks})",
+                                                    chunk))
+        return {t: self._stems[t] for t in term_ids if t in self._stems}
+
+    # -- per-article reads -----------------------------------------------------------------------
+
+    def vectors(self, ids: list[int]) -> dict[int, DocVector]:
+        """Stored vectors of these articles (missing ones left out)."""
+        missing = [i for i in ids if i not in self._vectors]
+        if self._docs is not None:
+            docs, titles = self._docs
+            for i in missing:
+                if 0 <= i < docs.shape[0] and docs.indptr[i + 1] > docs.indptr[i]:
+                    self._vectors[i] = self._from_rows(docs, titles, i)
+        else:
+            for start in range(0, len(missing), _CHUNK):
+                chunk = missing[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                for article_id, published, blob in self.db.conn.execute(
+                        f"SELECT article_id, published_at, vector FROM related_docs WHERE article_id IN ({marks})",
+                        chunk):
+                    self._vectors[article_id] = DocVector.from_blob(blob)
+                    self._published[article_id] = published
+        return {i: self._vectors[i] for i in ids if i in self._vectors}
+
+    @staticmethod
+    def _from_rows(docs: sp.csr_matrix, titles: sp.csr_matrix, i: int) -> DocVector:
+        a, b = docs.indptr[i], docs.indptr[i + 1]
+        term_ids = docs.indices[a:b].astype(np.int64)
+        title = np.zeros(b - a)
+        c, d = titles.indptr[i], titles.indptr[i + 1]
+        title[np.searchsorted(term_ids, titles.indices[c:d])] = titles.data[c:d]
+        return DocVector(term_ids, docs.data[a:b].astype(np.float64), title)
+
+    def published(self, ids: list[int]) -> dict[int, str]:
+        """Publication time of these indexed articles (articles not indexed are left out)."""
+        missing = [i for i in ids if i not in self._published]
+        if missing and not self.loaded:
+            for start in range(0, len(missing), _CHUNK):
+                chunk = missing[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                self._published.update(self.db.conn.execute(
+                    f"SELECT article_id, published_at FROM related_docs WHERE article_id IN ({marks})", chunk))
+        return {i: self._published[i] for i in ids if i in self._published}
+
+    def tags(self, article_id: int) -> list[str]:
+        """The article's tags, sorted."""
+        if article_id not in self._tags and not self.loaded:
+            self._tags[article_id] = [r[0] for r in self.db.conn.execute(
+                "SELECT tag FROM related_tags WHERE article_id = ? ORDER BY tag", [article_id])]
+        return self._tags.get(article_id, [])
+
+    def tag_members(self, tag: str) -> np.ndarray:
+        """The articles holding ``tag`` (its document frequency is the length)."""
+        if tag not in self._members:
+            self._members[tag] = np.array([r[0] for r in self.db.conn.execute(
+                "SELECT article_id FROM related_tags WHERE tag = ?", [tag])], dtype=np.int64)
+        return self._members[tag]
+
+    def edits(self, article_id: int) -> list[tuple[int, str]]:
+        """An editor's pins and blocks on this article's list: (other id, action), in pin order."""
+        if article_id not in self._edits and not self.loaded:
+            self._edits[article_id] = self.db.conn.execute(
+                "SELECT other_id, action FROM related_edits WHERE article_id = ? ORDER BY position",
+                [article_id]).fetchall()
+        return self._edits.get(article_id, [])
+
+    def rare_counts(self, ids: list[int]) -> np.ndarray:
+        """How many rare terms (df in 2..sqrt(N)) each article holds: many means a hub page."""
+        limit = math.sqrt(self.size)
+        missing = [i for i in ids if i not in self._rare]
+        if missing:
+            vectors = self.vectors(missing)
+            for i in missing:
+                if i in vectors:
+                    df = self.df(vectors[i].term_ids)
+                    self._rare[i] = int(((df >= 2) & (df <= limit)).sum())
+        return np.array([self._rare.get(i, 0) for i in ids], dtype=float)
+
+    def text(self, article_id: int) -> tuple[str, str]:
+        """The article's title and body text (for the words shown in reasons)."""
+        row = self.db.conn.execute("SELECT title, body_text FROM articles WHERE id = ?", [article_id]).fetchone()
+        return (row[0] or "", row[1] or "") if row else ("", "")
