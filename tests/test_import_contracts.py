@@ -59,8 +59,6 @@ KNOWN: dict[str, str] = {
     "issues/cli_send.py:subscribers.addresses": "-> from subscribers import validate_address",
     "issues/cli_send.py:issues.inbound.stats": "-> from .inbound import issue_feedback",
     "issues/pipeline.py:newsletter.transports.base": "Outgoing: export it from newsletter/transports/__init__.py",
-    # issue 12 rewrites the message builder (one mail kernel in newsletter/).
-    "issues/message.py:subscribers.verp": "-> from subscribers import sender_domain",
     # issue 17 works on render.py.
     "issues/render.py:subscribers.verp": "-> from subscribers import sender_domain",
 }

@@ -13,7 +13,7 @@ from ..errors import ConfigError, NewsletterError
 from ..mail import sender_domain
 from ..mail.dkim import KEY_BITS, DkimSigner
 from ..settings import DEFAULTS, check_mail_settings
-from ..transports.smtp import refuse_plain_password
+from ..transports import refuse_plain_password
 from ..workspace import Workspace
 from .checks import ERROR, OK, WARNING, Report
 

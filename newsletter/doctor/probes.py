@@ -7,8 +7,7 @@ import urllib.error
 import urllib.request
 
 from ..errors import NewsletterError
-from ..transports import TransportError
-from ..transports.smtp import SMTPTransport
+from ..transports import SMTPTransport, TransportError
 from ..workspace import Workspace
 from .checks import ERROR, OK, WARNING, Report
 

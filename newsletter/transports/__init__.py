@@ -10,7 +10,18 @@ from .base import CanonicalMessage, Reply, Transport, TransportError
 if TYPE_CHECKING:
     from ..workspace import Workspace
 
-__all__ = ["CanonicalMessage", "Reply", "Transport", "TransportError", "open_transport"]
+__all__ = ["CanonicalMessage", "MaildirTransport", "Reply", "SMTPTransport", "Transport", "TransportError",
+           "open_transport", "refuse_plain_password"]
+_LAZY = {"SMTPTransport": ".smtp", "refuse_plain_password": ".smtp", "MaildirTransport": ".maildir"}
+
+
+def __getattr__(name: str) -> object:
+    """The concrete transports, imported on first use (a command that sends nothing never loads them)."""
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_transport(ws: Workspace, kind: str | None = None) -> Transport:
