@@ -38,7 +38,7 @@ class Archive:
         self._edits: dict[int, list[tuple[int, str]]] = {}
         self._rare: dict[int, int] = {}
         self._stems: dict[int, str] = {}
-        self._docs: tuple[sp.csr_matrix, sp.csr_matrix] | None = None  # article rows: body (float32), title
+        self._docs: tuple[sp.csr_matrix, np.ndarray] | None = None  # article rows: body, and title aligned
         self._postings: tuple[sp.csr_matrix, sp.csr_matrix] | None = None  # term rows: body, title (float64)
         self.loaded = False
 
@@ -74,10 +74,9 @@ class Archive:
         shape = (self.columns, max(top, int(term_ids.max(initial=0)) + 1))
         docs = sp.csr_matrix((body, term_ids, indptr), shape=shape)
         titled = title != 0
-        title_indptr = np.r_[0, np.cumsum(np.bincount(np.repeat(np.arange(self.columns), counts)[titled],
-                                                      minlength=self.columns))]
-        titles = sp.csr_matrix((title[titled], term_ids[titled], title_indptr), shape=shape)
-        self._docs = (docs, titles)
+        rows_of = np.repeat(np.arange(self.columns), counts)
+        titles = sp.csr_matrix((title[titled], (rows_of[titled], term_ids[titled])), shape=shape)
+        self._docs = (docs, title)
         self._postings = (docs.T.tocsr().astype(np.float64), titles.T.tocsr().astype(np.float64))
         for tag, article_id in conn.execute("SELECT tag, article_id FROM related_tags ORDER BY article_id, tag"):
             self._tags.setdefault(article_id, []).append(tag)
@@ -159,13 +158,11 @@ class Archive:
         return {i: self._vectors[i] for i in ids if i in self._vectors}
 
     @staticmethod
-    def _from_rows(docs: sp.csr_matrix, titles: sp.csr_matrix, i: int) -> DocVector:
+    def _from_rows(docs: sp.csr_matrix, titles: np.ndarray, i: int) -> DocVector:
+        """The stored vector from the loaded rows: the same terms, order and float32 weights."""
         a, b = docs.indptr[i], docs.indptr[i + 1]
-        term_ids = docs.indices[a:b].astype(np.int64)
-        title = np.zeros(b - a)
-        c, d = titles.indptr[i], titles.indptr[i + 1]
-        title[np.searchsorted(term_ids, titles.indices[c:d])] = titles.data[c:d]
-        return DocVector(term_ids, docs.data[a:b].astype(np.float64), title)
+        return DocVector(docs.indices[a:b].astype(np.int64), docs.data[a:b].astype(np.float64),
+                         titles[a:b].astype(np.float64))
 
     def published(self, ids: list[int]) -> dict[int, str]:
         """Publication time of these indexed articles (articles not indexed are left out)."""

@@ -85,7 +85,8 @@ def query_terms(archive: Archive, query: Query, max_terms: int) -> QueryTerms:
     order = order[weights[order] > 0][:max_terms]
     within = np.cumsum(df[order]) <= POSTINGS_BUDGET
     within[0:1] = True
-    chosen = np.sort(order[within])
+    chosen = order[within]
+    chosen = chosen[np.argsort(vec.term_ids[chosen])]  # ascending ids: every block sums in the same order
     return QueryTerms(vec.term_ids[chosen].astype(np.int64), w[chosen] * (vec.body[chosen] + vec.title[chosen])
                       / self_score, w[chosen] * vec.body[chosen] / self_score)
 
