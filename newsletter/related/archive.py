@@ -37,9 +37,11 @@ class Archive:
         self._members: dict[str, np.ndarray] = {}
         self._edits: dict[int, list[tuple[int, str]]] = {}
         self._rare: dict[int, int] = {}
+        self._rare_all: np.ndarray | None = None
         self._stems: dict[int, str] = {}
         self._docs: tuple[sp.csr_matrix, np.ndarray] | None = None  # article rows: body, and title aligned
         self._postings: tuple[sp.csr_matrix, sp.csr_matrix] | None = None  # term rows: body, title (float64)
+        self._slots = np.full(1 << 16, -1, dtype=np.int64)  # see positions()
         self.loaded = False
 
     # -- reading everything at once -------------------------------------------------------------
@@ -77,6 +79,9 @@ class Archive:
         rows_of = np.repeat(np.arange(self.columns), counts)
         titles = sp.csr_matrix((title[titled], (rows_of[titled], term_ids[titled])), shape=shape)
         self._docs = (docs, title)
+        df = self._df_all[np.minimum(term_ids, top - 1)]
+        rare = (df >= 2) & (df <= math.sqrt(self.size))
+        self._rare_all = np.bincount(rows_of[rare], minlength=self.columns)
         self._postings = (docs.T.tocsr().astype(np.float64), titles.T.tocsr().astype(np.float64))
         for tag, article_id in conn.execute("SELECT tag, article_id FROM related_tags ORDER BY article_id, tag"):
             self._tags.setdefault(article_id, []).append(tag)
@@ -127,6 +132,16 @@ class Archive:
         title = sp.csr_matrix((arr[titled, 3], (rows[titled], articles[titled])), shape=shape)
         return np.arange(len(term_ids)), body, title
 
+    def positions(self, term_ids: np.ndarray, others: np.ndarray) -> np.ndarray:
+        """For each of ``others``, its position in ``term_ids`` (distinct), or -1: a set test in a few gathers."""
+        top = int(max(term_ids.max(initial=0), others.max(initial=0))) + 1
+        if top > len(self._slots):
+            self._slots = np.full(max(top, 2 * len(self._slots)), -1, dtype=np.int64)
+        self._slots[term_ids] = np.arange(len(term_ids))
+        out = self._slots[others]
+        self._slots[term_ids] = -1
+        return out
+
     def stems(self, term_ids: list[int]) -> dict[int, str]:
         missing = [t for t in term_ids if t not in self._stems]
         for start in range(0, len(missing), _CHUNK):
@@ -140,13 +155,12 @@ class Archive:
 
     def vectors(self, ids: list[int]) -> dict[int, DocVector]:
         """Stored vectors of these articles (missing ones left out)."""
-        missing = [i for i in ids if i not in self._vectors]
-        if self._docs is not None:
+        if self._docs is not None:  # built from the loaded rows each time: a copy per article would double memory
             docs, titles = self._docs
-            for i in missing:
-                if 0 <= i < docs.shape[0] and docs.indptr[i + 1] > docs.indptr[i]:
-                    self._vectors[i] = self._from_rows(docs, titles, i)
-        else:
+            return {i: self._from_rows(docs, titles, i) for i in ids
+                    if 0 <= i < docs.shape[0] and docs.indptr[i + 1] > docs.indptr[i]}
+        missing = [i for i in ids if i not in self._vectors]
+        if missing:
             for start in range(0, len(missing), _CHUNK):
                 chunk = missing[start : start + _CHUNK]
                 marks = ",".join("?" * len(chunk))
@@ -199,6 +213,8 @@ class Archive:
 
     def rare_counts(self, ids: list[int]) -> np.ndarray:
         """How many rare terms (df in 2..sqrt(N)) each article holds: many means a hub page."""
+        if self._rare_all is not None:
+            return self._rare_all[np.array(ids, dtype=np.int64)].astype(float)
         limit = math.sqrt(self.size)
         missing = [i for i in ids if i not in self._rare]
         if missing:

@@ -20,14 +20,17 @@ strict precision when there are no hubs.
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass
 
 import numpy as np
 
 from .archive import Archive
+from .index import DocVector
 from .ranking import Query
 
 HUB_SPREAD = 2.0  # a hub holds more than this many times the median rare-term count of its neighbours
+SHOWN = 5  # distinctive shared terms named in a link's reasons
 POOL = 20  # best candidates looked at, at least, per link asked for: 5 x the count
 
 
@@ -37,7 +40,7 @@ class Evidence:
 
     ids: np.ndarray
     factor: np.ndarray
-    distinctive: list[list[int]]  # term ids shared with the query, heaviest first (see distinctive_limit)
+    distinctive: list[list[int]]  # up to SHOWN term ids shared with the query, heaviest first (distinctive_limit)
     limit: int  # the most articles a distinctive term is on
 
 
@@ -48,7 +51,10 @@ def distinctive_limit(n: int, query_df: np.ndarray | None = None) -> float:
     """
     limit = 3.0 * math.sqrt(n)
     if query_df is not None and len(query_df):
-        limit = min(limit, max(2.0, float(np.median(query_df))))
+        ordered = np.sort(query_df)  # the median, without np.median's overhead (called once per query)
+        middle = len(ordered) // 2
+        median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2.0
+        limit = min(limit, max(2.0, float(median)))
     return limit
 
 
@@ -56,21 +62,44 @@ def rare_limit(n: int) -> float:
     return math.sqrt(n)
 
 
-def evidence(archive: Archive, query: Query, ids: np.ndarray) -> Evidence:
-    """Hub factors and distinctive shared terms of the candidates ``ids`` (a few dozen)."""
+def evidence(archive: Archive, query: Query, ids: np.ndarray, wanted: np.ndarray | None = None) -> Evidence:
+    """Hub factors and distinctive shared terms of the candidates ``ids`` (a few dozen).
+
+    ``wanted``: which candidates need their shared terms (the others could not be chosen anyway);
+    the hub factors always look at all of them.
+    """
     n = query.archive_size
-    vectors = archive.vectors(ids.tolist())
     query_terms = query.vector.term_ids
     q_df = archive.df(query_terms)
     limit = distinctive_limit(n, q_df)
-    q_distinctive = set(query_terms[(q_df >= 2) & (q_df <= limit)].tolist())
+    q_distinctive = (q_df >= 2) & (q_df <= limit)
     rare = archive.rare_counts(ids.tolist())
     own = int(((q_df >= 2) & (q_df <= rare_limit(n))).sum())
-    typical = float(np.median(np.append(rare, own))) if len(rare) else 0.0
+    typical = float(statistics.median([*rare.tolist(), own])) if len(rare) else 0.0
     above = rare / max(HUB_SPREAD * typical, 1.0)
     factor = 1.0 / np.sqrt(np.maximum(above, 1.0))
-    weight = dict(zip(query_terms.tolist(), (query.vector.body / np.log1p(np.maximum(q_df, 1))).tolist(),
-                      strict=True))  # the query's own weight of a term, rarer first
-    shared = [sorted(q_distinctive.intersection(vectors[i].term_ids.tolist()), key=lambda t: (-weight[t], t))
-              if i in vectors else [] for i in ids.tolist()]
+    looked = ids.tolist() if wanted is None else ids[wanted].tolist()
+    vectors = archive.vectors(looked)
+    found = dict(zip(looked, _shared(archive, query, q_df, q_distinctive, [vectors.get(i) for i in looked]),
+                     strict=True))
+    shared = [found.get(i, []) for i in ids.tolist()]
     return Evidence(ids, factor, shared, int(limit))
+
+
+def _shared(archive: Archive, query: Query, q_df: np.ndarray, distinctive: np.ndarray,
+            vectors: list[DocVector | None]) -> list[list[int]]:
+    """Per candidate, the distinctive query terms it holds, heaviest for the query first (ties: lower id)."""
+    terms = query.vector.term_ids[distinctive]
+    weight = (query.vector.body / np.log1p(np.maximum(q_df, 1)))[distinctive]  # the query's own weight, rarer first
+    held = [np.zeros(0, np.int64) if v is None else v.term_ids for v in vectors]
+    if not len(terms) or not held:
+        return [[] for _ in held]
+    owner = np.repeat(np.arange(len(held)), [len(h) for h in held])
+    position = archive.positions(terms, np.concatenate(held))
+    hit = position >= 0
+    owner, position = owner[hit], position[hit]
+    order = np.lexsort((terms[position], -weight[position], owner))
+    owner, found = owner[order], terms[position[order]]
+    starts = np.searchsorted(owner, np.arange(len(held)))
+    ends = np.minimum(np.searchsorted(owner, np.arange(len(held)), side="right"), starts + SHOWN)
+    return [found[a:b].tolist() for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]

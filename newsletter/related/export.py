@@ -31,9 +31,11 @@ _RUN = 1000  # article ids per task
 Lists = list[tuple[int, list[RelatedLink]]]
 
 
-def all_related(ws: Workspace, *, limit: int | None = None,
-                workers: int | None = None) -> Iterator[tuple[int, list[RelatedLink]]]:
+def all_related(ws: Workspace, *, limit: int | None = None, workers: int | None = None,
+                explain: bool = True) -> Iterator[tuple[int, list[RelatedLink]]]:
     """Every indexed article's related links, in article id order (for export and evaluation).
+
+    ``explain=False``: the same links without their reasons (much faster: no article text is read).
 
     ``workers``: processes to rank in (default: the CPU count on an archive of
     ``PARALLEL_FROM`` articles or more).  Embeddings are brought up to date first,
@@ -47,29 +49,30 @@ def all_related(ws: Workspace, *, limit: int | None = None,
     if workers is None:
         workers = (os.cpu_count() or 1) if len(ids) >= PARALLEL_FROM else 0
     if workers < 2:
-        yield from _rank_run(db, settings, ids, limit)
+        yield from _rank_run(db, settings, ids, limit, explain)
         return
-    yield from _in_workers(ws.database_path, dict(settings), ids, limit, workers)
+    yield from _in_workers(ws.database_path, dict(settings), ids, limit, workers, explain)
 
 
-def _rank_run(db: Any, settings: Section, ids: list[int], limit: int | None,
+def _rank_run(db: Any, settings: Section, ids: list[int], limit: int | None, explain: bool,
               archive: Archive | None = None) -> Iterator[tuple[int, list[RelatedLink]]]:
     archive = Archive(db).load_all() if archive is None else archive  # the archive does not change meanwhile
-    yield from rank_many(archive, ids, settings, limit=limit)
+    yield from rank_many(archive, ids, settings, limit=limit, explain=explain)
 
 
 _worker_archive: dict[str, Archive] = {}  # per database, for the life of one worker process (one export)
 
 
-def _worker_run(database: str, settings: dict[str, Any], ids: list[int], limit: int | None) -> Lists:
+def _worker_run(database: str, settings: dict[str, Any], ids: list[int], limit: int | None,
+                explain: bool) -> Lists:
     """One task in a worker process: its own connection and loaded archive, the same ranking."""
     if database not in _worker_archive:
         _worker_archive[database] = Archive(dbmod.connect(database)).load_all()
-    return list(_rank_run(None, Section("related", settings), ids, limit, _worker_archive[database]))
+    return list(_rank_run(None, Section("related", settings), ids, limit, explain, _worker_archive[database]))
 
 
 def _in_workers(database: Path, settings: dict[str, Any], ids: list[int], limit: int | None,
-                workers: int) -> Iterator[tuple[int, list[RelatedLink]]]:
+                workers: int, explain: bool) -> Iterator[tuple[int, list[RelatedLink]]]:
     """Runs of ids ranked in ``workers`` processes, yielded in order; a few runs in flight at most."""
     context = multiprocessing.get_context("spawn")  # never fork a process holding a database connection
     runs = (ids[start : start + _RUN] for start in range(0, len(ids), _RUN))
@@ -77,7 +80,7 @@ def _in_workers(database: Path, settings: dict[str, Any], ids: list[int], limit:
     try:
         pending: deque[Future] = deque()
         for run in runs:
-            pending.append(pool.submit(_worker_run, str(database), settings, run, limit))
+            pending.append(pool.submit(_worker_run, str(database), settings, run, limit, explain))
             if len(pending) > 2 * workers:
                 yield from pending.popleft().result()
         while pending:

@@ -57,10 +57,12 @@ def related_articles(
 
 
 def ranked(ws: Workspace, article_ids: Sequence[int], *, exclude: Iterable[int] = (),
-           limit: int | None = None, archive: Archive | None = None) -> dict[int, list[RelatedLink]]:
+           limit: int | None = None, archive: Archive | None = None,
+           explain: bool = True) -> dict[int, list[RelatedLink]]:
     """The related links of several articles, scored together (one read of the index for all of them).
 
-    Articles not in the archive are left out.  ``archive``: an already open (perhaps loaded) one.
+    Articles not in the archive are left out.  ``archive``: an already open (perhaps loaded) one;
+    ``explain=False``: links without their reasons (reading each article's words for them is the slow part).
     """
     db = related_db(ws)
     if not has_articles_table(db):
@@ -74,26 +76,28 @@ def ranked(ws: Workspace, article_ids: Sequence[int], *, exclude: Iterable[int] 
                 sync_index(ws)
         refresh_embeddings(ws)  # switched on, or articles changed while it was off; a count when all are in
         archive = Archive(db)
-    return dict(rank_many(archive, article_ids, ws.settings.related, exclude=exclude, limit=limit))
+    return dict(rank_many(archive, article_ids, ws.settings.related, exclude=exclude, limit=limit,
+                          explain=explain))
 
 
 def rank_many(archive: Archive, article_ids: Iterable[int], settings: Section, *, exclude: Iterable[int] = (),
-              limit: int | None = None) -> Iterator[tuple[int, list[RelatedLink]]]:
+              limit: int | None = None, explain: bool = True) -> Iterator[tuple[int, list[RelatedLink]]]:
     """Each indexed article of ``article_ids`` with its links, in the order given."""
     queries = [q for q in (load_query(archive, a) for a in article_ids) if q is not None]
     exclude = set(exclude)
     for query, terms, row, tagged in scored_blocks(archive, queries, settings.query_terms, settings.tag_weight):
         yield query.article_id, rank_links(archive, query, terms, row, tagged, settings, exclude=exclude,
-                                           limit=limit)
+                                           limit=limit, explain=explain)
 
 
 def rank_links(
     archive: Archive, query: Query, terms: QueryTerms, row: np.ndarray, tagged: np.ndarray | None,
-    settings: Section, *, exclude: Iterable[int] = (), limit: int | None = None,
+    settings: Section, *, exclude: Iterable[int] = (), limit: int | None = None, explain: bool = True,
 ) -> list[RelatedLink]:
     """Apply the rules to the scored candidates of ``query``.
 
-    ``row``: every article id's score; ``tagged``: the tag part of it (None: no telling tag shared).
+    ``row``: every article id's score; ``tagged``: the tag part of it (None: no telling tag shared);
+    ``explain=False``: the same links, without reasons.
     """
     limit = settings.count if limit is None else limit
     if limit <= 0:
@@ -113,10 +117,9 @@ def rank_links(
     pins = [o for o in pinned if o in indexed][:limit]
     keep = (scores > 0) & ~np.isin(ids, list(skip | set(pins)))
     older_than = None if settings.include_newer else query.published_at or None
-    words = _Words(archive, query.article_id)
-    strong = set() if tagged is None else set(np.flatnonzero(tagged >= STRONG_TAG).tolist())
-    ids, scores, proof = _with_evidence(archive, query, ids[keep], scores[keep], older_than, strong, cosines,
-                                        limit, words)
+    words = _Words(archive, query.article_id) if explain else None
+    ids, scores, proof = _with_evidence(archive, query, ids[keep], scores[keep], older_than, tagged, cosines,
+                                        limit, words, settings.min_score)
     keep = scores >= settings.min_score
     chosen = list(pins)
     vectors: dict[int, Weighted] = {}
@@ -126,6 +129,8 @@ def rank_links(
         if not _near_duplicate(archive, other, chosen, vectors, settings.near_duplicate):
             chosen.append(other)
     score_of = dict(zip(ids.tolist(), scores.tolist(), strict=True))
+    if words is None:
+        return [RelatedLink(other, score_of.get(other, 0.0), [], pinned=other in pins) for other in chosen]
     reasons = _reasons(archive, query, chosen, terms, words)
     return [
         RelatedLink(other, score_of.get(other, 0.0),
@@ -149,8 +154,8 @@ def _top(ids: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
 
 
 def _with_evidence(archive: Archive, query: Query, ids: np.ndarray, scores: np.ndarray, older_than: str | None,
-                   strong: set[int], cosines: dict[int, float], limit: int,
-                   words: _Words) -> tuple[np.ndarray, np.ndarray, dict[int, list[str]]]:
+                   tagged: np.ndarray | None, cosines: dict[int, float], limit: int,
+                   words: _Words | None, min_score: float) -> tuple[np.ndarray, np.ndarray, dict[int, list[str]]]:
     """The best candidates with evidence beyond common words, hub pages damped (see :mod:`.evidence`).
 
     Returns their ids, damped scores, and per id what to add to its reasons.
@@ -163,15 +168,17 @@ def _with_evidence(archive: Archive, query: Query, ids: np.ndarray, scores: np.n
     else:
         order = _top(ids, scores, size)
     ids, scores = ids[order[:size]], scores[order[:size]]
-    found = evidence(archive, query, ids)
-    named = words(sorted({t for shared in found.distinctive for t in shared})) if found.distinctive else {}
+    found = evidence(archive, query, ids, wanted=scores >= min_score)  # damping only lowers a score
+    named = words(sorted({t for shared in found.distinctive for t in shared})) if words is not None else {}
     keep, proof = [], {}
     for i, (other, factor, shared) in enumerate(zip(ids.tolist(), found.factor.tolist(), found.distinctive,
                                                    strict=True)):
         match = cosines.get(other, 0.0) >= EMBEDDING_MATCH
-        if not (shared or other in strong or match):
+        if not (shared or (tagged is not None and tagged[other] >= STRONG_TAG) or match):
             continue  # only common words in common
         keep.append(i)
+        if words is None:
+            continue
         notes = []
         if shared:
             notes.append(f"distinctive: {', '.join(named[t] for t in shared[:5])} "
@@ -213,30 +220,29 @@ def _near_duplicate(archive: Archive, other: int, chosen: list[int], cache: dict
             cache[article_id] = weighted(archive, archive.vectors([article_id])[article_id])
         return cache[article_id]
 
-    return any(similarity(vector(other), vector(c)) >= threshold for c in chosen)
+    return any(similarity(archive, vector(other), vector(c)) >= threshold for c in chosen)
 
 
-def _shared_terms(query: Query, terms: QueryTerms, other: DocVector | None) -> tuple[list[int], list[int]]:
+def _shared_terms(archive: Archive, query: Query, terms: QueryTerms,
+                  other: DocVector | None) -> tuple[list[int], list[int]]:
     """The heaviest five shared looked-up terms, and the heaviest three of them in either title."""
     if other is None:
         return [], []
-    mine, contrib = terms.contributions(other)
+    mine, theirs, contrib = terms.contributions(archive, other)
     if not len(mine):
         return [], []
-    _, theirs, own = np.intersect1d(other.term_ids, query.vector.term_ids, assume_unique=True,
-                                    return_indices=True)
     order = np.argsort(-contrib, kind="stable")
     shared = terms.term_ids[mine[order]].tolist()
-    title_of = dict(zip(query.vector.term_ids[own].tolist(),
-                        ((query.vector.title[own] > 0) | (other.title[theirs] > 0)).tolist(), strict=True))
-    return shared[:5], [t for t in shared if title_of[t]][:3]
+    own = archive.positions(query.vector.term_ids, terms.term_ids[mine[order]])
+    titled = (query.vector.title[own] > 0) | (other.title[theirs[order]] > 0)
+    return shared[:5], [t for t, flag in zip(shared, titled.tolist(), strict=True) if flag][:3]
 
 
 def _reasons(archive: Archive, query: Query, links: list[int], terms: QueryTerms,
              words_of: _Words) -> dict[int, list[str]]:
     """Why each link matched: its heaviest shared words, title words, and shared tags."""
     vectors = archive.vectors(links)
-    shared = {other: _shared_terms(query, terms, vectors.get(other)) for other in links}
+    shared = {other: _shared_terms(archive, query, terms, vectors.get(other)) for other in links}
     words = words_of(sorted({t for heavy, titled in shared.values() for t in heavy + titled}))
     members = {t: archive.tag_members(t) for t in query.tags}
     out = {}
@@ -260,18 +266,12 @@ class _Words:
 
     def __init__(self, archive: Archive, article_id: int) -> None:
         self._archive, self._article_id = archive, article_id
-        self._text: tuple[str, str] | None = None
-        self._found: dict[str, str] = {}
-        self._looked: set[str] = set()
+        self._surface: dict[str, str] | None = None
 
     def __call__(self, term_ids: list[int]) -> dict[int, str]:
         if not term_ids:
             return {}
         stems = self._archive.stems(term_ids)
-        wanted = set(stems.values()) - self._looked
-        if wanted:
-            if self._text is None:
-                self._text = self._archive.text(self._article_id)
-            self._found.update(ANALYZER.surface_words(*self._text, stems=wanted))
-            self._looked |= wanted
-        return {t: self._found.get(stem, stem) for t, stem in stems.items()}
+        if self._surface is None:  # one reading of the text serves every call
+            self._surface = ANALYZER.surface_words(*self._archive.text(self._article_id))
+        return {t: self._surface.get(stem, stem) for t, stem in stems.items()}

@@ -30,7 +30,7 @@ from .index import DocVector
 # Postings read per query at most: on a big archive the query keeps its most
 # telling terms until this many rows would be read (rare terms first).
 POSTINGS_BUDGET = 30_000
-BLOCK_CELLS = 4_000_000  # query rows x article columns scored at once (32 MB of scores)
+BLOCK_CELLS = 640_000  # query rows x article columns scored at once: 5 MB of scores stay in cache
 
 
 @dataclass
@@ -66,10 +66,14 @@ class QueryTerms:
     body: np.ndarray  # idf^2 (b_q + t_q) / self score: times the other article's body weight
     title: np.ndarray  # idf^2 b_q / self score: times the other article's title weight
 
-    def contributions(self, other: DocVector) -> tuple[np.ndarray, np.ndarray]:
-        """Positions (in ``term_ids``) of the terms ``other`` shares, and each one's share of the score."""
-        _, mine, theirs = np.intersect1d(self.term_ids, other.term_ids, assume_unique=True, return_indices=True)
-        return mine, self.body[mine] * other.body[theirs] + self.title[mine] * other.title[theirs]
+    def contributions(self, archive: Archive, other: DocVector) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The terms ``other`` shares: positions in ``term_ids`` (ascending) and in ``other``, and each
+        one's share of the score."""
+        at = archive.positions(self.term_ids, other.term_ids)
+        theirs = np.flatnonzero(at >= 0)
+        order = np.argsort(at[theirs])
+        mine, theirs = at[theirs][order], theirs[order]
+        return mine, theirs, self.body[mine] * other.body[theirs] + self.title[mine] * other.title[theirs]
 
 
 def query_terms(archive: Archive, query: Query, max_terms: int) -> QueryTerms:
@@ -157,7 +161,7 @@ def weighted(archive: Archive, vector: DocVector) -> Weighted:
     return Weighted(vector, w, math.sqrt(float((w * vector.body * vector.body).sum())))
 
 
-def similarity(a: Weighted, b: Weighted) -> float:
+def similarity(archive: Archive, a: Weighted, b: Weighted) -> float:
     """Cosine of two articles' idf-weighted body vectors (1.0 = the same words in the same mix).
 
     Words of one article only count here (unlike in ranking): two articles that share a few
@@ -165,5 +169,7 @@ def similarity(a: Weighted, b: Weighted) -> float:
     """
     if not a.norm or not b.norm:
         return 0.0
-    _, ia, ib = np.intersect1d(a.vector.term_ids, b.vector.term_ids, assume_unique=True, return_indices=True)
+    at = archive.positions(a.vector.term_ids, b.vector.term_ids)
+    ib = np.flatnonzero(at >= 0)
+    ia = at[ib]
     return float((a.weights[ia] * a.vector.body[ia] * b.vector.body[ib]).sum()) / (a.norm * b.norm)

@@ -101,21 +101,14 @@ class Analyzer:
     def surface_words(self, title: str, body: str, stems: set[str] | None = None) -> dict[str, str]:
         """Stem -> the first word of the text that has it (to show a person words, not stems).
 
-        With ``stems``, only those, and the reading stops once each is found.
+        With ``stems``, only those.  The loop runs in C: a dict built from the words in reverse
+        keeps each stem's first word.
         """
-        words: dict[str, str] = {}
-        wanted = None if stems is None else set(stems)
-        for text in (title or "", body or ""):
-            for word in _WORD.finditer(text.lower()):
-                word = word.group()
-                stem = self._cache[word]
-                if stem and stem not in words and (wanted is None or stem in wanted):
-                    words[stem] = word.split("'", 1)[0]
-                    if wanted is not None:
-                        wanted.discard(stem)
-                        if not wanted:
-                            return words
-        return words
+        words = _WORD.findall(f"{title or ''}\n{body or ''}".lower())
+        found = dict(zip(reversed(list(map(self._cache.__getitem__, words))), reversed(words), strict=True))
+        found.pop("", None)
+        keys = found.keys() if stems is None else stems & found.keys()
+        return {stem: found[stem].split("'", 1)[0] for stem in keys}
 
 
 def normalise_tag(tag: str) -> str:
