@@ -73,6 +73,9 @@ def test_all_at_once_equals_one_at_a_time(workspace, settings):
     assert sum(len(links) for _, links in together) > 2 * 160  # not a pass by empty lists
     assert any("hub page" in " ".join(r for link in links for r in link[2]) for _, links in together)
     assert any(link[3] for _, links in together for link in links)  # the pin is there
+    unexplained = [(i, [(link.article_id, link.score, link.pinned) for link in links])
+                   for i, links in all_related(ws, workers=0, explain=False)]
+    assert unexplained == [(i, [(a, s, p) for a, s, _, p in links]) for i, links in together]
 
 
 def test_an_issue_scored_together_equals_each_item_alone(workspace):

@@ -22,6 +22,11 @@ from .schema import document_count
 _CHUNK = 500
 
 
+def idf2(df: np.ndarray, n: int) -> np.ndarray:
+    """Smoothed idf squared, for near-duplicate checks (every term counts, even one only this article has)."""
+    return (np.log((1.0 + n) / (1.0 + df)) + 1.0) ** 2
+
+
 class Archive:
     """Cached reads of the related index for one ranking session."""
 
@@ -38,6 +43,7 @@ class Archive:
         self._edits: dict[int, list[tuple[int, str]]] = {}
         self._rare: dict[int, int] = {}
         self._rare_all: np.ndarray | None = None
+        self._norms: dict[int, float] = {}
         self._stems: dict[int, str] = {}
         self._docs: tuple[sp.csr_matrix, np.ndarray] | None = None  # article rows: body, and title aligned
         self._postings: tuple[sp.csr_matrix, sp.csr_matrix] | None = None  # term rows: body, title (float64)
@@ -170,6 +176,27 @@ class Archive:
                     self._vectors[article_id] = DocVector.from_blob(blob)
                     self._published[article_id] = published
         return {i: self._vectors[i] for i in ids if i in self._vectors}
+
+    def terms_of(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The term ids of these articles, concatenated, with each one's position in ``ids``."""
+        if self._docs is not None:
+            indptr = self._docs[0].indptr
+            starts, sizes = indptr[ids], indptr[ids + 1] - indptr[ids]
+            owner = np.repeat(np.arange(len(ids)), sizes)
+            at = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes) + np.repeat(starts, sizes)
+            return owner, self._docs[0].indices[at].astype(np.int64)
+        vectors = self.vectors(ids.tolist())
+        held = [vectors[i].term_ids if i in vectors else np.zeros(0, np.int64) for i in ids.tolist()]
+        owner = np.repeat(np.arange(len(ids)), [len(h) for h in held])
+        return owner, np.concatenate(held) if held else np.zeros(0, np.int64)
+
+    def norm(self, article_id: int) -> float:
+        """Length of the article's idf²-weighted body vector (for near-duplicate checks), kept once read."""
+        if article_id not in self._norms:
+            vector = self.vectors([article_id])[article_id]
+            self._norms[article_id] = math.sqrt(float((idf2(self.df(vector.term_ids), self.size)
+                                                       * vector.body * vector.body).sum()))
+        return self._norms[article_id]
 
     @staticmethod
     def _from_rows(docs: sp.csr_matrix, titles: np.ndarray, i: int) -> DocVector:

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .archive import Archive
-from .index import DocVector
 from .ranking import Query
 
 HUB_SPREAD = 2.0  # a hub holds more than this many times the median rare-term count of its neighbours
@@ -78,28 +77,25 @@ def evidence(archive: Archive, query: Query, ids: np.ndarray, wanted: np.ndarray
     typical = float(statistics.median([*rare.tolist(), own])) if len(rare) else 0.0
     above = rare / max(HUB_SPREAD * typical, 1.0)
     factor = 1.0 / np.sqrt(np.maximum(above, 1.0))
-    looked = ids.tolist() if wanted is None else ids[wanted].tolist()
-    vectors = archive.vectors(looked)
-    found = dict(zip(looked, _shared(archive, query, q_df, q_distinctive, [vectors.get(i) for i in looked]),
-                     strict=True))
+    looked = ids if wanted is None else ids[wanted]
+    found = dict(zip(looked.tolist(), _shared(archive, query, q_df, q_distinctive, looked), strict=True))
     shared = [found.get(i, []) for i in ids.tolist()]
     return Evidence(ids, factor, shared, int(limit))
 
 
 def _shared(archive: Archive, query: Query, q_df: np.ndarray, distinctive: np.ndarray,
-            vectors: list[DocVector | None]) -> list[list[int]]:
+            ids: np.ndarray) -> list[list[int]]:
     """Per candidate, the distinctive query terms it holds, heaviest for the query first (ties: lower id)."""
     terms = query.vector.term_ids[distinctive]
+    if not len(terms) or not len(ids):
+        return [[] for _ in range(len(ids))]
     weight = (query.vector.body / np.log1p(np.maximum(q_df, 1)))[distinctive]  # the query's own weight, rarer first
-    held = [np.zeros(0, np.int64) if v is None else v.term_ids for v in vectors]
-    if not len(terms) or not held:
-        return [[] for _ in held]
-    owner = np.repeat(np.arange(len(held)), [len(h) for h in held])
-    position = archive.positions(terms, np.concatenate(held))
+    owner, held = archive.terms_of(ids)
+    position = archive.positions(terms, held)
     hit = position >= 0
     owner, position = owner[hit], position[hit]
     order = np.lexsort((terms[position], -weight[position], owner))
     owner, found = owner[order], terms[position[order]]
-    starts = np.searchsorted(owner, np.arange(len(held)))
-    ends = np.minimum(np.searchsorted(owner, np.arange(len(held)), side="right"), starts + SHOWN)
+    starts = np.searchsorted(owner, np.arange(len(ids)))
+    ends = np.minimum(np.searchsorted(owner, np.arange(len(ids)), side="right"), starts + SHOWN)
     return [found[a:b].tolist() for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]

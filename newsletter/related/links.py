@@ -23,12 +23,10 @@ from .index import ANALYZER, DocVector, refresh_embeddings, sync_index
 from .ranking import (
     Query,
     QueryTerms,
-    Weighted,
     load_query,
     scored_blocks,
     similarity,
     tag_strength,
-    weighted,
 )
 from .schema import has_articles_table, related_db
 
@@ -122,11 +120,10 @@ def rank_links(
                                         limit, words, settings.min_score)
     keep = scores >= settings.min_score
     chosen = list(pins)
-    vectors: dict[int, Weighted] = {}
     for other in _best_first(archive, ids[keep], scores[keep], older_than):
         if len(chosen) >= limit:
             break
-        if not _near_duplicate(archive, other, chosen, vectors, settings.near_duplicate):
+        if not _near_duplicate(archive, other, chosen, settings.near_duplicate):
             chosen.append(other)
     score_of = dict(zip(ids.tolist(), scores.tolist(), strict=True))
     if words is None:
@@ -209,18 +206,11 @@ def _best_first(archive: Archive, ids: np.ndarray, scores: np.ndarray,
         start = end
 
 
-def _near_duplicate(archive: Archive, other: int, chosen: list[int], cache: dict[int, Weighted],
-                    threshold: float) -> bool:
+def _near_duplicate(archive: Archive, other: int, chosen: list[int], threshold: float) -> bool:
     """Whether ``other`` reads almost the same as a link already chosen."""
     if threshold >= 1.0 or not chosen:
         return False
-
-    def vector(article_id: int) -> Weighted:
-        if article_id not in cache:
-            cache[article_id] = weighted(archive, archive.vectors([article_id])[article_id])
-        return cache[article_id]
-
-    return any(similarity(archive, vector(other), vector(c)) >= threshold for c in chosen)
+    return any(similarity(archive, other, c) >= threshold for c in chosen)
 
 
 def _shared_terms(archive: Archive, query: Query, terms: QueryTerms,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .archive import Archive
+from .archive import Archive, idf2
 from .index import DocVector
 
 # Postings read per query at most: on a big archive the query keeps its most
@@ -146,30 +146,19 @@ def tag_strength(df: int, n: int) -> float:
     return max(0.0, math.log(n / df) / math.log(n / 2)) if df * 2 < n else 0.0
 
 
-@dataclass(frozen=True)
-class Weighted:
-    """An article's body vector with its idf² weights and weighted norm (for near-duplicate checks)."""
-
-    vector: DocVector
-    weights: np.ndarray
-    norm: float
-
-
-def weighted(archive: Archive, vector: DocVector) -> Weighted:
-    df = archive.df(vector.term_ids)
-    w = (np.log((1.0 + archive.size) / (1.0 + df)) + 1.0) ** 2
-    return Weighted(vector, w, math.sqrt(float((w * vector.body * vector.body).sum())))
-
-
-def similarity(archive: Archive, a: Weighted, b: Weighted) -> float:
-    """Cosine of two articles' idf-weighted body vectors (1.0 = the same words in the same mix).
+def similarity(archive: Archive, a: int, b: int) -> float:
+    """Cosine of two articles' idf²-weighted body vectors (1.0 = the same words in the same mix).
 
     Words of one article only count here (unlike in ranking): two articles that share a few
     words but each say much else are not near-duplicates.
     """
-    if not a.norm or not b.norm:
+    norm_a, norm_b = archive.norm(a), archive.norm(b)
+    if not norm_a or not norm_b:
         return 0.0
-    at = archive.positions(a.vector.term_ids, b.vector.term_ids)
+    vectors = archive.vectors([a, b])
+    va, vb = vectors[a], vectors[b]
+    at = archive.positions(va.term_ids, vb.term_ids)
     ib = np.flatnonzero(at >= 0)
     ia = at[ib]
-    return float((a.weights[ia] * a.vector.body[ia] * b.vector.body[ib]).sum()) / (a.norm * b.norm)
+    weights = idf2(archive.df(va.term_ids[ia]), archive.size)
+    return float((weights * va.body[ia] * vb.body[ib]).sum()) / (norm_a * norm_b)
