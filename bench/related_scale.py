@@ -193,7 +193,7 @@ def sklearn_peer(folder: Path, step: str) -> dict:
 
 def measure(folder: Path, step: str) -> dict:
     """One step in this process: 'build', 'add' (one new article) or 'issue' (10 items' lists)."""
-    from newsletter.related import on_articles_changed, rebuild_index, related_articles
+    from newsletter.related import issue_related, on_articles_changed, rebuild_index, related_articles
     from newsletter.workspace import Workspace
 
     if step in ("fit", "pairs"):
@@ -233,7 +233,7 @@ def measure(folder: Path, step: str) -> dict:
     items = [r[0] for r in ws.db.execute("SELECT id FROM articles ORDER BY published_at DESC, id DESC LIMIT 10")]
     related_articles(ws, items[0])  # first query opens the database and loads the schema
     started = time.perf_counter()
-    lists = {i: related_articles(ws, i, exclude=items) for i in items}
+    lists = issue_related(ws, items)  # what the issue build asks: the items scored together
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "links": sum(len(v) for v in lists.values()), "peak_mb": peak_mb(),
             "start_mb": before}
