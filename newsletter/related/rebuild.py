@@ -39,15 +39,7 @@ def _analyse(texts: list[tuple[str, str]]) -> Analysed:
     Each distinct term of the chunk is sent back once (not once per article): less to pickle,
     and fewer vocabulary lookups in the process that writes.
     """
-    local: dict[str, int] = {}
-    out = []
-    for title, body in texts:
-        vector = ANALYZER.vector(title or "", body or "")
-        for term in vector.terms:
-            local.setdefault(term, len(local))
-        positions = np.fromiter(map(local.__getitem__, vector.terms), dtype=np.int32, count=len(vector.terms))
-        out.append((positions, vector.body, vector.title))
-    return list(local), out
+    return ANALYZER.vectors(texts)
 
 
 class _Vocabulary(dict):
