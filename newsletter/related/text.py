@@ -134,11 +134,11 @@ class Analyzer:
         body_ids = _ids(self._word_ids, bodies)
         present = np.unique(np.concatenate([title_ids[0], body_ids[0]]))  # this chunk's stems, by id
         names = [self._word_ids.stems[i] for i in present.tolist()]
-        ranks = np.empty(len(names), dtype=np.int64)
-        ranks[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+        ranks = np.empty(int(present.max(initial=-1)) + 1, dtype=np.int64)  # stem id -> rank in sorted stems
+        ranks[present[sorted(range(len(names)), key=names.__getitem__)]] = np.arange(len(names))
         stems = sorted(names)
-        title_ids = (ranks[np.searchsorted(present, title_ids[0])], title_ids[1])
-        body_ids = (ranks[np.searchsorted(present, body_ids[0])], body_ids[1])
+        title_ids = (ranks[title_ids[0]], title_ids[1])
+        body_ids = (ranks[body_ids[0]], body_ids[1])
         width = max(len(stems), 1)
         title_keys = np.unique(title_ids[1] * width + title_ids[0])
         keys, counts = np.unique(np.concatenate([title_ids[1] * width + title_ids[0],
