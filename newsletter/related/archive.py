@@ -251,8 +251,3 @@ class Archive:
                     df = self.df(vectors[i].term_ids)
                     self._rare[i] = int(((df >= 2) & (df <= limit)).sum())
         return np.array([self._rare.get(i, 0) for i in ids], dtype=float)
-
-    def text(self, article_id: int) -> tuple[str, str]:
-        """The article's title and body text (for the words shown in reasons)."""
-        row = self.db.conn.execute("SELECT title, body_text FROM articles WHERE id = ?", [article_id]).fetchone()
-        return (row[0] or "", row[1] or "") if row else ("", "")

@@ -263,5 +263,7 @@ class _Words:
             return {}
         stems = self._archive.stems(term_ids)
         if self._surface is None:  # one reading of the text serves every call
-            self._surface = ANALYZER.surface_words(*self._archive.text(self._article_id))
+            row = self._archive.db.conn.execute(
+                "SELECT title, body_text FROM articles WHERE id = ?", [self._article_id]).fetchone()
+            self._surface = ANALYZER.surface_words(*(row or ("", "")))
         return {t: self._surface.get(stem, stem) for t, stem in stems.items()}
