@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	NEWSLETTER_HOME= $(BIN)/python -m issues.demo $(DEMO)
+	NEWSLETTER_HOME= $(BIN)/python -m demo $(DEMO)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

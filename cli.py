@@ -1,22 +1,47 @@
 """The ``newsletter`` command: a thin click skin over the library.
 
-Each area keeps its commands beside its logic (``newsletter/commands.py``,
-``subscribers/commands.py``, ``issues/commands.py``); this module assembles them.
+Each area keeps its commands beside its logic (``newsletter/cli.py``, ``subscribers/cli.py``,
+``issues/cli/``); this module lists them and imports a command only when it runs, so
+``newsletter --help`` and the quick status commands start fast.
 """
 
 from __future__ import annotations
 
 import click
 
-from issues import commands as issues_commands
-from newsletter import commands as newsletter_commands
-from newsletter.console import AppContext, run, setup_logging
-from subscribers import commands as subscribers_commands
+from newsletter.console import AppContext, LazyGroup, run, setup_logging
+from newsletter.permissions import keep_files_private
+
+# Each command: where it lives, and the line `newsletter --help` shows for it (so listing the
+# commands imports none of them; tests/test_cli_basics.py checks these lines against the commands).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("newsletter.cli:init",
+             "Make DIR a newsletter workspace: settings file, articles/ and issues/ folders, database."),
+    "articles": ("newsletter.cli:articles", "Import the blog's articles and look at the archive."),
+    "subscribers": ("subscribers.cli:subscribers",
+                    "Manage readers: add, list, show, remove, forget, import, export, stats, send-mail."),
+    "issue": ("issues.cli.issue:issue", "Build, list and render the weekly issues."),
+    "send": ("issues.cli.send:send", "Send ISSUE to every confirmed reader, or test it first with --to / --dry-run."),
+    "preview": ("issues.cli.web:preview",
+                "Open ISSUE (default: the latest draft) in the browser, as readers will see it, with live reload."),
+    "serve": ("issues.cli.web:serve",
+              "Serve the sign-up, confirm and unsubscribe pages and the public archive on waitress."),
+    "inbound": ("issues.cli.inbound:inbound",
+                "Act on mail that comes back: bounces, spam complaints, mailto unsubscribes, subscribe requests."),
+    "run": ("issues.cli.routine:run_command",
+            "Do whatever the schedule says is due now: import, build, test copy, send, welcome series."),
+    "approve": ("issues.cli.routine:approve",
+                "Approve ISSUE's draft for its scheduled send (approve mode), or --revoke it."),
+    "schedule": ("issues.cli.routine:schedule", "Run the weekly routine by itself: install the timer, see what is due."),
+    "doctor": ("issues.cli.doctor:doctor",
+               "Check the set-up before a real send: settings, file modes, DKIM, DNS records, the SMTP relay "
+               "(connects, TLS, login, extensions; sends nothing) and the public pages."),
+}
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings=CONTEXT_SETTINGS)
 @click.option(
     "--workspace",
     "-w",
@@ -38,12 +63,8 @@ def main(ctx: click.Context, workspace: str | None, quiet: bool, verbose: bool) 
         newsletter issue build && newsletter preview
     """
     setup_logging(verbose, quiet)
+    keep_files_private()  # the database, mail and exports hold readers' personal data
     ctx.obj = AppContext(workspace, quiet, verbose)
-
-
-for area_commands in (newsletter_commands.COMMANDS, subscribers_commands.COMMANDS, issues_commands.COMMANDS):
-    for command in area_commands:
-        main.add_command(command)
 
 
 def entry_point() -> None:

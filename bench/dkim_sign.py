@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import dkim  # noqa: E402
 
-from issues.message import IssueMessage, Recipient  # noqa: E402
+from issues.send import IssueMessage, Recipient  # noqa: E402
 from newsletter.init import init_workspace  # noqa: E402
 from newsletter.mail import SIGNED_HEADERS, public_record  # noqa: E402
 

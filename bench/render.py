@@ -19,8 +19,12 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
-from issues.build import build_issue  # noqa: E402
-from issues.render import HTML_TEMPLATE, issue_context, render_issue  # noqa: E402
+from issues.build import (  # noqa: E402
+    HTML_TEMPLATE,
+    build_issue,  # noqa: E402
+    issue_context,
+    render_issue,
+)
 from newsletter.articles import import_sources  # noqa: E402
 from newsletter.init import init_workspace  # noqa: E402
 from newsletter.personalise import PersonalisedTemplate, personalise  # noqa: E402

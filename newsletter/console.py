@@ -1,8 +1,8 @@
 """Plumbing shared by every command: the workspace option, JSON output, one-line errors.
 
-Command modules (``newsletter/commands.py``, ``subscribers/commands.py``,
-``issues/commands.py``) use these so that every command behaves alike: exit 0 on
-success, 1 with a one-line message on stderr on an error, 2 on a usage error.
+Command modules (``newsletter/cli.py``, ``subscribers/cli.py``, ``issues/cli/``) use
+these so that every command behaves alike: exit 0 on success, 1 with a one-line
+message on stderr on an error, 2 on a usage error.
 """
 
 from __future__ import annotations
@@ -22,12 +22,52 @@ from typing import Any, TypeVar
 import click
 
 from .errors import NewsletterError, StorageError
-from .faults import explain_database_error, explain_os_error
 from .workspace import Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 log = logging.getLogger("newsletter")
+
+
+class LazyGroup(click.Group):
+    """A command group whose commands are imported on first use: ``{name: ("module:attribute", help line)}``.
+
+    ``--help`` lists the help lines without importing anything, so a command's own
+    dependencies (MJML, numpy, trafilatura, Flask, ...) load only when it runs.
+    """
+
+    def __init__(self, *args: Any, lazy_commands: dict[str, tuple[str, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy_commands:
+            import importlib
+
+            module, _, attribute = self.lazy_commands[cmd_name][0].partition(":")
+            command = getattr(importlib.import_module(module), attribute)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max((len(name) for name in names), default=0)  # as click's own listing
+        for name in names:
+            if name in self.commands:
+                command = self.commands[name]
+                if command.hidden:
+                    continue
+                line = command.get_short_help_str(limit)
+            else:
+                line = click.Command(name, help=self.lazy_commands[name][1]).get_short_help_str(limit)
+            rows.append((name, line))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 class AppContext:
@@ -56,6 +96,8 @@ def pass_workspace(func: F) -> F:
         try:
             return func(ws, *args, **kwargs)
         except sqlite3.DatabaseError as exc:  # locked, read-only, full, damaged: the user can fix these
+            from .faults import explain_database_error
+
             message = explain_database_error(exc, ws.database_path)
             if message is None:
                 raise
@@ -172,6 +214,8 @@ def run(main: click.Group, args: list[str] | None = None) -> None:
     except OSError as exc:  # a folder that cannot be written, a full disk: one line naming the file
         if verbose:
             raise
+        from .faults import explain_os_error
+
         click.echo(f"Error: {explain_os_error(exc)}", err=True)
         sys.exit(1)
     except Exception as exc:  # an unexpected bug: still one line unless --verbose

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from .permissions import create_private_file
+
 Migration = Callable[[sqlite_utils.Database], None]
 
 BUSY_TIMEOUT_MS = 10_000
@@ -36,8 +38,13 @@ def _process_write_lock(db: sqlite_utils.Database) -> threading.RLock:
 
 
 @contextmanager
-def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+def write_transaction(db: sqlite_utils.Database, *, durable: bool = False) -> Iterator[sqlite_utils.Database]:
     """``BEGIN IMMEDIATE`` … ``COMMIT``: all of it is stored or none, and read-then-write never races.
+
+    ``durable=True`` commits with ``synchronous = FULL`` (the WAL is synced to disk before
+    COMMIT returns), for what a power cut must never lose: consent, unsubscribes, every
+    reader's status.  Otherwise ``NORMAL``: a power cut may lose the last commits, which
+    for the outbox means a message recorded as sent may go out again (never one skipped).
 
     Threads of one process queue on a Python lock first: SQLite's busy handler polls
     with sleeps of up to 100 ms, so under many threads a waiter could starve past the
@@ -48,6 +55,8 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
     # Bounded: a thread that waits on another while in a transaction gets SQLite's "locked", not a hang.
     held = lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000)
     try:
+        if durable:
+            conn.execute("PRAGMA synchronous = FULL")
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield db
@@ -56,12 +65,16 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
             raise
         conn.execute("COMMIT")
     finally:
+        if durable:
+            conn.execute("PRAGMA synchronous = NORMAL")
         if held:
             lock.release()
 
 
 def connect(path: Path | str) -> sqlite_utils.Database:
     """Open (creating if needed) the database at ``path`` with WAL and a busy timeout."""
+    if str(path) != ":memory:":
+        create_private_file(path)  # 0600: it holds readers' addresses; SQLite gives -wal/-shm the same mode
     conn = sqlite3.connect(
         str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
     )

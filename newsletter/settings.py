@@ -105,11 +105,28 @@ REGISTRY.add(SectionSpec("delivery", "How mail leaves: the transport, speed, ret
     Key("max_attempts", 5, "tries of one message within one send run", min=1, max=100),
     Key("max_total_attempts", 15, "tries over all runs before a temporary failure stays failed", min=1, max=1000),
     Key("retry_delay", 1.0, "first back-off in seconds, doubling with jitter", min=0, max=3600),
-    Key("pause_after_failures", 50, "the send pauses itself after this many failures in a row", min=1),
+    Key("pause_after_failures", 50, "refusals in a row from one provider that pause it for the run", min=1),
+    Key("defer_delay", 300.0, "first retry (seconds) of a reader refused for now (greylisting), doubling after",
+        min=0, max=86400),
+    Key("wait_for_deferred", 900.0, "seconds a send stays for deferred readers to fall due; later ones wait for "
+        "the next send or run", min=0, max=86400),
+    Key("resolve_mx", True, "group readers by their domain's MX hosts (one lookup per domain per send)"),
     Key("list_id", "", "List-Id header; empty = the site name on the From domain", one_line=True),
     Key("bounce_address", "", "envelope sender base (VERP); empty = bounces@<From domain>", one_line=True),
     Key("unsubscribe_address", "", "mailto unsubscribe base; empty = unsubscribe@<From domain>", one_line=True),
 )))
+
+REGISTRY.add_table("delivery", "providers", SectionSpec(
+    "providers", "One receiving provider's limits, `[delivery.providers.<name>]` (google, microsoft, yahoo, ...: "
+    "see issues/send/providers.py).", (
+        Key("connections", 0, "at most this many of the send's connections at once; 0 = the send's own", min=0,
+            max=64),
+        Key("rate", 0.0, "messages per second to this provider; 0 = no limit of its own", min=0),
+        Key("retry_delay", 0.0, "first back-off (seconds) after a 421 or a run of 4xx; 0 = [delivery] retry_delay",
+            min=0, max=3600),
+        Key("domains", [], "more mail domains this provider receives for, like [\"example.org\"]"),
+        Key("mx", [], "MX host suffixes that mark this provider, like [\"mx.example.net\"]"),
+    )))
 
 REGISTRY.add(SectionSpec("smtp", "The SMTP relay used when [delivery] transport = \"smtp\".", (
     Key("host", "localhost", "the relay's host name", init=True),
@@ -118,7 +135,8 @@ REGISTRY.add(SectionSpec("smtp", "The SMTP relay used when [delivery] transport 
         init=True),
     Key("username", "", "log in as this user; empty = no AUTH", init=True),
     Key("password", "", "the login password", secret="NEWSLETTER_SMTP_PASSWORD"),
-    Key("timeout", 30.0, "seconds to wait for the server", min=0.1, max=600),
+    Key("timeout", 20.0, "seconds to wait for the server's greeting or any answer (a hung server pauses the send)",
+        min=0.1, max=600),
     Key("allow_plain_password", False, "allow AUTH over a connection without TLS (only on a trusted network)"),
     Key("cafile", "", "a CA bundle to trust instead of the system's (a relay with a private certificate)"),
 )))
@@ -144,8 +162,14 @@ REGISTRY.add(SectionSpec("web", "The public pages of `newsletter serve` and the 
     Key("signups_per_ip_per_hour", 20, "sign-ups one IP address may make per hour", min=0),
     Key("signups_per_address_per_hour", 5, "sign-ups one email address may receive per hour", min=0),
     Key("trusted_proxies", 0, "reverse proxies in front: X-Forwarded-For hops to trust", min=0, max=10),
+    Key("allowed_origins", "", "other sites whose pages may post the sign-up form: comma-separated origins like "
+        "\"https://shop.example.com\" ([site] url and public_url are always allowed)"),
     Key("threads", 8, "worker threads of the web server", min=1, max=256),
     Key("preview_port", 8088, "port of `newsletter preview` (on 127.0.0.1)", **PORT),
+    Key("request_timeout", 10.0, "seconds a request (headers and body) may take to arrive", min=0.5, max=600),
+    Key("connections_per_ip", 50, "open connections one address may hold (off when trusted_proxies > 0)", min=1),
+    Key("max_connections", 4000, "open connections in all (the open-file limit is raised to fit)", min=10,
+        max=100000),
 )))
 
 REGISTRY.add(SectionSpec("inbound", "Mail that comes back: bounces, complaints, mail commands.", (

@@ -1,6 +1,6 @@
 """The web app shell: a Flask app with security headers, size limits and friendly error pages.
 
-Each package plugs its blueprint in (``subscribers.web``, ``issues.web``); the
+Each package plugs its blueprint in (``subscribers.web``, ``issues.web.pages``); the
 shell knows nothing about them.  It also holds the small helpers every page
 needs: the workspace of the request, page rendering, an in-memory rate limiter
 and a ``next`` redirect that only goes to the configured site.
@@ -12,19 +12,19 @@ import logging
 import re
 import threading
 import time
+import traceback
 from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request, send_from_directory
 from jinja2 import FileSystemLoader, StrictUndefined
-from waitress.channel import HTTPChannel
-from waitress.task import ErrorTask
 from werkzeug.exceptions import HTTPException, NotFound, TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .errors import ConfigError
+from .permissions import keep_files_private
 from .render import template_filters
+from .server import BackgroundServer, make_server, waitress_options
 from .templating import template_dirs
 from .workspace import Workspace
 
@@ -44,14 +44,6 @@ EMAIL_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; font-src https: data:; "
     "form-action 'none'; base-uri 'none'; frame-ancestors 'self'"
 )
-
-# On the few answers waitress gives by itself (a body far too large, a malformed request).
-SERVER_ERROR_HEADERS = [
-    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
-    ("X-Content-Type-Options", "nosniff"),
-    ("X-Frame-Options", "DENY"),
-    ("Referrer-Policy", "no-referrer"),
-]
 
 ERROR_TEXT = {
     400: ("That request did not make sense", "Something in the form or link was malformed. "
@@ -109,6 +101,37 @@ def origin_of(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return ""
     return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def allowed_origins(ws: Workspace) -> set[str]:
+    """Origins whose pages may post our forms: ``[site] url``, ``public_url`` and ``[web] allowed_origins``."""
+    extra = ws.settings.web.allowed_origins
+    listed = extra if isinstance(extra, (list, tuple)) else str(extra).replace(",", " ").split()
+    sites = (ws.settings.site.url, ws.settings.site.public_url, *listed)
+    return {origin_of(str(site)) for site in sites} - {""}
+
+
+def cross_site_origin(ws: Workspace | None = None) -> str | None:
+    """The foreign origin a browser says this request comes from, or None when it may post here.
+
+    A browser's ``Sec-Fetch-Site: same-origin`` passes; otherwise the ``Origin`` header decides
+    (``Referer`` when a browser sent none): our own origin and :func:`allowed_origins` pass,
+    ``null`` (a sandboxed frame, a page hiding where it is) does not.  A request with neither header (curl, a server-side
+    script, a mail app's one-click POST) is not a browser posting from another page.
+    """
+    if request.headers.get("Sec-Fetch-Site") == "same-origin":  # set by the browser, never by a page
+        return None  # our own page (whose no-referrer policy makes the browser send "Origin: null")
+    origin = request.headers.get("Origin")
+    if origin is None:
+        referer = request.headers.get("Referer")
+        if not referer:
+            return None
+        origin = origin_of(referer) or referer
+    origin = origin.strip().lower()
+    own = origin_of(request.host_url)
+    if origin == own or origin in allowed_origins(ws or current_workspace()):
+        return None
+    return origin[:200]
 
 
 _UNSAFE_CHARS = re.compile(r"[\x00-\x20\\\x7f]")
@@ -222,7 +245,13 @@ def _handle_http_error(exc: HTTPException) -> Response:
 
 
 def _handle_crash(exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    """A 500 page; the log names the error's type and where it happened, never its message.
+
+    An exception's message may quote what a reader typed (an address, a name), which does
+    not belong in a log file; the traceback's file and line say where to look.
+    """
+    where = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("unhandled %s on %s %s\n%s", type(exc).__name__, request.method, request.path, where.rstrip())
     return _error_page(500)
 
 
@@ -236,122 +265,9 @@ def _serve_static(filename: str) -> Response:
     raise NotFound()
 
 
-class _HeadedErrorTask(ErrorTask):
-    """waitress's own error answer (413, 400, 431...) with the security headers every answer carries."""
-
-    def execute(self) -> None:
-        self.response_headers.extend(SERVER_ERROR_HEADERS)
-        super().execute()
-
-
-class _Channel(HTTPChannel):
-    """waitress's channel, minus a busy loop: not writable while its running task holds the output lock.
-
-    A worker sends its answer itself, holding the channel's output lock; meanwhile
-    waitress still asks ``select`` about the channel, ``select`` says writable at once,
-    ``handle_write`` cannot take the lock and sends nothing, and the main loop spins over
-    every open socket holding the interpreter lock, starving the very worker it waits
-    for (sign-ups, serialised on the database write lock, fell from ~770 to ~45 a second
-    at 200 open connections).  Every task's end pulls the trigger, so an answer never
-    waits; at worst a streamed answer's unsent rest waits for the worker's next write.
-    """
-
-    error_task_class = _HeadedErrorTask
-
-    def writable(self) -> bool:
-        if not self.requests or self.will_close or self.close_when_flushed:
-            return bool(super().writable())
-        if not self.total_outbufs_len or not self.outbuf_lock.acquire(False):
-            return False
-        self.outbuf_lock.release()
-        return True
-
-
-def make_server(app: Any, host: str, port: int, **adjustments: Any) -> Any:
-    """A waitress server for ``app`` listening on ``host:port`` (not yet running; call ``run()``).
-
-    A port in use or a bad host is a :class:`ConfigError` saying what to change.
-    """
-    from waitress.server import create_server
-
-    try:
-        server = create_server(app, host=host, port=port, **adjustments)
-    except (OSError, ValueError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise ConfigError(f"cannot listen on {host}:{port} ({reason}); choose another --port (or --host), "
-                          "or stop what is using it") from None
-    for listener in (server, *getattr(server, "map", {}).values()):  # a MultiSocketServer holds several
-        if hasattr(listener, "channel_class"):
-            listener.channel_class = _Channel
-    return server
-
-
-class BackgroundServer:
-    """A waitress server for ``app`` on a thread: for ``newsletter preview``, tests and benchmarks.
-
-    ``port=0`` picks a free port; :attr:`url` says where it listens.  Use as a context
-    manager, or call :meth:`start` and :meth:`stop`.
-    """
-
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, **adjustments: Any) -> None:
-        adjustments.setdefault("threads", 8)
-        adjustments.setdefault("ident", "newsletter")
-        self.server = make_server(app, host, port, **adjustments)
-        self.host = host
-        self.port = int(self.server.effective_port)  # type: ignore[union-attr]
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"waitress:{self.port}", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def _run(self) -> None:
-        """waitress's loop, one poll at a time, so :meth:`stop` can end it from its own thread."""
-        from waitress import wasyncore
-
-        server = self.server
-        while not self._stopping.is_set():
-            wasyncore.loop(timeout=1.0, map=server._map, use_poll=server.adj.asyncore_use_poll, count=1)  # type: ignore[union-attr]
-        server.task_dispatcher.shutdown(timeout=10)
-        wasyncore.close_all(server._map)  # type: ignore[union-attr]
-
-    def start(self) -> BackgroundServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self.server.pull_trigger()  # type: ignore[union-attr]  # wake the poll at once
-        self._thread.join(timeout=15)
-
-    def __enter__(self) -> BackgroundServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-def waitress_options(ws: Workspace) -> dict[str, Any]:
-    """waitress adjustments from ``[web]``.
-
-    waitress refuses bodies far over the limit before buffering them; the app itself
-    answers the ones just over it with the friendly 413 page.
-    """
-    web = ws.settings.web
-    options: dict[str, Any] = {
-        "threads": int(web.threads),
-        "max_request_body_size": max(10 * int(web.max_body_bytes), 1 << 20),
-        "ident": "newsletter",
-        "channel_timeout": 60,
-    }
-    if int(web.trusted_proxies) > 0:  # the app's ProxyFix reads X-Forwarded-*; waitress must pass them on
-        options["clear_untrusted_proxy_headers"] = False
-    return options
-
-
 def create_shell(ws: Workspace, *, name: str = "newsletter") -> Flask:
     """A Flask app for ``ws`` with the shell's limits, headers and error pages; add blueprints to it."""
+    keep_files_private()  # also under a WSGI host that calls the factory itself
     app = NewsletterFlask(name, static_folder=None)
     app.extensions[EXTENSION_KEY] = ws
     web = ws.settings.web
@@ -385,7 +301,9 @@ __all__ = [
     "EMAIL_CSP",
     "PAGE_CSP",
     "RateLimiter",
+    "allowed_origins",
     "client_ip",
+    "cross_site_origin",
     "create_shell",
     "make_server",
     "current_workspace",

@@ -13,12 +13,15 @@ import threading
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlite_utils
-
-from . import db as dbmod
 from .errors import ConfigError, WorkspaceNotFound
 from .settings import SETTINGS_FILE, Settings, load_settings
+
+if TYPE_CHECKING:  # the database layer is loaded on first use: `newsletter --help` needs none of it
+    import sqlite_utils
+
+    from . import db as dbmod
 
 
 def find_workspace(explicit: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None) -> Path:
@@ -84,6 +87,8 @@ class Workspace:
         """This thread's connection to the workspace database, with the kernel schema applied."""
         conn = getattr(self._local, "db", None)
         if conn is None:
+            from . import db as dbmod
+
             conn = dbmod.connect(self.database_path)
             self._local.db = conn
             self._local.components = set()
@@ -95,6 +100,8 @@ class Workspace:
         if component not in self._migrated:
             with self._lock:
                 if component not in self._migrated:
+                    from . import db as dbmod
+
                     dbmod.migrate(database, component, migrations)
                     self._migrated.add(component)
         return database

@@ -12,7 +12,13 @@ import re
 from functools import lru_cache
 from typing import NamedTuple
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
+from email_validator.rfc_constants import (
+    DNS_LABEL_LENGTH_LIMIT,
+    DOMAIN_MAX_LENGTH,
+    DOMAIN_NAME_REGEX,
+    DOT_ATOM_TEXT_HOSTNAME,
+)
 
 from newsletter.errors import InvalidInput
 
@@ -70,9 +76,33 @@ def normalized_key(local: str, ascii_domain: str) -> str:
     return f"{local.lower()}@{ascii_domain.lower()}"
 
 
+_RESERVED_LDH = re.compile(r"(?:^|\.)(?!xn)..--")  # R-LDH labels ("ab--"), refused unless Punycode
+
+
+def _plain_ascii_domain(domain: str) -> bool:
+    """True when the library would accept lower-case ASCII ``domain`` unchanged (syntax only).
+
+    The same checks as email-validator's, with its own patterns and special-use list, for
+    the one shape that needs no IDNA or Unicode work: LDH labels, a dot, a letter TLD.
+    Punycode, reserved labels and anything else go to the library itself.
+    """
+    return (
+        len(domain) <= DOMAIN_MAX_LENGTH
+        and "." in domain
+        and DOT_ATOM_TEXT_HOSTNAME.match(domain) is not None
+        and "xn--" not in domain
+        and _RESERVED_LDH.search(domain) is None
+        and all(len(label) <= DNS_LABEL_LENGTH_LIMIT for label in domain.split("."))
+        and DOMAIN_NAME_REGEX.search(domain) is not None
+        and not any(domain == d or domain.endswith("." + d) for d in SPECIAL_USE_DOMAIN_NAMES)
+    )
+
+
 @lru_cache(maxsize=65536)
 def _ascii_domain(domain: str, check_deliverability: bool) -> str:
     """Validate a domain once (per process): its ASCII (IDNA) form, or raise EmailNotValidError."""
+    if not check_deliverability and _plain_ascii_domain(domain):
+        return domain
     return validate_email(f"x@{domain}", check_deliverability=check_deliverability).ascii_domain
 
 
@@ -89,7 +119,9 @@ def validate_address(address: str, *, check_deliverability: bool = False) -> Add
         raise InvalidAddress(f"address {address!r} is not text")
     plain = _PLAIN_ADDRESS.match(address)  # the common case: no spaces, no controls, ASCII local part
     if plain is None:
-        refuse_controls(address, "address")
+        if _CONTROL.search(address):  # CR/LF could forge a header: never an address, never a crash
+            raise InvalidAddress(f"address {address!r} contains a line break, control character or "
+                                 "non-UTF-8 byte; remove it")
         address = address.strip()
         if not address:
             raise InvalidAddress("the address is empty; type an email address like jane@example.com")

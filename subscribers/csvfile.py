@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -104,7 +104,7 @@ def read_rows(handle: io.TextIOBase, where: str, bad: list[tuple[int, str]]) -> 
     if sample.startswith("\ufeff"):  # a BOM in a file opened with a non-UTF-8 codec name
         handle.read(1)
     reader = csv.reader(handle, delimiter=_delimiter(sample), quotechar='"', skipinitialspace=True, strict=False)
-    columns: Columns | None = None
+    pick: Callable[[list[str], int], CsvRow] | None = None
     while True:
         line = reader.line_num + 1  # where this record starts (a quoted field may span lines)
         try:
@@ -116,24 +116,32 @@ def read_rows(handle: io.TextIOBase, where: str, bad: list[tuple[int, str]]) -> 
             continue
         if not "".join(row).strip():
             continue
-        if columns is None:
+        if pick is None:
             columns = detect_columns(row, where)
+            pick = _picker(columns)
             if columns.header:
                 continue
-        yield _pick(columns, row, line)
+        yield pick(row, line)
 
 
-def _cell(row: list[str], index: int | None) -> str | None:
-    if index is None or index >= len(row):
-        return None
-    value = row[index].strip()
-    return value or None
+def _picker(columns: Columns) -> Callable[[list[str], int], CsvRow]:
+    """A function turning one parsed row into a :class:`CsvRow`, specialised once per file."""
+    email_at, name_at, status_at = columns.email, columns.name, columns.status
+    split_name = name_at is None and (columns.first_name is not None or columns.last_name is not None)
+    first_at, last_at = columns.first_name, columns.last_name
 
+    def cell(row: list[str], index: int | None) -> str | None:
+        if index is None or index >= len(row):
+            return None
+        return row[index].strip() or None
 
-def _pick(columns: Columns, row: list[str], line: int) -> CsvRow:
-    name = _cell(row, columns.name)
-    if name is None and (columns.first_name is not None or columns.last_name is not None):
-        parts = [_cell(row, columns.first_name), _cell(row, columns.last_name)]
-        name = " ".join(p for p in parts if p) or None
-    status = _cell(row, columns.status)
-    return CsvRow(line, _cell(row, columns.email) or "", name, status.lower() if status else None)
+    def pick(row: list[str], line: int) -> CsvRow:
+        email = row[email_at].strip() if email_at < len(row) else ""
+        if split_name:
+            name = " ".join(p for p in (cell(row, first_at), cell(row, last_at)) if p) or None
+        else:
+            name = cell(row, name_at)
+        status = cell(row, status_at) if status_at is not None else None
+        return CsvRow(line, email, name, status.lower() if status else None)
+
+    return pick

@@ -14,7 +14,6 @@ from __future__ import annotations
 import sqlite_utils
 
 from newsletter import clock
-from newsletter.db import write_transaction
 from newsletter.errors import NotFound
 from newsletter.maildirs import discard_where
 from newsletter.workspace import Workspace
@@ -22,7 +21,7 @@ from newsletter.workspace import Workspace
 from .addresses import InvalidAddress, validate_address
 from .erasure import Eraser, Traces, declared_erasers, traces_of
 from .schema import PERSONAL_EVENT_FIELDS, database
-from .store import get_subscriber, record_event
+from .store import get_subscriber, record_event, write_transaction
 from .suppression import suppress, suppression_hash
 
 _HOOKS: list[Eraser] = []

@@ -19,7 +19,6 @@ from operator import itemgetter
 from typing import Any
 
 from newsletter import clock
-from newsletter.db import write_transaction
 from newsletter.errors import InvalidInput
 from newsletter.workspace import Workspace
 
@@ -28,7 +27,7 @@ from .addresses import clean_name, split_name_address, validate_address
 from .csvfile import CsvRow, open_text, read_rows
 from .export import FORMULA_START
 from .schema import LEAVER_STATUSES, database
-from .store import ever_left, paged, select_in
+from .store import ever_left, paged, select_in, write_transaction
 from .suppression import suppression_hash
 
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")  # undecodable bytes, kept by errors="surrogateescape"
@@ -42,6 +41,7 @@ FILE_STATUSES = {
     "pending": "pending", "unconfirmed": "pending", "not confirmed": "pending",
 }
 BATCH_ROWS = 50_000
+IMPORT_CACHE_KIB = 65_536
 MAX_LISTED_BAD_ROWS = 1_000
 IMPORTED_EVENT_SQL = (
     "INSERT INTO subscriber_events (subscriber_id, kind, status, at, source, consent_text, detail) "
@@ -92,6 +92,10 @@ class _BackgroundWriter:
 
     def _run(self) -> None:
         try:
+            # A page cache big enough for the unique address index's working set: a large
+            # import inserts addresses in random order, and index pages re-read from disk
+            # cost more than the rows themselves.  Bounded, so memory stays flat.
+            self._batcher.db.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
             while (batch := self._queue.get()) is not None:
                 self._batcher.flush(batch)
         except BaseException as exc:  # handed to the importing thread

@@ -264,6 +264,9 @@ class MailWorker:
                 with self._done:
                     asked = self._asked
                 try:
+                    from .intake import register_taken_in  # registering queues the mails drained below
+
+                    register_taken_in(self.ws)
                     transport = transport or self.transport_factory(self.ws)
                     if not drain(self.ws, transport):
                         transport.close()  # idle: do not hold an SMTP connection open

@@ -89,7 +89,23 @@ def _add_mail_queue(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX mail_queue_due ON mail_queue (due_at)")
 
 
-MIGRATIONS = [_create_tables, _add_mail_queue]
+def _add_signup_intake(db: sqlite_utils.Database) -> None:
+    """Web sign-ups taken in but not yet registered (see :mod:`subscribers.intake`)."""
+    db.execute(
+        """CREATE TABLE signup_intake (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL,
+            name TEXT,
+            source TEXT NOT NULL,
+            ip TEXT,
+            user_agent TEXT,
+            consent_text TEXT,
+            at TEXT NOT NULL
+        )"""
+    )
+
+
+MIGRATIONS = [_create_tables, _add_mail_queue, _add_signup_intake]
 
 
 def database(ws: Workspace) -> sqlite_utils.Database:

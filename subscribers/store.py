@@ -13,12 +13,19 @@ from typing import Any
 import sqlite_utils
 
 from newsletter import clock
-from newsletter.db import write_transaction
+from newsletter.db import write_transaction as kernel_write_transaction
 from newsletter.errors import NotFound
 from newsletter.workspace import Workspace
 
 from .addresses import InvalidAddress, validate_address
 from .schema import LEAVER_STATUSES, database
+
+
+def write_transaction(db: sqlite_utils.Database) -> Any:
+    """A write that survives a power cut once committed (``synchronous = FULL``): readers' data is
+    proof of consent and of leaving, and must never be lost or rolled back by a crash."""
+    return kernel_write_transaction(db, durable=True)
+
 
 COLUMNS = "id, email, name, status, source, created_at, updated_at, confirmed_at, forgotten_at"
 ITER_BATCH = 1000

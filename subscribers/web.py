@@ -15,23 +15,25 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, request, url_for
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, Forbidden
 
 from newsletter.errors import InvalidInput, NewsletterError, NotFound
 from newsletter.web import (
     EXTENSION_KEY,
     RateLimiter,
+    allowed_origins,
     client_ip,
+    cross_site_origin,
     current_workspace,
-    origin_of,
     render_page,
     safe_next,
     too_many,
     wants_json,
 )
 
-from . import BadToken, confirm, get_subscriber, read_token, subscribe, unsubscribe
+from . import BadToken, confirm, get_subscriber, read_token, unsubscribe
 from .addresses import InvalidAddress, clean_name, validate_address
+from .intake import take_in
 from .mailqueue import WEB_POLL_SECONDS, MailWorker, quiet_checkpoints
 
 log = logging.getLogger("subscribers.web")
@@ -122,8 +124,12 @@ def _signup_fields() -> dict[str, str]:
 def _signup_form(status: int = 200, *, values: dict[str, str] | None = None, error: str | None = None,
                  next_url: str | None = None) -> Response:
     ws = current_workspace()
-    return render_page("subscribe.html.j2", status=status, values=values or {}, error=error,
-                       next=next_url, consent=ws.settings.subscribers.consent_text)
+    response = render_page("subscribe.html.j2", status=status, values=values or {}, error=error,
+                           next=next_url, consent=ws.settings.subscribers.consent_text)
+    # no token in this page's address: let the browser name our origin when the form posts
+    # (browsers without Sec-Fetch-Site would send "Origin: null" under no-referrer)
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
 
 
 def _refuse(message: str, values: dict[str, str], next_url: str | None) -> Response:
@@ -165,6 +171,11 @@ def embed_snippet() -> Response:
 @bp.post("/subscribe")
 def subscribe_post() -> Response:
     ws = current_workspace()
+    foreign = cross_site_origin(ws)
+    if foreign is not None:  # a page on another site posting our form: its owner has not been allowed to
+        log.info("sign-up posted from %s refused (not in [web] allowed_origins)", foreign)
+        raise Forbidden(f"This sign-up form was sent from {foreign}, which may not post it. "
+                        f"Sign up at {ws.settings.site.public_url.rstrip('/')}/subscribe instead.")
     by_ip, by_address = current_app.extensions[LIMITS_KEY]
     wait = by_ip.hit(client_ip())
     if wait:
@@ -176,7 +187,7 @@ def subscribe_post() -> Response:
         log.info("sign-up with the honeypot filled from %s ignored", client_ip())
         return _accepted(values, next_url)
     try:
-        address = validate_address(values["email"])
+        address = validate_address(values["email"], check_deliverability=bool(ws.settings.subscribers.check_deliverability))
     except InvalidAddress:
         message = ("Please enter your email address." if not values["email"] else
                    "That does not look like an email address; check it and try again (like jane@example.com).")
@@ -188,22 +199,22 @@ def subscribe_post() -> Response:
     wait = by_address.hit(address.normalized)
     if wait:
         raise too_many(wait)
-    try:
-        subscribe(ws, values["email"], name=name, source="api" if request.is_json else "form",
-                  ip=client_ip(), user_agent=_agent(), consent_text=ws.settings.subscribers.consent_text,
-                  defer_mail=True)
-    except InvalidInput:
-        return _refuse("That address cannot receive the newsletter; check it and try again.", values, next_url)
-    _keep_worker_running()  # for every address alike; the worker finds queued mail on its next poll
+    # The same write for every address; the mail worker registers it (new, known or left) moments later.
+    take_in(ws, values["email"], name=name, source="api" if request.is_json else "form",
+            ip=client_ip(), user_agent=_agent(), consent_text=ws.settings.subscribers.consent_text)
+    _keep_worker_running()  # for every address alike; the worker finds the sign-up on its next poll
     return _accepted(values, next_url)
 
 
 @bp.after_request
 def _allow_the_blog(response: Response) -> Response:
-    """Let scripts on the blog (``[site] url``) post sign-ups as JSON (CORS for that origin only)."""
+    """Let scripts on the allowed sites (the blog, ``[web] allowed_origins``) post sign-ups as JSON.
+
+    CORS for those origins only, on the answer and on the browser's preflight (OPTIONS).
+    """
     origin = request.headers.get("Origin", "")
     if request.path == "/subscribe" and origin:
-        if origin.lower() == origin_of(current_workspace().settings.site.url):
+        if origin.lower() in allowed_origins(current_workspace()):
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Allow-Methods"] = "POST"
             response.headers["Access-Control-Allow-Headers"] = "Content-Type"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,3 +52,12 @@ class Cli:
 @pytest.fixture
 def cli(workspace: Workspace) -> Cli:
     return Cli(workspace)
+
+
+def interruptible() -> None:
+    """``preexec_fn`` for a child the test stops with Ctrl-C (SIGINT).
+
+    A shell starts background jobs with SIGINT ignored, and a child inherits that; a
+    Python child then never sees the test's Ctrl-C. The child gets the default back.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from issues.schema import issues_db
+from issues.build import issues_db
 from newsletter.clock import now_iso
 from newsletter.workspace import Workspace
 from subscribers import get_subscriber, register, verp
@@ -49,7 +49,7 @@ def inbound_workspace(root: Path) -> Workspace:
 
 def sent_to(ws: Workspace, subscriber_id: int, issue_id: str, message_id: str, sent_at: str | None = None) -> None:
     """Record in the outbox that ``issue_id`` was sent to the reader with ``message_id``."""
-    from issues.outbox import outbox_db
+    from issues.send import outbox_db
 
     outbox_db(ws).execute(
         "INSERT INTO outbox (issue_id, subscriber_id, status, attempts, message_id, sent_at, updated_at) "

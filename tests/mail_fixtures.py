@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from issue_fixtures import PARAGRAPH, import_folder, write_article
 
-from issues.archive import Issue
-from issues.build import build_issue
+from issues.build import Issue, build_issue
 from newsletter.workspace import Workspace
 
 TAGS = ["running", "cramps", "recovery", "nutrition", "stretching", "sleep"]
@@ -20,7 +19,7 @@ def _body(i: int) -> str:
 
 
 def twelve_article_issue(ws: Workspace) -> Issue:
-    """Twelve long-titled articles in 2026-W47 and eighteen older ones they can link to."""
+    """Twelve long-titled articles in 2026-W47 and forty older ones (no article is linked twice in an issue)."""
     folder = ws.articles_dir
     for i in range(12):
         write_article(
@@ -30,10 +29,10 @@ def twelve_article_issue(ws: Workspace) -> Issue:
             image=f"https://blog.example.com/images/w47-article-{i}-cover.jpg",
             image_alt="A runner on a long wet road at dawn, seen from behind", body=_body(i),
         )
-    for i in range(18):
+    for i in range(40):
         write_article(
             folder, f"old-{i}", f"An older piece {i} on {TAGS[i % 6]} and {TAGS[(i + 1) % 6]} for runners",
-            f"2026-11-{2 + i % 13:02d}T10:00:00-05:00", tags=[TAGS[i % 6], TAGS[(i + 1) % 6], "weekly", "evidence"],
+            f"2026-{10 + i // 20}-{2 + i % 13:02d}T10:00:00-05:00", tags=[TAGS[i % 6], TAGS[(i + 1) % 6], "weekly", "evidence"],
             body=_body(100 + i),
         )
     import_folder(ws, folder)

@@ -34,11 +34,16 @@ def add_readers(ws: Workspace, count: int, *, start: int = 0, domain: str = "rea
 
 
 def smtp_workspace(root: Path, sink: SmtpSink, **delivery: object) -> Workspace:
-    """A workspace (re)opened at ``root`` with its transport pointed at ``sink`` and quick retries."""
+    """A workspace (re)opened at ``root`` with its transport pointed at ``sink`` and quick retries.
+
+    Keyword arguments set ``[delivery]`` keys, or ``[smtp]`` keys when named ``smtp_<key>``.
+    """
     env = {
         **sink.settings_env(),
         "NEWSLETTER_DELIVERY_RETRY_DELAY": "0.02",
-        **{f"NEWSLETTER_DELIVERY_{k.upper()}": str(v) for k, v in delivery.items()},
+        "NEWSLETTER_DELIVERY_DEFER_DELAY": "0.05",  # greylisting-friendly minutes in real life
+        **{f"NEWSLETTER_DELIVERY_{k.upper()}": str(v) for k, v in delivery.items() if not k.startswith("smtp_")},
+        **{f"NEWSLETTER_{k.upper()}": str(v) for k, v in delivery.items() if k.startswith("smtp_")},
     }
     import os
 

@@ -50,6 +50,8 @@ class ScriptedHandler:
         self._always: dict[str, str] = {}
         self.reply_everyone: str | None = None
         self._drops: set[int] = set()
+        self.hang_from: int | None = None
+        self._delays: dict[str, float] = {}
         self.data_commands = 0
         self.connections = 0
         self.on_message: Callable[[Received], None] | None = None
@@ -62,6 +64,9 @@ class ScriptedHandler:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         key = address.lower()
+        delay = self._delays.get(key.rpartition("@")[2])
+        if delay:
+            await asyncio.sleep(delay)
         with self.lock:
             queued = self._once.get(key)
             reply = queued.popleft() if queued else self._always.get(key) or self.reply_everyone
@@ -78,6 +83,9 @@ class ScriptedHandler:
         with self.lock:
             self.data_commands += 1
             drop = self.data_commands in self._drops
+            hang = self.hang_from is not None and self.data_commands >= self.hang_from
+        if hang:
+            await asyncio.sleep(3600)  # the body arrived; the answer never comes
         if drop:
             server.transport.abort()
             await asyncio.sleep(3600)  # cancelled by connection_lost
@@ -137,6 +145,16 @@ class SmtpSink:
         """Drop the connection, without answering or storing, at these DATA commands (1-based, all sessions)."""
         with self.handler.lock:
             self.handler._drops.update(data_numbers)
+
+    def hang_from(self, data_number: int | None) -> None:
+        """From this DATA on (1-based, all sessions), take the message and never answer (None: answer again)."""
+        with self.handler.lock:
+            self.handler.hang_from = data_number
+
+    def slow_domain(self, domain: str, seconds: float) -> None:
+        """Answer every RCPT for an address at ``domain`` only after ``seconds``."""
+        with self.handler.lock:
+            self.handler._delays[domain.lower()] = seconds
 
     # -- results --------------------------------------------------------------------------------
 

@@ -93,3 +93,25 @@ def test_a_stated_date_that_cannot_be_read_is_not_replaced_by_a_guess(workspace,
         f"{page}: the date '2026-99-99' cannot be read; fix it at the source, or pass --date YYYY-MM-DD to date it "
         "yourself"
     ]
+
+
+def test_pictures_and_their_captions_are_not_the_text(workspace, tmp_path):
+    page = tmp_path / "hills.html"
+    first, *rest = (f"<p>{text}</p>" for text in (
+        "Hill repeats build strength that flat running cannot, and they are kinder to the legs than sprints.",
+        "Find a slope that takes about a minute to climb at a hard effort, and jog back down slowly.",
+        "Start with four repeats and add one each week, stopping at eight before making them longer."))
+    gallery = "<ul>" + "".join(  # a gallery: pictures with their captions as list items
+        f"<li><figure><img src='/img/{name}.jpg' alt='{alt}'><figcaption>{caption}</figcaption></figure></li>"
+        for name, alt, caption in (
+            ("hill", "A runner on a steep road", "A runner climbing the old quarry road at dawn."),
+            ("top", "The view from the top", "The view from the top of the quarry road after the sixth repeat."))
+    ) + "</ul>"
+    page.write_text("<html><head><title>Hill Repeats</title></head><body><article><h1>Hill Repeats</h1>"
+                    f"{first}{gallery}{''.join(rest)}</article></body></html>")
+    report = import_sources(workspace, [page], default_date=datetime(2026, 11, 16))
+    assert report.counts["added"] == 1, report.entries
+    article = get_article(workspace, "hill-repeats")
+    assert article.image is not None and article.image.endswith("/img/hill.jpg")  # the page names none: its first
+    assert "Find a slope" in article.body_text and "Start with four repeats" in article.body_text
+    assert "quarry road" not in article.body_text

@@ -178,3 +178,50 @@ def test_slugs_of_other_scripts():
     assert slugify("Все диеты по алфавиту") == "vse-diety-po-alfavitu"
     assert slugify("Ça va, Zoë?") == "ca-va-zoe"
     assert slugify("¡¿!") != slugify("!!!") and slugify("¡¿!").startswith("article-")
+
+
+def _stored_before_round_one(workspace, source: str, url: str, slug: str) -> int:
+    """An article as an earlier version stored a saved page: a relative source path, a junk
+    title, and (for a page without a URL) an address made up from that title."""
+    from newsletter.articles.store import articles_db
+
+    fields = {"url": url, "slug": slug, "title": slug, "published_at": "2026-10-14T08:00:00+00:00",
+              "body_html": "<p>fbpx</p>", "body_text": "fbpx", "tags": "[]", "source": source,
+              "content_hash": "old", "imported_at": "2026-10-15T08:00:00+00:00",
+              "updated_at": "2026-10-15T08:00:00+00:00"}
+    db = articles_db(workspace)
+    db["articles"].insert(fields)
+    return db.execute("SELECT id FROM articles WHERE slug = ?", [slug]).fetchone()[0]
+
+
+def test_a_page_stored_by_an_earlier_version_is_the_same_article(workspace, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    page = _saved(tmp_path, "strides.txt", OLD_BLOG_PAGE)
+    old_id = _stored_before_round_one(workspace, "text:strides.txt", "https://blog.example.com/fbpx", "fbpx")
+
+    report = import_sources(workspace, [page.resolve()])
+    entry = report.entries[0]
+    assert entry.status == "updated" and entry.article_id == old_id, entry
+    assert "https://blog.example.com/fbpx was made up" in entry.line()
+    assert f"articles edit {old_id} --url" in entry.message
+    [article] = all_articles(workspace)  # no second article
+    assert article.title.startswith("Strides: The Four Minutes") and article.url == ""
+    assert article.slug == "fbpx"  # links by slug stay stable
+    assert article.source == f"text:{page.resolve()}"
+    again = import_sources(workspace, [page])
+    assert again.counts["unchanged"] == 1 and len(all_articles(workspace)) == 1
+
+
+def test_an_earlier_address_given_by_hand_or_stated_by_the_page_wins(workspace, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    given = _saved(tmp_path, "given.txt", OLD_BLOG_PAGE)
+    _stored_before_round_one(workspace, "text:given.txt", "https://blog.example.com/2026/strides", "fbpx")
+    with_url = OLD_BLOG_PAGE.replace("Trail & Tarmac\n", "Trail & Tarmac\nhttps://blog.example.com/posts/strides-2\n", 1)
+    stated = _saved(tmp_path, "stated.txt", with_url.replace("Strides: The Four", "Strides Again: The Four"))
+    _stored_before_round_one(workspace, "text:stated.txt", "https://blog.example.com/fbpx-2", "fbpx-2")
+
+    report = import_sources(workspace, [given, stated])
+    assert report.counts == {"added": 0, "updated": 2, "unchanged": 0, "skipped": 0, "failed": 0}, report.entries
+    assert "made up" not in report.entries[0].line()
+    assert sorted(a.url for a in all_articles(workspace)) == [
+        "https://blog.example.com/2026/strides", "https://blog.example.com/posts/strides-2"]

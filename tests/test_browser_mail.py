@@ -8,7 +8,7 @@ from browser_helpers import chromium, open_page
 from mail_checks import force_outlook_dark, low_contrast, save_shot
 from mail_fixtures import twelve_article_issue
 
-from issues.render import render_issue, sample_fields
+from issues.build import render_issue, sample_fields
 from newsletter.personalise import personalise
 from newsletter.samples import IMAGES_DIR
 from newsletter.workspace import Workspace

@@ -53,3 +53,30 @@ def test_every_command_has_help_with_an_example() -> None:
         if not hasattr(cmd, "commands") and "Example" not in result.output:
             missing.append(" ".join(path))
     assert not missing, f"commands without an example in --help: {missing}"
+
+
+def test_the_lazy_command_list_matches_the_commands() -> None:
+    """`newsletter --help` shows each command's own first help line without importing it."""
+    import importlib
+
+    import click
+
+    from cli import COMMANDS
+
+    for name, (where, line) in COMMANDS.items():
+        module, _, attribute = where.partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command) and command.name in (name, attribute), name
+        assert command.get_short_help_str(1000) == click.Command(name, help=line).get_short_help_str(1000), name
+
+
+def test_help_imports_no_command_module() -> None:
+    """Listing the commands loads none of them (nor MJML, numpy or the database layer)."""
+    probe = ("import sys; from click.testing import CliRunner; from cli import main; "
+             "CliRunner().invoke(main, ['--help']); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('issues', 'subscribers', 'numpy', 'mjml', 'sqlite_utils', 'trafilatura') "
+             "or m.startswith('newsletter.cli') or m.startswith('newsletter.articles')))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.stdout.strip() == "[]", done.stdout

@@ -18,7 +18,7 @@ from send_fixtures import build_issue
 
 import subscribers
 from issues.inbound import process_message
-from issues.sender import send_issue
+from issues.send import send_issue
 from newsletter.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent

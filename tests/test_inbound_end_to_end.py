@@ -13,7 +13,7 @@ from smtp_sink import Received, SmtpSink
 
 from issues.build import build_issue
 from issues.inbound import issue_feedback
-from issues.sender import send_issue
+from issues.send import send_issue
 from newsletter.workspace import Workspace
 from subscribers import get_subscriber, register
 

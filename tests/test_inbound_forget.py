@@ -54,7 +54,7 @@ def test_forget_erases_the_reader_from_kept_aside_mail_and_inbound_rows(ws):
 
 
 def test_forget_masks_the_address_in_the_send_outbox(ws):
-    from issues.outbox import outbox_db
+    from issues.send import outbox_db
 
     heidi = reader_id(ws, "heidi")
     outbox_db(ws).execute(

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO
+from conftest import REPO, interruptible
 from inbound_helpers import crlf, inbound_workspace, reader_id, sample
 from smtp_sink import free_port
 
@@ -109,6 +109,7 @@ def test_inbound_serve_command_runs_until_interrupted(ws):
     proc = subprocess.Popen(
         [sys.executable, str(REPO / "cli.py"), "--workspace", str(ws.root), "inbound", "serve", "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)},
+        preexec_fn=interruptible,
     )
     try:
         assert b"Listening for LMTP on 127.0.0.1:" in proc.stdout.readline()

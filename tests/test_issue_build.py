@@ -8,9 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from issue_fixtures import import_folder, ten_article_week, write_article
 
-from issues.archive import get_issue, list_issues
-from issues.build import EmptyWeek, IssueFrozen, build_issue
-from issues.freeze import freeze_issue
+from issues.build import EmptyWeek, IssueFrozen, build_issue, get_issue, list_issues
+from issues.send import freeze_issue
 from newsletter.errors import InvalidInput
 from newsletter.workspace import Workspace
 
@@ -130,7 +129,7 @@ def test_bad_week_name_is_refused(workspace: Workspace) -> None:
 
 
 def test_a_build_racing_another_week_gets_the_right_number_in_its_subject(workspace: Workspace, monkeypatch) -> None:
-    import issues.build as build_module
+    import issues.build.assemble as build_module
 
     ten_article_week(workspace)
     real = build_module.issue_related

@@ -79,7 +79,7 @@ def test_errors_are_one_line_and_exit_1(cli, capsys) -> None:
 
 
 def test_rebuild_of_a_frozen_issue_says_so(cli) -> None:
-    from issues.freeze import freeze_issue
+    from issues.send import freeze_issue
 
     ten_article_week(cli.ws)
     assert cli("issue", "build", "--week", "2026-W47").exit_code == 0
@@ -152,7 +152,7 @@ def test_render_warns_when_gmail_would_clip_the_html(cli, capsys, monkeypatch, t
     assert exit_info.value.code == 0 and err == ""
     size = (tmp_path / "issue.html").stat().st_size
     assert json.loads(out)["html_bytes"] == size and json.loads(out)["clipped_by_gmail"] is False
-    monkeypatch.setattr("issues.preview_checks.GMAIL_CLIP_BYTES", 10 * 1024)
+    monkeypatch.setattr("issues.preview.checks.GMAIL_CLIP_BYTES", 10 * 1024)
     with pytest.raises(SystemExit) as exit_info:
         run(main, args)
     out, err = capsys.readouterr()

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from issues.build import build_issue
-from issues.content_checks import check_before_send
+from issues.build import build_issue, check_before_send
 from issues.preview import PreviewSession
 from newsletter.articles import get_article, import_sources
 from newsletter.articles.store import articles_db

@@ -1,4 +1,4 @@
-"""``python -m issues.demo DIR``: a fresh workspace with the samples imported, built and rendered."""
+"""``python -m demo DIR``: a fresh workspace with the samples imported, built and rendered."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from issues.demo import MARKER, main, run_demo
+from demo import MARKER, main, run_demo
 from newsletter.errors import ConfigError
 
 
@@ -41,7 +41,7 @@ def test_the_demo_issue_shows_its_own_images_served_by_newsletter_serve(tmp_path
     app that ``newsletter serve`` runs answers each one with the sample image."""
     import re
 
-    from issues.app import create_app
+    from issues.web import create_app
     from newsletter.samples import IMAGES_DIR
 
     demo = run_demo(tmp_path / "demo")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from issues.excerpt import absolute_url, cut_at_sentence, excerpt_for, with_utm
+from issues.build import absolute_url, cut_at_sentence, excerpt_for, with_utm
 
 UTM = {"utm_source": "newsletter", "utm_medium": "email", "utm_campaign": "2026-W47"}
 

@@ -8,9 +8,8 @@ import re
 import pytest
 from issue_fixtures import import_folder, ten_article_week, write_article
 
-from issues.build import IssueFrozen, build_issue
-from issues.freeze import freeze_issue
-from issues.render import render_issue
+from issues.build import IssueFrozen, build_issue, render_issue
+from issues.send import freeze_issue
 from newsletter.personalise import EMAIL, NAME, UNSUBSCRIBE_URL, personalise
 from newsletter.render import MAX_LINE
 from newsletter.workspace import Workspace

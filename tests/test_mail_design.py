@@ -14,9 +14,9 @@ from mail_fixtures import twelve_article_issue
 from send_fixtures import add_readers, build_issue
 from web_helpers import messages_to
 
-from issues.preview_checks import GMAIL_CLIP_BYTES
-from issues.preview_checks import sample_fields as preview_fields
-from issues.render import render_issue, sample_fields, sample_message
+from issues.build import render_issue, sample_fields, sample_message
+from issues.preview import GMAIL_CLIP_BYTES
+from issues.preview import sample_fields as preview_fields
 from newsletter.personalise import personalise
 from newsletter.workspace import Workspace
 from subscribers import subscribe

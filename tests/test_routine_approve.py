@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 import pytest
 from routine_helpers import EDITOR, install_fake_clock, mail_to, publish, routine_workspace, text_of
 
-from issues.app import create_app
 from issues.routine import install, run_routine
 from issues.routine.store import issue_state
+from issues.web import create_app
 from newsletter.web import BackgroundServer, waitress_options
 
 

@@ -13,9 +13,9 @@ from routine_helpers import install_fake_clock, publish, routine_workspace
 from send_fixtures import add_readers
 from smtp_sink import SmtpSink
 
-from issues import outbox
-from issues.archive import get_issue
+from issues.build import get_issue
 from issues.routine import run_routine
+from issues.send import outbox
 
 TESTS = Path(__file__).resolve().parent
 READERS = 300

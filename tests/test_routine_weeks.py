@@ -9,7 +9,7 @@ from datetime import datetime
 from routine_helpers import EDITOR, ZONE, install_fake_clock, mail_to, publish, routine_workspace, text_of
 from send_fixtures import add_readers
 
-from issues.archive import get_issue
+from issues.build import get_issue
 from issues.routine import approve_issue, run_routine
 from newsletter.workspace import Workspace
 
@@ -131,3 +131,33 @@ def test_dry_run_says_what_is_due_and_changes_nothing(tmp_path, monkeypatch, cli
     assert [s["step"] for s in data["steps"]] == ["import", "inbound", "draft", "test copy", "send", "welcome"]
     assert data["steps"][2]["summary"].startswith("built 2026-W47")
     assert len(mail_to(ws, EDITOR, test=True)) == 1
+
+
+def test_a_week_nobody_received_exits_3_and_does_not_block_the_next(tmp_path, monkeypatch, cli) -> None:
+    """Every reader refused: `run` says so with exit 3 once, and next week's issue still goes out."""
+    from smtp_sink import SmtpSink
+
+    fake = install_fake_clock(monkeypatch, "2026-11-24 06:00")
+    ws = routine_workspace(tmp_path, monkeypatch, mode="auto", send_day="tue", send_time="07:00", draft_hours="1")
+    add_readers(ws, len(READERS))
+    publish(ws, "hill-repeats", "Hill repeats without the dread", "2026-11-17 08:00")
+    with SmtpSink() as sink:
+        for key, value in sink.settings_env().items():
+            monkeypatch.setenv(key, value)
+        for reader in READERS:
+            sink.always(reader, "554 5.7.1 Refused by local policy")
+        cli.ws = Workspace(ws.root)
+        fake.set("2026-11-24 07:05")
+        result = cli("run")
+        assert result.exit_code == 3, result.output
+        assert "delivered to nobody" in result.output
+        assert get_issue(ws, "2026-W47").status != "sent"  # not marked sent, not in the archive
+        again = cli("run")
+        assert again.exit_code == 0 and "resumed" not in again.output  # a finished send is not resumed
+        for reader in READERS:
+            sink.clear(reader)
+        publish(ws, "rest-days", "Rest days that work", "2026-11-25 08:00", tags=["rest"])
+        fake.set("2026-12-01 07:05")
+        later = cli("run")
+        assert later.exit_code == 0, later.output
+        assert get_issue(ws, "2026-W48").status == "sent", later.output

@@ -8,7 +8,7 @@ from datetime import timedelta
 from issue_fixtures import import_folder, write_article
 from routine_helpers import install_fake_clock, mail_to, routine_workspace, text_of
 
-from issues.archive import get_issue
+from issues.build import get_issue
 from issues.routine import approve_issue, run_routine
 from issues.routine import welcome as welcome_module
 from issues.routine.welcome_store import rows_of

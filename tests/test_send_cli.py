@@ -11,8 +11,8 @@ import pytest
 from send_fixtures import ISSUE, add_readers, build_issue
 from smtp_sink import SmtpSink
 
-from issues import outbox
-from issues.archive import get_issue
+from issues.build import get_issue
+from issues.send import outbox
 
 
 @pytest.fixture
@@ -97,6 +97,21 @@ def test_issue_status_text_and_json(ready, workspace) -> None:
     assert data["reasons"] == [{"status": "failed", "code": 550, "detail": "5.1.1 No such user", "count": 1}]
 
 
+def test_issue_status_shows_deferred_readers_and_a_pause(ready) -> None:
+    with SmtpSink() as sink:
+        sink.always("reader2@readers.example.org", "451 4.7.1 Greylisted, try again in 5 minutes")
+        env = {**sink.settings_env(), "NEWSLETTER_DELIVERY_WAIT_FOR_DEFERRED": "0"}
+        result = ready("send", ISSUE, "--yes", env=env)
+    assert result.exit_code == 4, result.output  # readers still waiting: unfinished, not done
+    assert "issue not finished: 6 sent, 0 failed, 0 skipped, 1 pending (1 deferred, next try at 20" in result.output
+    text = ready("issue", "status", ISSUE)
+    assert "deferred: 1, next try at 20" in text.output
+    data = json.loads(ready("issue", "status", ISSUE, "--json").output)
+    assert data["deferred"] == 1 and data["next_try_at"] and data["paused"] is None
+    assert data["providers"] == {"readers.example.org": {"pending": 1, "sending": 0, "sent": 6, "failed": 0,
+                                                          "skipped": 0}}
+
+
 def test_a_paused_send_exits_4_with_what_to_do(ready) -> None:
     with SmtpSink() as sink:
         sink.refuse_everyone("451 4.3.0 Try later")
@@ -108,6 +123,8 @@ def test_a_paused_send_exits_4_with_what_to_do(ready) -> None:
     message = result.stderr
     assert "paused itself after 3 failures in a row" in message and "451 4.3.0 Try later" in message
     assert "run 'newsletter send 2026-W47' to resume" in message
+    status = ready("issue", "status", ISSUE).output
+    assert "paused: 3 failures in a row from readers.example.org, the last: 451 4.3.0 Try later" in status
 
 
 def test_a_server_that_is_down_is_one_line_and_changes_nothing(ready, workspace) -> None:

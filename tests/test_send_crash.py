@@ -10,20 +10,22 @@ import sys
 import time
 from pathlib import Path
 
+from conftest import interruptible
 from send_fixtures import ISSUE, add_readers, build_issue
 from smtp_sink import SmtpSink
 
-from issues import outbox
+from issues.send import outbox
 from newsletter.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def start_send(ws: Workspace, sink: SmtpSink) -> subprocess.Popen:
-    env = {**os.environ, **sink.settings_env(), "NEWSLETTER_DELIVERY_RETRY_DELAY": "0.02"}
+def start_send(ws: Workspace, sink: SmtpSink, **delivery: object) -> subprocess.Popen:
+    env = {**os.environ, **sink.settings_env(), "NEWSLETTER_DELIVERY_RETRY_DELAY": "0.02",
+           **{f"NEWSLETTER_DELIVERY_{k.upper()}": str(v) for k, v in delivery.items()}}
     return subprocess.Popen(
         [sys.executable, str(REPO / "cli.py"), "--workspace", str(ws.root), "send", ISSUE, "--yes"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=interruptible,
     )
 
 
@@ -93,3 +95,110 @@ def test_ctrl_c_finishes_in_flight_messages_records_them_and_send_resumes(worksp
         assert final.returncode == 0, err.decode()
     assert set(sink.counts().values()) == {1} and len(sink.counts()) == len(ids)
     assert b"issue finished: 250 sent" in out
+
+
+def many_readers(ws: Workspace, count: int) -> None:
+    import csv
+
+    from subscribers.importer import import_csv
+
+    listing = ws.root / "readers.csv"
+    with listing.open("w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["email", "name"])
+        out.writerows([f"reader{n}@{('gmail.com', 'outlook.com', 'readers.example.org')[n % 3]}", f"Reader {n}"]
+                      for n in range(count))
+    import_csv(ws, listing, confirmed=True, consent="Made-up readers for the crash test.")
+
+
+def test_eight_kills_of_a_3000_reader_send_lose_nobody_and_repeat_at_most_one_per_connection(
+        workspace: Workspace) -> None:
+    build_issue(workspace)
+    many_readers(workspace, 3000)
+    connections = 4
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    kills, repeated_per_kill = 0, []
+    with SmtpSink() as sink:
+        while kills < 8:
+            proc = start_send(workspace, sink, connections=connections)
+            wait_for(sink, len(sink.messages) + rng.randint(1, 250), proc)
+            if proc.poll() is not None:
+                break  # finished before the kill: the rest of the list was too short
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+            # Rows in flight whose message the server already has: the only ones the next run repeats.
+            delivered = {a for a in sink.counts()}
+            by_email = email_ids(workspace)
+            repeated_per_kill.append(len({by_email[a] for a in delivered} & in_flight(workspace)))
+        final = start_send(workspace, sink, connections=connections)
+        out, err = final.communicate(timeout=300)
+        assert final.returncode == 0, (seed, err.decode())
+    copies = sink.counts()
+    assert kills >= 6, f"seed {seed}: the send finished before enough kills"
+    assert len(copies) == 3000, f"seed {seed}: {3000 - len(copies)} readers lost"
+    duplicates = sum(n - 1 for n in copies.values())
+    assert all(n <= connections for n in repeated_per_kill), (seed, repeated_per_kill)
+    assert duplicates <= connections * kills, (seed, duplicates, repeated_per_kill)
+    assert outbox.counts(workspace, ISSUE)["sent"] == 3000
+
+
+def test_a_second_ctrl_c_exits_130_at_once_leaving_only_messages_in_flight(workspace: Workspace) -> None:
+    build_issue(workspace)
+    many_readers(workspace, 600)
+    with SmtpSink() as sink:
+        proc = start_send(workspace, sink, connections=3)
+        wait_for(sink, 50, proc)
+        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err.decode()
+        assert b"Traceback" not in err
+        by_email = email_ids(workspace)
+        delivered = {by_email[a] for a in sink.counts()}
+        sent = {r["subscriber_id"] for r in outbox.rows_of(workspace, ISSUE) if r["status"] == "sent"}
+        assert sent <= delivered and len(delivered - sent) <= 3  # unrecorded: only what was in flight
+        final = start_send(workspace, sink, connections=3)
+        final.communicate(timeout=120)
+        assert final.returncode == 0
+    copies = sink.counts()
+    assert len(copies) == 600 and sum(n - 1 for n in copies.values()) <= 3
+
+
+def test_each_connection_starts_a_message_only_after_its_last_delivery_is_recorded(workspace: Workspace) -> None:
+    """The bound on crash duplicates, checked at every message instead of at a few random kills."""
+    import sqlite3
+    import threading
+
+    from issues.send import DeliveryOptions, send_issue
+    from newsletter.transports import Reply, Transport
+
+    build_issue(workspace)
+    many_readers(workspace, 400)
+    database = workspace.path(workspace.settings.paths.database)
+    unrecorded: list[str] = []
+    lock = threading.Lock()
+
+    class CheckingTransport(Transport):
+        """Accepts everything; before each message, looks whether this connection's last one is on disk."""
+
+        def __init__(self) -> None:
+            self.last: str | None = None
+            self.db = sqlite3.connect(database, check_same_thread=False)
+
+        def send(self, sender: str, recipients: list[str], message: bytes) -> Reply:
+            if self.last is not None:
+                status = self.db.execute(
+                    "SELECT o.status FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id "
+                    "WHERE o.issue_id = ? AND s.email = ?", [ISSUE, self.last]).fetchone()[0]
+                if status != "sent":
+                    with lock:
+                        unrecorded.append(self.last)
+            self.last = recipients[0]
+            return Reply(250, "2.0.0 ok")
+
+    report = send_issue(workspace, ISSUE, transport_factory=CheckingTransport,
+                        options=DeliveryOptions(connections=4, resolve_mx=False))
+    assert report.finished and report.this_run["sent"] == 400
+    assert unrecorded == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from email.utils import parseaddr
 
@@ -10,9 +11,8 @@ import pytest
 from send_fixtures import ISSUE, add_readers, build_issue, smtp_workspace, status_of
 from smtp_sink import SmtpSink
 
-from issues import outbox
-from issues.archive import get_issue
-from issues.sender import send_issue
+from issues.build import get_issue
+from issues.send import outbox, send_issue
 from newsletter.workspace import Workspace
 from subscribers import register, unsubscribe
 
@@ -102,19 +102,29 @@ def test_faults_end_delivered_or_bounced_and_nothing_is_lost(issue_ws: Workspace
     assert all(status_of(issue_ws, sid) == "confirmed" for sid in delivered)
 
 
-def test_temporary_failures_are_left_pending_then_failed_then_retried(issue_ws: Workspace) -> None:
+def test_a_reader_refused_for_now_is_deferred_with_a_retry_time_then_failed_then_retried(issue_ws: Workspace) -> None:
     ids = add_readers(issue_ws, 6)
     stuck = "reader1@readers.example.org"
     with SmtpSink() as sink:
         sink.always(stuck, "452 4.2.2 Mailbox full")
-        ws = smtp_workspace(issue_ws.root, sink, max_attempts=2, max_total_attempts=4)
-        first = send_issue(ws, ISSUE)
+        # A send that does not stay for deferred readers leaves them pending with their next try noted.
+        first = send_issue(smtp_workspace(issue_ws.root, sink, wait_for_deferred=0, defer_delay=600,
+                                          max_total_attempts=4), ISSUE)
         assert not first.finished and first.counts["pending"] == 1 and first.this_run["deferred"] == 1
-        second = send_issue(ws, ISSUE)  # attempts reach 4: left as a temporary failure
-        assert second.finished and second.counts["failed"] == 1
-        assert send_issue(ws, ISSUE).already_sent
+        assert first.counts["sent"] == 5 and first.deferred == 1 and first.next_try_at
+        assert "1 deferred, next try at " in first.summary()
+        row = next(r for r in outbox.rows_of(issue_ws, ISSUE) if r["subscriber_id"] == ids[1])
+        assert row["next_try_at"] > time.time() + 300 and row["attempts"] == 1
+        # Not due yet: a new run leaves it alone.
+        again = send_issue(smtp_workspace(issue_ws.root, sink, wait_for_deferred=0), ISSUE)
+        assert again.this_run == {"sent": 0, "failed": 0, "bounced": 0, "skipped": 0, "deferred": 0}
+        issue_ws.db.execute("UPDATE outbox SET next_try_at = 0 WHERE subscriber_id = ?", [ids[1]])
+        # Due now, and a run that stays for its retries tries until attempts reach 4: a temporary failure.
+        second = send_issue(smtp_workspace(issue_ws.root, sink, max_total_attempts=4), ISSUE)
+        assert second.finished and second.counts["failed"] == 1 and second.this_run["deferred"] == 3
+        assert send_issue(smtp_workspace(issue_ws.root, sink), ISSUE).already_sent
         sink.clear(stuck)  # the mailbox has room again
-        third = send_issue(ws, ISSUE, retry_failed=True)
+        third = send_issue(smtp_workspace(issue_ws.root, sink), ISSUE, retry_failed=True)
     assert third.finished and third.counts["sent"] == 6
     assert recipients(sink)[stuck] == 1 and status_of(issue_ws, ids[1]) == "confirmed"
 
@@ -183,7 +193,7 @@ def test_the_default_maildir_transport_needs_no_server(issue_ws: Workspace) -> N
 
 
 def test_no_confirmed_readers_sends_nothing_and_leaves_the_issue_a_draft(issue_ws: Workspace) -> None:
-    from issues.sender import NothingToSend
+    from issues.send import NothingToSend
 
     register(issue_ws, "pending@readers.example.org", source="form")
     with pytest.raises(NothingToSend, match="no confirmed readers"):

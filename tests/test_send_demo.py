@@ -6,9 +6,9 @@ import mailbox
 from email import message_from_bytes, policy
 from pathlib import Path
 
-from issues import outbox
-from issues.demo import run_demo
-from issues.demo_send import SAMPLE_READERS
+from demo import run_demo
+from demo.send import SAMPLE_READERS
+from issues.send import outbox
 
 
 def test_demo_sends_to_the_sample_readers(tmp_path: Path) -> None:

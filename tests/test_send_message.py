@@ -13,8 +13,7 @@ import pytest
 from send_fixtures import ISSUE, add_readers, build_issue, smtp_workspace, status_of
 from smtp_sink import SmtpSink
 
-from issues.message import IssueMessage, Recipient
-from issues.sender import send_issue
+from issues.send import IssueMessage, Recipient, send_issue
 from newsletter.errors import InvalidInput
 from newsletter.personalise import PLACEHOLDERS
 from newsletter.transports import CanonicalMessage

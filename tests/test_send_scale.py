@@ -9,8 +9,7 @@ from pathlib import Path
 
 from send_fixtures import ISSUE, build_issue
 
-from issues import outbox
-from issues.sender import DeliveryOptions, TokenBucket, send_issue
+from issues.send import DeliveryOptions, TokenBucket, outbox, send_issue
 from newsletter.transports import Reply, Transport
 from newsletter.transports.maildir import MaildirTransport
 from newsletter.workspace import Workspace
@@ -105,65 +104,3 @@ def test_a_reader_never_sees_a_half_made_maildir(tmp_path: Path) -> None:
                 mailbox.Maildir(box, create=False).keys()  # FileNotFoundError on a folder without cur/
         writer.join()
         assert len(mailbox.Maildir(box, create=False).keys()) == 1
-
-
-class ThrottlingTransport(Transport):
-    """A server that answers the first ``THROTTLED`` messages 451 4.7.1 ("slow down"), then accepts all."""
-
-    THROTTLED = 2
-    answers = 0
-    lock = threading.Lock()
-
-    def send(self, sender: str, recipients: list[str], message: bytes) -> Reply:
-        from newsletter.transports import TransportError
-
-        with self.lock:
-            ThrottlingTransport.answers += 1
-            throttled = ThrottlingTransport.answers <= self.THROTTLED
-        if throttled:
-            raise TransportError(451, "Too many messages, slow down", enhanced="4.7.1")
-        return Reply(250, "2.0.0 Ok")
-
-
-class PaceLog(threading.Event):
-    """The send's stop flag, noting each pause a send connection takes before a message (not their length)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pauses: list[float] = []
-
-    def wait(self, timeout: float | None = None) -> bool:
-        if threading.current_thread() is not threading.main_thread() and timeout:
-            self.pauses.append(timeout)
-        return super().wait(timeout)
-
-
-def test_throttling_replies_slow_the_connection_and_successes_speed_it_up_again(workspace: Workspace) -> None:
-    from send_fixtures import add_readers
-
-    from issues.outbox import Job
-    from issues.pipeline import SendRun
-    from newsletter.transports import TransportError
-
-    # What one reply does to the connection's pace: throttle codes raise it, others leave it.
-    run = SendRun(workspace, ISSUE, None, DeliveryOptions(retry_delay=1.0), CountingTransport, threading.Event())
-    job = Job(1, 1, "r@example.org", None, tries=1)
-    pace = run._failed(job, TransportError(451, "Too many messages, slow down", enhanced="4.7.1"), 0.0)
-    assert pace > 0
-    slower = run._failed(job, TransportError(421, "Service busy, closing", enhanced="4.7.0"), pace)
-    assert slower > pace
-    assert run._failed(job, TransportError(550, "No such user", enhanced="5.1.1"), slower) == slower
-    assert run._failed(job, TransportError(0, "connection refused", temporary=True), slower) == slower
-
-    # A whole send over one connection: two "slow down" replies, then every message accepted.
-    build_issue(workspace)
-    add_readers(workspace, 8)
-    ThrottlingTransport.answers = 0
-    log = PaceLog()
-    report = send_issue(workspace, ISSUE, transport_factory=ThrottlingTransport, stop=log,
-                        options=DeliveryOptions(connections=1, retry_delay=0.2, max_attempts=5))
-    assert report.finished and report.counts["sent"] == 8
-    peak = log.pauses.index(max(log.pauses))
-    assert log.pauses[: peak + 1] == sorted(log.pauses[: peak + 1]) and peak >= 1  # slowed by each throttle
-    easing = log.pauses[peak:]
-    assert len(easing) >= 3 and easing == sorted(easing, reverse=True) and easing[-1] < log.pauses[peak]

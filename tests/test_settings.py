@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.errors import ConfigError
-from newsletter.settings import load_settings
+from newsletter.settings import REGISTRY, load_settings
 
 
 def write(ws: Path, text: str) -> Path:
@@ -137,11 +137,11 @@ def test_the_workspace_variables_are_known(tmp_path: Path) -> None:
 
 
 def test_named_tables_follow_their_declaration(tmp_path: Path) -> None:
-    from newsletter.settings import REGISTRY
     from newsletter.settings_spec import Key, SectionSpec
 
     provider = SectionSpec("provider", "a test provider", (Key("region", "eu", "where"),
                                                           Key("api_key", "", "key", secret="X_KEY")))
+    declared = REGISTRY.sections["delivery"].tables.get("providers")  # the real one, put back after
     REGISTRY.add_table("delivery", "providers", provider)
     try:
         ws = write(tmp_path / "ws", '[delivery.providers.ses]\nregion = "us"\n')
@@ -153,13 +153,13 @@ def test_named_tables_follow_their_declaration(tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match=r"unknown key `regoin` in \[delivery.providers.ses\].*`region`"):
             load_settings(ws, environ={})
     finally:
-        del REGISTRY.sections["delivery"].tables["providers"]
+        REGISTRY.sections["delivery"].tables["providers"] = declared
 
 
 def test_init_writes_every_section_from_the_declaration_and_it_loads_back(tmp_path: Path) -> None:
     import tomllib
 
-    from newsletter.settings import DEFAULTS, REGISTRY
+    from newsletter.settings import DEFAULTS
     from newsletter.settings_docs import settings_file_text
 
     text = settings_file_text()
@@ -174,6 +174,8 @@ def test_init_writes_every_section_from_the_declaration_and_it_loads_back(tmp_pa
     data = tomllib.loads(uncommented)  # every key, uncommented, is valid TOML with its default
     for section, values in DEFAULTS.items():
         for key, default in values.items():
+            if key in REGISTRY.sections[section].tables:  # named sub-tables: none until an editor adds one
+                continue
             if (section, key) not in {("smtp", "password"), ("inbound", "imap_password")}:
                 assert data[section][key] == default, (section, key)
     ws = write(tmp_path / "ws", text)

@@ -10,7 +10,7 @@ from subscribers.store import events_of
 
 
 def test_the_snapshot_takes_exactly_the_readers_confirmed_now(workspace):
-    from issues.outbox import outbox_db
+    from issues.send import outbox_db
 
     for n in range(5):
         subscribers.register(workspace, f"r{n}@example.org", name=f"R{n}", source="import",

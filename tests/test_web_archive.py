@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from web_helpers import draft_issue, sent_issue
 
-from issues.app import create_app
+from issues.web import create_app
 from newsletter.workspace import Workspace
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -89,7 +89,7 @@ def test_issue_ids_are_not_a_path_into_anything(client, workspace: Workspace) ->
 def test_the_issue_page_is_the_issues_own_accessible_html(client, workspace: Workspace) -> None:
     from bs4 import BeautifulSoup
 
-    from issues.archive import get_issue
+    from issues.build import get_issue
 
     issue = get_issue(workspace, sent_issue(workspace))
     response = client.get(f"/issues/{issue.id}")
@@ -111,7 +111,7 @@ def test_the_issue_page_is_the_issues_own_accessible_html(client, workspace: Wor
 
 
 def test_the_feed_carries_clean_content_not_the_email(client, workspace: Workspace) -> None:
-    from issues.archive import get_issue
+    from issues.build import get_issue
 
     issue = get_issue(workspace, sent_issue(workspace))
     [entry] = ET.fromstring(client.get("/issues/feed.xml").data).findall(f"{ATOM}entry")

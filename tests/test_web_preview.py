@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from web_helpers import WEEK, draft_issue, sent_issue
 
-from issues.preview import PreviewServer, PreviewSession, pick_issue
-from issues.preview_checks import GMAIL_CLIP_BYTES
+from issues.preview import GMAIL_CLIP_BYTES, PreviewServer, PreviewSession, pick_issue
 from newsletter.workspace import Workspace
 
 BAD_MJML = """<mjml><mj-head><mj-preview>{{ issue.preheader }}</mj-preview></mj-head><mj-body>
@@ -136,7 +135,7 @@ def test_a_sent_issue_shows_its_stored_copy(workspace: Workspace, monkeypatch) -
 
 
 def test_preview_command(cli, workspace: Workspace, monkeypatch) -> None:
-    import issues.cli_web as cli_web
+    import issues.cli.web as cli_web
 
     failed = cli("preview", "--no-browser", "--port", "0")
     assert failed.exit_code == 1 and "no issue yet" in str(failed.exception or failed.output)
@@ -177,7 +176,7 @@ def test_serve_command(cli, monkeypatch) -> None:
     assert served["max_request_body_size"] >= 65536
     assert served["app"].test_client().get("/healthz").status_code == 200
     help_text = cli("serve", "--help").output
-    assert "Example:" in help_text and "waitress-serve --call issues.app:create_app" in help_text
+    assert "Example:" in help_text and "waitress-serve --call issues.web.app:create_app" in help_text
 
 
 def test_a_rebuild_from_another_terminal_reloads_the_preview(workspace: Workspace) -> None:

@@ -10,8 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 
-from issues.app import create_app
-from newsletter.web import BackgroundServer, _Channel, make_server
+from issues.web import create_app
+from newsletter.server import _Channel
+from newsletter.web import BackgroundServer, make_server
 from newsletter.workspace import Workspace
 
 

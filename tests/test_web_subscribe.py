@@ -7,7 +7,7 @@ import re
 import pytest
 from web_helpers import messages_to
 
-from issues.app import create_app
+from issues.web import create_app
 from newsletter.workspace import Workspace
 from subscribers import confirm, get_subscriber, make_token
 from subscribers.store import events_of
@@ -45,6 +45,7 @@ def test_form_sign_up_sends_a_confirmation_and_records_consent(client, workspace
                            environ_base={"REMOTE_ADDR": "198.51.100.7"}, headers={"User-Agent": "TestBrowser/1"})
     assert response.status_code == 200
     assert "Check your inbox" in response.get_data(as_text=True)
+    assert mail_worker(client.application).flush()  # registered and mailed after the answer
     reader = get_subscriber(workspace, "jo@example.com")
     assert reader.status == "pending" and reader.name == "Jo"
     subscribed = [e for e in events_of(workspace, reader.id) if e.kind == "subscribed"][0]
@@ -61,6 +62,7 @@ def test_the_answer_is_the_same_for_new_pending_and_confirmed(client, workspace:
     client.post("/subscribe", data={"email": "pending@example.com"})
     pending = client.post("/subscribe", data={"email": "pending@example.com"})
     client.post("/subscribe", data={"email": "member@example.com"})
+    assert mail_worker(client.application).flush()
     member = get_subscriber(workspace, "member@example.com")
     confirm(workspace, make_token(workspace, "confirm", member.id))
     confirmed = client.post("/subscribe", data={"email": "member@example.com"})
@@ -75,6 +77,7 @@ def test_json_sign_up(client, workspace: Workspace) -> None:
     response = client.post("/subscribe", json={"email": "api@example.com", "name": "Api"})
     assert response.status_code == 202
     assert response.get_json()["ok"] is True
+    assert mail_worker(client.application).flush()
     assert get_subscriber(workspace, "api@example.com").source == "api"
     bad = client.post("/subscribe", json={"email": "not an address"})
     assert bad.status_code == 400 and bad.get_json()["ok"] is False
@@ -148,11 +151,13 @@ def test_trusted_proxy_decides_the_client_ip(workspace: Workspace, monkeypatch) 
     client = _client(workspace, monkeypatch, NEWSLETTER_WEB_TRUSTED_PROXIES="1")
     client.post("/subscribe", data={"email": "proxied@example.com"},
                 headers={"X-Forwarded-For": "198.51.100.77"}, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert mail_worker(client.application).flush()
     reader = get_subscriber(workspace, "proxied@example.com")
     assert events_of(workspace, reader.id)[0].ip == "198.51.100.77"
     plain = create_app(workspace).test_client()
     plain.post("/subscribe", data={"email": "direct@example.com"},
                headers={"X-Forwarded-For": "198.51.100.77"}, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert mail_worker(plain.application).flush()
     assert events_of(workspace, get_subscriber(workspace, "direct@example.com").id)[0].ip == "127.0.0.1"
 
 

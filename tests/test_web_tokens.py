@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from web_helpers import link_in, messages_to, path_of
 
-from issues.app import create_app
+from issues.web import create_app
 from newsletter import clock
 from newsletter.workspace import Workspace
 from subscribers import get_subscriber, make_token, subscribe

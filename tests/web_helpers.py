@@ -53,8 +53,8 @@ def draft_issue(ws: Workspace) -> str:
 
 def sent_issue(ws: Workspace) -> str:
     """A draft, frozen and marked sent (as the sender leaves it)."""
-    from issues.archive import mark_sent
-    from issues.freeze import freeze_issue
+    from issues.build import mark_sent
+    from issues.send import freeze_issue
 
     issue_id = draft_issue(ws)
     freeze_issue(ws, issue_id)

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from newsletter.lazy import lazy_exports
 
-from .process import Outcome, process_message
-from .stats import feedback_by_issue, inbound_status, issue_feedback
-
-# Readers of mailboxes and the LMTP listener pull in imaplib / aiosmtpd: imported on first use.
-__getattr__ = lazy_exports(__name__, {"process_path": "sources", "fetch_imap": "sources", "start_lmtp": "lmtp"})
+# Where each name lives; a module is imported when one of its names is first read.
+__getattr__ = lazy_exports(__name__, {
+    "start_lmtp": "lmtp",
+    "Outcome": "process",
+    "process_message": "process",
+    "fetch_imap": "sources",
+    "process_path": "sources",
+    "feedback_by_issue": "stats",
+    "inbound_status": "stats",
+    "issue_feedback": "stats",
+})
 
 __all__ = [
-    "Outcome",
-    "feedback_by_issue",
-    "fetch_imap",
-    "inbound_status",
-    "issue_feedback",
-    "process_message",
-    "process_path",
-    "start_lmtp",
+    "Outcome", "feedback_by_issue", "fetch_imap", "inbound_status", "issue_feedback", "process_message",
+    "process_path", "start_lmtp",
 ]

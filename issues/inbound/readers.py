@@ -7,10 +7,11 @@ token); a bare address is only a fallback, since anyone can write one.
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass
 from email.message import Message
 
+from issues.build import issue_id_for_number
+from issues.send import sent_message
 from newsletter.errors import NotFound
 from newsletter.workspace import Workspace
 from subscribers import BadToken, get_subscriber, parse_bounce_address, parse_unsubscribe_address, read_token
@@ -41,29 +42,9 @@ def tagged_token(address: str, tag: str) -> str | None:
     return local[len(prefix):] if local.startswith(prefix) and len(local) > len(prefix) else None
 
 
-def _query_one(ws: Workspace, sql: str, params: list) -> tuple | None:
-    """One row, or None when the table (owned by another component) is not there yet."""
-    try:
-        return ws.db.execute(sql, params).fetchone()
-    except sqlite3.OperationalError:
-        return None
-
-
 def issue_for_number(ws: Workspace, number: int) -> str | None:
-    """The issue id with this number, if the issues table knows it."""
-    row = _query_one(ws, "SELECT id FROM issues WHERE number = ?", [number])
-    return row[0] if row else None
-
-
-def sent_message(ws: Workspace, message_id: str) -> tuple[str, int] | None:
-    """(issue id, subscriber id) of the outbox row that sent ``message_id``, if any."""
-    bare = message_id.strip().strip("<>")
-    if not bare:
-        return None
-    row = _query_one(
-        ws, "SELECT issue_id, subscriber_id FROM outbox WHERE message_id IN (?, ?) LIMIT 1", [f"<{bare}>", bare]
-    )
-    return (row[0], int(row[1])) if row else None
+    """The issue id with this number, if there is one."""
+    return issue_id_for_number(ws, number)
 
 
 def reader_from_return_path(ws: Workspace, address: str) -> Reader | None:

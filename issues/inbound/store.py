@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import mailbox
 import re
-import sqlite3
 from datetime import datetime, timedelta
 
 import sqlite_utils
 
+from issues.send import issues_sent_to
 from newsletter.clock import now_iso, utcnow
 from newsletter.db import write_transaction
 from newsletter.workspace import Workspace
@@ -157,13 +157,7 @@ def soft_bounce_streak(ws: Workspace, subscriber_id: int, issue_id: str | None) 
             "WHERE subscriber_id = ? AND kind = 'soft_bounce'", [subscriber_id]
         )
     }
-    try:
-        sent = [r[0] for r in db.execute(
-            "SELECT issue_id FROM outbox WHERE subscriber_id = ? AND status = 'sent' "
-            "ORDER BY sent_at DESC, issue_id DESC", [subscriber_id]
-        )]
-    except sqlite3.OperationalError:  # no outbox table in this workspace yet
-        sent = []
+    sent = issues_sent_to(ws, subscriber_id)
     if not sent or issue_id not in sent:
         return len(keys)
     streak = 0

@@ -9,14 +9,31 @@ Modules: :mod:`.config` (the ``[schedule]``/``[welcome]`` settings), :mod:`.cycl
 
 from __future__ import annotations
 
-from .approval import BadLink, NotApprovable, approve_by_link, approve_issue, check_link, revoke_approval
-from .config import Schedule, Welcome, read_schedule, read_welcome
-from .cycle import Cycle, current_cycle, cycle_of, next_cycle
-from .run import RunReport, run_routine
-from .status import schedule_status
+from newsletter.lazy import lazy_exports
+
+# Where each name lives; a module is imported when one of its names is first read.
+__getattr__ = lazy_exports(__name__, {
+    "BadLink": "approval",
+    "NotApprovable": "approval",
+    "approve_by_link": "approval",
+    "approve_issue": "approval",
+    "check_link": "approval",
+    "revoke_approval": "approval",
+    "Schedule": "config",
+    "Welcome": "config",
+    "read_schedule": "config",
+    "read_welcome": "config",
+    "Cycle": "cycle",
+    "current_cycle": "cycle",
+    "cycle_of": "cycle",
+    "next_cycle": "cycle",
+    "RunReport": "run",
+    "run_routine": "run",
+    "schedule_status": "status",
+})
 
 __all__ = [
-    "BadLink", "Cycle", "NotApprovable", "RunReport", "Schedule", "Welcome", "approve_by_link", "approve_issue",
-    "check_link", "current_cycle", "cycle_of", "next_cycle", "read_schedule", "read_welcome", "revoke_approval",
-    "run_routine", "schedule_status",
+    "BadLink", "Cycle", "NotApprovable", "RunReport", "Schedule", "Welcome", "approve_by_link",
+    "approve_issue", "check_link", "current_cycle", "cycle_of", "next_cycle", "read_schedule",
+    "read_welcome", "revoke_approval", "run_routine", "schedule_status",
 ]

@@ -17,6 +17,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from issues.build import Issue, build_issue, get_issue
 from newsletter import clock
 from newsletter.articles import articles_in_week
 from newsletter.db import write_transaction
@@ -24,8 +25,6 @@ from newsletter.errors import NewsletterError
 from newsletter.templating import template_dirs
 from newsletter.workspace import Workspace
 
-from ..archive import Issue, get_issue
-from ..build import build_issue
 from .store import IssueState, issue_state, log_approval, routine_db, save_state
 
 LINK_MAX_AGE = 30 * 86400  # seconds an approve link stays valid

@@ -16,14 +16,13 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import escape
 
+from issues.build import EmptyWeek, Issue, build_issue, get_issue, list_issues
 from newsletter import clock
 from newsletter.articles import articles_in_week, import_sources
 from newsletter.db import write_transaction
 from newsletter.errors import NewsletterError, NotFound
 from newsletter.workspace import Workspace
 
-from ..archive import Issue, get_issue, list_issues
-from ..build import EmptyWeek, build_issue
 from .approval import digest_of, link_url, new_nonce, refresh_draft, source_stamp
 from .config import Schedule
 from .cycle import Cycle
@@ -32,7 +31,8 @@ from .store import issue_state, routine_db, save_state
 
 @dataclass
 class StepResult:
-    """One step's outcome: ``done``, ``nothing`` (nothing due), ``waiting``, ``skipped``, ``would`` or ``failed``."""
+    """One step's outcome: ``done``, ``nothing`` (nothing due), ``waiting``, ``skipped``, ``would``, ``failed``,
+    or ``failures`` (a send that gave every reader an answer but could not deliver to some)."""
 
     step: str
     status: str
@@ -82,7 +82,7 @@ def import_step(ctx: RunContext) -> StepResult:
 
 def inbound_step(ctx: RunContext) -> StepResult:
     """Process returned mail: the ``[schedule] inbound`` folder, and IMAP when ``[inbound] imap_host`` is set."""
-    from ..inbound import fetch_imap, process_path
+    from issues.inbound import fetch_imap, process_path
 
     places = ([f"folder {ctx.schedule.inbound}"] if ctx.schedule.inbound else []) + \
         ([f"IMAP {ctx.ws.settings.inbound.imap_host}"] if ctx.ws.settings.inbound.imap_host else [])
@@ -161,7 +161,7 @@ def _note(ctx: RunContext, issue: Issue, link: str | None) -> tuple[str, str]:
 
 def test_copy_step(ctx: RunContext) -> StepResult:
     """Send the editors one test copy of each build of the draft (with a single-use approve link)."""
-    from ..rehearsal import send_test
+    from issues.send import send_test
 
     issue = _current_issue(ctx)
     editors = list(ctx.schedule.editors)
@@ -199,7 +199,7 @@ def test_copy_step(ctx: RunContext) -> StepResult:
 
 
 def _send(ctx: RunContext, issue_id: str, verb: str) -> StepResult:
-    from ..sender import NothingToSend, send_issue
+    from issues.send import NothingToSend, send_issue
 
     try:
         report = send_issue(ctx.ws, issue_id, stop=ctx.stop)
@@ -212,15 +212,18 @@ def _send(ctx: RunContext, issue_id: str, verb: str) -> StepResult:
     if report.interrupted:
         return StepResult("send", "waiting", f"{verb} {issue_id} stopped: {report.summary()} The next run resumes.",
                           detail)
+    outcome = report.outcome
+    if outcome.state in ("sent-with-failures", "nothing-delivered"):
+        return StepResult("send", "failures", f"{verb} {issue_id}: {outcome.words}", detail)
     return StepResult("send", "done", f"{verb} {issue_id}: {report.summary()}", detail)
 
 
 def send_step(ctx: RunContext) -> StepResult:
     """Resume any send that was cut short; send the current issue once it is approved (or auto) and due."""
-    from ..sender import pending_readers
+    from issues.send import pending_readers, send_status
 
     for issue in list_issues(ctx.ws):
-        if issue.status == "sending":
+        if issue.status == "sending" and not send_status(ctx.ws, issue.id)["finished_at"]:
             if ctx.dry_run:
                 return StepResult("send", "would", f"would resume the send of {issue.id} "
                                   f"({pending_readers(ctx.ws, issue.id)} readers to go)")
@@ -230,6 +233,10 @@ def send_step(ctx: RunContext) -> StepResult:
         return StepResult("send", "nothing", f"no issue of {ctx.cycle.week} to send")
     if issue.status == "sent":
         return StepResult("send", "nothing", f"{issue.id} was sent {issue.sent_at}")
+    finished = send_status(ctx.ws, issue.id)["finished_at"]
+    if finished:  # every reader answered, none delivered: said once by the run that sent it
+        return StepResult("send", "nothing", f"{issue.id}'s send finished {finished} without a delivery; "
+                          f"see 'newsletter issue status {issue.id}'")
     when = ctx.local(ctx.cycle.send_at)
     if ctx.schedule.mode == "approve":
         state = issue_state(ctx.ws, issue.id)

@@ -15,6 +15,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from issues.build import absolute_url, articles_of_issues, excerpt_for, site_context, with_utm
+from issues.send import IssueMessage, Recipient, envelope_recipient, issues_sent_to
 from newsletter import clock
 from newsletter.articles import get_article
 from newsletter.db import write_transaction
@@ -34,11 +36,6 @@ from subscribers import (
     unsubscribe_url,
 )
 
-from ..excerpt import absolute_url, excerpt_for, with_utm
-from ..message import IssueMessage, Recipient, envelope_recipient
-from ..outbox import outbox_db
-from ..render import site_context
-from ..schema import issues_db
 from . import welcome_store as ledger
 from .config import Welcome, read_welcome
 from .steps import RunContext, StepFailed, StepResult
@@ -51,11 +48,7 @@ HTML_TEMPLATE, TEXT_TEMPLATE = "welcome_series.mjml.j2", "welcome_series.txt.j2"
 
 def articles_received(ws: Workspace, reader_id: int) -> set[int]:
     """Articles of every issue the reader got (or is queued to get)."""
-    issues_db(ws)
-    rows = outbox_db(ws).execute(
-        "SELECT DISTINCT i.article_id FROM outbox o JOIN issue_items i ON i.issue_id = o.issue_id "
-        "WHERE o.subscriber_id = ? AND o.status IN ('pending', 'sending', 'sent')", [reader_id])
-    return {r[0] for r in rows}
+    return articles_of_issues(ws, issues_sent_to(ws, reader_id, ("pending", "sending", "sent")))
 
 
 def enrol_new_readers(ws: Workspace, welcome: Welcome) -> int:

@@ -21,31 +21,29 @@ Rules the importer keeps (``newsletter articles import --help`` says the same):
   usually a typo, and an issue must not link to a post that is not online yet.
 """
 
-from .importer import import_sources
-from .model import Article, canonical_url, slugify
-from .report import ImportReport, ReportEntry
-from .store import (
-    all_articles,
-    articles_db,
-    articles_in_week,
-    articles_without_url,
-    get_article,
-    get_articles,
-    set_url,
-)
+from __future__ import annotations
+
+from ..lazy import lazy_exports
+
+# Where each name lives; a module is imported when one of its names is first read.
+__getattr__ = lazy_exports(__name__, {
+    "import_sources": "importer",
+    "Article": "model",
+    "canonical_url": "model",
+    "slugify": "model",
+    "ImportReport": "report",
+    "ReportEntry": "report",
+    "all_articles": "store",
+    "articles_db": "store",
+    "articles_in_week": "store",
+    "articles_without_url": "store",
+    "get_article": "store",
+    "get_articles": "store",
+    "set_url": "store",
+})
 
 __all__ = [
-    "Article",
-    "ImportReport",
-    "ReportEntry",
-    "all_articles",
-    "articles_db",
-    "articles_in_week",
-    "articles_without_url",
-    "canonical_url",
-    "get_article",
-    "get_articles",
-    "import_sources",
-    "set_url",
+    "Article", "ImportReport", "ReportEntry", "all_articles", "articles_db", "articles_in_week",
+    "articles_without_url", "canonical_url", "get_article", "get_articles", "import_sources", "set_url",
     "slugify",
 ]

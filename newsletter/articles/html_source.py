@@ -14,6 +14,7 @@ from bs4 import BeautifulSoup
 
 from ..errors import SourceError
 from .model import Draft, SourceContext, normalise_tags
+from .sanitise import first_image
 from .text_source import dropped_note
 from .textfile import parse_date
 
@@ -66,10 +67,10 @@ def read_html(data: bytes, ctx: SourceContext) -> list[Draft]:
     soup = BeautifulSoup(data, "lxml")
     html = str(soup)
     metadata = trafilatura.extract_metadata(html, default_url=ctx.base_url)
-    body = trafilatura.extract(
-        html, url=ctx.base_url, output_format="html", include_images=True, include_links=True,
-        include_formatting=True, include_tables=True, include_comments=False, favor_precision=True,
-    )
+    options = {"url": ctx.base_url, "output_format": "html", "include_links": True, "include_formatting": True,
+               "include_tables": True, "include_comments": False, "favor_precision": True}
+    # without pictures: with them, galleries bring their captions and "more" buttons into the text
+    body = trafilatura.extract(html, include_images=False, **options)
     if not body or len(BeautifulSoup(body, "lxml").get_text(" ").split()) < MIN_WORDS:
         raise SourceError(f"{ctx.origin}: no article text found in this page; is it an article page?")
     meta = metadata.as_dict() if metadata is not None else {}
@@ -80,6 +81,8 @@ def read_html(data: bytes, ctx: SourceContext) -> list[Draft]:
     title = _meta(soup, "og:title") or meta.get("title") or (soup.h1.get_text(" ", strip=True) if soup.h1 else "")
     tags = normalise_tags([part for tag in meta.get("tags") or [] for part in str(tag).split(",")])
     image = _meta(soup, "og:image", "twitter:image") or meta.get("image")
+    if not image:  # the page names no picture: the article's first one
+        image = first_image(trafilatura.extract(html, include_images=True, **options) or "")[0]
     published, unreadable = _published(soup, meta.get("date"), ctx.timezone)
     return [ctx.draft(
         "html",

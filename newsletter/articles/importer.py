@@ -25,7 +25,7 @@ from .markdown_source import read_markdown
 from .model import SOURCE_RANK, Draft, SourceContext, canonical_url, content_hash, slug_from_url, slugify
 from .report import ImportReport, ReportEntry
 from .sanitise import first_image, html_to_text, sanitise_html
-from .store import articles_db, upsert
+from .store import articles_db, source_row, upsert
 from .text_source import read_text_page
 from .textfile import check_content, decode, parse_date, read_bytes
 
@@ -220,7 +220,7 @@ class _Import:
             notes.append("no body text")
         return fields, notes
 
-    def fallback_date(self, draft: Draft, url: str, notes: list[str]) -> datetime:
+    def fallback_date(self, draft: Draft, url: str | None, notes: list[str]) -> datetime:
         """The date of an article whose source has none: ``--date``, else the date already stored
         (so re-importing a touched file changes nothing), else the file's mtime, else now."""
         if self.default_date is not None:
@@ -230,8 +230,11 @@ class _Import:
         if draft.unreadable_date:
             raise SourceError(f"{draft.origin}: the date {draft.unreadable_date!r} cannot be read; fix it at the "
                               "source, or pass --date YYYY-MM-DD to date it yourself")
-        row = articles_db(self.ws).execute("SELECT published_at FROM articles WHERE url = ? OR source = ? "
-                                           "ORDER BY url IS NULL LIMIT 1", [url, draft.source]).fetchone()
+        db = articles_db(self.ws)
+        row = db.execute("SELECT published_at FROM articles WHERE url = ?", [url]).fetchone() if url else None
+        stored = source_row(db, draft.source) if row is None else None
+        if stored is not None:
+            row = db.execute("SELECT published_at FROM articles WHERE id = ?", [stored[0]]).fetchone()
         if row is not None:
             notes.append("no date in the source; kept the stored date")
             return datetime.fromisoformat(row[0])
@@ -267,7 +270,8 @@ class _Import:
             db = articles_db(self.ws)
             with write_transaction(db):
                 for draft, fields, notes in winners:
-                    status, article_id, message = upsert(db, fields, url_from_source=bool(draft.url))
+                    status, article_id, message = upsert(db, fields, url_from_source=bool(draft.url),
+                                                         site_url=self.site_url)
                     if status == "failed":
                         message, notes = f"{draft.where('url')}: {message}", []
                     self.report.add(ReportEntry(status, draft.origin, message, fields["title"], fields["url"],

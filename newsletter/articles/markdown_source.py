@@ -31,10 +31,43 @@ ALIASES = {
 }
 
 
+# Front matter is a few short fields: bounds that no real post comes near and that keep a
+# hostile file (an alias bomb, a 200,000-character title) from costing time, memory or storage.
+MAX_FRONT_MATTER_CHARS = 64 * 1024
+MAX_NESTING = 20
+MAX_TAGS = 50
+MAX_TAG_CHARS = 100
+MAX_FIELD_CHARS = {"title": 500, "summary": 5000, "url": 2048, "image": 2048, "image_alt": 500,
+                   "author": 500, "slug": 200}
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """Front matter that is valid YAML but outside what we read (aliases, deep nesting)."""
+
+
 class _FrontMatterLoader(yaml.SafeLoader):
     """YAML's safe loader, reading plain words as the author wrote them: ``title: No`` is "No", not
     False (nor ``3:45`` the number 225); an impossible date (``2026-13-45``) stays text, so the date
-    check can name its line instead of the whole file failing with a bare ValueError."""
+    check can name its line instead of the whole file failing with a bare ValueError.
+
+    Aliases (``*name``) are refused outright: a few hundred bytes of nested aliases expand to
+    gigabytes (the "billion laughs"), and no front matter needs them.  Nesting is bounded too.
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise _Refused(problem="aliases (*name) are not allowed in front matter; write the value out",
+                           problem_mark=self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING:
+                raise _Refused(problem=f"values nested more than {MAX_NESTING} deep; flatten them",
+                               problem_mark=self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
@@ -64,8 +97,14 @@ def split_front_matter(text: str, origin: str) -> tuple[dict[str, Any], str, int
     else:
         raise SourceError(f"{origin}:1: front matter opened with '---' is never closed; add a '---' line after it")
     raw = "\n".join(lines[1:index])
+    if len(raw) > MAX_FRONT_MATTER_CHARS:
+        raise SourceError(f"{origin}:1: front matter is {len(raw):,} characters, more than the "
+                          f"{MAX_FRONT_MATTER_CHARS:,} allowed; move long text into the body")
     try:
         data = yaml.load(raw, Loader=_FrontMatterLoader) if raw.strip() else {}  # a SafeLoader
+    except _Refused as exc:
+        line = exc.problem_mark.line + 2 if exc.problem_mark is not None else 1
+        raise SourceError(f"{origin}:{line}: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise SourceError(_yaml_problem(exc, origin)) from None
     if data is None:
@@ -118,7 +157,28 @@ def _string(value: Any, where: str, field: str) -> str | None:
     if isinstance(value, (dict, list)) or value is None:
         raise SourceError(f"{where}: '{field}' must be text")
     text = str(value).strip()
+    _check_length(text, where, field)
     return text or None
+
+
+def _check_length(text: str, where: str, field: str) -> None:
+    limit = MAX_FIELD_CHARS.get(field.split()[0], MAX_FIELD_CHARS["summary"])
+    if len(text) > limit:
+        raise SourceError(f"{where}: '{field}' is {len(text):,} characters, more than the {limit:,} allowed; "
+                          "shorten it")
+
+
+def _tags(value: Any, where: str) -> list[str]:
+    if value is not None and not isinstance(value, (str, list)):
+        raise SourceError(f"{where}: 'tags' must be a list like [running, recovery]")
+    tags = normalise_tags(value)
+    if len(tags) > MAX_TAGS:
+        raise SourceError(f"{where}: {len(tags):,} tags, more than the {MAX_TAGS} allowed; keep the telling ones")
+    too_long = next((tag for tag in tags if len(tag) > MAX_TAG_CHARS), None)
+    if too_long is not None:
+        raise SourceError(f"{where}: the tag {too_long[:40]!r}... is longer than {MAX_TAG_CHARS} characters; "
+                          "shorten it")
+    return tags
 
 
 def read_markdown(text: str, ctx: SourceContext) -> list[Draft]:
@@ -140,6 +200,7 @@ def read_markdown(text: str, ctx: SourceContext) -> list[Draft]:
         if heading is None:
             raise SourceError(f"{origin}:1: no title; add 'title: ...' to the front matter")
         title = heading.group(1)
+        _check_length(title, f"{origin}:1", "title")
     html = markdown_to_html(body)
 
     raw_date = _pick(meta, "date")[1]
@@ -169,9 +230,6 @@ def read_markdown(text: str, ctx: SourceContext) -> list[Draft]:
     author_value = _pick(meta, "author")[1]
     if isinstance(author_value, list):
         author_value = ", ".join(_string(a, where("author"), "author") or "" for a in author_value)
-    tags_value = _pick(meta, "tags")[1]
-    if tags_value is not None and not isinstance(tags_value, (str, list)):
-        raise SourceError(f"{where('tags')}: 'tags' must be a list like [running, recovery]")
     return [
         ctx.draft(
             "markdown",
@@ -181,7 +239,7 @@ def read_markdown(text: str, ctx: SourceContext) -> list[Draft]:
             slug=_string(_pick(meta, "slug")[1], where("slug"), "slug"),
             published_at=published,
             summary=_string(_pick(meta, "summary")[1], where("summary"), "summary"),
-            tags=normalise_tags(tags_value),
+            tags=_tags(_pick(meta, "tags")[1], where("tags")),
             image=_string(image_value, where("image"), "image"),
             image_alt=image_alt,
             author=_string(author_value, where("author"), "author"),

@@ -67,7 +67,8 @@ def sanitise_html(html: str, *, base_url: str | None = None, title: str | None =
 
 def html_to_text(html: str) -> str:
     """Readable plain text for excerpts and the related index: one blank line between blocks,
-    list items as ``- ``, table rows as ``a | b``; links as their words only (the URLs stay in the HTML)."""
+    list items as ``- ``, table rows as ``a | b``; links as their words only (the URLs stay in the HTML);
+    pictures and their captions left out."""
     soup = BeautifulSoup(html, "lxml")
     blocks: list[str] = []
     _collect_blocks(soup.body or soup, blocks)
@@ -93,7 +94,9 @@ def _collect_blocks(node: Tag, blocks: list[str]) -> None:
             items = child.find_all("li", recursive=False)
             for number, item in enumerate(items, start=int(child.get("start", 1) or 1)):
                 marker = f"{number}." if child.name == "ol" else "-"
-                blocks.append(f"{marker} {_inline_text(item)}")
+                words = _inline_text(item)
+                if words:  # an item holding only a picture has no text
+                    blocks.append(f"{marker} {words}")
         elif child.name == "table":
             flush()
             rows = [" | ".join(_inline_text(cell) for cell in row.find_all(["th", "td"]))
@@ -105,8 +108,8 @@ def _collect_blocks(node: Tag, blocks: list[str]) -> None:
         elif child.name == "hr":
             flush()
             blocks.append("* * *")
-        elif child.name == "img":
-            continue
+        elif child.name in ("img", "figcaption"):
+            continue  # a picture and the words about it are not the article's text (excerpts start here)
         elif child.name in BLOCK_TAGS or child.name in ("div", "section", "article", "main", "body"):
             flush()
             if child.find(list(BLOCK_TAGS | {"div"})):
@@ -121,7 +124,9 @@ def _collect_blocks(node: Tag, blocks: list[str]) -> None:
 
 
 def _inline_text(node: Tag) -> str:
-    """A block's words on one line; ``<br>`` kept as a line break."""
+    """A block's words on one line; ``<br>`` kept as a line break, picture captions left out."""
+    for caption in node.find_all("figcaption"):
+        caption.decompose()
     for br in node.find_all("br"):
         br.replace_with("\x00")
     text = re.sub(r"\s+", " ", node.get_text())

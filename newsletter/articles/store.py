@@ -166,11 +166,30 @@ def same_source(stored: str, new: str) -> bool:
 
 
 def _row(db: sqlite_utils.Database, where: str, params: list[Any]) -> tuple | None:
-    return db.execute(f"SELECT id, content_hash, source, url FROM articles WHERE {where} ORDER BY id LIMIT 1",
-                      params).fetchone()
+    return db.execute(f"SELECT {ROW} FROM articles WHERE {where} ORDER BY id LIMIT 1", params).fetchone()
 
 
-def upsert(db: sqlite_utils.Database, fields: dict[str, Any], *, url_from_source: bool = True) -> tuple[str, int | None, str]:
+ROW = "id, content_hash, source, url, slug"
+
+
+def source_row(db: sqlite_utils.Database, source: str) -> tuple | None:
+    """``(id, content_hash, source, url, slug)`` of the article stored from ``source``: the same
+    string, or a relative path to the same file (how sources were stored before they were absolute)."""
+    row = _row(db, "source = ?", [source])
+    kind, _, path = source.partition(":")
+    name = Path(path).name
+    if row is not None or not name or "://" in path:
+        return row
+    pattern = "%" + name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    for found in db.execute(f"SELECT {ROW} FROM articles WHERE source LIKE ? ESCAPE '\\' ORDER BY id",
+                            [f"{kind}:{pattern}"]):
+        if same_source(found[2], source):
+            return found
+    return None
+
+
+def upsert(db: sqlite_utils.Database, fields: dict[str, Any], *, url_from_source: bool = True,
+           site_url: str = "") -> tuple[str, int | None, str]:
     """Store one article; returns ``(status, id, message)``.  Call inside a transaction.
 
     An article is the same one when it comes from the same source (file, page) or, for a
@@ -178,6 +197,8 @@ def upsert(db: sqlite_utils.Database, fields: dict[str, Any], *, url_from_source
     ``unchanged`` or ``skipped`` (a lower-ranked source does not overwrite a better one).
     A URL made up for the source (``url_from_source`` false) that another source's article
     already holds is ``failed``, naming both, and nothing changes.  A new article is ``added``.
+    A page without a URL keeps the URL its article was given earlier, except the address an
+    earlier version made up from its title (``site_url``/slug): that is dropped, and said.
     """
     url = fields["url"] or None
     source = fields["source"]
@@ -187,26 +208,34 @@ def upsert(db: sqlite_utils.Database, fields: dict[str, Any], *, url_from_source
     if row is not None and not same_source(row[2], source) and not url_from_source:
         return "failed", None, (f"its URL {url} is made from its name, and article {row[0]} from {row[2]} already "
                                 "has it; nothing was changed: give one of them its own URL ('url:' / --url)")
+    message = ""
     if row is None and source_kind(source) != "feed":
-        row = _row(db, "source = ?", [source])  # the same file again: its URL may be new
+        row = source_row(db, source)  # the same file again: its URL may be new
         if row is not None and url is None:
             values["url"] = row[3]  # a URL given earlier (--url, 'articles edit') stays
+            if row[2] != source and row[3] and site_url and row[3] == canonical_url(f"{site_url}/{row[4]}"):
+                values["url"] = None
+                message = (f"its old address {row[3]} was made up from the page's title by an earlier version "
+                           f"(the page states none) and is dropped; give its real address with 'newsletter "
+                           f"articles edit {row[0]} --url URL' or import it again with --url")
     if row is None:
         values["slug"] = _free_slug(db, fields["slug"])
         values.update(imported_at=stamp, updated_at=stamp)
         db["articles"].insert(values)
         new_id = db.execute("SELECT last_insert_rowid()").fetchone()[0]
         return "added", new_id, ""
-    article_id, old_hash, old_source, old_url = row
+    article_id, old_hash, old_source, old_url = row[:4]
     old_kind, new_kind = source_kind(old_source), source_kind(source)
     if not same_source(old_source, source) and SOURCE_RANK.get(new_kind, 0) < SOURCE_RANK.get(old_kind, 0):
         return "skipped", article_id, f"kept the version imported from {old_source}"
     if old_hash == fields["content_hash"] and old_url == values["url"]:
+        if old_source != source:  # stored under a relative path: keep the absolute one from now on
+            db.execute("UPDATE articles SET source = ? WHERE id = ?", [source, article_id])
         return "unchanged", article_id, ""
     values.pop("slug", None)  # a stored article keeps its slug, so links to it stay stable
     values["updated_at"] = stamp
     db["articles"].update(article_id, values)
-    return "updated", article_id, ""
+    return "updated", article_id, message
 
 
 def set_url(ws: Workspace, key: int | str, url: str) -> Article:

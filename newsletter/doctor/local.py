@@ -5,13 +5,12 @@
 
 from __future__ import annotations
 
-import stat
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..errors import ConfigError, NewsletterError
 from ..mail import sender_domain
 from ..mail.dkim import KEY_BITS, DkimSigner
+from ..permissions import chmod_fix, open_mode, private_paths
 from ..settings import DEFAULTS, check_mail_settings
 from ..transports import refuse_plain_password
 from ..workspace import Workspace
@@ -77,27 +76,18 @@ def check_settings(ws: Workspace, report: Report) -> None:
                    "set your real postal address: anti-spam law asks for it in every mail")
 
 
-def _private_files(ws: Workspace) -> list[tuple[str, Path]]:
-    db = ws.database_path
-    files = [("database", db), ("database WAL", db.with_name(db.name + "-wal")),
-             ("database shared memory", db.with_name(db.name + "-shm")),
-             ("signing key", ws.path(ws.settings.paths.secret_key_file))]
-    if ws.settings.dkim.key_file:
-        files.append(("DKIM key", ws.path(ws.settings.dkim.key_file)))
-    return files
-
-
 def check_files(ws: Workspace, report: Report) -> None:
-    """The database, its WAL files and the key files must be readable by their owner only."""
-    for label, path in _private_files(ws):
-        if not path.exists():
-            continue
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
+    """The database, its WAL files, the key files and the Maildirs must be readable by their owner only."""
+    reported: set[str] = set()
+    for label, path in private_paths(ws):
+        mode = open_mode(path)
+        if mode is not None:
             report.add("files", label, ERROR, f"{path} is mode {mode:04o}: others on this machine can read it",
-                       f"chmod 600 {path}")
-        else:
-            report.add("files", label, OK, f"{path} is private ({mode:04o})")
+                       chmod_fix(path))
+            reported.add(label)
+        elif label not in reported and path.exists():
+            report.add("files", label, OK, f"{path} is private")
+            reported.add(label)
 
 
 def check_dkim(ws: Workspace, report: Report) -> None:

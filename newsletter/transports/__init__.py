@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
-from .base import CanonicalMessage, Reply, Transport, TransportError
+from .base import CanonicalMessage, Outgoing, Reply, Transport, TransportError
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
 
-__all__ = ["CanonicalMessage", "MaildirTransport", "Reply", "SMTPTransport", "Transport", "TransportError",
+__all__ = ["CanonicalMessage", "MaildirTransport", "Outgoing", "Reply", "SMTPTransport", "Transport", "TransportError",
            "open_transport", "refuse_plain_password"]
 _LAZY = {"SMTPTransport": ".smtp", "refuse_plain_password": ".smtp", "MaildirTransport": ".maildir"}
 

@@ -6,7 +6,7 @@ the sender does not care whether a message goes to Postfix, SES or a folder.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +42,9 @@ class TransportError(Exception):
     ``code`` is the SMTP reply code (0 when the connection failed before an answer),
     ``temporary`` says whether trying again later may succeed, ``recipient_level``
     whether the refusal concerns the recipient address (5.1.x), and
-    ``connection_lost`` whether the transport must reconnect before the next send.
+    ``connection_lost`` whether the transport must reconnect before the next send, and
+    ``unreachable`` whether the server could not be reached or did not answer in time
+    (the signs of a server that is down, as opposed to one that hung up once).
     """
 
     def __init__(
@@ -53,13 +55,15 @@ class TransportError(Exception):
         temporary: bool | None = None,
         enhanced: str = "",
         connection_lost: bool = False,
+        unreachable: bool = False,
     ) -> None:
         super().__init__(f"{code} {enhanced + ' ' if enhanced else ''}{text}".strip())
         self.code = code
         self.text = text
         self.enhanced = enhanced
         self.temporary = (code == 0 or 400 <= code < 500) if temporary is None else temporary
-        self.connection_lost = connection_lost
+        self.connection_lost = connection_lost or unreachable
+        self.unreachable = unreachable
 
     @property
     def recipient_level(self) -> bool:
@@ -78,13 +82,19 @@ class Transport:
         """Deliver ``message`` from envelope ``sender`` to ``recipients``; raise :class:`TransportError`."""
         raise NotImplementedError
 
-    def send_many(self, messages: Iterable[Outgoing]) -> Iterator[tuple[Any, Reply | TransportError]]:
+    def send_many(self, messages: Iterable[Outgoing],
+                  before_body: Callable[[], None] | None = None) -> Iterator[tuple[Any, Reply | TransportError]]:
         """Deliver ``(tag, sender, recipients, message)`` items in turn, yielding ``(tag, reply or error)``.
 
         ``messages`` is read lazily, so a caller can decide about each item just before
-        it goes out.  Transports that can overlap messages (SMTP pipelining) override this.
+        it goes out.  ``before_body`` is called before each message's content is sent
+        (after the previous message's answer was yielded): a caller can hold the next
+        message there until it has stored the last answer.  Transports that can overlap
+        messages (SMTP pipelining) override this.
         """
         for tag, sender, recipients, message in messages:
+            if before_body is not None:
+                before_body()
             try:
                 yield tag, self.send(sender, recipients, message)
             except TransportError as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import ssl
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
@@ -176,7 +176,8 @@ class SMTPTransport(SMTPSession, Transport):
         self._write(data, before_body=False)
         return self._final(recipients, accepted)
 
-    def send_many(self, messages: Iterable[Outgoing]) -> Iterator[tuple[Any, Reply | TransportError]]:
+    def send_many(self, messages: Iterable[Outgoing],
+                  before_body: Callable[[], None] | None = None) -> Iterator[tuple[Any, Reply | TransportError]]:
         """Deliver messages in turn; with PIPELINING each body travels with the next envelope.
 
         One round trip per message instead of two: the end of message N, then MAIL,
@@ -189,7 +190,7 @@ class SMTPTransport(SMTPSession, Transport):
             except TransportError:
                 pass  # the per-message path reports it for each message
         if "pipelining" not in self.extensions:
-            yield from super().send_many(messages)
+            yield from super().send_many(messages, before_body)
             return
         items = iter(messages)
         current = next(items, None)
@@ -218,6 +219,8 @@ class SMTPTransport(SMTPSession, Transport):
                         tail = b"".join(upcoming_written[0])
                     except TransportError as exc:
                         upcoming_error = exc
+                if before_body is not None:
+                    before_body()
                 self._write(data + tail, before_body=False)
                 outcome: Reply | TransportError = self._final(recipients, accepted)
             except TransportError as exc:

@@ -84,7 +84,8 @@ class SMTPSession:
             sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         except OSError as exc:
             reason = exc.strerror or str(exc) or type(exc).__name__
-            raise TransportError(0, f"cannot connect to {self.where}: {reason}", temporary=True) from exc
+            raise TransportError(0, f"cannot connect to {self.where}: {reason}", temporary=True,
+                                 unreachable=True) from exc
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             if self.security == "tls":
@@ -198,9 +199,10 @@ class SMTPSession:
 
     # -- protocol -----------------------------------------------------------------------------
 
-    def _lost(self, what: str, before_body: bool) -> Dropped:
+    def _lost(self, what: str, before_body: bool, unreachable: bool = False) -> Dropped:
         self._abort()
-        return Dropped(TransportError(0, f"{self.where}: {what}", temporary=True, connection_lost=True), before_body)
+        error = TransportError(0, f"{self.where}: {what}", temporary=True, connection_lost=True, unreachable=unreachable)
+        return Dropped(error, before_body)
 
     def _write(self, data: bytes, before_body: bool = True) -> None:
         try:
@@ -219,7 +221,7 @@ class SMTPSession:
                 if line[3:4] != b"-":
                     return int(line[:3]), "\n".join(lines)
         except TimeoutError as exc:
-            raise self._lost(f"no answer within {self.timeout:g}s", before_body) from exc
+            raise self._lost(f"no answer within {self.timeout:g}s", before_body, unreachable=True) from exc
         except ValueError as exc:
             raise self._lost(f"unreadable reply {line[:60]!r}", before_body) from exc
         except OSError as exc:

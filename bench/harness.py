@@ -1,0 +1,102 @@
+"""What every benchmark shares: --quick, median of N runs with the spread, and one results file.
+
+Each benchmark records its figures with :func:`record` into ``bench/results/<name>.json``;
+``bench/table.py`` (run last by ``make bench``) prints every ratio in one table, so the
+README's figures come from one place.  Runs of the two sides alternate, so a busy
+machine slows both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def add_common_options(parser: argparse.ArgumentParser, *, runs: int = 3) -> None:
+    """``--quick`` (a smoke run: small inputs, one run) and ``--runs N`` (runs per side)."""
+    parser.add_argument("--quick", action="store_true", help="A smoke run: small inputs, one run per side.")
+    parser.add_argument("--runs", type=int, default=runs, help=f"Runs per side; the median is shown (default {runs}).")
+
+
+def runs_of(args: argparse.Namespace) -> int:
+    return 1 if args.quick else max(1, args.runs)
+
+
+@dataclass(frozen=True)
+class Spread:
+    """The median of some samples and their range."""
+
+    median: float
+    low: float
+    high: float
+    samples: int
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Spread:
+        return cls(statistics.median(values), min(values), max(values), len(values))
+
+    def show(self, fmt: str = "{:.2f}") -> str:
+        if self.samples == 1:
+            return fmt.format(self.median)
+        return f"{fmt.format(self.median)} ({fmt.format(self.low)}–{fmt.format(self.high)}, n={self.samples})"
+
+
+def alternate(sides: dict[str, Callable[[], float]], runs: int) -> dict[str, Spread]:
+    """Run each side ``runs`` times, interleaved (a, b, a, b, ...); each call returns its figure."""
+    values: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(runs):
+        for name, run in sides.items():
+            values[name].append(run())
+    return {name: Spread.of(found) for name, found in values.items()}
+
+
+def timed(func: Callable[[], Any]) -> float:
+    """Seconds one call of ``func`` takes."""
+    start = time.perf_counter()
+    func()
+    return time.perf_counter() - start
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One line of the summary table: our figure, the peer's, and which way is better."""
+
+    measure: str
+    ours: float
+    peer: float | None
+    unit: str
+    peer_name: str = ""
+    higher_is_better: bool = True
+    goal: float | None = None  # the ratio we hold ourselves to (ours/peer, or peer/ours for times)
+
+    @property
+    def ratio(self) -> float | None:
+        if not self.peer or not self.ours:
+            return None
+        return self.ours / self.peer if self.higher_is_better else self.peer / self.ours
+
+
+def record(bench: str, figures: Sequence[Figure], *, quick: bool = False, notes: str = "") -> Path:
+    """Write ``figures`` to ``bench/results/<bench>.json`` and print their ratios."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{bench}.json"
+    data = {
+        "bench": bench, "quick": quick, "at": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "notes": notes,
+        "figures": [{**asdict(figure), "ratio": figure.ratio} for figure in figures],
+    }
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    for figure in figures:
+        if figure.ratio is not None:
+            goal = f" (goal >= {figure.goal:g})" if figure.goal else ""
+            print(f"ratio {figure.measure}: {figure.ratio:.2f}x vs {figure.peer_name}{goal}")
+    return path

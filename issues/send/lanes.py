@@ -1,0 +1,150 @@
+"""Per-provider queues of claimed readers, and the choice of which one a free worker serves next.
+
+Each provider has a lane: its waiting jobs, how many workers are on it, its rate,
+its back-off after a 421 or a run of temporary refusals, and whether it is paused.
+A free worker takes a chunk from the ready lane with the fewest workers on it, so a
+slow or throttling provider holds at most its own share of the connections.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from collections.abc import Callable
+
+from .outbox import Job
+from .providers import ProviderLimits
+
+
+class TokenBucket:
+    """At most ``rate`` acquisitions per second over all threads, bursts up to one second's worth."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self.burst = max(1.0, rate) * self.interval
+        self._next = time.monotonic() - self.burst  # a full burst is available at the start
+        self._lock = threading.Lock()
+
+    def wait_time(self) -> float:
+        """Take one token; return how long the caller must wait before using it."""
+        with self._lock:
+            now = time.monotonic()
+            self._next = max(self._next, now - self.burst)
+            wait = self._next - now
+            self._next += self.interval
+        return max(0.0, wait)
+
+
+class Lane:
+    """One provider's queue and health (changed only under :class:`Lanes`' lock)."""
+
+    def __init__(self, limits: ProviderLimits) -> None:
+        self.limits = limits
+        self.jobs: collections.deque[Job] = collections.deque()
+        self.active = 0  # workers sending this provider's mail right now
+        self.bucket = TokenBucket(limits.rate) if limits.rate > 0 else None
+        self.pace = 0.0  # extra delay between this provider's messages, raised when it throttles us
+        self.cool_until = 0.0  # monotonic time before which no worker starts on it
+        self.strikes = 0  # throttles in a row: the back-off doubles with each
+        self.failures_in_a_row = 0
+        self.temporary_in_a_row = 0
+        self.paused: str | None = None
+        self.served = 0.0  # when a worker last took a chunk (round robin among equals)
+
+    @property
+    def name(self) -> str:
+        return self.limits.name
+
+    def delay(self) -> float:
+        """How long to wait before this lane's next message (its rate and its pace)."""
+        return (self.bucket.wait_time() if self.bucket else 0.0) + self.pace
+
+
+class Lanes:
+    """All lanes of a send, with one condition variable workers wait on."""
+
+    def __init__(self, limits_for: Callable[[str], ProviderLimits], lane_cap: int) -> None:
+        self._limits_for = limits_for
+        self.lane_cap = lane_cap  # claimed jobs one lane may hold before its readers are left for later
+        self.lanes: dict[str, Lane] = {}
+        self.cond = threading.Condition()
+        self.closed = False
+
+    def lane(self, name: str) -> Lane:
+        found = self.lanes.get(name)
+        if found is None:
+            found = self.lanes[name] = Lane(self._limits_for(name))
+        return found
+
+    def add(self, job: Job) -> bool:
+        """Queue a job on its provider's lane; False when that lane is full or paused (the caller releases it)."""
+        with self.cond:
+            lane = self.lane(job.provider)
+            if lane.paused or len(lane.jobs) >= self.lane_cap:
+                return False
+            lane.jobs.append(job)
+            self.cond.notify()
+            return True
+
+    def crowded(self) -> list[str]:
+        """Providers a new claim should leave alone: paused, or holding half their cap or more."""
+        with self.cond:
+            return [n for n, lane in self.lanes.items() if lane.paused or len(lane.jobs) * 2 >= self.lane_cap]
+
+    def queued(self) -> int:
+        with self.cond:
+            return sum(len(lane.jobs) for lane in self.lanes.values())
+
+    def take(self, size: int, stop: threading.Event) -> tuple[Lane, list[Job]] | None:
+        """Block until a lane is ready, then take up to ``size`` of its jobs; None once closed or stopped."""
+        with self.cond:
+            while not self.closed and not stop.is_set():
+                now = time.monotonic()
+                ready = [lane for lane in self.lanes.values() if lane.jobs and not lane.paused
+                         and lane.cool_until <= now and lane.active < lane.limits.connections]
+                if ready:
+                    lane = min(ready, key=lambda lane: (lane.active, lane.served))
+                    lane.active += 1
+                    lane.served = now
+                    return lane, [lane.jobs.popleft() for _ in range(min(size, len(lane.jobs)))]
+                cooling = [lane.cool_until - now for lane in self.lanes.values()
+                           if lane.jobs and not lane.paused and lane.cool_until > now]
+                self.cond.wait(min([0.1, *cooling]))
+            return None
+
+    def give_back(self, lane: Lane, jobs: list[Job]) -> None:
+        """Put unsent jobs back at the front of their lane (a lost connection, a throttle)."""
+        with self.cond:
+            lane.jobs.extendleft(reversed(jobs))
+            self.cond.notify()
+
+    def leave(self, lane: Lane) -> None:
+        with self.cond:
+            lane.active -= 1
+            self.cond.notify()
+
+    def pause(self, lane: Lane, reason: str) -> list[Job]:
+        """Stop serving a provider for this run; returns its waiting jobs (to release)."""
+        with self.cond:
+            lane.paused = lane.paused or reason
+            jobs = list(lane.jobs)
+            lane.jobs.clear()
+            return jobs
+
+    def paused(self) -> dict[str, str]:
+        with self.cond:
+            return {n: lane.paused for n, lane in self.lanes.items() if lane.paused}
+
+    def drain(self) -> list[Job]:
+        """Every waiting job of every lane (the send is stopping)."""
+        with self.cond:
+            jobs = [job for lane in self.lanes.values() for job in lane.jobs]
+            for lane in self.lanes.values():
+                lane.jobs.clear()
+            return jobs
+
+    def close(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()

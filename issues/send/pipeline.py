@@ -1,0 +1,191 @@
+"""The send's machinery: dispatcher -> per-provider lanes -> SMTP workers -> one recorder.
+
+Shaped like listmonk's campaign manager (rate, concurrency, pause after N
+failures in a row), but every reader has an outbox row, and readers are queued
+per receiving provider, each with its own concurrency, rate and back-off.  Workers
+are threads, each holding one connection (socket calls release the GIL); results
+travel to the recorder as typed records (:mod:`issues.send.records`).  The parts:
+:mod:`issues.send.dispatcher`, :mod:`issues.send.lanes`, :mod:`issues.send.workers`,
+:mod:`issues.send.recorder`; this module holds the state they share and runs them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from newsletter.transports import Transport
+from newsletter.workspace import Workspace
+from subscribers import bounce_sender, compact_token, sender_domain, unsubscribe_mailto, unsubscribe_url
+
+from .dispatcher import Dispatcher
+from .lanes import Lanes, TokenBucket
+from .message import IssueMessage, Recipient, envelope_recipient
+from .providers import ProviderMap, dns_mx_hosts, limits_for, provider_settings
+from .recorder import Recorder
+from .records import Released, Result
+from .workers import Worker
+
+__all__ = ["DeliveryOptions", "ReaderMessages", "SendRun", "TokenBucket", "run_pipeline"]
+
+
+@dataclass(frozen=True)
+class DeliveryOptions:
+    """How hard to push: the ``[delivery]`` settings."""
+
+    connections: int = 4
+    rate: float = 0.0  # messages per second over all connections; 0 = no limit
+    batch_size: int = 200
+    max_attempts: int = 5  # tries of one message over lost connections within one run, then it is deferred
+    max_total_attempts: int = 15  # tries over all runs before a temporary failure is left as failed
+    pause_after_failures: int = 50  # refusals in a row from one provider that pause it
+    retry_delay: float = 1.0  # first back-off after a lost connection or a throttle; doubles per try
+    defer_delay: float = 300.0  # first retry of a reader refused temporarily (greylisting waits minutes)
+    defer_cap: float = 4 * 3600.0  # the longest wait between two tries of one reader
+    wait_for_deferred: float = 900.0  # a send stays to retry deferred readers due within this many seconds
+    resolve_mx: bool = True  # group readers by their domain's MX hosts (else by the domain alone)
+    providers: tuple[tuple[str, Any], ...] = ()  # the [delivery.providers.<name>] tables
+
+    @classmethod
+    def from_settings(cls, ws: Workspace) -> DeliveryOptions:
+        d = ws.settings.delivery
+        return cls(
+            connections=max(1, int(d.connections)), rate=float(d.rate), batch_size=max(1, int(d.batch_size)),
+            max_attempts=max(1, int(d.max_attempts)), max_total_attempts=max(1, int(d.max_total_attempts)),
+            pause_after_failures=max(1, int(d.pause_after_failures)), retry_delay=float(d.retry_delay),
+            defer_delay=float(d.defer_delay), wait_for_deferred=float(d.wait_for_deferred),
+            resolve_mx=bool(d.resolve_mx), providers=tuple(provider_settings(d).items()),
+        )
+
+
+class ReaderMessages:
+    """Fill one reader into the issue's message template: tokens, envelope sender, Message-ID."""
+
+    def __init__(self, ws: Workspace, template: IssueMessage, issue_id: str, issue_number: int) -> None:
+        self.ws, self.template = ws, template
+        self.issue_id, self.issue_number = issue_id, issue_number
+        self.domain = sender_domain(ws)
+
+    def compose(self, subscriber_id: int, email: str, name: str | None) -> tuple[str, str, bytes, str]:
+        """(envelope sender, recipient, message bytes, Message-ID) for one reader."""
+        ws, sid = self.ws, subscriber_id
+        # Deterministic per (issue, reader): a copy resent after a crash carries the same Message-ID.
+        message_id = f"<{self.issue_id.lower()}.{compact_token(ws, 'message-id', sid, self.issue_number)}@{self.domain}>"
+        recipient = Recipient(email, name, unsubscribe_url(ws, sid), unsubscribe_mailto(ws, sid), message_id)
+        message = self.template.build(recipient)
+        return bounce_sender(ws, sid, self.issue_number), envelope_recipient(email), message, message_id
+
+
+class SendRun:
+    """The shared state of one send run: lanes, the result queue, counters, the halt flags."""
+
+    def __init__(self, ws: Workspace, issue_id: str, messages: ReaderMessages, options: DeliveryOptions,
+                 transport_factory: Callable[[], Transport], stop: threading.Event,
+                 providers: ProviderMap | None = None) -> None:
+        self.ws, self.issue_id, self.messages, self.options = ws, issue_id, messages, options
+        self.transport_factory = transport_factory
+        self.stop = stop
+        tables = dict(options.providers)
+        self.providers = providers or ProviderMap(tables, resolver=dns_mx_hosts if options.resolve_mx else None)
+        # Jobs travel in small chunks: fewer hand-offs (and GIL switches) per message.
+        self.chunk = max(1, min(16, options.batch_size // options.connections))
+        self.lanes = Lanes(lambda name: limits_for(name, tables, options.connections, options.retry_delay),
+                           lane_cap=max(options.batch_size, self.chunk * options.connections * 2))
+        self.results: queue.Queue[tuple[int, Result]] = queue.Queue()
+        self.bucket = TokenBucket(options.rate) if options.rate > 0 else None
+        self.lock = threading.Lock()
+        self.seq = 0  # results reported so far (each gets the next number)
+        self.recorded_seq = 0  # ... and how many of them are on disk
+        self.recorded = threading.Condition()
+        self.aborted = threading.Event()  # a second Ctrl-C: no further message body goes out
+        self.outstanding = 0  # claimed jobs without a recorded result yet
+        self.done = 0
+        self.tally = {"sent": 0, "failed": 0, "bounced": 0, "skipped": 0, "deferred": 0}
+        self.unreachable_in_a_row = 0  # connections that could not reach the server, over all workers
+        self.down_after = max(2, options.connections)
+        self.last_success = time.monotonic()
+        self.paused: str | None = None
+        self.fatal: BaseException | None = None
+        self.recorder_stop = threading.Event()
+
+    @property
+    def halted(self) -> bool:
+        return self.stop.is_set()
+
+    def halt(self, *, paused: str | None = None, fatal: BaseException | None = None) -> None:
+        with self.lock:
+            if paused and not self.paused:
+                self.paused = paused
+            if fatal and not self.fatal:
+                self.fatal = fatal
+        self.stop.set()
+        self.lanes.close()
+
+    def report(self, record: Result) -> int:
+        """Hand one result to the recorder; returns its number (see :meth:`recorded_up_to`)."""
+        with self.lock:
+            self.seq += 1
+            seq = self.seq
+            self.results.put((seq, record))
+        return seq
+
+    def recorded_up_to(self, seq: int) -> None:
+        with self.recorded:
+            self.recorded_seq = seq
+            self.recorded.notify_all()
+
+    def add_outstanding(self, n: int) -> None:
+        with self.lock:
+            self.outstanding += n
+
+    def count(self, tally: dict[str, int], *, finished: int, settled: int) -> None:
+        with self.lock:
+            for key, n in tally.items():
+                self.tally[key] += n
+            self.outstanding -= settled
+            self.done += finished
+
+    def paused_reason(self) -> str | None:
+        """Why this run paused (the whole send, or the providers it had to leave), if it did."""
+        if self.paused:
+            return self.paused
+        lanes = self.lanes.paused()
+        return "; ".join(lanes.values()) if lanes else None
+
+    def wind_down(self) -> None:
+        """Release every job still waiting in a lane (the workers are gone)."""
+        for job in self.lanes.drain():
+            self.report(Released(job))
+
+
+def run_pipeline(run: SendRun, progress: Callable[[int], None] | None) -> Dispatcher:
+    """Run the recorder, the workers and the dispatcher until the send stops; returns the dispatcher."""
+    workers = [threading.Thread(target=Worker(run), name=f"send-worker-{i}", daemon=True)
+               for i in range(run.options.connections)]
+    recorder = threading.Thread(target=Recorder(run), name="send-recorder", daemon=True)
+    dispatcher = Dispatcher(run, progress)
+    recorder.start()
+    for w in workers:
+        w.start()
+    try:
+        dispatcher()
+        run.lanes.close()
+        for w in workers:
+            w.join()
+    except KeyboardInterrupt:  # a second Ctrl-C: no more bodies; record what has been answered, then go
+        run.aborted.set()
+        run.halt()
+        with run.recorded:
+            run.recorded.notify_all()
+        raise
+    finally:
+        run.wind_down()
+        run.recorder_stop.set()
+        with contextlib.suppress(KeyboardInterrupt):
+            recorder.join(timeout=None if not run.aborted.is_set() else 10)
+    return dispatcher

@@ -1,0 +1,211 @@
+"""The send's workers: each holds one connection and sends chunks of one provider's readers.
+
+A worker builds each message just before the transport takes it (after checking
+the reader is still confirmed), hands every answer to the recorder as a typed
+record, and waits for the previous delivery to be on disk before it starts the
+next message's body: after a crash only the message in flight on each connection
+can go out twice.  How a refusal is handled depends on what it concerns:
+
+- the reader (a 4xx to RCPT or DATA on a live connection): the reader is deferred
+  to a later try and the connection goes on with the next reader;
+- the provider (a 421, a run of 4xx): that provider's lane slows down and cools off;
+- the server (cannot connect, no answer, connection lost): the job goes back to its
+  lane, and when every connection fails in a row the whole send pauses.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from newsletter.clock import now_iso
+from newsletter.errors import InvalidInput
+from newsletter.transports import Outgoing, Transport, TransportError
+from subscribers import is_confirmed, status_of
+
+from .lanes import Lane
+from .outbox import Job
+from .records import Deferred, Delivered, Refused, Released, Skipped
+
+if TYPE_CHECKING:
+    from .pipeline import SendRun
+
+log = logging.getLogger(__name__)
+
+DOWN_GRACE = 10  # back-offs (at most 10 s) without a delivery before unreachable connections pause the send
+TEMPORARY_RUN = 3  # temporary refusals in a row from one provider that count as it throttling us
+
+
+class Aborted(Exception):
+    """A second Ctrl-C: send no further message body."""
+
+
+def backoff(first: float, tries: int, cap: float) -> float:
+    """``first`` doubling per try, capped, with +-25% jitter so retries do not arrive in step."""
+    return min(first * 2 ** max(0, tries - 1), cap) * random.uniform(0.75, 1.25)
+
+
+class Worker:
+    """One connection's loop: take a chunk from a ready lane, send it, report every answer."""
+
+    def __init__(self, run: SendRun) -> None:
+        self.run = run
+        self.last_seq = 0  # the last delivery this worker reported; its next body waits until it is recorded
+
+    def __call__(self) -> None:
+        run = self.run
+        transport: Transport | None = None
+        try:
+            transport = run.transport_factory()
+            while True:
+                taken = run.lanes.take(run.chunk, run.stop)
+                if taken is None:
+                    return
+                lane, chunk = taken
+                try:
+                    self._send_chunk(transport, lane, chunk)
+                finally:
+                    run.lanes.leave(lane)
+        except Aborted:
+            return
+        except BaseException as exc:  # a bug or a setting error: stop the whole send
+            log.debug("worker stopped by %r", exc, exc_info=True)
+            run.halt(fatal=exc)
+        finally:
+            if transport is not None and not run.aborted.is_set():
+                with contextlib.suppress(Exception):
+                    transport.close()
+            run.ws.close()
+
+    def _send_chunk(self, transport: Transport, lane: Lane, chunk: list[Job]) -> None:
+        unsent = collections.deque(chunk)
+        self.give_back = False
+        rest = 0.0
+        for job, outcome in transport.send_many(self._outgoing(lane, unsent), before_body=self._wait_recorded):
+            if isinstance(outcome, TransportError):
+                rest = max(rest, self._failed(lane, job, outcome, unsent))
+            else:
+                self.last_seq = self.run.report(Delivered(job, outcome.code, outcome.text, job.message_id, now_iso()))
+                self._succeeded(lane)
+        if unsent:  # requeued after the transport had read the last item
+            self.run.lanes.give_back(lane, list(unsent))
+            unsent.clear()
+        if rest:
+            self.run.stop.wait(rest)  # a lost connection: wait a little before reconnecting
+
+    def _wait_recorded(self) -> None:
+        """Hold the next message body until this worker's last delivery is recorded (or the send is aborted)."""
+        run = self.run
+        if run.recorded_seq < self.last_seq:
+            with run.recorded:
+                run.recorded.wait_for(lambda: run.recorded_seq >= self.last_seq or run.aborted.is_set())
+        if run.aborted.is_set():
+            raise Aborted
+
+    def _outgoing(self, lane: Lane, unsent: collections.deque[Job]) -> Iterator[Outgoing]:
+        """The chunk's messages, each checked and built just before the transport takes it.
+
+        Read lazily by the transport, so each pull sees the latest word: a stop or a paused
+        provider releases the rest, a lost connection gives the rest back to the lane.
+        """
+        run = self.run
+        while unsent:
+            if self.give_back:
+                run.lanes.give_back(lane, list(unsent))
+                unsent.clear()
+                return
+            wait = 0.0 if run.halted else lane.delay() + (run.bucket.wait_time() if run.bucket else 0.0)
+            if run.halted or lane.paused or (wait > 0 and run.stop.wait(wait)) or lane.paused:
+                for left in unsent:
+                    run.report(Released(left, lane.name if lane.paused else None))
+                unsent.clear()
+                return
+            job = unsent.popleft()
+            if job.email is None or not is_confirmed(run.ws, job.subscriber_id):
+                status = "forgotten" if job.email is None else self._status_of(job.subscriber_id)
+                run.report(Skipped(job, f"reader is {status}"))
+                continue
+            try:
+                sender, rcpt, message, job.message_id = run.messages.compose(job.subscriber_id, job.email, job.name)
+            except InvalidInput as exc:
+                run.report(Refused(job, None, f"not sent: {exc}"))
+                continue
+            job.tries += 1
+            yield job, sender, [rcpt], message
+
+    def _status_of(self, subscriber_id: int) -> str:
+        return status_of(self.run.ws, subscriber_id) or "gone"
+
+    # -- outcomes -----------------------------------------------------------------------------
+
+    def _succeeded(self, lane: Lane) -> None:
+        run = self.run
+        with run.lanes.cond:
+            lane.failures_in_a_row = lane.temporary_in_a_row = lane.strikes = 0
+            lane.pace = lane.pace * 0.8 if lane.pace > 0.01 else 0.0
+        run.last_success = time.monotonic()
+        if run.unreachable_in_a_row:
+            with run.lock:
+                run.unreachable_in_a_row = 0
+
+    def _failed(self, lane: Lane, job: Job, exc: TransportError, unsent: collections.deque[Job]) -> float:
+        """Handle one refusal; returns how long this worker should rest before going on."""
+        run, options = self.run, self.run.options
+        detail = f"{exc.enhanced} {exc.text}".strip()
+        job.last_code, job.last_detail = exc.code, detail
+        log.debug("%s: %s", job.email, exc)
+        if exc.code == 0 or exc.connection_lost:  # the connection, not the reader
+            return self._connection_failed(lane, job, exc, detail, unsent)
+        with run.lanes.cond:
+            lane.failures_in_a_row += 1
+            lane.temporary_in_a_row = lane.temporary_in_a_row + 1 if exc.temporary else 0
+            in_a_row, temporary_run = lane.failures_in_a_row, lane.temporary_in_a_row
+        if temporary_run >= TEMPORARY_RUN:
+            self._throttle(lane)
+        if not exc.temporary:
+            run.report(Refused(job, exc.code, detail, exc.recipient_level))
+        else:
+            tries = job.attempts + job.tries
+            run.report(Deferred(job, exc.code, detail,
+                                time.time() + backoff(options.defer_delay, tries, options.defer_cap)))
+        if in_a_row >= options.pause_after_failures:
+            self._pause_lane(lane, f"{in_a_row} failures in a row from {lane.name}, the last: {exc.code} {detail}")
+        return 0.0
+
+    def _connection_failed(self, lane: Lane, job: Job, exc: TransportError, detail: str,
+                           unsent: collections.deque[Job]) -> float:
+        run, options = self.run, self.run.options
+        if exc.code == 421:
+            self._throttle(lane)
+        if job.tries < options.max_attempts:
+            unsent.appendleft(job)  # its turn again once the connection is back
+        else:
+            run.report(Deferred(job, exc.code, detail,
+                                time.time() + backoff(options.retry_delay, job.tries, options.defer_cap)))
+        with run.lock:
+            run.unreachable_in_a_row += exc.unreachable
+            failures = max(1, run.unreachable_in_a_row)
+        silent = time.monotonic() - run.last_success
+        if exc.unreachable and failures >= run.down_after and silent >= min(10.0, DOWN_GRACE * options.retry_delay):
+            run.halt(paused=f"the server is down (nothing delivered for {silent:.0f}s): {detail}")
+        self.give_back = True  # the rest of the chunk goes back to the lane for a worker with a connection
+        return backoff(options.retry_delay, min(failures, 6), 30.0)
+
+    def _throttle(self, lane: Lane) -> None:
+        """The provider asks us to slow down: space its messages out and let it cool off a while."""
+        with self.run.lanes.cond:
+            first = lane.limits.retry_delay
+            lane.strikes += 1
+            lane.pace = min(max(lane.pace * 2, first / 4), first * 30)
+            lane.cool_until = time.monotonic() + backoff(first, lane.strikes, 300.0)
+
+    def _pause_lane(self, lane: Lane, reason: str) -> None:
+        run = self.run
+        for job in run.lanes.pause(lane, reason):
+            run.report(Released(job, job.provider))
+        log.info("paused %s: %s", lane.name, reason)
