@@ -107,7 +107,7 @@ def rebuild_index(ws: Workspace, *, workers: int | None = None) -> int:
     """Drop and rebuild the whole index from the articles table; returns the number indexed.
 
     ``workers``: processes for the text analysis (default: the CPU count on an
-    archive of 20,000 articles or more, else none).
+    archive of 5,000 articles or more, else none).
     """
     db = related_db(ws)
     conn = db.conn
