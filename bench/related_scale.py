@@ -16,8 +16,9 @@ ours: scikit-learn's TfidfVectorizer fit next to our build, and its all-pairs
 cosine top 3 (fit included) next to ``--export``.  Memory is the peak of the
 step's process and all its workers summed (sampled from /proc every 20 ms).
 
-``--export`` also times every article's list at once (``articles related --all``),
-which runs in one worker process per CPU on archives of 5,000 articles or more.
+``--export`` also times every article's list at once (``articles related --all``:
+the lists alone, and ``--json``, which also names each link's reasons), which runs
+in one worker process per CPU on archives of 5,000 articles or more.
 
 ``--embeddings`` measures with ``[related] embeddings`` on (needs the extra;
 the build then embeds every article: 0.2 s each for 500 words on two CPU cores
@@ -192,7 +193,7 @@ def sklearn_peer(folder: Path, step: str) -> dict:
 
 def measure(folder: Path, step: str) -> dict:
     """One step in this process: 'build', 'add' (one new article) or 'issue' (10 items' lists)."""
-    from newsletter.related import on_articles_changed, rebuild_index, related_articles
+    from newsletter.related import issue_related, on_articles_changed, rebuild_index, related_articles
     from newsletter.workspace import Workspace
 
     if step in ("fit", "pairs"):
@@ -221,18 +222,18 @@ def measure(folder: Path, step: str) -> dict:
             on_articles_changed(ws, [new_id])
             times.append(time.perf_counter() - started)
         return {"seconds": float(np.median(times)), "peak_mb": peak_mb(), "start_mb": before}
-    if step == "export":
+    if step in ("export", "export_json"):  # as `articles related --all` prints them: without / with reasons
         from newsletter.related import all_related
 
         with TotalMemory() as memory:
             started = time.perf_counter()
-            count = sum(1 for _ in all_related(ws))
+            count = sum(1 for _ in all_related(ws, explain=step == "export_json"))
             seconds = time.perf_counter() - started
         return {"seconds": seconds, "articles": count, "peak_mb": memory.peak}
     items = [r[0] for r in ws.db.execute("SELECT id FROM articles ORDER BY published_at DESC, id DESC LIMIT 10")]
     related_articles(ws, items[0])  # first query opens the database and loads the schema
     started = time.perf_counter()
-    lists = {i: related_articles(ws, i, exclude=items) for i in items}
+    lists = issue_related(ws, items)  # what the issue build asks: the items scored together
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "links": sum(len(v) for v in lists.values()), "peak_mb": peak_mb(),
             "start_mb": before}
@@ -270,6 +271,8 @@ def main() -> None:
     parser.add_argument("--export", action="store_true", help="also time every article's list at once (--all)")
     parser.add_argument("--runs", type=int, default=3, help="interleaved runs; medians are shown (3)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 2,000 articles, one run")
+    parser.add_argument("--only", help="run only these steps (comma-separated: build,fit,issue,add,export,pairs,"
+                        "export_json)")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -293,21 +296,25 @@ def main() -> None:
         folder = root / f"ws-{size}"
         if not (folder / "newsletter.db").exists():
             run_step("--step", "generate", "--folder", str(folder), "--size", str(size))
-        steps = ["build", "fit", "issue", "add"] + (["export", "pairs"] if args.export else [])
+        steps = ["build", "fit", "issue", "add"] + (["export", "pairs", "export_json"] if args.export else [])
+        if args.only:
+            steps = [s for s in args.only.split(",") if s]
         results: dict[str, list[dict]] = {step: [] for step in steps}
         for _ in range(runs):  # interleaved: ours and the peer see the same machine load
             for step in steps:
                 results[step].append(run_step("--step", step, "--folder", str(folder)))
         print(f"{size} articles, {text_megabytes(folder / 'newsletter.db'):.0f} MB of text")
         for ours, peer, label in (("build", "fit", "build index vs sklearn TF-IDF fit"),
-                                  ("export", "pairs", "--all lists vs sklearn all-pairs top 3")):
-            if ours not in results:
+                                  ("export", "pairs", "--all lists vs sklearn all-pairs top 3"),
+                                  ("export_json", "pairs", "--all --json (with reasons) vs the same")):
+            if ours not in results or peer not in results:
                 continue
             a, b = _median(results[ours]), _median(results[peer])
             print(f"  {label}: {_spread(results[ours])} s, {a['peak_mb']:.0f} MB vs {_spread(results[peer])} s, "
                   f"{b['peak_mb']:.0f} MB: ours / peer {a['seconds'] / b['seconds']:.2f}x")
-        print(f"  add one article: {_spread(results['add'], 1000)} ms; a 10-item issue's lists: "
-              f"{_spread(results['issue'], 1000)} ms", flush=True)
+        if "add" in results and "issue" in results:
+            print(f"  add one article: {_spread(results['add'], 1000)} ms; a 10-item issue's lists: "
+                  f"{_spread(results['issue'], 1000)} ms", flush=True)
     if not args.keep:
         import shutil
 

@@ -43,7 +43,7 @@ def rank_central(ws: Workspace, pins: list[int], length: int = PLAN_LENGTH) -> l
     counts: Counter[int] = Counter()
     strength: dict[int, float] = defaultdict(float)
     picks: dict[int, set[int]] = {}
-    for article_id, links in all_related(ws):
+    for article_id, links in all_related(ws, explain=False):
         picks[article_id] = {link.article_id for link in links}
         for link in links:
             counts[link.article_id] += 1

@@ -114,7 +114,7 @@ def _print_all(ws: Workspace, limit: int | None, as_json: bool) -> None:
     progress = Progress(total, "Ranking") if total >= 1000 else None  # a big archive takes minutes
     if as_json:
         click.echo('{"articles": [', nl=False)
-    for article_id, links in all_related(ws, limit=limit):
+    for article_id, links in all_related(ws, limit=limit, explain=as_json):  # the text lists show no reasons
         if progress is not None:
             progress(1)
         if as_json:

@@ -1,8 +1,10 @@
 """Every article's related links at once (``articles related --all``), in worker processes on big archives.
 
-Each worker opens its own connection and ranks a run of article ids exactly as
-:func:`.links.rank_links` does for one article, so the lists equal the
-one-at-a-time answers; results come back in article id order.
+The whole index is read into memory once (:meth:`.archive.Archive.load_all`) and
+the articles are scored in blocks (:func:`.ranking.scored_blocks`, one sparse
+product per block) with the very rules of :func:`.links.rank_links`, so the lists
+equal the one-at-a-time answers.  Each worker loads its own copy; results come
+back in article id order.
 """
 
 from __future__ import annotations
@@ -18,20 +20,22 @@ from typing import Any
 from .. import db as dbmod
 from ..settings import Section
 from ..workspace import Workspace
+from .archive import Archive
 from .index import refresh_embeddings, sync_index
-from .links import RelatedLink, rank_links
-from .ranking import load_query
+from .links import RelatedLink, rank_many
 from .schema import related_db
 
 PARALLEL_FROM = 5_000  # articles; below this, starting workers costs more than it saves
-_RUN = 250  # article ids per task
+_RUN = 1000  # article ids per task
 
 Lists = list[tuple[int, list[RelatedLink]]]
 
 
-def all_related(ws: Workspace, *, limit: int | None = None,
-                workers: int | None = None) -> Iterator[tuple[int, list[RelatedLink]]]:
+def all_related(ws: Workspace, *, limit: int | None = None, workers: int | None = None,
+                explain: bool = True) -> Iterator[tuple[int, list[RelatedLink]]]:
     """Every indexed article's related links, in article id order (for export and evaluation).
+
+    ``explain=False``: the same links without their reasons (much faster: no article text is read).
 
     ``workers``: processes to rank in (default: the CPU count on an archive of
     ``PARALLEL_FROM`` articles or more).  Embeddings are brought up to date first,
@@ -45,34 +49,30 @@ def all_related(ws: Workspace, *, limit: int | None = None,
     if workers is None:
         workers = (os.cpu_count() or 1) if len(ids) >= PARALLEL_FROM else 0
     if workers < 2:
-        yield from _rank_run(db, settings, ids, limit)
+        yield from _rank_run(db, settings, ids, limit, explain)
         return
-    yield from _in_workers(ws.database_path, dict(settings), ids, limit, workers)
+    yield from _in_workers(ws.database_path, dict(settings), ids, limit, workers, explain)
 
 
-def _rank_run(db: Any, settings: Section, ids: list[int], limit: int | None,
-              dfs: dict[int, int] | None = None) -> Iterator[tuple[int, list[RelatedLink]]]:
-    dfs = {} if dfs is None else dfs  # the archive does not change while this reads: look each df up once
-    for article_id in ids:
-        query = load_query(db, article_id)
-        if query is not None:
-            yield article_id, rank_links(db, query, settings, limit=limit, dfs=dfs)
+def _rank_run(db: Any, settings: Section, ids: list[int], limit: int | None, explain: bool,
+              archive: Archive | None = None) -> Iterator[tuple[int, list[RelatedLink]]]:
+    archive = Archive(db).load_all() if archive is None else archive  # the archive does not change meanwhile
+    yield from rank_many(archive, ids, settings, limit=limit, explain=explain)
 
 
-_worker_dfs: dict[str, dict[int, int]] = {}  # per database, for the life of one worker process (one export)
+_worker_archive: dict[str, Archive] = {}  # per database, for the life of one worker process (one export)
 
 
-def _worker_run(database: str, settings: dict[str, Any], ids: list[int], limit: int | None) -> Lists:
-    """One task in a worker process: its own read connection, the same ranking."""
-    db = dbmod.connect(database)
-    try:
-        return list(_rank_run(db, Section("related", settings), ids, limit, _worker_dfs.setdefault(database, {})))
-    finally:
-        db.conn.close()
+def _worker_run(database: str, settings: dict[str, Any], ids: list[int], limit: int | None,
+                explain: bool) -> Lists:
+    """One task in a worker process: its own connection and loaded archive, the same ranking."""
+    if database not in _worker_archive:
+        _worker_archive[database] = Archive(dbmod.connect(database)).load_all()
+    return list(_rank_run(None, Section("related", settings), ids, limit, explain, _worker_archive[database]))
 
 
 def _in_workers(database: Path, settings: dict[str, Any], ids: list[int], limit: int | None,
-                workers: int) -> Iterator[tuple[int, list[RelatedLink]]]:
+                workers: int, explain: bool) -> Iterator[tuple[int, list[RelatedLink]]]:
     """Runs of ids ranked in ``workers`` processes, yielded in order; a few runs in flight at most."""
     context = multiprocessing.get_context("spawn")  # never fork a process holding a database connection
     runs = (ids[start : start + _RUN] for start in range(0, len(ids), _RUN))
@@ -80,7 +80,7 @@ def _in_workers(database: Path, settings: dict[str, Any], ids: list[int], limit:
     try:
         pending: deque[Future] = deque()
         for run in runs:
-            pending.append(pool.submit(_worker_run, str(database), settings, run, limit))
+            pending.append(pool.submit(_worker_run, str(database), settings, run, limit, explain))
             if len(pending) > 2 * workers:
                 yield from pending.popleft().result()
         while pending:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from ..articles import articles_without_url
 from ..workspace import Workspace
-from .links import RelatedLink, related_articles
+from .links import RelatedLink, ranked
 
 
 def issue_related(ws: Workspace, article_ids: Sequence[int], *,
@@ -28,7 +28,8 @@ def issue_related(ws: Workspace, article_ids: Sequence[int], *,
     # Enough candidates that every item still has ``count`` after its betters took theirs.
     pool_size = count * len(items)
     unlinkable = sorted(articles_without_url(ws))  # no public URL yet: nothing a reader could click
-    pools = {a: related_articles(ws, a, exclude=[*items, *unlinkable], limit=pool_size) for a in items}
+    found = ranked(ws, items, exclude=[*items, *unlinkable], limit=pool_size)  # scored together
+    pools = {a: found.get(a, []) for a in items}
     chosen: dict[int, list[RelatedLink]] = {a: [] for a in items}
     used: set[int] = set()
     for item, links in pools.items():  # pins first, kept for the item that pinned them

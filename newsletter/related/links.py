@@ -10,26 +10,23 @@ articles' embedding cosine (:mod:`.embeddings`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import sqlite_utils
 
 from ..settings import Section
 from ..workspace import Workspace
+from .archive import Archive
 from .evidence import POOL, evidence
 from .index import ANALYZER, DocVector, refresh_embeddings, sync_index
 from .ranking import (
     Query,
-    TextMatch,
-    Weighted,
+    QueryTerms,
     load_query,
+    scored_blocks,
     similarity,
-    tag_scores,
     tag_strength,
-    text_scores,
-    weighted,
 )
 from .schema import has_articles_table, related_db
 
@@ -54,65 +51,88 @@ def related_articles(
     ws: Workspace, article_id: int, *, exclude: Iterable[int] = (), limit: int | None = None
 ) -> list[RelatedLink]:
     """The related links of ``article_id``, best first; [] for an unknown article or empty archive."""
+    return ranked(ws, [article_id], exclude=exclude, limit=limit).get(article_id, [])
+
+
+def ranked(ws: Workspace, article_ids: Sequence[int], *, exclude: Iterable[int] = (),
+           limit: int | None = None, archive: Archive | None = None,
+           explain: bool = True) -> dict[int, list[RelatedLink]]:
+    """The related links of several articles, scored together (one read of the index for all of them).
+
+    Articles not in the archive are left out.  ``archive``: an already open (perhaps loaded) one;
+    ``explain=False``: links without their reasons (reading each article's words for them is the slow part).
+    """
     db = related_db(ws)
     if not has_articles_table(db):
-        return []
-    query = load_query(db, article_id)
-    if query is None:  # articles stored before the index existed, or without the importer's call
-        if not db.execute("SELECT 1 FROM articles WHERE id = ?", [article_id]).fetchone():
-            return []
-        sync_index(ws)
-        query = load_query(db, article_id)
-        if query is None:
-            return []
-    refresh_embeddings(ws)  # switched on, or articles changed while it was off; a count when all are in
-    return rank_links(db, query, ws.settings.related, exclude=exclude, limit=limit)
+        return {}
+    if archive is None:
+        known = Archive(db).vectors(list(article_ids))
+        if len(known) < len(set(article_ids)):  # stored before the index existed, or without the importer's call
+            marks = ",".join("?" * len(article_ids))
+            if db.execute(f"SELECT count(*) FROM articles WHERE id IN ({marks})", list(article_ids)).fetchone()[0] \
+                    > len(known):
+                sync_index(ws)
+        refresh_embeddings(ws)  # switched on, or articles changed while it was off; a count when all are in
+        archive = Archive(db)
+    return dict(rank_many(archive, article_ids, ws.settings.related, exclude=exclude, limit=limit,
+                          explain=explain))
+
+
+def rank_many(archive: Archive, article_ids: Iterable[int], settings: Section, *, exclude: Iterable[int] = (),
+              limit: int | None = None, explain: bool = True) -> Iterator[tuple[int, list[RelatedLink]]]:
+    """Each indexed article of ``article_ids`` with its links, in the order given."""
+    queries = [q for q in (load_query(archive, a) for a in article_ids) if q is not None]
+    exclude = set(exclude)
+    for query, terms, row, tagged in scored_blocks(archive, queries, settings.query_terms, settings.tag_weight):
+        yield query.article_id, rank_links(archive, query, terms, row, tagged, settings, exclude=exclude,
+                                           limit=limit, explain=explain)
 
 
 def rank_links(
-    db: sqlite_utils.Database, query: Query, settings: Section, *,
-    exclude: Iterable[int] = (), limit: int | None = None, dfs: dict[int, int] | None = None,
+    archive: Archive, query: Query, terms: QueryTerms, row: np.ndarray, tagged: np.ndarray | None,
+    settings: Section, *, exclude: Iterable[int] = (), limit: int | None = None, explain: bool = True,
 ) -> list[RelatedLink]:
-    """Apply the rules to the scored candidates of ``query`` (``dfs``: a df cache to share)."""
+    """Apply the rules to the scored candidates of ``query``.
+
+    ``row``: every article id's score; ``tagged``: the tag part of it (None: no telling tag shared);
+    ``explain=False``: the same links, without reasons.
+    """
     limit = settings.count if limit is None else limit
     if limit <= 0:
         return []
-    dfs = {} if dfs is None else dfs
-    match = text_scores(db, query, settings.query_terms, dfs)
-    tags = tag_scores(db, query) if settings.tag_weight > 0 else {}
-    ids, scores = _combine(match, tags, settings.tag_weight)
+    ids = np.flatnonzero(row > 0)
+    scores = row[ids]
     cosines: dict[int, float] = {}
     if settings.embeddings and settings.embedding_weight > 0:
         from .embeddings import blend, model_name
 
-        scores, cosines = blend(db, query.article_id, ids, scores, settings.embedding_weight,
+        scores, cosines = blend(archive.db, query.article_id, ids, scores, settings.embedding_weight,
                                 model_name(str(settings.embedding_model)))
-    edits = db.conn.execute(
-        "SELECT other_id, action FROM related_edits WHERE article_id = ? ORDER BY position", [query.article_id]
-    ).fetchall()
+    edits = archive.edits(query.article_id)
     skip = set(exclude) | {query.article_id} | {o for o, action in edits if action == "block"}
     pinned = [o for o, action in edits if action == "pin" and o not in skip]
-    indexed = _published(db, pinned)  # a pinned article since deleted is left out
+    indexed = archive.published(pinned)  # a pinned article since deleted is left out
     pins = [o for o in pinned if o in indexed][:limit]
     keep = (scores > 0) & ~np.isin(ids, list(skip | set(pins)))
     older_than = None if settings.include_newer else query.published_at or None
-    words = _Words(db, query.article_id)
-    ids, scores, proof = _with_evidence(db, query, ids[keep], scores[keep], older_than, tags, cosines, limit,
-                                        dfs, words)
+    words = _Words(archive, query.article_id) if explain else None
+    ids, scores, proof = _with_evidence(archive, query, ids[keep], scores[keep], older_than, tagged, cosines,
+                                        limit, words, settings.min_score)
     keep = scores >= settings.min_score
     chosen = list(pins)
-    vectors: dict[int, Weighted] = {}
-    for other in _best_first(db, ids[keep], scores[keep], older_than):
+    for other in _best_first(archive, ids[keep], scores[keep], older_than):
         if len(chosen) >= limit:
             break
-        if not _near_duplicate(db, other, chosen, vectors, query.archive_size, settings.near_duplicate, dfs):
+        if not _near_duplicate(archive, other, chosen, settings.near_duplicate):
             chosen.append(other)
     score_of = dict(zip(ids.tolist(), scores.tolist(), strict=True))
-    tag_df = _tag_frequencies(db, query.tags)
+    if words is None:
+        return [RelatedLink(other, score_of.get(other, 0.0), [], pinned=other in pins) for other in chosen]
+    reasons = _reasons(archive, query, chosen, terms, words)
     return [
         RelatedLink(other, score_of.get(other, 0.0),
                     (["pinned by the editor"] if other in pins else [])
-                    + _reasons(db, query, other, match, tag_df, words)
+                    + reasons[other]
                     + proof.get(other, [])
                     + ([f"meaning: {cosines[other]:.2f} (embeddings)"] if other in cosines else []),
                     pinned=other in pins)
@@ -120,30 +140,42 @@ def rank_links(
     ]
 
 
-def _with_evidence(db: sqlite_utils.Database, query: Query, ids: np.ndarray, scores: np.ndarray,
-                   older_than: str | None, tags: dict[int, float], cosines: dict[int, float], limit: int,
-                   dfs: dict[int, int], words: _Words) -> tuple[np.ndarray, np.ndarray, dict[int, list[str]]]:
+def _top(ids: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` best scores, best first, equal scores the higher id first (a full sort's head)."""
+    if len(scores) > k:
+        cut = np.partition(scores, len(scores) - k)[len(scores) - k]
+        inside = np.flatnonzero(scores >= cut)
+    else:
+        inside = np.arange(len(scores))
+    return inside[np.lexsort((-ids[inside], -scores[inside]))][:k]
+
+
+def _with_evidence(archive: Archive, query: Query, ids: np.ndarray, scores: np.ndarray, older_than: str | None,
+                   tagged: np.ndarray | None, cosines: dict[int, float], limit: int,
+                   words: _Words | None, min_score: float) -> tuple[np.ndarray, np.ndarray, dict[int, list[str]]]:
     """The best candidates with evidence beyond common words, hub pages damped (see :mod:`.evidence`).
 
     Returns their ids, damped scores, and per id what to add to its reasons.
     """
     size = max(POOL, 5 * limit)
-    order = np.lexsort((-ids, -scores))
     if older_than is not None:  # only older ones can be chosen: fill the pool with those
-        head = order[: 50 * size]
-        published = _published(db, ids[head].tolist())
+        head = _top(ids, scores, 50 * size)
+        published = archive.published(ids[head].tolist())
         order = head[np.array([published.get(i, "") < older_than for i in ids[head].tolist()], dtype=bool)]
+    else:
+        order = _top(ids, scores, size)
     ids, scores = ids[order[:size]], scores[order[:size]]
-    found = evidence(db, query, ids, dfs)
-    named = words(sorted({t for shared in found.distinctive for t in shared})) if found.distinctive else {}
+    found = evidence(archive, query, ids, wanted=scores >= min_score)  # damping only lowers a score
+    named = words(sorted({t for shared in found.distinctive for t in shared})) if words is not None else {}
     keep, proof = [], {}
     for i, (other, factor, shared) in enumerate(zip(ids.tolist(), found.factor.tolist(), found.distinctive,
                                                    strict=True)):
-        strong_tag = tags.get(other, 0.0) >= STRONG_TAG
         match = cosines.get(other, 0.0) >= EMBEDDING_MATCH
-        if not (shared or strong_tag or match):
+        if not (shared or (tagged is not None and tagged[other] >= STRONG_TAG) or match):
             continue  # only common words in common
         keep.append(i)
+        if words is None:
+            continue
         notes = []
         if shared:
             notes.append(f"distinctive: {', '.join(named[t] for t in shared[:5])} "
@@ -155,23 +187,7 @@ def _with_evidence(db: sqlite_utils.Database, query: Query, ids: np.ndarray, sco
     return ids[keep_at], scores[keep_at] * found.factor[keep_at], proof
 
 
-def _combine(match: TextMatch, tags: dict[int, float], tag_weight: float) -> tuple[np.ndarray, np.ndarray]:
-    """One score per candidate: text score plus ``tag_weight`` times the tag score."""
-    if not tags:
-        return match.ids, match.scores
-    tag_ids = np.fromiter(tags.keys(), dtype=np.int64, count=len(tags))
-    tag_values = np.fromiter(tags.values(), dtype=np.float64, count=len(tags))
-    size = int(max(match.ids.max(initial=0), tag_ids.max())) + 1  # ids index dense arrays: no sort
-    present = np.zeros(size, dtype=bool)
-    present[match.ids] = present[tag_ids] = True
-    scores = np.zeros(size)
-    scores[match.ids] += match.scores
-    scores[tag_ids] += tag_weight * tag_values
-    ids = np.flatnonzero(present)
-    return ids, scores[ids]
-
-
-def _best_first(db: sqlite_utils.Database, ids: np.ndarray, scores: np.ndarray,
+def _best_first(archive: Archive, ids: np.ndarray, scores: np.ndarray,
                 older_than: str | None) -> Iterator[int]:
     """Candidates by score, equal scores the more recent first; only older ones if ``older_than``."""
     rounded = np.round(scores, 9)
@@ -182,7 +198,7 @@ def _best_first(db: sqlite_utils.Database, ids: np.ndarray, scores: np.ndarray,
         while end < len(order) and rounded[order[end]] == rounded[order[end - 1]]:
             end += 1  # a batch never splits a tie
         batch = list(zip(ids[order[start:end]].tolist(), rounded[order[start:end]].tolist(), strict=True))
-        published = _published(db, [other for other, _ in batch])
+        published = archive.published([other for other, _ in batch])
         batch.sort(key=lambda c: (c[1], published.get(c[0], ""), c[0]), reverse=True)
         for other, _ in batch:
             if older_than is None or published.get(other, "") < older_than:
@@ -190,73 +206,64 @@ def _best_first(db: sqlite_utils.Database, ids: np.ndarray, scores: np.ndarray,
         start = end
 
 
-def _published(db: sqlite_utils.Database, ids: list[int]) -> dict[int, str]:
-    out: dict[int, str] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        out.update(db.conn.execute(
-            f"SELECT article_id, published_at FROM related_docs WHERE article_id IN ({marks})", chunk))
-    return out
-
-
-def _weighted(db: sqlite_utils.Database, article_id: int, cache: dict[int, Weighted], n: int,
-              dfs: dict[int, int]) -> Weighted:
-    if article_id not in cache:
-        blob = db.execute("SELECT vector FROM related_docs WHERE article_id = ?", [article_id]).fetchone()[0]
-        cache[article_id] = weighted(db, DocVector.from_blob(blob), n, dfs)
-    return cache[article_id]
-
-
-def _near_duplicate(db, other: int, chosen: list[int], cache: dict[int, Weighted], n: int,
-                    threshold: float, dfs: dict[int, int]) -> bool:
+def _near_duplicate(archive: Archive, other: int, chosen: list[int], threshold: float) -> bool:
     """Whether ``other`` reads almost the same as a link already chosen."""
     if threshold >= 1.0 or not chosen:
         return False
-    vec = _weighted(db, other, cache, n, dfs)
-    return any(similarity(vec, _weighted(db, c, cache, n, dfs)) >= threshold for c in chosen)
+    return any(similarity(archive, other, c) >= threshold for c in chosen)
 
 
-def _tag_frequencies(db: sqlite_utils.Database, tags: list[str]) -> dict[str, int]:
-    return {t: db.execute("SELECT count(*) FROM related_tags WHERE tag = ?", [t]).fetchone()[0] for t in tags}
+def _shared_terms(archive: Archive, query: Query, terms: QueryTerms,
+                  other: DocVector | None) -> tuple[list[int], list[int]]:
+    """The heaviest five shared looked-up terms, and the heaviest three of them in either title."""
+    if other is None:
+        return [], []
+    mine, theirs, contrib = terms.contributions(archive, other)
+    if not len(mine):
+        return [], []
+    order = np.argsort(-contrib, kind="stable")
+    shared = terms.term_ids[mine[order]].tolist()
+    own = archive.positions(query.vector.term_ids, terms.term_ids[mine[order]])
+    titled = (query.vector.title[own] > 0) | (other.title[theirs[order]] > 0)
+    return shared[:5], [t for t, flag in zip(shared, titled.tolist(), strict=True) if flag][:3]
 
 
-def _reasons(db: sqlite_utils.Database, query: Query, other: int, match: TextMatch,
-             tag_df: dict[str, int], words_of: _Words) -> list[str]:
-    """Why ``other`` matched: its heaviest shared words, title words, and shared tags."""
-    reasons = []
-    mask = match.postings[:, 1] == other
-    if mask.any():
-        contrib, idx, sub = match.contributions[mask], match.term_index[mask], match.postings[mask]
-        order = np.argsort(-contrib, kind="stable")
-        term_ids = [int(query.vector.term_ids[idx[i]]) for i in order[:5]]
-        titled = [int(query.vector.term_ids[idx[i]]) for i in order
-                  if query.vector.title[idx[i]] > 0 or sub[i, 3] > 0][:3]
-        words = words_of(term_ids + titled)
-        reasons.append("words: " + ", ".join(words[t] for t in term_ids))
-        if titled:
-            reasons.append("title: " + ", ".join(words[t] for t in titled))
-    other_tags = {r[0] for r in db.conn.execute("SELECT tag FROM related_tags WHERE article_id = ?", [other])}
-    shared = sorted((t for t in query.tags if t in other_tags),
-                    key=lambda t: (-tag_strength(tag_df[t], query.archive_size), t))
-    if shared:
-        reasons.append("tags: " + ", ".join(f"{t} ({tag_df[t]} articles)" for t in shared))
-    return reasons
+def _reasons(archive: Archive, query: Query, links: list[int], terms: QueryTerms,
+             words_of: _Words) -> dict[int, list[str]]:
+    """Why each link matched: its heaviest shared words, title words, and shared tags."""
+    vectors = archive.vectors(links)
+    shared = {other: _shared_terms(archive, query, terms, vectors.get(other)) for other in links}
+    words = words_of(sorted({t for heavy, titled in shared.values() for t in heavy + titled}))
+    members = {t: archive.tag_members(t) for t in query.tags}
+    out = {}
+    for other in links:
+        heavy, titled = shared[other]
+        reasons = []
+        if heavy:
+            reasons.append("words: " + ", ".join(words[t] for t in heavy))
+            if titled:
+                reasons.append("title: " + ", ".join(words[t] for t in titled))
+        tags = sorted((t for t in query.tags if other in set(members[t].tolist())),
+                      key=lambda t: (-tag_strength(len(members[t]), query.archive_size), t))
+        if tags:
+            reasons.append("tags: " + ", ".join(f"{t} ({len(members[t])} articles)" for t in tags))
+        out[other] = reasons
+    return out
 
 
 class _Words:
     """The query article's own words for term ids (stems are not for people)."""
 
-    def __init__(self, db: sqlite_utils.Database, article_id: int) -> None:
-        self._db, self._article_id = db, article_id
-        self._row: tuple[str, str] | None = None
+    def __init__(self, archive: Archive, article_id: int) -> None:
+        self._archive, self._article_id = archive, article_id
+        self._surface: dict[str, str] | None = None
 
     def __call__(self, term_ids: list[int]) -> dict[int, str]:
-        marks = ",".join("?" * len(term_ids))
-        stems = dict(self._db.conn.execute(f"SELECT id, term FROM related_terms WHERE id IN ({marks})", term_ids))
-        if self._row is None:
-            row = self._db.conn.execute(
+        if not term_ids:
+            return {}
+        stems = self._archive.stems(term_ids)
+        if self._surface is None:  # one reading of the text serves every call
+            row = self._archive.db.conn.execute(
                 "SELECT title, body_text FROM articles WHERE id = ?", [self._article_id]).fetchone()
-            self._row = (row[0], row[1]) if row else ("", "")
-        surface = ANALYZER.surface_words(*self._row, stems=set(stems.values()))
-        return {t: surface.get(stem, stem) for t, stem in stems.items()}
+            self._surface = ANALYZER.surface_words(*(row or ("", "")))
+        return {t: self._surface.get(stem, stem) for t, stem in stems.items()}

@@ -39,15 +39,7 @@ def _analyse(texts: list[tuple[str, str]]) -> Analysed:
     Each distinct term of the chunk is sent back once (not once per article): less to pickle,
     and fewer vocabulary lookups in the process that writes.
     """
-    local: dict[str, int] = {}
-    out = []
-    for title, body in texts:
-        vector = ANALYZER.vector(title or "", body or "")
-        for term in vector.terms:
-            local.setdefault(term, len(local))
-        positions = np.fromiter(map(local.__getitem__, vector.terms), dtype=np.int32, count=len(vector.terms))
-        out.append((positions, vector.body, vector.title))
-    return list(local), out
+    return ANALYZER.vectors(texts)
 
 
 class _Vocabulary(dict):
@@ -115,7 +107,7 @@ def rebuild_index(ws: Workspace, *, workers: int | None = None) -> int:
     """Drop and rebuild the whole index from the articles table; returns the number indexed.
 
     ``workers``: processes for the text analysis (default: the CPU count on an
-    archive of 20,000 articles or more, else none).
+    archive of 5,000 articles or more, else none).
     """
     db = related_db(ws)
     conn = db.conn

@@ -8,11 +8,10 @@ updated one article at a time and still equal a rebuild:
 
 from __future__ import annotations
 
-import math
 import re
 import threading
-from collections import Counter
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 import snowballstemmer
@@ -73,11 +72,45 @@ class _StemCache(dict):
         return stem
 
 
+class _WordIds(dict):
+    """Word as found -> id of its stem (-1 for a stop word); ``stems[id]`` is the stem.
+
+    Kept for the life of the process like the stem cache; looked up through a C-level ``map``.
+    """
+
+    def __init__(self, cache: _StemCache, lock: threading.Lock) -> None:
+        super().__init__()
+        self._cache, self._lock = cache, lock
+        self.stems: list[str] = []
+        self._ids: dict[str, int] = {}
+
+    def __missing__(self, word: str) -> int:
+        stem = self._cache[word]
+        with self._lock:  # ids are handed out one at a time
+            if stem and stem not in self._ids:
+                self._ids[stem] = len(self.stems)
+                self.stems.append(stem)
+            if len(self) > _MAX_STEM_CACHE:
+                self.clear()
+            found = self[word] = self._ids[stem] if stem else -1
+        return found
+
+
+def _ids(local: _WordIds, docs: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """Stem ids of every word of ``docs`` (stop words dropped), and each one's document index."""
+    sizes = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+    ids = np.fromiter(map(local.__getitem__, chain.from_iterable(docs)), dtype=np.int64, count=int(sizes.sum()))
+    owner = np.repeat(np.arange(len(docs)), sizes)
+    kept = ids >= 0
+    return ids[kept], owner[kept]
+
+
 class Analyzer:
     """Tokeniser + Snowball English stemmer (PyStemmer's C build); each distinct word is stemmed once."""
 
     def __init__(self) -> None:
         self._cache = _StemCache(snowballstemmer.stemmer("english"), threading.Lock())
+        self._word_ids = _WordIds(self._cache, threading.Lock())
 
     def tokens(self, text: str) -> list[str]:
         """Stems of the words of ``text`` in order, without stop words."""
@@ -85,37 +118,57 @@ class Analyzer:
 
     def vector(self, title: str, body: str) -> TermVector:
         """The weighted terms of one article (title counted in the body vector too)."""
-        stem = self._cache.__getitem__
-        in_title = Counter(map(stem, _WORD.findall((title or "").lower())))
-        counts = Counter(map(stem, _WORD.findall((body or "").lower())))
-        counts.update(in_title)
-        counts.pop("", None)
-        in_title.pop("", None)
-        terms = sorted(counts)
-        body_w = np.log(np.fromiter(map(counts.__getitem__, terms), dtype=np.float64, count=len(terms))) + 1.0
-        norm = float(np.sqrt((body_w * body_w).sum())) or 1.0
-        title_w = np.fromiter(map(in_title.__contains__, terms), dtype=np.float64, count=len(terms))
-        title_w /= math.sqrt(len(in_title)) or 1.0
-        return TermVector(terms, (body_w / norm).astype(np.float32), title_w.astype(np.float32))
+        stems, [(positions, body_w, title_w)] = self.vectors([(title, body)])
+        return TermVector([stems[p] for p in positions.tolist()], body_w, title_w)
+
+    def vectors(self, texts: list[tuple[str, str]]) -> tuple[list[str], list[tuple[np.ndarray, ...]]]:
+        """The weighted terms of many (title, body) pairs at once: the chunk's distinct stems, sorted,
+        and per article the positions of its terms in that list (ascending) with body and title weights.
+
+        Words are counted in arrays, not one by one in Python; an article's weights depend on its
+        own text alone (the same whether it comes alone or in a chunk).
+        """
+        titles = [_WORD.findall((t or "").lower()) for t, _ in texts]
+        bodies = [_WORD.findall((b or "").lower()) for _, b in texts]
+        title_ids = _ids(self._word_ids, titles)
+        body_ids = _ids(self._word_ids, bodies)
+        present = np.unique(np.concatenate([title_ids[0], body_ids[0]]))  # this chunk's stems, by id
+        names = [self._word_ids.stems[i] for i in present.tolist()]
+        ranks = np.empty(int(present.max(initial=-1)) + 1, dtype=np.int64)  # stem id -> rank in sorted stems
+        ranks[present[sorted(range(len(names)), key=names.__getitem__)]] = np.arange(len(names))
+        stems = sorted(names)
+        title_ids = (ranks[title_ids[0]], title_ids[1])
+        body_ids = (ranks[body_ids[0]], body_ids[1])
+        width = max(len(stems), 1)
+        title_keys = np.unique(title_ids[1] * width + title_ids[0])
+        keys, counts = np.unique(np.concatenate([title_ids[1] * width + title_ids[0],
+                                                 body_ids[1] * width + body_ids[0]]), return_counts=True)
+        doc_of, positions = np.divmod(keys, width)
+        weights = np.log(counts.astype(np.float64)) + 1.0
+        starts = np.searchsorted(doc_of, np.arange(len(texts) + 1))
+        filled = starts[1:] > starts[:-1]
+        norms = np.ones(len(texts))
+        if len(weights):  # a plain left-to-right sum per article (reduceat), alone or in a chunk
+            norms[filled] = np.sqrt(np.add.reduceat(weights * weights, starts[:-1][filled]))
+        title_count = np.bincount(title_keys // width, minlength=len(texts))
+        in_title = np.isin(keys, title_keys, assume_unique=True)
+        title_w = np.where(in_title, 1.0 / np.sqrt(np.maximum(title_count, 1))[doc_of], 0.0).astype(np.float32)
+        body_w = (weights / norms[doc_of]).astype(np.float32)
+        positions = positions.astype(np.int32)
+        return stems, [(positions[a:b], body_w[a:b], title_w[a:b])
+                       for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True)]
 
     def surface_words(self, title: str, body: str, stems: set[str] | None = None) -> dict[str, str]:
         """Stem -> the first word of the text that has it (to show a person words, not stems).
 
-        With ``stems``, only those, and the reading stops once each is found.
+        With ``stems``, only those.  The loop runs in C: a dict built from the words in reverse
+        keeps each stem's first word.
         """
-        words: dict[str, str] = {}
-        wanted = None if stems is None else set(stems)
-        for text in (title or "", body or ""):
-            for word in _WORD.finditer(text.lower()):
-                word = word.group()
-                stem = self._cache[word]
-                if stem and stem not in words and (wanted is None or stem in wanted):
-                    words[stem] = word.split("'", 1)[0]
-                    if wanted is not None:
-                        wanted.discard(stem)
-                        if not wanted:
-                            return words
-        return words
+        words = _WORD.findall(f"{title or ''}\n{body or ''}".lower())
+        found = dict(zip(reversed(list(map(self._cache.__getitem__, words))), reversed(words), strict=True))
+        found.pop("", None)
+        keys = found.keys() if stems is None else stems & found.keys()
+        return {stem: found[stem].split("'", 1)[0] for stem in keys}
 
 
 def normalise_tag(tag: str) -> str:

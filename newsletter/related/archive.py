@@ -1,0 +1,253 @@
+"""The stored index as ranking reads it: vectors, document frequencies, postings, tags, dates, pins.
+
+One :class:`Archive` serves one ranking session (the archive does not change
+while it ranks): everything read from SQLite is kept.  Ranking one article reads
+only what it needs; :meth:`Archive.load_all` reads the whole index at once, as
+compact matrices, for ranking every article (``articles related --all``).
+Either way the values are the stored float32 weights, so both answer alike.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+import sqlite_utils
+
+from .index import DocVector
+from .postings import read_postings
+from .schema import document_count
+
+_CHUNK = 500
+
+
+def idf2(df: np.ndarray, n: int) -> np.ndarray:
+    """Smoothed idf squared, for near-duplicate checks (every term counts, even one only this article has)."""
+    return (np.log((1.0 + n) / (1.0 + df)) + 1.0) ** 2
+
+
+class Archive:
+    """Cached reads of the related index for one ranking session."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        self.size = document_count(db)  # articles indexed: N in every idf
+        self.columns = (db.conn.execute("SELECT max(article_id) FROM related_docs").fetchone()[0] or 0) + 1
+        self._df: dict[int, int] = {}
+        self._df_all: np.ndarray | None = None
+        self._vectors: dict[int, DocVector] = {}
+        self._published: dict[int, str] = {}
+        self._tags: dict[int, list[str]] = {}
+        self._members: dict[str, np.ndarray] = {}
+        self._edits: dict[int, list[tuple[int, str]]] = {}
+        self._rare: dict[int, int] = {}
+        self._rare_all: np.ndarray | None = None
+        self._norms: dict[int, float] = {}
+        self._stems: dict[int, str] = {}
+        self._docs: tuple[sp.csr_matrix, np.ndarray] | None = None  # article rows: body, and title aligned
+        self._postings: tuple[sp.csr_matrix, sp.csr_matrix] | None = None  # term rows: body, title (float64)
+        self._slots = np.full(1 << 16, -1, dtype=np.int64)  # see positions()
+        self.loaded = False
+
+    # -- reading everything at once -------------------------------------------------------------
+
+    def load_all(self) -> Archive:
+        """Read the whole index into memory (about 20 bytes per posting): for ranking every article."""
+        conn = self.db.conn
+        terms = conn.execute("SELECT id, df FROM related_terms").fetchall()
+        top = max((t for t, _ in terms), default=0) + 1
+        self._df_all = np.zeros(top, dtype=np.float64)
+        if terms:
+            arr = np.array(terms, dtype=np.int64)
+            self._df_all[arr[:, 0]] = arr[:, 1]
+        rows = conn.execute("SELECT article_id, published_at, vector FROM related_docs ORDER BY article_id")
+        ids, sizes, blobs = [], [], []
+        for article_id, published, blob in rows:
+            ids.append(article_id)
+            sizes.append(len(blob) // 12)
+            blobs.append(blob)
+            self._published[article_id] = published
+        counts = np.zeros(self.columns, dtype=np.int64)
+        counts[np.array(ids, dtype=np.int64)] = sizes
+        indptr = np.r_[0, np.cumsum(counts)]
+        words = np.frombuffer(b"".join(blobs), "<u4")
+        sizes_arr = np.array(sizes, dtype=np.int64)
+        starts = np.repeat(np.cumsum(3 * sizes_arr) - 3 * sizes_arr, sizes_arr)
+        position = np.arange(int(sizes_arr.sum())) - np.repeat(np.cumsum(sizes_arr) - sizes_arr, sizes_arr)
+        size = np.repeat(sizes_arr, sizes_arr)
+        term_ids = words[starts + position].view("<i4")
+        body = words[starts + size + position].view("<f4")
+        title = words[starts + 2 * size + position].view("<f4")
+        shape = (self.columns, max(top, int(term_ids.max(initial=0)) + 1))
+        docs = sp.csr_matrix((body, term_ids, indptr), shape=shape)
+        titled = title != 0
+        rows_of = np.repeat(np.arange(self.columns), counts)
+        titles = sp.csr_matrix((title[titled], (rows_of[titled], term_ids[titled])), shape=shape)
+        self._docs = (docs, title)
+        df = self._df_all[np.minimum(term_ids, top - 1)]
+        rare = (df >= 2) & (df <= math.sqrt(self.size))
+        self._rare_all = np.bincount(rows_of[rare], minlength=self.columns)
+        self._postings = (docs.T.tocsr().astype(np.float64), titles.T.tocsr().astype(np.float64))
+        for tag, article_id in conn.execute("SELECT tag, article_id FROM related_tags ORDER BY article_id, tag"):
+            self._tags.setdefault(article_id, []).append(tag)
+        members: dict[str, list[int]] = {}
+        for article_id, tags in self._tags.items():
+            for tag in tags:
+                members.setdefault(tag, []).append(article_id)
+        self._members = {t: np.array(m, dtype=np.int64) for t, m in members.items()}
+        for article_id, other, action in conn.execute(
+                "SELECT article_id, other_id, action FROM related_edits ORDER BY article_id, position"):
+            self._edits.setdefault(article_id, []).append((other, action))
+        self.loaded = True
+        return self
+
+    # -- per-term reads --------------------------------------------------------------------------
+
+    def df(self, term_ids: np.ndarray) -> np.ndarray:
+        """Document frequency of each term id (float64; 0 for a term no longer held)."""
+        term_ids = np.asarray(term_ids, dtype=np.int64)
+        if self._df_all is not None:
+            inside = term_ids < len(self._df_all)
+            out = np.zeros(len(term_ids))
+            out[inside] = self._df_all[term_ids[inside]]
+            return out
+        missing = [t for t in dict.fromkeys(term_ids.tolist()) if t not in self._df]
+        for start in range(0, len(missing), _CHUNK):
+            chunk = missing[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found = dict(self.db.conn.execute(f"SELECT id, df FROM related_terms WHERE id IN ({marks})", chunk))
+            self._df.update((t, found.get(t, 0)) for t in chunk)
+        get = self._df.__getitem__
+        return np.fromiter(map(get, term_ids.tolist()), dtype=np.float64, count=len(term_ids))
+
+    def postings(self, term_ids: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix]:
+        """For sorted distinct ``term_ids``: their matrix rows (ascending, like the ids) and body, title
+        matrices (term rows x article columns)."""
+        if self._postings is not None:
+            body, title = self._postings
+            inside = term_ids < body.shape[0]
+            rows = np.where(inside, term_ids, 0)
+            return rows, body, title
+        arr = read_postings(self.db.conn, term_ids.tolist()) if len(term_ids) else np.zeros((0, 4))
+        rows = np.searchsorted(term_ids, arr[:, 0].astype(np.int64))
+        articles = arr[:, 1].astype(np.int64)
+        shape = (len(term_ids), self.columns)
+        body = sp.csr_matrix((arr[:, 2], (rows, articles)), shape=shape)
+        titled = arr[:, 3] != 0
+        title = sp.csr_matrix((arr[titled, 3], (rows[titled], articles[titled])), shape=shape)
+        return np.arange(len(term_ids)), body, title
+
+    def positions(self, term_ids: np.ndarray, others: np.ndarray) -> np.ndarray:
+        """For each of ``others``, its position in ``term_ids`` (distinct), or -1: a set test in a few gathers."""
+        top = int(max(term_ids.max(initial=0), others.max(initial=0))) + 1
+        if top > len(self._slots):
+            self._slots = np.full(max(top, 2 * len(self._slots)), -1, dtype=np.int64)
+        self._slots[term_ids] = np.arange(len(term_ids))
+        out = self._slots[others]
+        self._slots[term_ids] = -1
+        return out
+
+    def stems(self, term_ids: list[int]) -> dict[int, str]:
+        missing = [t for t in term_ids if t not in self._stems]
+        for start in range(0, len(missing), _CHUNK):
+            chunk = missing[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            self._stems.update(self.db.conn.execute(f"SELECT id, term FROM related_terms WHERE id IN ({marks})",
+                                                    chunk))
+        return {t: self._stems[t] for t in term_ids if t in self._stems}
+
+    # -- per-article reads -----------------------------------------------------------------------
+
+    def vectors(self, ids: list[int]) -> dict[int, DocVector]:
+        """Stored vectors of these articles (missing ones left out)."""
+        if self._docs is not None:  # built from the loaded rows each time: a copy per article would double memory
+            docs, titles = self._docs
+            return {i: self._from_rows(docs, titles, i) for i in ids
+                    if 0 <= i < docs.shape[0] and docs.indptr[i + 1] > docs.indptr[i]}
+        missing = [i for i in ids if i not in self._vectors]
+        if missing:
+            for start in range(0, len(missing), _CHUNK):
+                chunk = missing[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                for article_id, published, blob in self.db.conn.execute(
+                        f"SELECT article_id, published_at, vector FROM related_docs WHERE article_id IN ({marks})",
+                        chunk):
+                    self._vectors[article_id] = DocVector.from_blob(blob)
+                    self._published[article_id] = published
+        return {i: self._vectors[i] for i in ids if i in self._vectors}
+
+    def terms_of(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The term ids of these articles, concatenated, with each one's position in ``ids``."""
+        if self._docs is not None:
+            indptr = self._docs[0].indptr
+            starts, sizes = indptr[ids], indptr[ids + 1] - indptr[ids]
+            owner = np.repeat(np.arange(len(ids)), sizes)
+            at = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes) + np.repeat(starts, sizes)
+            return owner, self._docs[0].indices[at].astype(np.int64)
+        vectors = self.vectors(ids.tolist())
+        held = [vectors[i].term_ids if i in vectors else np.zeros(0, np.int64) for i in ids.tolist()]
+        owner = np.repeat(np.arange(len(ids)), [len(h) for h in held])
+        return owner, np.concatenate(held) if held else np.zeros(0, np.int64)
+
+    def norm(self, article_id: int) -> float:
+        """Length of the article's idf²-weighted body vector (for near-duplicate checks), kept once read."""
+        if article_id not in self._norms:
+            vector = self.vectors([article_id])[article_id]
+            self._norms[article_id] = math.sqrt(float((idf2(self.df(vector.term_ids), self.size)
+                                                       * vector.body * vector.body).sum()))
+        return self._norms[article_id]
+
+    @staticmethod
+    def _from_rows(docs: sp.csr_matrix, titles: np.ndarray, i: int) -> DocVector:
+        """The stored vector from the loaded rows: the same terms, order and float32 weights."""
+        a, b = docs.indptr[i], docs.indptr[i + 1]
+        return DocVector(docs.indices[a:b].astype(np.int64), docs.data[a:b].astype(np.float64),
+                         titles[a:b].astype(np.float64))
+
+    def published(self, ids: list[int]) -> dict[int, str]:
+        """Publication time of these indexed articles (articles not indexed are left out)."""
+        missing = [i for i in ids if i not in self._published]
+        if missing and not self.loaded:
+            for start in range(0, len(missing), _CHUNK):
+                chunk = missing[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                self._published.update(self.db.conn.execute(
+                    f"SELECT article_id, published_at FROM related_docs WHERE article_id IN ({marks})", chunk))
+        return {i: self._published[i] for i in ids if i in self._published}
+
+    def tags(self, article_id: int) -> list[str]:
+        """The article's tags, sorted."""
+        if article_id not in self._tags and not self.loaded:
+            self._tags[article_id] = [r[0] for r in self.db.conn.execute(
+                "SELECT tag FROM related_tags WHERE article_id = ? ORDER BY tag", [article_id])]
+        return self._tags.get(article_id, [])
+
+    def tag_members(self, tag: str) -> np.ndarray:
+        """The articles holding ``tag`` (its document frequency is the length)."""
+        if tag not in self._members:
+            self._members[tag] = np.array([r[0] for r in self.db.conn.execute(
+                "SELECT article_id FROM related_tags WHERE tag = ?", [tag])], dtype=np.int64)
+        return self._members[tag]
+
+    def edits(self, article_id: int) -> list[tuple[int, str]]:
+        """An editor's pins and blocks on this article's list: (other id, action), in pin order."""
+        if article_id not in self._edits and not self.loaded:
+            self._edits[article_id] = self.db.conn.execute(
+                "SELECT other_id, action FROM related_edits WHERE article_id = ? ORDER BY position",
+                [article_id]).fetchall()
+        return self._edits.get(article_id, [])
+
+    def rare_counts(self, ids: list[int]) -> np.ndarray:
+        """How many rare terms (df in 2..sqrt(N)) each article holds: many means a hub page."""
+        if self._rare_all is not None:
+            return self._rare_all[np.array(ids, dtype=np.int64)].astype(float)
+        limit = math.sqrt(self.size)
+        missing = [i for i in ids if i not in self._rare]
+        if missing:
+            vectors = self.vectors(missing)
+            for i in missing:
+                if i in vectors:
+                    df = self.df(vectors[i].term_ids)
+                    self._rare[i] = int(((df >= 2) & (df <= limit)).sum())
+        return np.array([self._rare.get(i, 0) for i in ids], dtype=float)
