@@ -48,7 +48,7 @@ class Dispatcher:
                 exhausted, last_scan = True, time.monotonic()
             self._show_progress()
             if run.outstanding == 0 and run.lanes.queued() == 0:
-                pending, due, earliest = outbox.pending_rows(db, run.issue_id, list(run.lanes.paused()))
+                pending, due, earliest = outbox.pending_rows(db, run.issue_id, run.lanes.unserved())
                 if not due:
                     if not pending or earliest is None or earliest - time.time() > run.options.wait_for_deferred:
                         self.next_due = earliest

@@ -15,8 +15,9 @@ import contextlib
 import queue
 import threading
 import time
+import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from newsletter.transports import Transport
@@ -26,12 +27,12 @@ from subscribers import bounce_sender, compact_token, sender_domain, unsubscribe
 from .dispatcher import Dispatcher
 from .lanes import Lanes, TokenBucket
 from .message import IssueMessage, Recipient, envelope_recipient
-from .providers import ProviderMap, dns_mx_hosts, limits_for, provider_settings
+from .providers import ProviderLimits, ProviderMap, dns_mx_hosts, limits_for, provider_settings
 from .recorder import Recorder
 from .send_records import Released, Result
 from .workers import Worker
 
-__all__ = ["DeliveryOptions", "ReaderMessages", "SendRun", "TokenBucket", "run_pipeline"]
+__all__ = ["DeliveryOptions", "ReaderMessages", "RunResult", "SendRun", "Share", "TokenBucket", "run_pipeline"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class DeliveryOptions:
     wait_for_deferred: float = 900.0  # a send stays to retry deferred readers due within this many seconds
     resolve_mx: bool = True  # group readers by their domain's MX hosts (else by the domain alone)
     providers: tuple[tuple[str, Any], ...] = ()  # the [delivery.providers.<name>] tables
+    processes: int = 1  # processes sharing the connections (0: one per CPU core, see issues.processes)
 
     @classmethod
     def from_settings(cls, ws: Workspace) -> DeliveryOptions:
@@ -60,7 +62,41 @@ class DeliveryOptions:
             pause_after_failures=max(1, int(d.pause_after_failures)), retry_delay=float(d.retry_delay),
             defer_delay=float(d.defer_delay), wait_for_deferred=float(d.wait_for_deferred),
             resolve_mx=bool(d.resolve_mx), providers=tuple(provider_settings(d).items()),
+            processes=max(0, int(d.processes)),
         )
+
+
+@dataclass(frozen=True)
+class Share:
+    """This process's part of a send spread over ``count`` processes (``index`` counts from 0).
+
+    Connections and rates are divided so that the processes together never exceed
+    a limit: a provider allowed fewer connections than there are processes is served
+    by only some of them (which ones rotates with the provider's name).
+    """
+
+    index: int = 0
+    count: int = 1
+
+    def of(self, total: int, key: str = "") -> int:
+        """This process's part of ``total`` connections; the remainder goes to the processes in turn."""
+        turn = (self.index - zlib.crc32(key.encode())) % self.count
+        return total // self.count + (1 if turn < total % self.count else 0)
+
+    def limits(self, whole: ProviderLimits) -> ProviderLimits:
+        """A provider's limits for this process: its part of the connections, the rate in proportion."""
+        mine = self.of(whole.connections, whole.name)
+        rate = whole.rate * mine / whole.connections if whole.rate and whole.connections else whole.rate
+        return ProviderLimits(whole.name, mine, rate, whole.retry_delay)
+
+
+@dataclass
+class RunResult:
+    """What the pipeline of one run (in one or several processes) did."""
+
+    tally: dict[str, int] = field(default_factory=dict)
+    paused: str | None = None
+    fatal: BaseException | None = None
 
 
 class ReaderMessages:
@@ -86,18 +122,23 @@ class SendRun:
 
     def __init__(self, ws: Workspace, issue_id: str, messages: ReaderMessages, options: DeliveryOptions,
                  transport_factory: Callable[[], Transport], stop: threading.Event,
-                 providers: ProviderMap | None = None) -> None:
+                 providers: ProviderMap | None = None, share: Share = Share()) -> None:
         self.ws, self.issue_id, self.messages, self.options = ws, issue_id, messages, options
         self.transport_factory = transport_factory
         self.stop = stop
+        self.share = share
         tables = dict(options.providers)
         self.providers = providers or ProviderMap(tables, resolver=dns_mx_hosts if options.resolve_mx else None)
+        # This process's connections (all of them unless the send is spread over processes).
+        self.connections = max(1, share.of(options.connections))
         # Jobs travel in small chunks: fewer hand-offs (and GIL switches) per message.
-        self.chunk = max(1, min(16, options.batch_size // options.connections))
-        self.lanes = Lanes(lambda name: limits_for(name, tables, options.connections, options.retry_delay),
-                           lane_cap=max(options.batch_size, self.chunk * options.connections * 2))
+        self.chunk = max(1, min(16, options.batch_size // self.connections))
+        self.lanes = Lanes(lambda name: share.limits(limits_for(name, tables, options.connections, options.retry_delay)),
+                           lane_cap=max(options.batch_size, self.chunk * self.connections * 2))
         self.results: queue.Queue[tuple[int, Result]] = queue.Queue()
-        self.bucket = TokenBucket(options.rate) if options.rate > 0 else None
+        rate = options.rate * self.connections / options.connections
+        self.bucket = TokenBucket(rate) if rate > 0 else None
+        self.lane_event: Callable[[str, str, str], None] | None = None  # (kind, provider, reason) to other processes
         self.lock = threading.Lock()
         self.seq = 0  # results reported so far (each gets the next number)
         self.recorded_seq = 0  # ... and how many of them are on disk
@@ -107,7 +148,7 @@ class SendRun:
         self.done = 0
         self.tally = {"sent": 0, "failed": 0, "bounced": 0, "skipped": 0, "deferred": 0}
         self.unreachable_in_a_row = 0  # connections that could not reach the server, over all workers
-        self.down_after = max(2, options.connections)
+        self.down_after = max(2, self.connections)
         self.last_success = time.monotonic()
         self.paused: str | None = None
         self.fatal: BaseException | None = None
@@ -125,6 +166,13 @@ class SendRun:
                 self.fatal = fatal
         self.stop.set()
         self.lanes.close()
+
+    def abort(self) -> None:
+        """A second Ctrl-C: no further message body goes out; what has been answered is still recorded."""
+        self.aborted.set()
+        self.halt()
+        with self.recorded:
+            self.recorded.notify_all()
 
     def report(self, record: Result) -> int:
         """Hand one result to the recorder; returns its number (see :meth:`recorded_up_to`)."""
@@ -150,6 +198,9 @@ class SendRun:
             self.outstanding -= settled
             self.done += finished
 
+    def result(self) -> RunResult:
+        return RunResult(dict(self.tally), self.paused_reason(), self.fatal)
+
     def paused_reason(self) -> str | None:
         """Why this run paused (the whole send, or the providers it had to leave), if it did."""
         if self.paused:
@@ -166,7 +217,7 @@ class SendRun:
 def run_pipeline(run: SendRun, progress: Callable[[int], None] | None) -> Dispatcher:
     """Run the recorder, the workers and the dispatcher until the send stops; returns the dispatcher."""
     workers = [threading.Thread(target=Worker(run), name=f"send-worker-{i}", daemon=True)
-               for i in range(run.options.connections)]
+               for i in range(run.connections)]
     recorder = threading.Thread(target=Recorder(run), name="send-recorder", daemon=True)
     dispatcher = Dispatcher(run, progress)
     recorder.start()
@@ -178,10 +229,7 @@ def run_pipeline(run: SendRun, progress: Callable[[int], None] | None) -> Dispat
         for w in workers:
             w.join()
     except KeyboardInterrupt:  # a second Ctrl-C: no more bodies; record what has been answered, then go
-        run.aborted.set()
-        run.halt()
-        with run.recorded:
-            run.recorded.notify_all()
+        run.abort()
         raise
     finally:
         run.wind_down()

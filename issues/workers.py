@@ -166,7 +166,7 @@ class Worker:
             lane.temporary_in_a_row = lane.temporary_in_a_row + 1 if exc.temporary else 0
             in_a_row, temporary_run = lane.failures_in_a_row, lane.temporary_in_a_row
         if temporary_run >= TEMPORARY_RUN:
-            self._throttle(lane)
+            throttle(self.run, lane)
         if not exc.temporary:
             run.report(Refused(job, exc.code, detail, exc.recipient_level))
         else:
@@ -174,14 +174,14 @@ class Worker:
             run.report(Deferred(job, exc.code, detail,
                                 time.time() + backoff(options.defer_delay, tries, options.defer_cap)))
         if in_a_row >= options.pause_after_failures:
-            self._pause_lane(lane, f"{in_a_row} failures in a row from {lane.name}, the last: {exc.code} {detail}")
+            pause_lane(self.run, lane, f"{in_a_row} failures in a row from {lane.name}, the last: {exc.code} {detail}")
         return 0.0
 
     def _connection_failed(self, lane: Lane, job: Job, exc: TransportError, detail: str,
                            unsent: collections.deque[Job]) -> float:
         run, options = self.run, self.run.options
         if exc.code == 421:
-            self._throttle(lane)
+            throttle(self.run, lane)
         if job.tries < options.max_attempts:
             unsent.appendleft(job)  # its turn again once the connection is back
         else:
@@ -196,16 +196,25 @@ class Worker:
         self.give_back = True  # the rest of the chunk goes back to the lane for a worker with a connection
         return backoff(options.retry_delay, min(failures, 6), 30.0)
 
-    def _throttle(self, lane: Lane) -> None:
-        """The provider asks us to slow down: space its messages out and let it cool off a while."""
-        with self.run.lanes.cond:
-            first = lane.limits.retry_delay
-            lane.strikes += 1
-            lane.pace = min(max(lane.pace * 2, first / 4), first * 30)
-            lane.cool_until = time.monotonic() + backoff(first, lane.strikes, 300.0)
 
-    def _pause_lane(self, lane: Lane, reason: str) -> None:
-        run = self.run
-        for job in run.lanes.pause(lane, reason):
-            run.report(Released(job, job.provider))
-        log.info("paused %s: %s", lane.name, reason)
+def throttle(run: SendRun, lane: Lane, *, tell: bool = True) -> None:
+    """The provider asks us to slow down: space its messages out and let it cool off a while.
+
+    ``tell``: pass it on to the send's other processes (their connections to it slow down too).
+    """
+    with run.lanes.cond:
+        first = lane.limits.retry_delay
+        lane.strikes += 1
+        lane.pace = min(max(lane.pace * 2, first / 4), first * 30)
+        lane.cool_until = time.monotonic() + backoff(first, lane.strikes, 300.0)
+    if tell and run.lane_event is not None:
+        run.lane_event("throttle", lane.name, "")
+
+
+def pause_lane(run: SendRun, lane: Lane, reason: str, *, tell: bool = True) -> None:
+    """Stop serving a provider for this run (in every process of the send): its waiting readers are released."""
+    for job in run.lanes.pause(lane, reason):
+        run.report(Released(job, job.provider))
+    log.info("paused %s: %s", lane.name, reason)
+    if tell and run.lane_event is not None:
+        run.lane_event("pause", lane.name, reason)
