@@ -71,6 +71,7 @@ class Dispatcher:
             job.provider = run.providers.provider_of(job.domain) if job.email else ""
             if not run.lanes.add(job):
                 run.report(Released(job, job.provider))
+        run.record()
 
     def _show_progress(self) -> None:
         done = self.run.done

@@ -12,7 +12,6 @@ travel to the recorder as typed records (:mod:`issues.send_records`).  The parts
 from __future__ import annotations
 
 import contextlib
-import queue
 import threading
 import time
 import zlib
@@ -31,6 +30,8 @@ from .providers import ProviderLimits, ProviderMap, dns_mx_hosts, limits_for, pr
 from .recorder import Recorder
 from .send_records import Released, Result
 from .workers import Worker
+
+ABORT_GRACE = 1.0  # seconds workers get after a second Ctrl-C to record the answers they are reading
 
 __all__ = ["DeliveryOptions", "ReaderMessages", "RunResult", "SendRun", "Share", "TokenBucket", "run_pipeline"]
 
@@ -118,7 +119,7 @@ class ReaderMessages:
 
 
 class SendRun:
-    """The shared state of one send run: lanes, the result queue, counters, the halt flags."""
+    """The shared state of one send run: lanes, the recorder, counters, the halt flags."""
 
     def __init__(self, ws: Workspace, issue_id: str, messages: ReaderMessages, options: DeliveryOptions,
                  transport_factory: Callable[[], Transport], stop: threading.Event,
@@ -135,14 +136,11 @@ class SendRun:
         self.chunk = max(1, min(16, options.batch_size // self.connections))
         self.lanes = Lanes(lambda name: share.limits(limits_for(name, tables, options.connections, options.retry_delay)),
                            lane_cap=max(options.batch_size, self.chunk * self.connections * 2))
-        self.results: queue.Queue[tuple[int, Result]] = queue.Queue()
+        self.recorder = Recorder(self)
         rate = options.rate * self.connections / options.connections
         self.bucket = TokenBucket(rate) if rate > 0 else None
         self.lane_event: Callable[[str, str, str], None] | None = None  # (kind, provider, reason) to other processes
         self.lock = threading.Lock()
-        self.seq = 0  # results reported so far (each gets the next number)
-        self.recorded_seq = 0  # ... and how many of them are on disk
-        self.recorded = threading.Condition()
         self.aborted = threading.Event()  # a second Ctrl-C: no further message body goes out
         self.outstanding = 0  # claimed jobs without a recorded result yet
         self.done = 0
@@ -152,7 +150,6 @@ class SendRun:
         self.last_success = time.monotonic()
         self.paused: str | None = None
         self.fatal: BaseException | None = None
-        self.recorder_stop = threading.Event()
 
     @property
     def halted(self) -> bool:
@@ -171,21 +168,14 @@ class SendRun:
         """A second Ctrl-C: no further message body goes out; what has been answered is still recorded."""
         self.aborted.set()
         self.halt()
-        with self.recorded:
-            self.recorded.notify_all()
 
-    def report(self, record: Result) -> int:
-        """Hand one result to the recorder; returns its number (see :meth:`recorded_up_to`)."""
-        with self.lock:
-            self.seq += 1
-            seq = self.seq
-            self.results.put((seq, record))
-        return seq
+    def report(self, record: Result) -> None:
+        """Keep one result for the recorder; the reporting thread writes it at its next :meth:`record`."""
+        self.recorder.add(record)
 
-    def recorded_up_to(self, seq: int) -> None:
-        with self.recorded:
-            self.recorded_seq = seq
-            self.recorded.notify_all()
+    def record(self) -> None:
+        """Write the results this thread has reported, in one transaction."""
+        self.recorder.flush()
 
     def add_outstanding(self, n: int) -> None:
         with self.lock:
@@ -212,15 +202,14 @@ class SendRun:
         """Release every job still waiting in a lane (the workers are gone)."""
         for job in self.lanes.drain():
             self.report(Released(job))
+        self.record()
 
 
 def run_pipeline(run: SendRun, progress: Callable[[int], None] | None) -> Dispatcher:
-    """Run the recorder, the workers and the dispatcher until the send stops; returns the dispatcher."""
+    """Run the workers and the dispatcher until the send stops; returns the dispatcher."""
     workers = [threading.Thread(target=Worker(run), name=f"send-worker-{i}", daemon=True)
                for i in range(run.connections)]
-    recorder = threading.Thread(target=Recorder(run), name="send-recorder", daemon=True)
     dispatcher = Dispatcher(run, progress)
-    recorder.start()
     for w in workers:
         w.start()
     try:
@@ -228,12 +217,14 @@ def run_pipeline(run: SendRun, progress: Callable[[int], None] | None) -> Dispat
         run.lanes.close()
         for w in workers:
             w.join()
-    except KeyboardInterrupt:  # a second Ctrl-C: no more bodies; record what has been answered, then go
+    except KeyboardInterrupt:  # a second Ctrl-C: no more bodies; workers record what has been answered, then go
         run.abort()
+        deadline = time.monotonic() + ABORT_GRACE
+        with contextlib.suppress(KeyboardInterrupt):
+            for w in workers:
+                w.join(max(0.0, deadline - time.monotonic()))
         raise
     finally:
-        run.wind_down()
-        run.recorder_stop.set()
         with contextlib.suppress(KeyboardInterrupt):
-            recorder.join(timeout=None if not run.aborted.is_set() else 10)
+            run.wind_down()
     return dispatcher
