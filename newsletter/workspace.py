@@ -65,6 +65,10 @@ class Workspace:
     def find(cls, explicit: str | os.PathLike | None = None) -> Workspace:
         return cls(find_workspace(explicit))
 
+    def reopen(self) -> Workspace:
+        """The same folder and environment as a new object with no connection open (for a forked process)."""
+        return type(self)(self.root, self._environ)
+
     def path(self, relative: str) -> Path:
         """A settings path resolved against the workspace root."""
         p = Path(relative).expanduser()

@@ -9,7 +9,6 @@ confirm_expiry_days``.  An unsubscribe token names one reader and never expires.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 from functools import lru_cache
@@ -190,9 +189,14 @@ def _compact_key(secret_key: bytes) -> bytes:
     return hmac.new(secret_key, b"newsletter.compact-token", hashlib.sha256).digest()
 
 
+# Every pair of base32 digits (10 bits): 80 bits of MAC are 8 lookups, as base64.b32encode spells them.
+_B32_PAIRS = [a + b for a in COMPACT_ALPHABET for b in COMPACT_ALPHABET]
+
+
 def _compact_mac(ws: Workspace, purpose: str, body: str) -> str:
     digest = hmac.digest(_compact_key(signing_key(ws)), f"{purpose}\x00{body}".encode(), "sha256")
-    return base64.b32encode(digest[:10]).decode("ascii").lower()
+    bits = int.from_bytes(digest[:10], "big")  # a send makes three per reader: no slow b32encode
+    return "".join([_B32_PAIRS[(bits >> shift) & 1023] for shift in range(70, -1, -10)])
 
 
 def compact_token(ws: Workspace, purpose: str, *ints: int) -> str:

@@ -48,7 +48,7 @@ class Dispatcher:
                 exhausted, last_scan = True, time.monotonic()
             self._show_progress()
             if run.outstanding == 0 and run.lanes.queued() == 0:
-                pending, due, earliest = outbox.pending_rows(db, run.issue_id, list(run.lanes.paused()))
+                pending, due, earliest = outbox.pending_rows(db, run.issue_id, run.lanes.unserved())
                 if not due:
                     if not pending or earliest is None or earliest - time.time() > run.options.wait_for_deferred:
                         self.next_due = earliest
@@ -71,6 +71,7 @@ class Dispatcher:
             job.provider = run.providers.provider_of(job.domain) if job.email else ""
             if not run.lanes.add(job):
                 run.report(Released(job, job.provider))
+        run.record()
 
     def _show_progress(self) -> None:
         done = self.run.done

@@ -78,19 +78,28 @@ class Lanes:
         return found
 
     def add(self, job: Job) -> bool:
-        """Queue a job on its provider's lane; False when that lane is full or paused (the caller releases it)."""
+        """Queue a job on its provider's lane; False when that lane is full, paused or not ours (the caller releases it).
+
+        A lane with no connections in this process belongs to the other processes of the send.
+        """
         with self.cond:
             lane = self.lane(job.provider)
-            if lane.paused or len(lane.jobs) >= self.lane_cap:
+            if lane.paused or not lane.limits.connections or len(lane.jobs) >= self.lane_cap:
                 return False
             lane.jobs.append(job)
             self.cond.notify()
             return True
 
     def crowded(self) -> list[str]:
-        """Providers a new claim should leave alone: paused, or holding half their cap or more."""
+        """Providers a new claim should leave alone: paused, not ours, or holding half their cap or more."""
         with self.cond:
-            return [n for n, lane in self.lanes.items() if lane.paused or len(lane.jobs) * 2 >= self.lane_cap]
+            return [n for n, lane in self.lanes.items()
+                    if lane.paused or not lane.limits.connections or len(lane.jobs) * 2 >= self.lane_cap]
+
+    def unserved(self) -> list[str]:
+        """Providers this process does not send to in this run: paused, or served by the other processes."""
+        with self.cond:
+            return [n for n, lane in self.lanes.items() if lane.paused or not lane.limits.connections]
 
     def queued(self) -> int:
         with self.cond:

@@ -12,11 +12,11 @@ travel to the recorder as typed records (:mod:`issues.send.records`).  The parts
 from __future__ import annotations
 
 import contextlib
-import queue
 import threading
 import time
+import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from newsletter.transports import Transport
@@ -26,12 +26,14 @@ from subscribers import bounce_sender, compact_token, sender_domain, unsubscribe
 from .dispatcher import Dispatcher
 from .lanes import Lanes, TokenBucket
 from .message import IssueMessage, Recipient, envelope_recipient
-from .providers import ProviderMap, dns_mx_hosts, limits_for, provider_settings
+from .providers import ProviderLimits, ProviderMap, dns_mx_hosts, limits_for, provider_settings
 from .recorder import Recorder
 from .records import Released, Result
 from .workers import Worker
 
-__all__ = ["DeliveryOptions", "ReaderMessages", "SendRun", "TokenBucket", "run_pipeline"]
+ABORT_GRACE = 1.0  # seconds workers get after a second Ctrl-C to record the answers they are reading
+
+__all__ = ["DeliveryOptions", "ReaderMessages", "RunResult", "SendRun", "Share", "TokenBucket", "run_pipeline"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class DeliveryOptions:
     wait_for_deferred: float = 900.0  # a send stays to retry deferred readers due within this many seconds
     resolve_mx: bool = True  # group readers by their domain's MX hosts (else by the domain alone)
     providers: tuple[tuple[str, Any], ...] = ()  # the [delivery.providers.<name>] tables
+    processes: int = 1  # processes sharing the connections (0: one per CPU core, see issues.send.processes)
 
     @classmethod
     def from_settings(cls, ws: Workspace) -> DeliveryOptions:
@@ -60,7 +63,41 @@ class DeliveryOptions:
             pause_after_failures=max(1, int(d.pause_after_failures)), retry_delay=float(d.retry_delay),
             defer_delay=float(d.defer_delay), wait_for_deferred=float(d.wait_for_deferred),
             resolve_mx=bool(d.resolve_mx), providers=tuple(provider_settings(d).items()),
+            processes=max(0, int(d.processes)),
         )
+
+
+@dataclass(frozen=True)
+class Share:
+    """This process's part of a send spread over ``count`` processes (``index`` counts from 0).
+
+    Connections and rates are divided so that the processes together never exceed
+    a limit: a provider allowed fewer connections than there are processes is served
+    by only some of them (which ones rotates with the provider's name).
+    """
+
+    index: int = 0
+    count: int = 1
+
+    def of(self, total: int, key: str = "") -> int:
+        """This process's part of ``total`` connections; the remainder goes to the processes in turn."""
+        turn = (self.index - zlib.crc32(key.encode())) % self.count
+        return total // self.count + (1 if turn < total % self.count else 0)
+
+    def limits(self, whole: ProviderLimits) -> ProviderLimits:
+        """A provider's limits for this process: its part of the connections, the rate in proportion."""
+        mine = self.of(whole.connections, whole.name)
+        rate = whole.rate * mine / whole.connections if whole.rate and whole.connections else whole.rate
+        return ProviderLimits(whole.name, mine, rate, whole.retry_delay)
+
+
+@dataclass
+class RunResult:
+    """What the pipeline of one run (in one or several processes) did."""
+
+    tally: dict[str, int] = field(default_factory=dict)
+    paused: str | None = None
+    fatal: BaseException | None = None
 
 
 class ReaderMessages:
@@ -82,36 +119,37 @@ class ReaderMessages:
 
 
 class SendRun:
-    """The shared state of one send run: lanes, the result queue, counters, the halt flags."""
+    """The shared state of one send run: lanes, the recorder, counters, the halt flags."""
 
     def __init__(self, ws: Workspace, issue_id: str, messages: ReaderMessages, options: DeliveryOptions,
                  transport_factory: Callable[[], Transport], stop: threading.Event,
-                 providers: ProviderMap | None = None) -> None:
+                 providers: ProviderMap | None = None, share: Share = Share()) -> None:
         self.ws, self.issue_id, self.messages, self.options = ws, issue_id, messages, options
         self.transport_factory = transport_factory
         self.stop = stop
+        self.share = share
         tables = dict(options.providers)
         self.providers = providers or ProviderMap(tables, resolver=dns_mx_hosts if options.resolve_mx else None)
+        # This process's connections (all of them unless the send is spread over processes).
+        self.connections = max(1, share.of(options.connections))
         # Jobs travel in small chunks: fewer hand-offs (and GIL switches) per message.
-        self.chunk = max(1, min(16, options.batch_size // options.connections))
-        self.lanes = Lanes(lambda name: limits_for(name, tables, options.connections, options.retry_delay),
-                           lane_cap=max(options.batch_size, self.chunk * options.connections * 2))
-        self.results: queue.Queue[tuple[int, Result]] = queue.Queue()
-        self.bucket = TokenBucket(options.rate) if options.rate > 0 else None
+        self.chunk = max(1, min(16, options.batch_size // self.connections))
+        self.lanes = Lanes(lambda name: share.limits(limits_for(name, tables, options.connections, options.retry_delay)),
+                           lane_cap=max(options.batch_size, self.chunk * self.connections * 2))
+        self.recorder = Recorder(self)
+        rate = options.rate * self.connections / options.connections
+        self.bucket = TokenBucket(rate) if rate > 0 else None
+        self.lane_event: Callable[[str, str, str], None] | None = None  # (kind, provider, reason) to other processes
         self.lock = threading.Lock()
-        self.seq = 0  # results reported so far (each gets the next number)
-        self.recorded_seq = 0  # ... and how many of them are on disk
-        self.recorded = threading.Condition()
         self.aborted = threading.Event()  # a second Ctrl-C: no further message body goes out
         self.outstanding = 0  # claimed jobs without a recorded result yet
         self.done = 0
         self.tally = {"sent": 0, "failed": 0, "bounced": 0, "skipped": 0, "deferred": 0}
         self.unreachable_in_a_row = 0  # connections that could not reach the server, over all workers
-        self.down_after = max(2, options.connections)
+        self.down_after = max(2, self.connections)
         self.last_success = time.monotonic()
         self.paused: str | None = None
         self.fatal: BaseException | None = None
-        self.recorder_stop = threading.Event()
 
     @property
     def halted(self) -> bool:
@@ -126,18 +164,18 @@ class SendRun:
         self.stop.set()
         self.lanes.close()
 
-    def report(self, record: Result) -> int:
-        """Hand one result to the recorder; returns its number (see :meth:`recorded_up_to`)."""
-        with self.lock:
-            self.seq += 1
-            seq = self.seq
-            self.results.put((seq, record))
-        return seq
+    def abort(self) -> None:
+        """A second Ctrl-C: no further message body goes out; what has been answered is still recorded."""
+        self.aborted.set()
+        self.halt()
 
-    def recorded_up_to(self, seq: int) -> None:
-        with self.recorded:
-            self.recorded_seq = seq
-            self.recorded.notify_all()
+    def report(self, record: Result) -> None:
+        """Keep one result for the recorder; the reporting thread writes it at its next :meth:`record`."""
+        self.recorder.add(record)
+
+    def record(self) -> None:
+        """Write the results this thread has reported, in one transaction."""
+        self.recorder.flush()
 
     def add_outstanding(self, n: int) -> None:
         with self.lock:
@@ -150,6 +188,9 @@ class SendRun:
             self.outstanding -= settled
             self.done += finished
 
+    def result(self) -> RunResult:
+        return RunResult(dict(self.tally), self.paused_reason(), self.fatal)
+
     def paused_reason(self) -> str | None:
         """Why this run paused (the whole send, or the providers it had to leave), if it did."""
         if self.paused:
@@ -161,15 +202,14 @@ class SendRun:
         """Release every job still waiting in a lane (the workers are gone)."""
         for job in self.lanes.drain():
             self.report(Released(job))
+        self.record()
 
 
 def run_pipeline(run: SendRun, progress: Callable[[int], None] | None) -> Dispatcher:
-    """Run the recorder, the workers and the dispatcher until the send stops; returns the dispatcher."""
+    """Run the workers and the dispatcher until the send stops; returns the dispatcher."""
     workers = [threading.Thread(target=Worker(run), name=f"send-worker-{i}", daemon=True)
-               for i in range(run.options.connections)]
-    recorder = threading.Thread(target=Recorder(run), name="send-recorder", daemon=True)
+               for i in range(run.connections)]
     dispatcher = Dispatcher(run, progress)
-    recorder.start()
     for w in workers:
         w.start()
     try:
@@ -177,15 +217,14 @@ def run_pipeline(run: SendRun, progress: Callable[[int], None] | None) -> Dispat
         run.lanes.close()
         for w in workers:
             w.join()
-    except KeyboardInterrupt:  # a second Ctrl-C: no more bodies; record what has been answered, then go
-        run.aborted.set()
-        run.halt()
-        with run.recorded:
-            run.recorded.notify_all()
+    except KeyboardInterrupt:  # a second Ctrl-C: no more bodies; workers record what has been answered, then go
+        run.abort()
+        deadline = time.monotonic() + ABORT_GRACE
+        with contextlib.suppress(KeyboardInterrupt):
+            for w in workers:
+                w.join(max(0.0, deadline - time.monotonic()))
         raise
     finally:
-        run.wind_down()
-        run.recorder_stop.set()
         with contextlib.suppress(KeyboardInterrupt):
-            recorder.join(timeout=None if not run.aborted.is_set() else 10)
+            run.wind_down()
     return dispatcher

@@ -1,14 +1,15 @@
-"""The send's recorder: writes whatever results have arrived in one transaction (group commit).
+"""The send's recorder: each thread writes its own results, all that it has, in one transaction.
 
-Each result is on disk milliseconds after the server's answer, without one commit
-per message; after each commit it tells the workers how far it got, and a worker
-starts its next message body only once its last delivery is recorded.
+A worker records before each message body it sends (its last answer and anything
+it skipped or deferred since), so after a crash only the message in flight on
+each connection can go out twice, and no result waits for another thread: no
+queue, no hand-off, no wake-up per message.  The dispatcher and the thread that
+winds the run down record their releases the same way.
 """
 
 from __future__ import annotations
 
-import contextlib
-import queue
+import threading
 from typing import TYPE_CHECKING
 
 from subscribers import mark_bounced
@@ -19,8 +20,6 @@ from .records import Deferred, Delivered, Refused, Result, Skipped
 
 if TYPE_CHECKING:
     from .pipeline import SendRun
-
-GROUP_LIMIT = 5000  # results per transaction at most
 
 
 def outcomes_of(records: list[Result], max_total_attempts: int) -> tuple[Outcomes, list[tuple[int, str]]]:
@@ -60,39 +59,27 @@ def tally_of(records: list[Result]) -> dict[str, int]:
 
 
 class Recorder:
-    """The thread that empties the run's result queue into the outbox."""
+    """Results of one run, kept per thread until that thread writes them (:meth:`flush`)."""
 
     def __init__(self, run: SendRun) -> None:
         self.run = run
+        self._local = threading.local()
 
-    def __call__(self) -> None:
-        run = self.run
-        db = outbox.outbox_db(run.ws)
-        try:
-            while True:
-                try:
-                    first = run.results.get(timeout=0.05)
-                except queue.Empty:
-                    if run.recorder_stop.is_set():
-                        return
-                    continue
-                batch = [first]
-                with contextlib.suppress(queue.Empty):
-                    while len(batch) < GROUP_LIMIT:
-                        batch.append(run.results.get_nowait())
-                self.record(db, batch)
-        except BaseException as exc:
-            run.halt(fatal=exc)
-            raise
-        finally:
-            run.ws.close()
+    def add(self, record: Result) -> None:
+        buffer = getattr(self._local, "records", None)
+        if buffer is None:
+            buffer = self._local.records = []
+        buffer.append(record)
 
-    def record(self, db: object, batch: list[tuple[int, Result]]) -> None:
+    def flush(self) -> None:
+        """Write this thread's results in one transaction, then count them."""
+        records = getattr(self._local, "records", None)
+        if not records:
+            return
+        self._local.records = []
         run = self.run
-        records = [r for _, r in batch]
         out, bounces = outcomes_of(records, run.options.max_total_attempts)
-        outbox.record(db, out)  # type: ignore[arg-type]
-        run.recorded_up_to(batch[-1][0])
+        outbox.record(outbox.outbox_db(run.ws), out)
         for subscriber_id, detail in bounces:
             mark_bounced(run.ws, subscriber_id, source="send", detail=f"{run.issue_id}: {detail}")
         run.count(tally_of(records), finished=len(records) - len(out.released), settled=len(records))

@@ -30,6 +30,7 @@ from .freeze import freeze_issue
 from .message import IssueMessage
 from .outcome import Outcome, outcome_of
 from .pipeline import DeliveryOptions, ReaderMessages, SendRun, TokenBucket, run_pipeline
+from .processes import can_fork, process_count, run_in_processes
 from .providers import ProviderMap
 
 __all__ = [
@@ -170,26 +171,34 @@ def send_issue(
         if recovered:
             log.warning("%d messages were in flight when an earlier run stopped; sending them again", recovered)
         template = IssueMessage(ws, rendered.subject, rendered.html, rendered.text, campaign=rendered.issue_id)
-        run = SendRun(ws, issue_id, ReaderMessages(ws, template, issue_id, issue.number), options,
-                      factory, stop, providers)
+        # Several processes only with the transport and providers of the settings (a test's doubles stay in one).
+        count = 1
+        if transport_factory is None and providers is None and options.processes != 1:
+            count = process_count(options, outbox.counts(ws, issue_id)["pending"])
         started = time.monotonic()
-        run_pipeline(run, progress)
+        if count > 1 and can_fork():
+            result = run_in_processes(ws, issue_id, template, issue.number, options, count, stop, progress)
+        else:
+            run = SendRun(ws, issue_id, ReaderMessages(ws, template, issue_id, issue.number), options,
+                          factory, stop, providers)
+            run_pipeline(run, progress)
+            result = run.result()
         elapsed = time.monotonic() - started
         outbox.recover_in_flight(ws, issue_id)  # nothing is in flight now; claimed-but-unsent goes back
         counts = outbox.counts(ws, issue_id)
-        paused = run.paused_reason()
-        finished = not counts["pending"] and not counts["sending"] and run.fatal is None and not paused
+        paused = result.paused
+        finished = not counts["pending"] and not counts["sending"] and result.fatal is None and not paused
         if finished:
             outbox.finish_send(ws, issue_id)
             if outcome_of(issue_id, counts).delivered:  # every reader answered and one was delivered
                 mark_sent(ws, issue_id)
         elif paused:
             outbox.set_paused(ws, issue_id, paused)
-        if run.fatal is not None:
-            raise run.fatal
+        if result.fatal is not None:
+            raise result.fatal
         deferred, next_try_at = outbox.deferred(ws, issue_id)
         return SendReport(
-            issue_id, record.readers, counts, dict(run.tally), elapsed, recovered,
+            issue_id, record.readers, counts, dict(result.tally), elapsed, recovered,
             finished=finished, interrupted=stop.is_set() and not paused and not finished, paused=paused,
             deferred=deferred, next_try_at=next_try_at,
         )

@@ -1,9 +1,8 @@
 """The send's workers: each holds one connection and sends chunks of one provider's readers.
 
 A worker builds each message just before the transport takes it (after checking
-the reader is still confirmed), hands every answer to the recorder as a typed
-record, and waits for the previous delivery to be on disk before it starts the
-next message's body: after a crash only the message in flight on each connection
+the reader is still confirmed), keeps every answer as a typed record, and writes
+what it has (:mod:`issues.send.recorder`) before it starts the next message's body: after a crash only the message in flight on each connection
 can go out twice.  How a refusal is handled depends on what it concerns:
 
 - the reader (a 4xx to RCPT or DATA on a live connection): the reader is deferred
@@ -55,7 +54,6 @@ class Worker:
 
     def __init__(self, run: SendRun) -> None:
         self.run = run
-        self.last_seq = 0  # the last delivery this worker reported; its next body waits until it is recorded
 
     def __call__(self) -> None:
         run = self.run
@@ -77,6 +75,8 @@ class Worker:
             log.debug("worker stopped by %r", exc, exc_info=True)
             run.halt(fatal=exc)
         finally:
+            with contextlib.suppress(Exception):
+                run.record()
             if transport is not None and not run.aborted.is_set():
                 with contextlib.suppress(Exception):
                     transport.close()
@@ -86,25 +86,23 @@ class Worker:
         unsent = collections.deque(chunk)
         self.give_back = False
         rest = 0.0
-        for job, outcome in transport.send_many(self._outgoing(lane, unsent), before_body=self._wait_recorded):
+        for job, outcome in transport.send_many(self._outgoing(lane, unsent), before_body=self._record_before_body):
             if isinstance(outcome, TransportError):
                 rest = max(rest, self._failed(lane, job, outcome, unsent))
             else:
-                self.last_seq = self.run.report(Delivered(job, outcome.code, outcome.text, job.message_id, now_iso()))
+                self.run.report(Delivered(job, outcome.code, outcome.text, job.message_id, now_iso()))
                 self._succeeded(lane)
         if unsent:  # requeued after the transport had read the last item
             self.run.lanes.give_back(lane, list(unsent))
             unsent.clear()
+        self.run.record()
         if rest:
             self.run.stop.wait(rest)  # a lost connection: wait a little before reconnecting
 
-    def _wait_recorded(self) -> None:
-        """Hold the next message body until this worker's last delivery is recorded (or the send is aborted)."""
-        run = self.run
-        if run.recorded_seq < self.last_seq:
-            with run.recorded:
-                run.recorded.wait_for(lambda: run.recorded_seq >= self.last_seq or run.aborted.is_set())
-        if run.aborted.is_set():
+    def _record_before_body(self) -> None:
+        """Before the next message body: this worker's answers so far on disk (and none at all once aborted)."""
+        self.run.record()
+        if self.run.aborted.is_set():
             raise Aborted
 
     def _outgoing(self, lane: Lane, unsent: collections.deque[Job]) -> Iterator[Outgoing]:
@@ -166,7 +164,7 @@ class Worker:
             lane.temporary_in_a_row = lane.temporary_in_a_row + 1 if exc.temporary else 0
             in_a_row, temporary_run = lane.failures_in_a_row, lane.temporary_in_a_row
         if temporary_run >= TEMPORARY_RUN:
-            self._throttle(lane)
+            throttle(self.run, lane)
         if not exc.temporary:
             run.report(Refused(job, exc.code, detail, exc.recipient_level))
         else:
@@ -174,14 +172,14 @@ class Worker:
             run.report(Deferred(job, exc.code, detail,
                                 time.time() + backoff(options.defer_delay, tries, options.defer_cap)))
         if in_a_row >= options.pause_after_failures:
-            self._pause_lane(lane, f"{in_a_row} failures in a row from {lane.name}, the last: {exc.code} {detail}")
+            pause_lane(self.run, lane, f"{in_a_row} failures in a row from {lane.name}, the last: {exc.code} {detail}")
         return 0.0
 
     def _connection_failed(self, lane: Lane, job: Job, exc: TransportError, detail: str,
                            unsent: collections.deque[Job]) -> float:
         run, options = self.run, self.run.options
         if exc.code == 421:
-            self._throttle(lane)
+            throttle(self.run, lane)
         if job.tries < options.max_attempts:
             unsent.appendleft(job)  # its turn again once the connection is back
         else:
@@ -196,16 +194,26 @@ class Worker:
         self.give_back = True  # the rest of the chunk goes back to the lane for a worker with a connection
         return backoff(options.retry_delay, min(failures, 6), 30.0)
 
-    def _throttle(self, lane: Lane) -> None:
-        """The provider asks us to slow down: space its messages out and let it cool off a while."""
-        with self.run.lanes.cond:
-            first = lane.limits.retry_delay
-            lane.strikes += 1
-            lane.pace = min(max(lane.pace * 2, first / 4), first * 30)
-            lane.cool_until = time.monotonic() + backoff(first, lane.strikes, 300.0)
 
-    def _pause_lane(self, lane: Lane, reason: str) -> None:
-        run = self.run
-        for job in run.lanes.pause(lane, reason):
-            run.report(Released(job, job.provider))
-        log.info("paused %s: %s", lane.name, reason)
+def throttle(run: SendRun, lane: Lane, *, tell: bool = True) -> None:
+    """The provider asks us to slow down: space its messages out and let it cool off a while.
+
+    ``tell``: pass it on to the send's other processes (their connections to it slow down too).
+    """
+    with run.lanes.cond:
+        first = lane.limits.retry_delay
+        lane.strikes += 1
+        lane.pace = min(max(lane.pace * 2, first / 4), first * 30)
+        lane.cool_until = time.monotonic() + backoff(first, lane.strikes, 300.0)
+    if tell and run.lane_event is not None:
+        run.lane_event("throttle", lane.name, "")
+
+
+def pause_lane(run: SendRun, lane: Lane, reason: str, *, tell: bool = True) -> None:
+    """Stop serving a provider for this run (in every process of the send): its waiting readers are released."""
+    for job in run.lanes.pause(lane, reason):
+        run.report(Released(job, job.provider))
+    run.record()
+    log.info("paused %s: %s", lane.name, reason)
+    if tell and run.lane_event is not None:
+        run.lane_event("pause", lane.name, reason)
