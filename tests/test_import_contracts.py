@@ -36,13 +36,6 @@ CLI_ENTRY_MODULES = {"cli"}
 # Known violations, "path:imported module" -> why it is still here. Each entry is a file another
 # change is rewriting now; once it is converted to the public names, delete its line here.
 KNOWN: dict[str, str] = {
-    # related reads the articles table (newsletter/related is being changed elsewhere).
-    "newsletter/related/cli.py:table articles": "-> a count function in newsletter.articles",
-    "newsletter/related/edits.py:table articles": "-> articles.article_exists()",
-    "newsletter/related/embeddings.py:table articles": "-> articles.articles_for_index()",
-    "newsletter/related/index.py:table articles": "-> articles.articles_for_index()",
-    "newsletter/related/links.py:table articles": "-> articles.get_article()",
-    "newsletter/related/rebuild.py:table articles": "-> articles.articles_for_index()",
 }
 
 

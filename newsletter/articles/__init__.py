@@ -37,12 +37,18 @@ __getattr__ = lazy_exports(__name__, {
     "articles_db": "store",
     "articles_in_week": "store",
     "articles_without_url": "store",
+    "article_count": "store",
+    "article_texts": "store",
+    "existing_ids": "store",
+    "index_rows": "store",
+    "INDEX_COLUMNS": "store",
     "get_article": "store",
     "get_articles": "store",
     "set_url": "store",
 })
 
 __all__ = [
+    "INDEX_COLUMNS", "article_count", "article_texts", "existing_ids", "index_rows",
     "Article", "ImportReport", "ReportEntry", "all_articles", "articles_db", "articles_in_week",
     "articles_without_url", "canonical_url", "get_article", "get_articles", "import_sources", "set_url",
     "slugify",

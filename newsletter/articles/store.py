@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import sqlite_utils
 
 from ..clock import now_iso, week_bounds
-from ..db import write_transaction
+from ..db import has_table, write_transaction
 from ..errors import InvalidInput, NotFound
 from .model import SOURCE_RANK, Article, canonical_url
 
@@ -252,3 +252,49 @@ def set_url(ws: Workspace, key: int | str, url: str) -> Article:
                                f"article {article.id} ({article.source}) cannot have it too")
         db.execute("UPDATE articles SET url = ?, updated_at = ? WHERE id = ?", [wanted, now_iso(), article.id])
     return get_article(ws, article.id)
+
+
+# What the related index reads of an article, in this order (see newsletter/related/index.py).
+INDEX_COLUMNS = "id, title, body_text, tags, published_at"
+_IN_CHUNK = 500  # ids per IN (...) list
+
+
+def _has_articles(db: sqlite_utils.Database) -> bool:
+    return has_table(db, "articles")
+
+
+def article_count(db: sqlite_utils.Database) -> int:
+    """How many articles the archive holds (0 before the first import)."""
+    return db.execute("SELECT count(*) FROM articles").fetchone()[0] if _has_articles(db) else 0
+
+
+def existing_ids(db: sqlite_utils.Database, ids: Iterable[int] | None = None) -> set[int]:
+    """The ids of every article, or of those of ``ids`` that exist."""
+    if not _has_articles(db):
+        return set()
+    if ids is None:
+        return {row[0] for row in db.execute("SELECT id FROM articles")}
+    wanted, found = sorted({int(i) for i in ids}), set()
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start : start + _IN_CHUNK]
+        found.update(r[0] for r in db.execute(f"SELECT id FROM articles WHERE id IN ({','.join('?' * len(chunk))})",
+                                             chunk))
+    return found
+
+
+def index_rows(db: sqlite_utils.Database, ids: Sequence[int] | None = None) -> Iterator[tuple]:
+    """(:data:`INDEX_COLUMNS`) rows of these articles, or of all in id order, streamed (bounded memory)."""
+    if not _has_articles(db):
+        return
+    if ids is None:
+        yield from db.execute(f"SELECT {INDEX_COLUMNS} FROM articles ORDER BY id")
+        return
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = list(ids[start : start + _IN_CHUNK])
+        yield from db.execute(f"SELECT {INDEX_COLUMNS} FROM articles WHERE id IN ({','.join('?' * len(chunk))})",
+                              chunk)
+
+
+def article_texts(db: sqlite_utils.Database, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """{id: (title, body text)} of these articles (missing ones left out)."""
+    return {row[0]: (row[1] or "", row[2] or "") for row in index_rows(db, ids)}

@@ -106,11 +106,11 @@ def related(ws: Workspace, article: str | None, limit: int | None, pins: tuple[s
 
 def _print_all(ws: Workspace, limit: int | None, as_json: bool) -> None:
     """Every article's links; JSON is streamed as one document so a big archive stays in bounded memory."""
-    from ..articles import articles_db
+    from ..articles import article_count
     from . import all_related
 
     first = True
-    total = articles_db(ws).execute("SELECT count(*) FROM articles").fetchone()[0]
+    total = article_count(ws.db)
     progress = Progress(total, "Ranking") if total >= 1000 else None  # a big archive takes minutes
     if as_json:
         click.echo('{"articles": [', nl=False)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..articles import existing_ids
 from ..clock import now_iso
 from ..db import write_transaction
 from ..errors import InvalidInput, NotFound
 from ..workspace import Workspace
-from .schema import has_articles_table, related_db
+from .schema import related_db
 
 
 @dataclass(frozen=True)
@@ -28,9 +29,9 @@ class Edit:
 def _check(ws: Workspace, article_id: int, other_id: int) -> None:
     if article_id == other_id:
         raise InvalidInput(f"article {article_id} cannot be related to itself; name another article")
-    db = related_db(ws)
+    found = existing_ids(related_db(ws), [article_id, other_id])
     for key in (article_id, other_id):
-        if not has_articles_table(db) or not db.execute("SELECT 1 FROM articles WHERE id = ?", [key]).fetchone():
+        if key not in found:
             raise NotFound(f"no article with id {key}; see 'newsletter articles list'")
 
 

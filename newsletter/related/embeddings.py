@@ -26,6 +26,7 @@ from typing import Protocol
 import numpy as np
 import sqlite_utils
 
+from ..articles import article_texts
 from ..db import write_transaction
 from ..errors import ConfigError
 from ..workspace import Workspace
@@ -146,8 +147,9 @@ def embed_missing(db: sqlite_utils.Database, model: Embedder) -> int:
     for start in range(0, len(todo), _BATCH):
         ids = todo[start : start + _BATCH]
         marks = ",".join("?" * len(ids))
-        rows = db.execute(f"SELECT a.id, a.title, a.body_text, d.fingerprint FROM articles a "
-                          f"JOIN related_docs d ON d.article_id = a.id WHERE a.id IN ({marks})", ids).fetchall()
+        stamps = dict(db.execute(f"SELECT article_id, fingerprint FROM related_docs WHERE article_id IN ({marks})", ids))
+        texts = article_texts(db, ids)
+        rows = [(i, *texts[i], stamps[i]) for i in ids if i in texts and i in stamps]
         if not rows:
             continue
         vectors = article_vectors(model, [(r[1] or "", r[2] or "") for r in rows])

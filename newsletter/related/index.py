@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import sqlite_utils
 
+from ..articles import INDEX_COLUMNS, existing_ids, index_rows
 from ..clock import now_iso
 from ..db import write_transaction
 from ..workspace import Workspace
@@ -26,7 +27,7 @@ from .text import Analyzer, TermVector, normalise_tag
 
 log = logging.getLogger(__name__)
 
-ARTICLE_COLUMNS = "id, title, body_text, tags, published_at"
+ARTICLE_COLUMNS = INDEX_COLUMNS  # what index_rows() gives: id, title, body_text, tags, published_at
 _CHUNK = 500  # rows per read and per IN (...) list
 _BULK = 1000  # from this many changed articles on, when the index is no bigger, rebuild instead
 ANALYZER = Analyzer()
@@ -62,13 +63,6 @@ def fingerprint(title: str, body: str, tags: list[str], published: str) -> str:
     """What the index read of an article: unchanged fingerprint, nothing to reindex."""
     data = "\x00".join([title or "", body or "", "\x1f".join(tags), published or ""])
     return hashlib.blake2b(data.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-
-
-def _read_articles(db: sqlite_utils.Database, ids: list[int]) -> Iterator[tuple]:
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        marks = ",".join("?" * len(chunk))
-        yield from db.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id IN ({marks})", chunk)
 
 
 def _term_ids(db: sqlite_utils.Database, vector: TermVector) -> np.ndarray:
@@ -142,7 +136,7 @@ def index_articles(ws: Workspace, ids: Iterable[int]) -> int:
         return rebuild_index(ws)
     changed = 0
     with write_transaction(db):
-        rows = list(_read_articles(db, wanted)) if has_articles_table(db) else []
+        rows = list(index_rows(db, wanted))
         seen = set()
         for row in rows:
             seen.add(row[0])
@@ -190,21 +184,9 @@ def sync_index(ws: Workspace) -> int:
     db = related_db(ws)
     if not has_articles_table(db):
         return 0
-    missing = [
-        r[0]
-        for r in db.execute(
-            "SELECT a.id FROM articles a LEFT JOIN related_docs d ON d.article_id = a.id "
-            "WHERE d.article_id IS NULL"
-        )
-    ]
-    gone = [
-        r[0]
-        for r in db.execute(
-            "SELECT d.article_id FROM related_docs d LEFT JOIN articles a ON a.id = d.article_id "
-            "WHERE a.id IS NULL"
-        )
-    ]
-    changed = index_articles(ws, missing + gone)
+    articles = existing_ids(db)
+    indexed = {r[0] for r in db.execute("SELECT article_id FROM related_docs")}
+    changed = index_articles(ws, sorted(articles - indexed) + sorted(indexed - articles))  # missing, then gone
     if not changed:
         refresh_embeddings(ws)  # switched on since the last change
     return changed

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..articles import article_texts, existing_ids
 from ..settings import Section
 from ..workspace import Workspace
 from .archive import Archive
@@ -68,9 +69,7 @@ def ranked(ws: Workspace, article_ids: Sequence[int], *, exclude: Iterable[int] 
     if archive is None:
         known = Archive(db).vectors(list(article_ids))
         if len(known) < len(set(article_ids)):  # stored before the index existed, or without the importer's call
-            marks = ",".join("?" * len(article_ids))
-            if db.execute(f"SELECT count(*) FROM articles WHERE id IN ({marks})", list(article_ids)).fetchone()[0] \
-                    > len(known):
+            if len(existing_ids(db, article_ids)) > len(known):
                 sync_index(ws)
         refresh_embeddings(ws)  # switched on, or articles changed while it was off; a count when all are in
         archive = Archive(db)
@@ -263,7 +262,6 @@ class _Words:
             return {}
         stems = self._archive.stems(term_ids)
         if self._surface is None:  # one reading of the text serves every call
-            row = self._archive.db.conn.execute(
-                "SELECT title, body_text FROM articles WHERE id = ?", [self._article_id]).fetchone()
-            self._surface = ANALYZER.surface_words(*(row or ("", "")))
+            text = article_texts(self._archive.db, [self._article_id]).get(self._article_id, ("", ""))
+            self._surface = ANALYZER.surface_words(*text)
         return {t: self._surface.get(stem, stem) for t, stem in stems.items()}

@@ -13,15 +13,17 @@ import sqlite3
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import islice
 
 import numpy as np
 
+from ..articles import article_count, index_rows
 from ..clock import now_iso
 from ..db import write_transaction
 from ..workspace import Workspace
 from . import postings
 from .embeddings import prune as prune_embeddings
-from .index import ANALYZER, ARTICLE_COLUMNS, DocVector, article_tags, fingerprint, refresh_embeddings
+from .index import ANALYZER, DocVector, article_tags, fingerprint, refresh_embeddings
 from .schema import has_articles_table, related_db
 
 _READ_CHUNK = 500
@@ -82,18 +84,18 @@ class _SegmentBatch:
         self.parts = []
 
 
-def _analysed_chunks(cursor: sqlite3.Cursor, workers: int) -> Iterator[tuple[list[tuple], Analysed]]:
+def _analysed_chunks(source: Iterator[tuple], workers: int) -> Iterator[tuple[list[tuple], Analysed]]:
     """(rows, their term vectors) chunk by chunk, in order; at most a few chunks in flight."""
     chunk = min(_READ_CHUNK, postings.SEGMENT_SIZE)  # a chunk never spans two segments
     if workers < 2:
-        while rows := cursor.fetchmany(chunk):
+        while rows := list(islice(source, chunk)):
             yield rows, _analyse([(r[1], r[2]) for r in rows])
         return
     context = multiprocessing.get_context("spawn")  # never fork a process holding a database connection
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending: deque[tuple[list[tuple], Future]] = deque()
         while True:
-            rows = cursor.fetchmany(chunk)
+            rows = list(islice(source, chunk))
             if rows:
                 pending.append((rows, pool.submit(_analyse, [(r[1], r[2]) for r in rows])))
             if pending and (len(pending) > 2 * workers or not rows):
@@ -120,9 +122,9 @@ def rebuild_index(ws: Workspace, *, workers: int | None = None) -> int:
         if not has_articles_table(db):
             return 0
         if workers is None:
-            total = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+            total = article_count(db)
             workers = (os.cpu_count() or 1) if total >= _PARALLEL_FROM else 0
-        cursor = conn.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY id")
+        cursor = index_rows(db)  # streamed in id order
         stamp = now_iso()
         segment, batch = 1, _SegmentBatch()
         for rows, (terms, vectors) in _analysed_chunks(cursor, workers):
