@@ -142,6 +142,7 @@ def send_env(port: int, connections: int, **delivery: object) -> dict[str, str]:
     return {**os.environ, "NEWSLETTER_DELIVERY_TRANSPORT": "smtp", "NEWSLETTER_SMTP_HOST": "127.0.0.1",
             "NEWSLETTER_SMTP_PORT": str(port), "NEWSLETTER_SMTP_SECURITY": "none", "NO_COLOR": "1",
             "NEWSLETTER_DELIVERY_CONNECTIONS": str(connections),
+            "NEWSLETTER_DELIVERY_PROCESSES": os.environ.get("NEWSLETTER_DELIVERY_PROCESSES", "0"),  # one per core
             **{f"NEWSLETTER_DELIVERY_{k.upper()}": str(v) for k, v in delivery.items()}}
 
 
