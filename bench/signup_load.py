@@ -9,11 +9,15 @@ sign-ups at scheduled moments: ``--rate`` sign-ups a second over all readers, a 
 of them repeating another reader's address.  A latency runs from the scheduled moment
 (so a client running late counts against the server, not for it) to the last byte.
 
-Phases, each measured the same way, and the peer in the same run:
+Phases, each measured the same way, and the peers in the same run:
+  floor   the steady schedule against a trivial HTTP server (asyncio, its own process,
+          answers every request at once): what this client itself can drive;
   steady  ``--rate`` sign-ups/s spread over the 2,000 open connections (the target:
           p99 <= 1 s at >= 500/s);
   burst   every reader posts at the same instant (2,000 requests in flight at once);
   peer    the steady schedule again with ``GET /healthz`` (the server's floor).
+Each phase also reports the CPU milliseconds the server and this client spent per
+request (a figure the other load on the machine does not bend the way latency bends).
 Then checks: no error, one reader row and one confirmation mail per address.
 
     .venv/bin/python bench/signup_load.py                 # 2,000 readers, 600 sign-ups/s for 10 s
@@ -49,26 +53,69 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start_server(root: Path, port: int) -> subprocess.Popen:
+def _start_server(root: Path, port: int, log: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
     env["NEWSLETTER_HOME"] = str(root)
-    process = subprocess.Popen([sys.executable, str(REPO / "cli.py"), "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"FAIL: newsletter serve did not start: {process.stderr.read().decode()[-500:]}")
+    with log.open("wb") as sink:
+        process = subprocess.Popen([sys.executable, str(REPO / "cli.py"), "serve", "--port", str(port)], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=sink)
+    _wait_for(process, port)
+    return process
 
 
 # httpx builds an SSL context (~40 ms of CPU, certificates loaded) for every client and
 # transport unless it is handed one: 2,000 readers would spend minutes on contexts for a
 # plain-HTTP run, so they all share this one.
 _TLS = ssl.create_default_context()
+
+
+class _Echo(asyncio.Protocol):
+    """The trivial HTTP/1.1 server of the floor phase: any request gets ``200 ok`` at once (kept alive)."""
+
+    ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Type: text/plain\r\n\r\nok\n"
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self.pending = bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        self.pending += data
+        while (end := self.pending.find(b"\r\n\r\n")) >= 0:
+            head = bytes(self.pending[:end]).lower().split(b"\r\n")
+            length = next((int(line[15:]) for line in head if line.startswith(b"content-length:")), 0)
+            if len(self.pending) < end + 4 + length:
+                return
+            del self.pending[:end + 4 + length]
+            self.transport.write(self.ANSWER)  # type: ignore[attr-defined]
+
+
+async def _serve_echo(port: int) -> None:
+    server = await asyncio.get_running_loop().create_server(_Echo, "127.0.0.1", port, backlog=4096)
+    await server.serve_forever()
+
+
+def _start_echo(port: int) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, __file__, "--echo-server", str(port)])
+    _wait_for(process, port)
+    return process
+
+
+def _wait_for(process: subprocess.Popen, port: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"FAIL: the server on port {port} did not start")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds process ``pid`` has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Reader:
@@ -92,23 +139,30 @@ class Reader:
         return status, time.perf_counter() - at
 
 
-async def _phase(readers: list[Reader], jobs: list[tuple[int, str, str, dict]], spread: float
-                 ) -> tuple[list[tuple[int, float]], float]:
-    """Run ``jobs`` (reader index, method, path, kwargs) at moments spread evenly over ``spread`` seconds."""
+async def _phase(readers: list[Reader], jobs: list[tuple[int, str, str, dict]], spread: float, server: int
+                 ) -> tuple[list[tuple[int, float]], float, float, float]:
+    """Run ``jobs`` (reader index, method, path, kwargs) at moments spread evenly over ``spread`` seconds.
+
+    (status and latency of each, seconds, CPU seconds of process ``server``, of this client).
+    """
     start = time.perf_counter() + 0.5
     step = spread / max(len(jobs), 1)
     tasks = [readers[r].request(method, path, start + i * step, **kw) for i, (r, method, path, kw) in enumerate(jobs)]
+    server_cpu, client_cpu = _cpu_seconds(server), time.process_time()
     results = await asyncio.gather(*tasks)
-    return list(results), time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    return list(results), elapsed, _cpu_seconds(server) - server_cpu, time.process_time() - client_cpu
 
 
-def _summary(label: str, results: list[tuple[int, float]], elapsed: float) -> tuple[float, float, float]:
+def _summary(label: str, results: list[tuple[int, float]], elapsed: float, server_cpu: float, client_cpu: float
+             ) -> tuple[float, float, float]:
     latencies = sorted(latency for _, latency in results)
     p50 = statistics.median(latencies)
     p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
     rate = len(results) / elapsed
     print(f"{label:<8} {len(results):>6} requests in {elapsed:6.2f} s = {rate:6.0f}/s   "
-          f"p50 {p50 * 1000:7.1f} ms   p99 {p99 * 1000:7.1f} ms   max {latencies[-1] * 1000:7.1f} ms")
+          f"p50 {p50 * 1000:7.1f} ms   p99 {p99 * 1000:7.1f} ms   max {latencies[-1] * 1000:7.1f} ms   "
+          f"CPU/request: server {server_cpu / len(results) * 1000:4.2f} ms, client {client_cpu / len(results) * 1000:4.2f} ms")
     return rate, p50, p99
 
 
@@ -116,24 +170,36 @@ def _sign_up(address: str, n: int) -> dict:
     return {"data": {"email": address, "name": f"Reader {n}"}, "headers": {"User-Agent": "signup-load/2"}}
 
 
-async def _run(args: argparse.Namespace, base: str) -> dict:
-    readers = [Reader(n, base) for n in range(args.readers)]
+async def _floor(args: argparse.Namespace, echo: subprocess.Popen, port: int, jobs: list) -> tuple:
+    """The steady schedule against the trivial server, over the same number of connections."""
+    readers = [Reader(n, f"http://127.0.0.1:{port}") for n in range(args.readers)]
+    await _phase(readers, [(n, "GET", "/subscribe", {}) for n in range(args.readers)], 2.0, echo.pid)
+    floor = await _phase(readers, jobs, args.seconds, echo.pid)
+    await asyncio.gather(*(reader.client.aclose() for reader in readers))
+    return floor
+
+
+async def _run(args: argparse.Namespace, server: subprocess.Popen, base: str, echo: subprocess.Popen,
+               echo_port: int) -> dict:
     rng = random.Random(47)
-    opened, _ = await _phase(readers, [(n, "GET", "/subscribe", {}) for n in range(args.readers)], 2.0)
-    if any(status != 200 for status, _ in opened):
-        raise SystemExit("FAIL: not every reader could load the form")
     count = int(args.rate * args.seconds)
     unique = count - int(count * args.duplicates)
     addresses = [f"reader{i:06d}@example.com" for i in range(unique)]
     plan = addresses + [a.upper() for a in rng.sample(addresses, count - unique)]
     rng.shuffle(plan)
     steady_jobs = [(i % args.readers, "POST", "/subscribe", _sign_up(a, i)) for i, a in enumerate(plan)]
-    steady = await _phase(readers, steady_jobs, args.seconds)
+    floor = await _floor(args, echo, echo_port, steady_jobs)
+    readers = [Reader(n, base) for n in range(args.readers)]
+    opened = await _phase(readers, [(n, "GET", "/subscribe", {}) for n in range(args.readers)], 2.0, server.pid)
+    if any(status != 200 for status, _ in opened[0]):
+        raise SystemExit("FAIL: not every reader could load the form")
+    steady = await _phase(readers, steady_jobs, args.seconds, server.pid)
     burst_jobs = [(n, "POST", "/subscribe", _sign_up(f"burst{n:05d}@example.com", n)) for n in range(args.readers)]
-    burst = await _phase(readers, burst_jobs, 0.0)
-    peer = await _phase(readers, [(r, "GET", "/healthz", {}) for r, *_ in steady_jobs], args.seconds)
+    burst = await _phase(readers, burst_jobs, 0.0, server.pid)
+    peer = await _phase(readers, [(r, "GET", "/healthz", {}) for r, *_ in steady_jobs], args.seconds, server.pid)
     await asyncio.gather(*(reader.client.aclose() for reader in readers))
-    return {"steady": steady, "burst": burst, "peer": peer, "unique": unique + args.readers}
+    return {"floor": floor, "open": opened, "steady": steady, "burst": burst, "peer": peer,
+            "unique": unique + args.readers}
 
 
 def _check_store(root: Path, expected: int, limit: float) -> tuple[int, int, int]:
@@ -143,7 +209,11 @@ def _check_store(root: Path, expected: int, limit: float) -> tuple[int, int, int
 
     ws = Workspace(root)
     deadline = time.monotonic() + limit
-    while queued(ws) and time.monotonic() < deadline:
+
+    def waiting() -> int:  # sign-ups not yet registered, and mails not yet sent
+        return ws.db.execute("SELECT COUNT(*) FROM signup_intake").fetchone()[0] + queued(ws)
+
+    while waiting() and time.monotonic() < deadline:
         time.sleep(0.2)
     rows, distinct = ws.db.execute("SELECT COUNT(*), COUNT(DISTINCT email_normalized) FROM subscribers").fetchone()
     mails = len(mailbox.Maildir(ws.path(ws.settings.delivery.maildir), create=True))
@@ -161,7 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10, help="length of the steady phase (10)")
     parser.add_argument("--duplicates", type=float, default=0.1, help="share that repeat an address (0.1)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 300 readers, 200/s for 3 s")
+    parser.add_argument("--echo-server", type=int, metavar="PORT", help=argparse.SUPPRESS)  # the floor's server
     args = parser.parse_args(argv)
+    if args.echo_server:
+        asyncio.run(_serve_echo(args.echo_server))
+        return 0
     if args.quick:
         args.readers, args.rate, args.seconds = 300, 200, 3
     if not 1 <= args.readers <= 16_000:
@@ -174,19 +248,23 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="signup-load-") as tmp:
         root = Path(tmp) / "ws"
         init_workspace(root).close()
-        port = _free_port()
-        server = _start_server(root, port)
+        port, echo_port = _free_port(), _free_port()
+        server, echo = _start_server(root, port, Path(tmp) / "serve.log"), _start_echo(echo_port)
         try:
             print(f"newsletter serve (as shipped, own process) on port {port}; {args.readers} readers, each with "
-                  f"its own address and connection; asyncio + httpx clients")
-            results = asyncio.run(_run(args, f"http://127.0.0.1:{port}"))
+                  f"its own address and connection; asyncio + httpx clients; load average "
+                  f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+            results = asyncio.run(_run(args, server, f"http://127.0.0.1:{port}", echo, echo_port))
             rows, distinct, mails = _check_store(root, results["unique"], 300)
         finally:
-            server.terminate()
-            server.wait(30)
-    figures = {name: _summary(name, *results[name]) for name in ("steady", "burst", "peer")}
+            for process in (server, echo):
+                process.terminate()
+                process.wait(30)
+            warnings = (Path(tmp) / "serve.log").read_text(errors="replace").count("WARNING")
+    print(f"load average after: {os.getloadavg()[0]:.1f}; server log: {warnings} warnings")
+    figures = {name: _summary(name, *results[name]) for name in ("floor", "open", "steady", "burst", "peer")}
     statuses: dict[int, int] = {}
-    for name in ("steady", "burst", "peer"):
+    for name in ("open", "steady", "burst", "peer"):
         for status, _ in results[name][0]:
             statuses[status] = statuses.get(status, 0) + 1
     print(f"HTTP statuses: {dict(sorted(statuses.items()))}")
@@ -194,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
           f"confirmation mails: {mails}; integrity_check ok")
     steady_rate, _, steady_p99 = figures["steady"]
     print(f"ratio: steady sign-up p99 is {steady_p99 / figures['peer'][2]:.2f}x the p99 of a bare GET /healthz "
-          f"at the same schedule")
+          f"and {steady_p99 / figures['floor'][2]:.2f}x the trivial server's, at the same schedule")
     failures = []
     if set(statuses) - {200}:
         failures.append(f"statuses other than 200: {sorted(set(statuses) - {200})}")

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from newsletter import clock
 from newsletter.errors import InvalidInput
@@ -100,8 +102,11 @@ def _write_group(ws: Workspace, group: _Group) -> None:
             group.writing = False
 
 
-def register_taken_in(ws: Workspace) -> int:
-    """Register every stored sign-up (double opt-in, mails queued) and remove it; how many there were."""
+def register_taken_in(ws: Workspace, pause: Callable[[], Any] | None = None) -> int:
+    """Register every stored sign-up (double opt-in, mails queued) and remove it; how many there were.
+
+    ``pause`` is called before each (the web app's worker gives way to requests there).
+    """
     db = database(ws)
     done = 0
     while rows := db.execute(
@@ -109,6 +114,8 @@ def register_taken_in(ws: Workspace) -> int:
         [BATCH],
     ).fetchall():
         for row_id, email, name, source, ip, user_agent, consent_text in rows:
+            if pause is not None:
+                pause()
             try:
                 register(ws, email, name=name, source=source, ip=ip, user_agent=user_agent,
                          consent_text=consent_text, defer_mail=True)
