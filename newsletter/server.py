@@ -7,7 +7,9 @@ limits of ``[web]`` from :func:`waitress_options`.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from typing import Any
 
 from waitress import wasyncore
@@ -25,6 +27,34 @@ SERVER_ERROR_HEADERS = [
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "no-referrer"),
 ]
+
+class _Sparse(logging.Filter):
+    """One record per ``every`` seconds: waitress warns "Task queue depth is N" on every request queued
+    while its threads are busy, thousands of lines a second under a burst (and CPU taken from answers)."""
+
+    def __init__(self, every: float = 10.0) -> None:
+        super().__init__()
+        self.every = every
+        self.next = 0.0
+        self.left_out = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = time.monotonic()
+        if now < self.next:
+            self.left_out += 1
+            return False
+        self.next = now + self.every
+        if self.left_out:
+            record.msg = f"{record.msg} (and %d more such warnings)"
+            record.args = (*(record.args if isinstance(record.args, tuple) else ()), self.left_out)
+            self.left_out = 0
+        return True
+
+
+_QUEUE_LOG = logging.getLogger("waitress.queue")
+if not any(isinstance(f, _Sparse) for f in _QUEUE_LOG.filters):
+    _QUEUE_LOG.addFilter(_Sparse())
+
 
 class _HeadedErrorTask(ErrorTask):
     """waitress's own error answer (413, 400, 431...) with the security headers every answer carries."""

@@ -78,13 +78,17 @@ def take_in(ws: Workspace, address: str, *, name: str | None, source: str, ip: s
 
 
 def _write_group(ws: Workspace, group: _Group) -> None:
-    """Commit every waiting sign-up in one durable transaction; hand the turn to the first that came since."""
+    """Commit every waiting sign-up in one durable transaction; hand the turn to the first that came since.
+
+    The group is taken once the write lock is held, so all that arrived meanwhile join it.
+    """
     db = database(ws)
-    with group.lock:
-        batch, group.waiting = group.waiting, []
+    batch: list[_Waiting] = []
     error: BaseException | None = None
     try:
         with write_transaction(db):
+            with group.lock:
+                batch, group.waiting = group.waiting, []
             db.conn.executemany(
                 "INSERT INTO signup_intake (email, name, source, ip, user_agent, consent_text, at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -92,6 +96,9 @@ def _write_group(ws: Workspace, group: _Group) -> None:
             )
     except BaseException as exc:  # each sign-up of the group fails with it; the next group tries again
         error = exc
+        if not batch:
+            with group.lock:
+                batch, group.waiting = group.waiting, []
     for waiting in batch:
         waiting.written, waiting.error = True, error
         waiting.turn.set()
