@@ -56,12 +56,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start_server(root: Path, port: int, log: Path) -> subprocess.Popen:
+def _start_server(root: Path, port: int, log: Path, command: str | None) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
     env["NEWSLETTER_HOME"] = str(root)
+    argv = [str(REPO / "cli.py"), "serve", "--port", str(port)]
+    if command:  # another server for the same app (bench/serve_variants.py)
+        argv = [str(REPO / word) if word.endswith(".py") else word for word in command.format(port=port).split()]
     with log.open("wb") as sink:
-        process = subprocess.Popen([sys.executable, str(REPO / "cli.py"), "serve", "--port", str(port)], env=env,
-                                   stdout=subprocess.DEVNULL, stderr=sink)
+        process = subprocess.Popen([sys.executable, *argv], env=env, stdout=subprocess.DEVNULL, stderr=sink)
     _wait_for(process, port)
     return process
 
@@ -279,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=2, help="client processes sharing the readers (2: one per "
                         "core; one asyncio+httpx process needs ~1.3 ms of CPU a request and cannot drive 600/s alone)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 300 readers, 200/s for 3 s")
+    parser.add_argument("--serve-command", metavar="SCRIPT ARGS", help="measure another server instead: a Python "
+                        "script and its arguments, {port} replaced (see bench/serve_variants.py)")
     parser.add_argument("--echo-server", type=int, metavar="PORT", help=argparse.SUPPRESS)  # the floor's server
     args = parser.parse_args(argv)
     if args.echo_server:
@@ -299,9 +303,10 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(tmp) / "ws"
         init_workspace(root).close()
         port, echo_port = _free_port(), _free_port()
-        server, echo = _start_server(root, port, Path(tmp) / "serve.log"), _start_echo(echo_port)
+        server, echo = _start_server(root, port, Path(tmp) / "serve.log", args.serve_command), _start_echo(echo_port)
         try:
-            print(f"newsletter serve (as shipped, own process) on port {port}; {args.readers} readers, each with "
+            label = args.serve_command or "newsletter serve (as shipped)"
+            print(f"{label}, its own process, on port {port}; {args.readers} readers, each with "
                   f"its own address and connection; asyncio + httpx clients; load average "
                   f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
             phases, unique = _plan(args)
