@@ -7,13 +7,17 @@ limits of ``[web]`` from :func:`waitress_options`.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from typing import Any
 
+from waitress import wasyncore
 from waitress.task import ErrorTask
 
 from .errors import ConfigError
 from .server_guard import GuardedChannel, allow_open_files, guard
+from .server_loop import ChannelMap, NudgingChannel, fit_loop
 from .workspace import Workspace
 
 # On the few answers waitress gives by itself (a body far too large, a malformed request).
@@ -24,6 +28,34 @@ SERVER_ERROR_HEADERS = [
     ("Referrer-Policy", "no-referrer"),
 ]
 
+class _Sparse(logging.Filter):
+    """One record per ``every`` seconds: waitress warns "Task queue depth is N" on every request queued
+    while its threads are busy, thousands of lines a second under a burst (and CPU taken from answers)."""
+
+    def __init__(self, every: float = 10.0) -> None:
+        super().__init__()
+        self.every = every
+        self.next = 0.0
+        self.left_out = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = time.monotonic()
+        if now < self.next:
+            self.left_out += 1
+            return False
+        self.next = now + self.every
+        if self.left_out:
+            record.msg = f"{record.msg} (and %d more such warnings)"
+            record.args = (*(record.args if isinstance(record.args, tuple) else ()), self.left_out)
+            self.left_out = 0
+        return True
+
+
+_QUEUE_LOG = logging.getLogger("waitress.queue")
+if not any(isinstance(f, _Sparse) for f in _QUEUE_LOG.filters):
+    _QUEUE_LOG.addFilter(_Sparse())
+
+
 class _HeadedErrorTask(ErrorTask):
     """waitress's own error answer (413, 400, 431...) with the security headers every answer carries."""
 
@@ -32,7 +64,7 @@ class _HeadedErrorTask(ErrorTask):
         super().execute()
 
 
-class _Channel(GuardedChannel):
+class _Channel(NudgingChannel, GuardedChannel):
     """waitress's channel, minus a busy loop: not writable while its running task holds the output lock.
 
     A worker sends its answer itself, holding the channel's output lock; meanwhile
@@ -66,8 +98,9 @@ def make_server(app: Any, host: str, port: int, *, request_timeout: float = 10.0
 
     adjustments.setdefault("asyncore_use_poll", True)  # select() fails on descriptors above 1,024
     allow_open_files(int(adjustments.get("connection_limit", 100)) + 100)
+    channels = ChannelMap()
     try:
-        server = create_server(app, host=host, port=port, **adjustments)
+        server = create_server(app, map=channels, host=host, port=port, **adjustments)
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise ConfigError(f"cannot listen on {host}:{port} ({reason}); choose another --port (or --host), "
@@ -75,6 +108,7 @@ def make_server(app: Any, host: str, port: int, *, request_timeout: float = 10.0
     for listener in (server, *getattr(server, "map", {}).values()):  # a MultiSocketServer holds several
         if hasattr(listener, "channel_class"):
             guard(listener, _Channel, request_timeout=request_timeout, per_ip=per_ip)
+    fit_loop(server, channels)
     return server
 
 
@@ -92,6 +126,8 @@ class BackgroundServer:
         self.host = host
         self.port = int(self.server.effective_port)  # type: ignore[union-attr]
         self._stopping = threading.Event()
+        self._closing = threading.Lock()
+        self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"waitress:{self.port}", daemon=True)
 
     @property
@@ -99,23 +135,28 @@ class BackgroundServer:
         return f"http://{self.host}:{self.port}"
 
     def _run(self) -> None:
-        """waitress's loop, one poll at a time, so :meth:`stop` can end it from its own thread."""
-        from waitress import wasyncore
-
+        """The server's loop, one pass at a time, so :meth:`stop` can end it from its own thread."""
         server = self.server
+        loop = server.asyncore  # type: ignore[union-attr]  # waitress's wasyncore, or our epoll loop
         while not self._stopping.is_set():
-            wasyncore.loop(timeout=1.0, map=server._map, use_poll=server.adj.asyncore_use_poll, count=1)  # type: ignore[union-attr]
-        server.task_dispatcher.shutdown(timeout=10)
-        wasyncore.close_all(server._map)  # type: ignore[union-attr]
+            loop.loop(timeout=1.0, map=server._map, use_poll=server.adj.asyncore_use_poll, count=1)  # type: ignore[union-attr]
+        server.task_dispatcher.shutdown(timeout=10)  # type: ignore[union-attr]
+        with self._closing:  # no stop() is pulling the trigger while it closes
+            self._closed = True
+            wasyncore.close_all(server._map)  # type: ignore[union-attr]
 
     def start(self) -> BackgroundServer:
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._stopping.set()
-        self.server.pull_trigger()  # type: ignore[union-attr]  # wake the poll at once
-        self._thread.join(timeout=15)
+        """End the loop and wait for it; running requests finish first (up to 10 s)."""
+        with self._closing:
+            self._stopping.set()
+            if not self._closed:
+                self.server.pull_trigger()  # type: ignore[union-attr]  # wake the loop at once
+        if self._thread.is_alive():
+            self._thread.join(timeout=15)
 
     def __enter__(self) -> BackgroundServer:
         return self.start()

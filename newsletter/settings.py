@@ -167,7 +167,9 @@ REGISTRY.add(SectionSpec("web", "The public pages of `newsletter serve` and the 
     Key("trusted_proxies", 0, "reverse proxies in front: X-Forwarded-For hops to trust", min=0, max=10),
     Key("allowed_origins", "", "other sites whose pages may post the sign-up form: comma-separated origins like "
         "\"https://shop.example.com\" ([site] url and public_url are always allowed)"),
-    Key("threads", 8, "worker threads of the web server", min=1, max=256),
+    # 32: a sign-up waits for its durable commit, and the sign-ups waiting together share one (group
+    # commit); with 8 threads, 2,000 readers signing up got ~390/s and p99 ~6 s, with 32 ~590/s and 0.5 s
+    Key("threads", 32, "worker threads of the web server", min=1, max=256),
     Key("preview_port", 8088, "port of `newsletter preview` (on 127.0.0.1)", **PORT),
     Key("request_timeout", 10.0, "seconds a request (headers and body) may take to arrive", min=0.5, max=600),
     Key("connections_per_ip", 50, "open connections one address may hold (off when trusted_proxies > 0)", min=1),

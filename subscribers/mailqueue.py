@@ -39,6 +39,9 @@ BATCH = 50
 POLL_SECONDS = 30.0
 # The web app's worker looks this often (requests never wake it: its work must not follow one answer).
 WEB_POLL_SECONDS = 0.25
+# While the web app answers requests its worker waits up to this long before each row
+# (so at least ~20 rows a second still go out under a sign-up flood).
+GIVE_WAY_SECONDS = 0.05
 
 
 def enqueue(db: Any, reader_id: int, kind: str, *, hold: bool = False) -> int:
@@ -122,10 +125,13 @@ def _transport(ws: Workspace, given: Transport | None) -> Iterator[Transport]:
 
 
 def _send_rows(
-    ws: Workspace, db: Any, transport: Transport, rows: list[tuple[int, int, str, int]], outcome: dict
+    ws: Workspace, db: Any, transport: Transport, rows: list[tuple[int, int, str, int]], outcome: dict,
+    pause: Callable[[], Any] | None = None,
 ) -> None:
-    """Send claimed rows one by one; delete each sent row, record each failure."""
+    """Send claimed rows one by one (calling ``pause`` before each); delete each sent row, record each failure."""
     for row_id, reader_id, kind, attempts in rows:
+        if pause is not None:
+            pause()
         email = _recipient(db, reader_id, kind)
         try:
             if email:
@@ -140,7 +146,8 @@ def _send_rows(
 
 
 def send_queued(
-    ws: Workspace, only: Iterable[int] | None = None, transport: Transport | None = None
+    ws: Workspace, only: Iterable[int] | None = None, transport: Transport | None = None,
+    pause: Callable[[], Any] | None = None,
 ) -> dict[int, str | None]:
     """Claim and send the due rows (all of them, or just ``only``) through one transport.
 
@@ -152,7 +159,7 @@ def send_queued(
     outcome: dict[int, str | None] = {}
     with _transport(ws, transport) as live:
         while rows := _claim(db, wanted):
-            _send_rows(ws, db, live, rows, outcome)
+            _send_rows(ws, db, live, rows, outcome, pause)
             if wanted is not None:
                 break
     return outcome
@@ -173,9 +180,10 @@ def send_held(ws: Workspace, row_ids: Iterable[int], transport: Transport | None
     return outcome
 
 
-def drain(ws: Workspace, transport: Transport | None = None) -> Counter:
+def drain(ws: Workspace, transport: Transport | None = None, pause: Callable[[], Any] | None = None) -> Counter:
     """Send every due row; counts of ``sent`` and ``failed`` (for the CLI and the worker)."""
-    return Counter("failed" if error else "sent" for error in send_queued(ws, transport=transport).values())
+    outcome = send_queued(ws, transport=transport, pause=pause)
+    return Counter("failed" if error else "sent" for error in outcome.values())
 
 
 def queued(ws: Workspace) -> int:
@@ -195,6 +203,29 @@ def quiet_checkpoints(ws: Workspace) -> None:
     if not getattr(db, "_nl_quiet_checkpoints", False):
         db.execute("PRAGMA wal_autocheckpoint = 0")
         db._nl_quiet_checkpoints = True  # type: ignore[attr-defined]
+
+
+class Traffic:
+    """How many requests the web app is answering, so its worker can give way to them (CPU and write lock)."""
+
+    def __init__(self) -> None:
+        self._quiet = threading.Condition()
+        self._in_flight = 0
+
+    def started(self) -> None:
+        with self._quiet:
+            self._in_flight += 1
+
+    def finished(self) -> None:
+        with self._quiet:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._quiet.notify_all()
+
+    def give_way(self, limit: float = GIVE_WAY_SECONDS) -> None:
+        """Wait until no request is being answered, ``limit`` seconds at most."""
+        with self._quiet:
+            self._quiet.wait_for(lambda: not self._in_flight, limit)
 
 
 class MailWorker:
@@ -220,6 +251,7 @@ class MailWorker:
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._start_lock = threading.Lock()
+        self.traffic = Traffic()  # the web app counts its requests here; the worker gives way to them
 
     def wake(self) -> None:
         """Ask for a drain now; starts the thread if this process has none (unless stopped)."""
@@ -266,9 +298,9 @@ class MailWorker:
                 try:
                     from .intake import register_taken_in  # registering queues the mails drained below
 
-                    register_taken_in(self.ws)
+                    register_taken_in(self.ws, pause=self.traffic.give_way)
                     transport = transport or self.transport_factory(self.ws)
-                    if not drain(self.ws, transport):
+                    if not drain(self.ws, transport, pause=self.traffic.give_way):
                         transport.close()  # idle: do not hold an SMTP connection open
                     # The web requests leave WAL checkpoints to this thread (see quiet_checkpoints).
                     database(self.ws).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()

@@ -93,6 +93,19 @@ def _keep_worker_running() -> None:
     mail_worker().ensure_running()
 
 
+@bp.before_app_request
+def _count_request() -> None:
+    """Every request of the app counts as traffic the mail worker gives way to."""
+    mail_worker().traffic.started()
+    g.nl_counted_request = True
+
+
+@bp.teardown_app_request
+def _uncount_request(_exc: BaseException | None) -> None:
+    if g.pop("nl_counted_request", False):
+        mail_worker().traffic.finished()
+
+
 @bp.before_request
 def _no_checkpoints_in_requests() -> None:
     """WAL checkpoints run on the mail worker, so a sign-up that writes costs no more than one that does not."""

@@ -172,7 +172,7 @@ def test_serve_command(cli, monkeypatch) -> None:
     result = cli("serve", "--port", "9090")
     assert result.exit_code == 0, result.output
     assert served["ran"] and served["closed"] and result.output.rstrip().endswith("Stopped.")
-    assert served["host"] == "127.0.0.1" and served["port"] == 9090 and served["threads"] == 8
+    assert served["host"] == "127.0.0.1" and served["port"] == 9090 and served["threads"] == 32
     assert served["max_request_body_size"] >= 65536
     assert served["app"].test_client().get("/healthz").status_code == 200
     help_text = cli("serve", "--help").output

@@ -85,3 +85,38 @@ def test_big_and_many_answers_all_arrive_whole(workspace: Workspace) -> None:
         with ThreadPoolExecutor(max_workers=50) as pool:
             results = list(pool.map(lambda _: _fetch(server.port, "/healthz"), range(200)))
     assert all(status == 200 and body == b"ok\n" for status, body in results)
+
+
+def test_idle_kept_alive_connections_are_not_asked_on_every_pass(workspace: Workspace, monkeypatch) -> None:
+    """waitress's poll loop asks every open connection readable()/writable() on each pass; ours only the busy ones."""
+    asked: list[int] = []
+    readable = _Channel.readable
+
+    def counting(channel: _Channel) -> bool:
+        asked.append(id(channel))
+        return readable(channel)
+
+    monkeypatch.setattr(_Channel, "readable", counting)
+    with BackgroundServer(create_app(workspace), threads=2, connection_limit=200) as server:
+        idle = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=30) for _ in range(100)]
+        for conn in idle:  # each answers one request, then stays open and idle
+            conn.request("GET", "/healthz")
+            assert conn.getresponse().read() == b"ok\n"
+        before = len(asked)
+        for _ in range(30):
+            status, _ = _fetch(server.port, "/healthz")
+            assert status == 200
+        later = len(asked) - before
+        for conn in idle:
+            conn.close()
+    # 30 requests take well over 60 passes: asking the 100 idle connections on each would be 6,000+ calls;
+    # here only the new connection (and at most one maintenance sweep of all) is asked.
+    assert later < 30 * 10 + 110, later
+
+
+def test_stop_twice_and_after_the_loop_ended(workspace: Workspace) -> None:
+    """stop() never pulls a trigger the loop has already closed (it raised "Bad file descriptor")."""
+    server = BackgroundServer(create_app(workspace), threads=2).start()
+    assert _fetch(server.port, "/healthz")[0] == 200
+    server.stop()
+    server.stop()
