@@ -21,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def main() -> None:
     from issues.web import create_app
-
     from newsletter.permissions import keep_files_private
     from newsletter.workspace import Workspace
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from issues.app import create_app
-
 import subscribers.intake as intake
+from issues.web import create_app
 from newsletter.db import _process_write_lock
 from newsletter.workspace import Workspace
 from subscribers.intake import register_taken_in, take_in
