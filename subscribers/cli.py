@@ -14,7 +14,7 @@ from newsletter.errors import InvalidInput
 from newsletter.workspace import Workspace
 
 from .export import export_csv, iter_subscribers
-from .forget import forget as forget_reader
+from .forgetting import forget as forget_reader
 from .importer import import_csv
 from .mailqueue import drain, queued
 from .schema import STATUSES

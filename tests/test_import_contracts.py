@@ -211,3 +211,19 @@ def test_the_checker_sees_an_upward_and_a_private_import(tmp_path):
         "use a name newsletter/related/__init__.py exports",
         "probe.py:4: load not exported by subscribers/__init__.py",
     ]
+
+
+def test_no_lazy_name_is_also_a_submodule_name():
+    """A package exporting ``forget`` from a module also named ``forget`` loses the function to the module
+    as soon as anything imports that module (the import system sets the package attribute)."""
+    clashes = []
+    for init in sorted(REPO.glob("*/**/__init__.py")):
+        top = init.relative_to(REPO).parts[0]
+        if top in {".venv", "build"} or "lazy_exports" not in init.read_text(encoding="utf-8"):
+            continue
+        for node in ast.parse(init.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "__getattr__":
+                for name, where in ast.literal_eval(node.value.args[1]).items():
+                    if where and ((init.parent / f"{name}.py").exists() or (init.parent / name).is_dir()):
+                        clashes.append(f"{init.relative_to(REPO)}: {name}")
+    assert not clashes, clashes

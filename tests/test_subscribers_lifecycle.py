@@ -275,7 +275,7 @@ def test_mail_failure_is_recorded_not_raised(workspace, monkeypatch):
 
 
 def test_forget_hooks_run_in_the_same_transaction(workspace):
-    from subscribers.forget import _HOOKS
+    from subscribers.forgetting import _HOOKS
 
     seen = []
 
