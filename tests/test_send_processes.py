@@ -87,3 +87,29 @@ def test_two_processes_mail_everyone_once_honour_an_unsubscribe_and_a_one_connec
     assert all(rows[sid]["status"] == "skipped" for sid in leaving)
     providers = collections.Counter(r["provider"] for r in rows.values() if r["status"] == "sent")
     assert providers == {"readers.example.org": 700, "club.example.net": 690}
+
+
+def test_each_new_domain_is_looked_up_once_per_send_for_all_processes(workspace: Workspace) -> None:
+    from issues.processes import can_fork
+    from issues.providers import ProviderMap
+    from issues.sender import send_issue
+
+    build_issue(workspace)
+    domains = [f"club{n}.sport.net" for n in range(12)]
+    for n, domain in enumerate(domains):
+        add_readers(workspace, 100, start=n * 100, domain=domain)
+    asked: list[str] = []
+    lock = threading.Lock()
+
+    def resolver(domain: str) -> list[str]:
+        with lock:
+            asked.append(domain)
+        return [f"mx{len(domain) % 2}.clubhost.net"]
+
+    assert can_fork()  # no other thread here: the send below forks
+    report = send_issue(workspace, ISSUE, options=DeliveryOptions(connections=4, processes=2),
+                        providers=ProviderMap(resolver=resolver))
+    assert report.finished and report.this_run["sent"] == 1200
+    assert sorted(asked) == sorted(domains)  # asked by the processes, looked up once by the parent
+    providers = {r["provider"] for r in outbox.rows_of(workspace, ISSUE)}
+    assert providers == {"clubhost.net"}
