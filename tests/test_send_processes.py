@@ -87,3 +87,43 @@ def test_two_processes_mail_everyone_once_honour_an_unsubscribe_and_a_one_connec
     assert all(rows[sid]["status"] == "skipped" for sid in leaving)
     providers = collections.Counter(r["provider"] for r in rows.values() if r["status"] == "sent")
     assert providers == {"readers.example.org": 700, "club.example.net": 690}
+
+
+LOOKUP_SEND = """
+import json, sys, threading
+from issues.send.pipeline import DeliveryOptions
+from issues.send.processes import can_fork
+from issues.send.providers import ProviderMap
+from issues.send.sender import send_issue
+from newsletter.workspace import Workspace
+
+asked, lock = [], threading.Lock()
+
+def resolver(domain):
+    with lock:
+        asked.append(domain)
+    return [f"mx{len(domain) % 2}.clubhost.net"]
+
+assert can_fork()
+report = send_issue(Workspace(sys.argv[1]), sys.argv[2], options=DeliveryOptions(connections=4, processes=2),
+                    providers=ProviderMap(resolver=resolver))
+print(json.dumps({"asked": asked, "sent": report.this_run["sent"], "finished": report.finished}))
+"""
+
+
+def test_each_new_domain_is_looked_up_once_per_send_for_all_processes(workspace: Workspace) -> None:
+    """In a process of its own (this one may run other tests' threads, and forking needs none)."""
+    import json
+
+    build_issue(workspace)
+    domains = [f"club{n}.sport.net" for n in range(12)]
+    for n, domain in enumerate(domains):
+        add_readers(workspace, 100, start=n * 100, domain=domain)
+    done = subprocess.run([sys.executable, "-c", LOOKUP_SEND, str(workspace.root), ISSUE], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["finished"] and result["sent"] == 1200
+    assert sorted(result["asked"]) == sorted(domains)  # asked by the two processes, looked up once by the parent
+    providers = {r["provider"] for r in outbox.rows_of(workspace, ISSUE)}
+    assert providers == {"clubhost.net"}

@@ -131,6 +131,9 @@ def _real_send(ws: Workspace, issue_key: str, yes: bool, retry_failed: bool, as_
         with stop_on_signals(stop, lambda: click.echo(
                 "\nStopping after the messages in flight (Ctrl-C again to quit at once)...", err=True)):
             report = send_issue(ws, found.id, retry_failed=retry_failed, stop=stop, progress=progress)
+    except KeyboardInterrupt:  # the second Ctrl-C: answers read so far are recorded; click would make it exit 1
+        say(f"Stopped at once. Run 'newsletter send {found.id}' to resume.", err=True)
+        sys.exit(130)
     finally:
         progress.close()
     if as_json:

@@ -1,12 +1,14 @@
-"""The send's machinery: dispatcher -> per-provider lanes -> SMTP workers -> one recorder.
+"""The send's machinery: dispatcher -> per-provider lanes -> SMTP workers, each recording its own results.
 
 Shaped like listmonk's campaign manager (rate, concurrency, pause after N
 failures in a row), but every reader has an outbox row, and readers are queued
 per receiving provider, each with its own concurrency, rate and back-off.  Workers
-are threads, each holding one connection (socket calls release the GIL); results
-travel to the recorder as typed records (:mod:`issues.send.records`).  The parts:
-:mod:`issues.send.dispatcher`, :mod:`issues.send.lanes`, :mod:`issues.send.workers`,
-:mod:`issues.send.recorder`; this module holds the state they share and runs them.
+are threads, each holding one connection (socket calls and RSA signing release the
+GIL); each keeps its results as typed records (:mod:`issues.send.records`) and
+writes them before its next message body.  The parts: :mod:`issues.send.dispatcher`,
+:mod:`issues.send.lanes`, :mod:`issues.send.workers`, :mod:`issues.send.recorder`; this module
+holds the state they share and runs them, in this process or, for a big send, in
+several (:mod:`issues.send.processes`).
 """
 
 from __future__ import annotations

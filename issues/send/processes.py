@@ -11,6 +11,7 @@ repeats at most one message per connection, counted over all children.
 The parent only coordinates:
 - it passes a stop (the first Ctrl-C) or an abort (the second) on to the children;
 - it passes one child's throttle or pause of a provider on to the others;
+- it looks up the receiving provider of each new domain, once per send, for all of them;
 - it adds up progress and results.
 
 Children die with the parent (``PR_SET_PDEATHSIG``), so a ``kill -9`` of the
@@ -25,6 +26,7 @@ import ctypes
 import logging
 import os
 import pickle
+import queue
 import signal
 import threading
 import time
@@ -39,6 +41,7 @@ from newsletter.workspace import Workspace
 
 from .message import IssueMessage
 from .pipeline import DeliveryOptions, ReaderMessages, RunResult, SendRun, Share, run_pipeline
+from .providers import ProviderMap, dns_mx_hosts
 from .workers import pause_lane, throttle
 
 __all__ = ["can_fork", "process_count", "run_in_processes"]
@@ -47,6 +50,7 @@ log = logging.getLogger(__name__)
 
 PER_PROCESS = 1000  # with processes = 0, a list of fewer readers than this per process uses fewer processes
 ABORT_GRACE = 3.0  # seconds the children get after a second Ctrl-C to record their answers and go
+LOOKUP_WAIT = 120.0  # seconds a child waits for the parent's provider lookups (each lookup gives up after 5 s)
 _PR_SET_PDEATHSIG = 1
 
 
@@ -79,7 +83,7 @@ class _Child:
 
 def run_in_processes(ws: Workspace, issue_id: str, template: IssueMessage, issue_number: int,
                      options: DeliveryOptions, count: int, stop: threading.Event,
-                     progress: Any = None) -> RunResult:
+                     providers: ProviderMap, progress: Any = None) -> RunResult:
     """Run the send's pipeline in ``count`` child processes until all of them end; their results added up."""
     ws.close()  # this thread's connection; a fork must not copy an open SQLite connection
     children: list[_Child] = []
@@ -99,7 +103,7 @@ def run_in_processes(ws: Workspace, issue_id: str, template: IssueMessage, issue
                     os._exit(code)
             child_end.close()
             children.append(_Child(pid, parent_end))
-        return _coordinate(children, stop, progress)
+        return _coordinate(children, stop, providers, progress)
     except KeyboardInterrupt:  # a second Ctrl-C: no more bodies anywhere; let the children record, then go
         _abort(children)
         raise
@@ -117,7 +121,7 @@ def _tell(children: list[_Child], message: tuple, but: _Child | None = None) -> 
                 child.conn.send(message)
 
 
-def _coordinate(children: list[_Child], stop: threading.Event, progress: Any) -> RunResult:
+def _coordinate(children: list[_Child], stop: threading.Event, providers: ProviderMap, progress: Any) -> RunResult:
     stop_told = False
     while not all(c.ended for c in children):
         if stop.is_set() and not stop_told:
@@ -142,6 +146,10 @@ def _coordinate(children: list[_Child], stop: threading.Event, progress: Any) ->
                     progress(message[1])
             elif kind == "lane":
                 _tell(children, message, but=child)
+            elif kind == "providers?":
+                providers.resolve(message[1])
+                with contextlib.suppress(OSError, ValueError):
+                    conn.send(("providers", {d: providers.provider_of(d) for d in message[1]}))  # type: ignore[union-attr]
             elif kind == "done":
                 tally, halted, lanes_paused, fatal = message[1:]
                 child.result = RunResult(tally, halted, fatal)
@@ -235,10 +243,22 @@ def _child(ws: Workspace, issue_id: str, template: IssueMessage, issue_number: i
         with lock, contextlib.suppress(OSError, ValueError):
             conn.send(message)
 
+    answers: queue.Queue[dict[str, str]] = queue.Queue()
+    asking = threading.Lock()
+
+    def ask(domains: list[str]) -> dict[str, str]:
+        with asking:
+            tell("providers?", domains)
+            try:
+                return answers.get(timeout=LOOKUP_WAIT)
+            except queue.Empty:
+                raise NewsletterError("the send's main process did not answer a provider lookup") from None
+
+    providers = ProviderMap(dict(options.providers), resolver=dns_mx_hosts if options.resolve_mx else None, ask=ask)
     run = SendRun(ws, issue_id, ReaderMessages(ws, template, issue_id, issue_number), options,
-                  lambda: open_transport(ws), threading.Event(), share=share)
+                  lambda: open_transport(ws), threading.Event(), providers=providers, share=share)
     run.lane_event = lambda kind, name, reason: tell("lane", kind, name, reason)
-    threading.Thread(target=_listen, args=(run, conn), name="send-control", daemon=True).start()
+    threading.Thread(target=_listen, args=(run, conn, answers), name="send-control", daemon=True).start()
     try:
         run_pipeline(run, lambda n: tell("progress", n))
     except BaseException as exc:
@@ -246,7 +266,7 @@ def _child(ws: Workspace, issue_id: str, template: IssueMessage, issue_number: i
     tell("done", dict(run.tally), run.paused, run.lanes.paused(), _portable(run.fatal))
 
 
-def _listen(run: SendRun, conn: Connection) -> None:
+def _listen(run: SendRun, conn: Connection, answers: queue.Queue[dict[str, str]]) -> None:
     """Carry out what the parent says: stop, abort, or another process's word about a provider."""
     while True:
         try:
@@ -254,7 +274,9 @@ def _listen(run: SendRun, conn: Connection) -> None:
         except (EOFError, OSError):
             message = ("abort",)  # the parent is gone
         kind = message[0]
-        if kind == "stop":
+        if kind == "providers":
+            answers.put(message[1])
+        elif kind == "stop":
             run.stop.set()
         elif kind == "abort":
             run.abort()

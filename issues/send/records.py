@@ -1,8 +1,8 @@
-"""The small typed records that travel from the send's workers to its recorder.
+"""The small typed records a send's threads keep for the recorder.
 
 One record is one reader's word for this run: delivered, refused for good,
 deferred to a later try, skipped, or released unsent.  The recorder turns a
-group of them into one transaction (see :mod:`issues.send.recorder`).
+thread's records into one transaction (see :mod:`issues.send.recorder`).
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from .message import IssueMessage
 from .outcome import Outcome, outcome_of
 from .pipeline import DeliveryOptions, ReaderMessages, SendRun, TokenBucket, run_pipeline
 from .processes import can_fork, process_count, run_in_processes
-from .providers import ProviderMap
+from .providers import ProviderMap, dns_mx_hosts
 
 __all__ = [
     "DeliveryOptions", "DeliveryUnavailable", "NothingToSend", "ReaderMessages", "SendBusy", "SendReport", "TokenBucket",
@@ -171,13 +171,15 @@ def send_issue(
         if recovered:
             log.warning("%d messages were in flight when an earlier run stopped; sending them again", recovered)
         template = IssueMessage(ws, rendered.subject, rendered.html, rendered.text, campaign=rendered.issue_id)
-        # Several processes only with the transport and providers of the settings (a test's doubles stay in one).
+        # Several processes only with the transport of the settings (a test's transport double stays in one).
         count = 1
-        if transport_factory is None and providers is None and options.processes != 1:
+        if transport_factory is None and options.processes != 1:
             count = process_count(options, outbox.counts(ws, issue_id)["pending"])
         started = time.monotonic()
         if count > 1 and can_fork():
-            result = run_in_processes(ws, issue_id, template, issue.number, options, count, stop, progress)
+            lookups = providers or ProviderMap(dict(options.providers),
+                                               resolver=dns_mx_hosts if options.resolve_mx else None)
+            result = run_in_processes(ws, issue_id, template, issue.number, options, count, stop, lookups, progress)
         else:
             run = SendRun(ws, issue_id, ReaderMessages(ws, template, issue_id, issue.number), options,
                           factory, stop, providers)
