@@ -144,6 +144,8 @@ class BackgroundServer:
         with self._closing:  # no stop() is pulling the trigger while it closes
             self._closed = True
             wasyncore.close_all(server._map)  # type: ignore[union-attr]
+            if hasattr(loop, "epoll_loop"):
+                loop.epoll_loop.close()
 
     def start(self) -> BackgroundServer:
         self._thread.start()
