@@ -9,9 +9,7 @@ for ``newsletter schedule status``.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ from typing import Any
 
 from newsletter import clock
 from newsletter.errors import NewsletterError
+from newsletter.locks import exclusive_lock
 from newsletter.workspace import Workspace
 
 from .config import read_schedule, read_welcome
@@ -65,15 +64,8 @@ class RunBusy(NewsletterError):
 @contextlib.contextmanager
 def run_lock(ws: Workspace) -> Iterator[None]:
     """One run per workspace at a time (the kernel drops the lock even on kill -9)."""
-    fd = os.open(ws.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RunBusy(f"another 'newsletter run' is working in {ws.root}") from None
+    with exclusive_lock(ws.root / LOCK_FILE, RunBusy(f"another 'newsletter run' is working in {ws.root}")):
         yield
-    finally:
-        os.close(fd)
 
 
 def _one_step(name: str, step: Callable[[RunContext], StepResult], ctx: RunContext) -> StepResult:

@@ -9,9 +9,7 @@ the sending is in :mod:`issues.send.pipeline`.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
-import os
 import signal
 import threading
 import time
@@ -21,6 +19,7 @@ from typing import Any
 
 from issues.build import get_issue, mark_sent, resolve_issue_id
 from newsletter.errors import NewsletterError
+from newsletter.locks import exclusive_lock
 from newsletter.transports import Transport, TransportError, open_transport
 from newsletter.workspace import Workspace
 from subscribers import count_confirmed
@@ -125,16 +124,9 @@ def stop_on_signals(stop: threading.Event, on_first: Callable[[], None] | None =
 @contextlib.contextmanager
 def send_lock(ws: Workspace, issue_id: str) -> Iterator[None]:
     """One send per issue at a time (released by the kernel even on kill -9)."""
-    path = ws.root / f".send-{issue_id}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise SendBusy(f"another 'newsletter send {issue_id}' is running in {ws.root}; wait for it") from None
+    busy = SendBusy(f"another 'newsletter send {issue_id}' is running in {ws.root}; wait for it")
+    with exclusive_lock(ws.root / f".send-{issue_id}.lock", busy):
         yield
-    finally:
-        os.close(fd)
 
 
 def send_issue(
