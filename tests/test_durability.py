@@ -10,6 +10,7 @@ from pathlib import Path
 
 from send_fixtures import ISSUE, add_readers, build_issue
 from smtp_sink import SmtpSink
+from sql_trace import statements_during
 
 from issues.send import outbox
 from newsletter.workspace import Workspace
@@ -18,22 +19,13 @@ from subscribers import get_subscriber, subscribe, unsubscribe
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _statements(ws: Workspace, call) -> list[str]:
-    seen: list[str] = []
-    ws.db.conn.set_trace_callback(seen.append)
-    try:
-        call()
-    finally:
-        ws.db.conn.set_trace_callback(None)
-    return seen
-
 
 def test_consent_and_unsubscribes_commit_with_a_full_sync(workspace: Workspace) -> None:
     subscribe(workspace, "first@example.com")  # the tables are made (migrations are not readers' data)
-    added = _statements(workspace, lambda: subscribe(workspace, "jo@example.com", confirmed=True,
+    added = statements_during(workspace, lambda: subscribe(workspace, "jo@example.com", confirmed=True,
                                                      consent_text="signed up at the desk"))
     reader = get_subscriber(workspace, "jo@example.com")
-    left = _statements(workspace, lambda: unsubscribe(workspace, reader.id, source="cli"))
+    left = statements_during(workspace, lambda: unsubscribe(workspace, reader.id, source="cli"))
     for statements in (added, left):
         commits = [n for n, s in enumerate(statements) if s == "COMMIT"]
         assert commits

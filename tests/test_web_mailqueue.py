@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 
+from sql_trace import statements_during
 from web_helpers import messages_to
 
 from issues.web import create_app
@@ -31,16 +32,6 @@ class RecordingTransport(Transport):
         self.inner.close()
 
 
-def _statements(ws: Workspace, call) -> list[str]:
-    """The SQL this thread's connection runs during ``call()`` (the request runs on this thread)."""
-    seen: list[str] = []
-    ws.db.conn.set_trace_callback(seen.append)
-    try:
-        call()
-    finally:
-        ws.db.conn.set_trace_callback(None)
-    return seen
-
 
 def _shape(statement: str) -> str:
     """A statement without its values, cut after the table it writes."""
@@ -62,7 +53,7 @@ def test_no_mail_is_built_or_sent_inside_the_request_whatever_the_address(worksp
     client.get("/subscribe")  # once per connection: checkpoints are left to the worker
     answers, work = {}, {}
     for address in ("new@example.com", "waiting@example.com", "member@example.com", "gone@example.com"):
-        work[address] = _statements(workspace, lambda a=address: answers.setdefault(
+        work[address] = statements_during(workspace, lambda a=address: answers.setdefault(
             a, client.post("/subscribe", json={"email": a}).get_json()))
     assert len({json.dumps(answer) for answer in answers.values()}) == 1
     # The same statements for every address (only the values differ): nothing to time apart.
