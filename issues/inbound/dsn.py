@@ -139,7 +139,8 @@ def _field_blocks(part: Message) -> list[Message]:
 INLINE_ORIGINAL_RE = re.compile(
     r"^[ \t>-]*(-+ ?)?(below this line is a copy|this is a copy of the message|(-+ ?)original message"
     r"|the original message (was|follows|is)|original message follows|a copy of the original message"
-    r"|unsent message below|message headers follow|your message reads|returned message follows)",
+    r"|unsent message below|message headers follow|your message reads|returned message follows"
+    r"|\|?-+ message text follows)",
     re.I | re.M,
 )
 
