@@ -8,7 +8,9 @@ domain does not, is *hard* (the reader is marked bounced at once); everything el
 mailbox, a filter, a block of our server, a policy, a rate limit, a gave-up-retrying) is
 *soft*: counted, and bounced only after repeated failures.  A generic ``5.0.0``, a bare
 ``550`` or no code at all is never enough for hard, since wrongly dropping a reader is the
-costly mistake.
+costly mistake.  Nor is a remote server's "no such user" unless it was its answer to RCPT TO
+(where servers look recipients up) or comes with an address code: after DATA the server has
+read the message, and the same words are then a filter's verdict.
 """
 
 from __future__ import annotations
@@ -187,14 +189,13 @@ def refusal_stage(*texts: str) -> str:
     return ""
 
 
-def _specific_status(status: str, texts: list[str]) -> str:
-    """``status``, or when it is generic (x.0.0 or none) a specific code of the same class in the words."""
+def _specific_status(status: str, reply: str) -> str:
+    """``status``, or when it is generic (x.0.0 or none) a specific code of the same class in the server's reply."""
     if status and not status.endswith(".0.0"):
         return status
-    for text in texts:
-        m = STATUS_IN_WORDS_RE.search(text)
-        if m and not m.group(0).endswith(".0.0") and (not status or m.group(1) == status[0]):
-            return m.group(0)
+    m = STATUS_IN_WORDS_RE.search(reply)
+    if m and not m.group(0).endswith(".0.0") and (not status or m.group(1) == status[0]):
+        return m.group(0)
     return status
 
 
@@ -210,8 +211,9 @@ def read_failure(status: str, *texts: str) -> Reading:
     kin) makes it hard.  A generic or missing code leaves it soft.
     """
     said = [t for t in texts if t]
+    reply = texts[0] if texts else ""  # the remote server's own words, when the report quotes them
     rule = next((r for r in map(matching_rule, said) if r is not None), None)
-    code = _specific_status(status, said)
+    code = _specific_status(status, reply)
     if SOFT_CODE_RE.match(code) and not (code[2:] in WORDS_DECIDE_CODES and rule and rule.severity == "hard"):
         return Reading("soft", rule.reason if rule and rule.severity == "soft" else f"status {code}")
     stage = refusal_stage(*said)
@@ -220,7 +222,7 @@ def read_failure(status: str, *texts: str) -> Reading:
     if rule is not None:
         if rule.severity == "hard" and code.startswith("4.") and "5" + code[1:] not in HARD_CODES:
             return Reading("soft", f"{rule.reason}, but only a temporary failure ({code})")
-        if rule.at_rcpt and stage != "rcpt" and not ADDRESS_CODE_RE.match(code) and (texts[0] if texts else ""):
+        if rule.at_rcpt and reply and stage != "rcpt" and not ADDRESS_CODE_RE.match(code):
             return Reading("soft", f"{rule.reason}, but not said in answer to RCPT TO (a filter may have said it)")
         return Reading(rule.severity, rule.reason)
     if code in HARD_CODES:
