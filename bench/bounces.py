@@ -188,6 +188,18 @@ def print_goals(rows: list[dict], key: str, title: str) -> dict:
     return figures
 
 
+def print_unnamed(rows: list[dict]) -> None:
+    """Failures whose truth names no recipient: no reader exists in the run, so none can be acted on."""
+    unnamed = [r for r in rows if r["truth"] in ("hard", "soft", "complaint") and not r["recipients"]]
+    if not unnamed:
+        return
+    print(f"\n{len(unnamed)} messages name no recipient in their truth, so the run has no reader to act"
+          " on (they count as misses above): " + ", ".join(f"{r['name']} ({r['truth']})" for r in unnamed) + ".")
+    named = [r for r in rows if r not in unnamed]
+    figures = goals(named, "did")
+    print(f"Without them: hard recall {figures['hard recall %']}%, complaint recall {figures['complaint recall %']}%.")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
@@ -218,6 +230,7 @@ def main() -> int:
     print(f"# Inbound processing on {len(rows)} labelled messages from {args.corpus}")
     print_table(rows, "did", "Confusion: truth (rows) against what we did (columns)")
     ours = print_goals(rows, "did", "ours")
+    print_unnamed(rows)
     failures: dict[str, list[str]] = defaultdict(list)
     for row in rows:
         if row["truth"] in TRUTHS and row["did"] != row["truth"]:

@@ -19,7 +19,9 @@ EXPECTED_STATUS = {
     "carol": "bounced",  # Gmail, 5.1.1
     "dave": "bounced",  # Microsoft 365, 5.1.10
     "judy": "bounced",  # legacy Exchange HTML NDR without a delivery-status part
-    "kim": "bounced",  # Yahoo (qmail-style) plain-text failure notice, bare "554:" code
+    # Yahoo (qmail-style) plain-text notice: a remote "no such user" under a bare "554:", not said in
+    # answer to RCPT TO (such servers say it after DATA, where filters speak too): counted, not bounced
+    "kim": "confirmed",
     "erin": "complained",  # ARF abuse report
     "frank": "unsubscribed",  # mailto unsubscribe
     "heidi": "confirmed",  # out-of-office: ignored
@@ -146,8 +148,8 @@ def test_per_issue_figures(ws, tmp_path, cli):
     cli("inbound", "process", str(write_corpus(ws, tmp_path / "mail")))
     figures = issue_feedback(ws, "2026-W47")
     # alice, carol, dave, judy by VERP; bob's Exim bounce by the Message-ID of his copy
-    assert figures["hard_bounces"] == 6  # and kim
-    assert figures["complaints"] == 1 and figures["soft_bounces"] == 1
+    assert figures["hard_bounces"] == 5
+    assert figures["complaints"] == 1 and figures["soft_bounces"] == 2  # ivan, and kim's unconfirmed "no such user"
     assert issue_feedback(ws, "2026-W01")["bounces"] == 0
 
 

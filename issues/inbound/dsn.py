@@ -18,7 +18,7 @@ from .mime import embedded_original, header_text, text_parts
 from .reasons import is_expiry, read_failure
 
 STATUS_RE = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
-SMTP_CODE_RE = re.compile(r"(?<![\d.])([245]\d\d)(?:[ :-]|$)", re.M)
+SMTP_CODE_RE = re.compile(r"(?<![\d.])([245]\d\d)(?:[ :,-]|$)", re.M)
 ADDRESS_RE = re.compile(r"<?([A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)>?")
 
 # Subjects that mark a plain-text bounce (Exim, Exchange legacy, qmail, Gmail, Notes, carriers).
@@ -139,7 +139,8 @@ def _field_blocks(part: Message) -> list[Message]:
 INLINE_ORIGINAL_RE = re.compile(
     r"^[ \t>-]*(-+ ?)?(below this line is a copy|this is a copy of the message|(-+ ?)original message"
     r"|the original message (was|follows|is)|original message follows|a copy of the original message"
-    r"|unsent message below|message headers follow|your message reads|returned message follows)",
+    r"|unsent message below|message headers follow|your message reads|returned message follows"
+    r"|\|?-+ message text follows)",
     re.I | re.M,
 )
 
