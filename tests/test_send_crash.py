@@ -114,7 +114,7 @@ def many_readers(ws: Workspace, count: int) -> None:
     import_csv(ws, listing, confirmed=True, consent="Made-up readers for the crash test.")
 
 
-@pytest.mark.parametrize("processes", [1])  # 2 processes do not hold the bound yet (see [delivery] processes)
+@pytest.mark.parametrize("processes", [1, 2])
 def test_eight_kills_of_a_3000_reader_send_lose_nobody_and_repeat_at_most_one_per_connection(
         workspace: Workspace, processes: int) -> None:
     """With 2 processes each holds 2 of the 4 connections; the bound is on all connections together."""
@@ -151,7 +151,7 @@ def test_eight_kills_of_a_3000_reader_send_lose_nobody_and_repeat_at_most_one_pe
     assert outbox.counts(workspace, ISSUE)["sent"] == 3000
 
 
-@pytest.mark.parametrize("processes", [1])  # with 2 processes a second Ctrl-C can still exit 1
+@pytest.mark.parametrize("processes", [1, 2])
 def test_a_second_ctrl_c_exits_130_at_once_leaving_only_messages_in_flight(workspace: Workspace,
                                                                           processes: int) -> None:
     build_issue(workspace)
