@@ -39,9 +39,8 @@ class Dispatcher:
         room = max(run.options.batch_size * 3, run.lanes.lane_cap)
         while not run.halted:
             if not exhausted and run.outstanding < room:
-                with run.db_turn():
-                    batch = outbox.claim(run.ws, run.issue_id, cursor, run.options.batch_size,
-                                         skip_providers=run.lanes.crowded())
+                batch = outbox.claim(run.ws, run.issue_id, cursor, run.options.batch_size,
+                                     skip_providers=run.lanes.crowded())
                 if batch:
                     cursor = batch[-1].outbox_id
                     self._queue(batch)

@@ -31,7 +31,6 @@ from .message import IssueMessage, Recipient, envelope_recipient
 from .providers import ProviderLimits, ProviderMap, dns_mx_hosts, limits_for, provider_settings
 from .recorder import Recorder
 from .records import Released, Result
-from .turns import DbTurns
 from .workers import Worker
 
 ABORT_GRACE = 1.0  # seconds workers get after a second Ctrl-C to record the answers they are reading
@@ -140,7 +139,6 @@ class SendRun:
         self.lanes = Lanes(lambda name: share.limits(limits_for(name, tables, options.connections, options.retry_delay)),
                            lane_cap=max(options.batch_size, self.chunk * self.connections * 2))
         self.recorder = Recorder(self)
-        self.db_turn = DbTurns()  # a send over several processes: their writes take turns (issues.send.turns)
         rate = options.rate * self.connections / options.connections
         self.bucket = TokenBucket(rate) if rate > 0 else None
         self.lane_event: Callable[[str, str, str], None] | None = None  # (kind, provider, reason) to other processes

@@ -4,8 +4,7 @@ One Python process tops out near one CPU core (building, signing and recording e
 message run under one GIL), so a big send forks a few children.  Each runs the
 whole pipeline of :mod:`issues.send.pipeline` with its part of the connections and of
 every rate (:class:`~issues.send.pipeline.Share`).  Claims in the outbox are row-level,
-so no two children take the same reader; their writes take turns at the database
-(:mod:`issues.send.turns`).  Each child's workers still wait for
+so no two children take the same reader.  Each child's workers still wait for
 their last delivery to be recorded before sending the next body, so a crash
 repeats at most one message per connection, counted over all children.
 
@@ -43,7 +42,6 @@ from newsletter.workspace import Workspace
 from .message import IssueMessage
 from .pipeline import DeliveryOptions, ReaderMessages, RunResult, SendRun, Share, run_pipeline
 from .providers import ProviderMap, dns_mx_hosts
-from .turns import DbTurns
 from .workers import pause_lane, throttle
 
 __all__ = ["can_fork", "process_count", "run_in_processes"]
@@ -260,7 +258,6 @@ def _child(ws: Workspace, issue_id: str, template: IssueMessage, issue_number: i
     run = SendRun(ws, issue_id, ReaderMessages(ws, template, issue_id, issue_number), options,
                   lambda: open_transport(ws), threading.Event(), providers=providers, share=share)
     run.lane_event = lambda kind, name, reason: tell("lane", kind, name, reason)
-    run.db_turn = DbTurns(ws.root / f".send-{issue_id}.turns")  # opened here: a forked descriptor would be shared
     threading.Thread(target=_listen, args=(run, conn, answers), name="send-control", daemon=True).start()
     try:
         run_pipeline(run, lambda n: tell("progress", n))

@@ -100,8 +100,7 @@ class Recorder:
     def _write(self, records: list[Result]) -> None:
         run = self.run
         out, bounces = outcomes_of(records, run.options.max_total_attempts)
-        with run.db_turn():
-            outbox.record(outbox.outbox_db(run.ws), out)
-            for subscriber_id, detail in bounces:
-                mark_bounced(run.ws, subscriber_id, source="send", detail=f"{run.issue_id}: {detail}")
+        outbox.record(outbox.outbox_db(run.ws), out)
+        for subscriber_id, detail in bounces:
+            mark_bounced(run.ws, subscriber_id, source="send", detail=f"{run.issue_id}: {detail}")
         run.count(tally_of(records), finished=len(records) - len(out.released), settled=len(records))
