@@ -1,61 +1,26 @@
-"""An aiosmtpd sink for the send benchmark's scenarios, run as its own process.
+"""The send benchmark's scenario server: :class:`newsletter.smtp_sink.SmtpSink` in a process of its own.
 
 Run: ``python bench/scripted_sink.py PORT OUT.json [--greylist-every N] [--slow DOMAIN:SECONDS]``.
 
-``--greylist-every 10`` answers 451 to the first RCPT of every tenth distinct
-recipient (plain greylisting: the retry is accepted); ``--slow yahoo.com:0.2``
-answers that domain's RCPTs only after 0.2 s.  On SIGTERM it writes what it
-accepted to OUT.json: messages, distinct recipients, and per recipient domain the
-times (seconds since the first message) at which its messages were accepted.
+``--greylist-every 10`` answers 451 to the first RCPT of one distinct recipient in ten
+(plain greylisting: the retry is accepted); ``--slow yahoo.com:0.2`` answers that
+domain's RCPTs only after 0.2 s.  On SIGTERM it writes what it accepted to OUT.json:
+messages, distinct recipients, and per recipient domain the times (seconds since the
+first message) at which its messages were accepted.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import signal
+import sys
 import time
-import zlib
 from pathlib import Path
 
-from aiosmtpd.controller import Controller
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-class Handler:
-    def __init__(self, greylist_every: int, slow: dict[str, float]) -> None:
-        self.greylist_every, self.slow = greylist_every, slow
-        self.seen: set[str] = set()
-        self.messages = 0
-        self.recipients: set[str] = set()
-        self.accepted: dict[str, list[float]] = {}
-        self.start: float | None = None
-
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
-        session.host_name = hostname
-        if "250-PIPELINING" not in responses:
-            responses.insert(1, "250-PIPELINING")
-        return responses
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
-        key = address.lower()
-        delay = self.slow.get(key.rpartition("@")[2])
-        if delay:
-            await asyncio.sleep(delay)
-        if self.greylist_every and key not in self.seen and zlib.crc32(key.encode()) % self.greylist_every == 0:
-            self.seen.add(key)
-            return "451 4.7.1 Greylisted, please try again later"
-        envelope.rcpt_tos.append(address)
-        return "250 2.1.5 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        now = time.monotonic()
-        self.start = self.start or now
-        self.messages += 1
-        for rcpt in envelope.rcpt_tos:
-            self.recipients.add(rcpt.lower())
-            self.accepted.setdefault(rcpt.lower().rpartition("@")[2], []).append(now - self.start)
-        return "250 2.0.0 Ok: queued"
+from newsletter.smtp_sink import Received, SmtpSink  # noqa: E402
 
 
 def main() -> None:
@@ -65,18 +30,30 @@ def main() -> None:
     parser.add_argument("--greylist-every", type=int, default=0)
     parser.add_argument("--slow", action="append", default=[], metavar="DOMAIN:SECONDS")
     args = parser.parse_args()
-    slow = {d.lower(): float(s) for d, s in (item.split(":") for item in args.slow)}
-    handler = Handler(args.greylist_every, slow)
-    controller = Controller(handler, hostname="127.0.0.1", port=args.port, ready_timeout=10)
-    controller.start()
-    stopping = []
+    sink = SmtpSink(port=args.port, keep_bodies=False)
+    accepted: dict[str, list[float]] = {}
+    start: list[float] = []
+
+    def seen(message: Received) -> None:  # called on the sink's own thread, one message at a time
+        now = time.monotonic()
+        start.append(start[0] if start else now)
+        for rcpt in message.rcpt_tos:
+            accepted.setdefault(rcpt.lower().rpartition("@")[2], []).append(now - start[0])
+
+    sink.handler.on_message = seen
+    sink.greylist(args.greylist_every)
+    for item in args.slow:
+        domain, _, seconds = item.rpartition(":")
+        sink.slow_domain(domain, float(seconds))
+    stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
-    print("ready", flush=True)
-    while not stopping:
-        time.sleep(0.05)
-    controller.stop()
+    with sink:
+        print("ready", flush=True)
+        while not stopping:
+            time.sleep(0.05)
+        messages = sink.messages
     Path(args.out).write_text(json.dumps({
-        "messages": handler.messages, "recipients": len(handler.recipients), "accepted": handler.accepted,
+        "messages": len(messages), "recipients": len(sink.counts()), "accepted": accepted,
     }))
 
 

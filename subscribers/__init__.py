@@ -30,6 +30,7 @@ __getattr__ = lazy_exports(__name__, {
     "confirmed_since": "store",
     "get_subscriber": "store",
     "is_confirmed": "store",
+    "confirmed_among": "store",
     "iter_confirmed": "store",
     "mark_bounced": "store",
     "mark_complained": "store",
@@ -56,8 +57,8 @@ __getattr__ = lazy_exports(__name__, {
 __all__ = [
     "BadToken", "BounceTarget", "Event", "InvalidAddress", "Registration", "SubscribeOutcome",
     "Subscriber", "Traces", "blueprint", "bounce_base", "bounce_sender", "compact_token", "confirm",
-    "confirm_url", "confirmed_since", "contacts_of", "count_confirmed", "forget", "get_subscriber",
-    "is_confirmed", "iter_confirmed", "mail_worker", "make_token", "mark_bounced", "mark_complained",
+    "confirm_url", "confirmed_among", "confirmed_since", "contacts_of", "count_confirmed", "forget",
+    "get_subscriber", "is_confirmed", "iter_confirmed", "mail_worker", "make_token", "mark_bounced", "mark_complained",
     "note_event", "on_forget", "parse_bounce_address", "parse_unsubscribe_address", "read_compact_token",
     "read_token", "record_event", "register", "sender_domain", "snapshot_confirmed", "status_of",
     "subscribe", "unsubscribe", "unsubscribe_mailto", "unsubscribe_url", "validate_address",

@@ -132,6 +132,12 @@ def is_confirmed(ws: Workspace, subscriber_id: int) -> bool:
     return bool(row) and row[0] == "confirmed"
 
 
+def confirmed_among(ws: Workspace, subscriber_ids: list[int]) -> set[int]:
+    """Which of these readers may be mailed an issue right now (one query for a send's next few)."""
+    query = "SELECT id FROM subscribers WHERE status = 'confirmed' AND id"
+    return {row[0] for row in select_in(database(ws), query, list(subscriber_ids))}
+
+
 def paged(
     db: sqlite_utils.Database, columns: str, where: str, params: list[Any], *, limit: int | None = None
 ) -> Iterator[tuple]:

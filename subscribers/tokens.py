@@ -9,6 +9,7 @@ confirm_expiry_days``.  An unsubscribe token names one reader and never expires.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from functools import lru_cache
@@ -99,11 +100,37 @@ def _reader_row(ws: Workspace, subscriber_id: int) -> tuple[int, str] | None:
     ).fetchone()
 
 
+@lru_cache(maxsize=16)
+def _unsubscribe_signing(secret_key: bytes) -> tuple[bytes, Any]:
+    """(derived key, digest) of the unsubscribe serializer's signer, taken from itsdangerous itself."""
+    signer = _cached_serializer(secret_key, "unsubscribe").make_signer()
+    return signer.derive_key(), signer.digest_method
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def unsubscribe_token(ws: Workspace, subscriber_id: int) -> str:
+    """The unsubscribe token, byte for byte what itsdangerous makes, without its per-call layers.
+
+    A send makes one per reader: the JSON of an integer under ten digits never
+    compresses, so the payload is its plain base64; the timestamp and signature are
+    itsdangerous's own.  A longer one (zlib might shorten it) goes through itsdangerous.
+    """
+    if not 0 <= subscriber_id < 10**9:
+        return _serializer(ws, "unsubscribe").dumps(int(subscriber_id))
+    key, digest = _unsubscribe_signing(signing_key(ws))
+    stamp = int(clock.utcnow().timestamp())
+    value = _b64(str(int(subscriber_id)).encode()) + b"." + _b64(stamp.to_bytes(8, "big").lstrip(b"\x00"))
+    return (value + b"." + _b64(hmac.new(key, value, digest).digest())).decode("ascii")
+
+
 def make_token(ws: Workspace, purpose: str, subscriber_id: int) -> str:
     """A signed token for ``purpose`` ("confirm" or "unsubscribe") naming reader ``subscriber_id``."""
     serializer = _serializer(ws, purpose)
     if purpose == "unsubscribe":
-        return serializer.dumps(int(subscriber_id))
+        return unsubscribe_token(ws, subscriber_id)
     row = _reader_row(ws, subscriber_id)
     if row is None:
         raise NotFound(f"no reader with id {subscriber_id}")

@@ -1,10 +1,12 @@
-"""The send's recorder: each thread writes its own results, all that it has, in one transaction.
+"""The send's recorder: group commit of every thread's results, durable before that thread's next body.
 
-A worker records before each message body it sends (its last answer and anything
-it skipped or deferred since), so after a crash only the message in flight on
-each connection can go out twice, and no result waits for another thread: no
-queue, no hand-off, no wake-up per message.  The dispatcher and the thread that
-winds the run down record their releases the same way.
+A worker records before each message body it sends, so after a crash only the
+message in flight on each connection can go out twice.  Results of all the
+process's threads go into one buffer; the thread that writes takes everything
+buffered, so one transaction carries several workers' answers, and a thread
+whose answers a neighbour already wrote goes on without a write of its own
+(no recorder thread, no hand-off per message).  The dispatcher and the thread
+that winds the run down record their releases the same way.
 """
 
 from __future__ import annotations
@@ -59,24 +61,43 @@ def tally_of(records: list[Result]) -> dict[str, int]:
 
 
 class Recorder:
-    """Results of one run, kept per thread until that thread writes them (:meth:`flush`)."""
+    """Results of one run, buffered until a thread that needs them on disk writes them (:meth:`flush`)."""
 
     def __init__(self, run: SendRun) -> None:
         self.run = run
         self._local = threading.local()
+        self._buffer: list[Result] = []
+        self._buffer_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._added = 0  # sequence number of the last record buffered
+        self._written = 0  # every record up to this number is on disk
 
     def add(self, record: Result) -> None:
-        buffer = getattr(self._local, "records", None)
-        if buffer is None:
-            buffer = self._local.records = []
-        buffer.append(record)
+        with self._buffer_lock:
+            self._buffer.append(record)
+            self._added += 1
+            self._local.last = self._added
 
     def flush(self) -> None:
-        """Write this thread's results in one transaction, then count them."""
-        records = getattr(self._local, "records", None)
-        if not records:
+        """Return once this thread's results are on disk: written by this thread or by another one's group."""
+        mine = getattr(self._local, "last", 0)
+        if mine <= self._written:
             return
-        self._local.records = []
+        with self._write_lock:
+            if mine <= self._written:  # a neighbour's transaction carried them while this thread waited
+                return
+            with self._buffer_lock:
+                records, self._buffer = self._buffer, []
+                upto = self._added
+            try:
+                self._write(records)
+            except BaseException:
+                with self._buffer_lock:  # not written: they stay for the next try (or the wind-down)
+                    self._buffer[:0] = records
+                raise
+            self._written = upto
+
+    def _write(self, records: list[Result]) -> None:
         run = self.run
         out, bounces = outcomes_of(records, run.options.max_total_attempts)
         outbox.record(outbox.outbox_db(run.ws), out)

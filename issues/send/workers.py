@@ -1,9 +1,10 @@
 """The send's workers: each holds one connection and sends chunks of one provider's readers.
 
-A worker builds each message just before the transport takes it (after checking
-the reader is still confirmed), keeps every answer as a typed record, and writes
-what it has (:mod:`issues.send.recorder`) before it starts the next message's body: after a crash only the message in flight on each connection
-can go out twice.  How a refusal is handled depends on what it concerns:
+A worker builds each message just before the transport takes it (after checking,
+at most a second earlier, that the reader is still confirmed), keeps every answer
+as a typed record, and has it written (:mod:`issues.send.recorder`) before it starts
+the next message's body: after a crash only the message in flight on each
+connection can go out twice.  How a refusal is handled depends on what it concerns:
 
 - the reader (a 4xx to RCPT or DATA on a live connection): the reader is deferred
   to a later try and the connection goes on with the next reader;
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING
 from newsletter.clock import now_iso
 from newsletter.errors import InvalidInput
 from newsletter.transports import Outgoing, Transport, TransportError
-from subscribers import is_confirmed, status_of
+from subscribers import confirmed_among, is_confirmed, status_of
 
 from .lanes import Lane
 from .outbox import Job
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 DOWN_GRACE = 10  # back-offs (at most 10 s) without a delivery before unreachable connections pause the send
 TEMPORARY_RUN = 3  # temporary refusals in a row from one provider that count as it throttling us
+RECHECK_EVERY = 1.0  # seconds a look at which readers are still confirmed holds (one query per chunk, not per reader)
 
 
 class Aborted(Exception):
@@ -112,6 +114,8 @@ class Worker:
         provider releases the rest, a lost connection gives the rest back to the lane.
         """
         run = self.run
+        confirmed: set[int] = set()
+        checked_at = float("-inf")
         while unsent:
             if self.give_back:
                 run.lanes.give_back(lane, list(unsent))
@@ -123,8 +127,12 @@ class Worker:
                     run.report(Released(left, lane.name if lane.paused else None))
                 unsent.clear()
                 return
+            if time.monotonic() - checked_at > RECHECK_EVERY:  # an unsubscribe is honoured within a second
+                confirmed = confirmed_among(run.ws, [left.subscriber_id for left in unsent])
+                checked_at = time.monotonic()
             job = unsent.popleft()
-            if job.email is None or not is_confirmed(run.ws, job.subscriber_id):
+            # not in the last look (gone since, or put back after it): asked on its own
+            if job.email is None or (job.subscriber_id not in confirmed and not is_confirmed(run.ws, job.subscriber_id)):
                 status = "forgotten" if job.email is None else self._status_of(job.subscriber_id)
                 run.report(Skipped(job, f"reader is {status}"))
                 continue

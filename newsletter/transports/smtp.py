@@ -182,7 +182,8 @@ class SMTPTransport(SMTPSession, Transport):
 
         One round trip per message instead of two: the end of message N, then MAIL,
         RCPT and DATA of message N+1 go out in one write (RFC 2920 allows message
-        content first in a group).  ``messages`` is read lazily, one item ahead.
+        content first in a group).  ``messages`` is read lazily, two items ahead: the one after
+        next is built while the server reads a body, not while the connection waits for us.
         """
         if self._sock is None:
             try:
@@ -193,7 +194,12 @@ class SMTPTransport(SMTPSession, Transport):
             yield from super().send_many(messages, before_body)
             return
         items = iter(messages)
-        current = next(items, None)
+        ahead: list[Outgoing] = []  # the message after the next, built while the server reads a body
+
+        def pull() -> Outgoing | None:
+            return ahead.pop() if ahead else next(items, None)
+
+        current = pull()
         # the envelope of `current` and its DATA payload, when the envelope is already on the wire
         written: tuple[list[bytes], bytes] | None = None
         while current is not None:
@@ -210,7 +216,7 @@ class SMTPTransport(SMTPSession, Transport):
                 else:
                     envelope, data = written
                 accepted = self._read_envelope(envelope, recipients, pipelined=True)
-                upcoming = next(items, None)
+                upcoming = pull()
                 tail = b""
                 if upcoming is not None:
                     try:
@@ -222,6 +228,10 @@ class SMTPTransport(SMTPSession, Transport):
                 if before_body is not None:
                     before_body()
                 self._write(data + tail, before_body=False)
+                if upcoming is not None and not ahead:
+                    following = next(items, None)  # built now, while the server takes this body
+                    if following is not None:
+                        ahead.append(following)
                 outcome: Reply | TransportError = self._final(recipients, accepted)
             except TransportError as exc:
                 outcome = exc
@@ -231,5 +241,5 @@ class SMTPTransport(SMTPSession, Transport):
             if upcoming_error is not None:
                 yield upcoming[0], upcoming_error  # type: ignore[index]
                 upcoming = None
-            current = upcoming if upcoming is not None else next(items, None)
+            current = upcoming if upcoming is not None else pull()
             written = upcoming_written if upcoming is not None and self._sock is not None else None
