@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from issues.send import issues_sent_to
+from issues import send  # its outbox is read only when counting a soft-bounce streak
 from newsletter.clock import now_iso, utcnow
 from newsletter.db import write_transaction
 from newsletter.workspace import Workspace
@@ -157,7 +157,7 @@ def soft_bounce_streak(ws: Workspace, subscriber_id: int, issue_id: str | None) 
             "WHERE subscriber_id = ? AND kind = 'soft_bounce'", [subscriber_id]
         )
     }
-    sent = issues_sent_to(ws, subscriber_id)
+    sent = send.issues_sent_to(ws, subscriber_id)
     if not sent or issue_id not in sent:
         return len(keys)
     streak = 0
