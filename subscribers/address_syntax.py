@@ -1,9 +1,10 @@
 """The plain shape most addresses have, checked without loading email-validator.
 
-``plain_address`` accepts a dot-atom ASCII local part at a lower-case-able LDH domain that
-email-validator would accept unchanged, and returns it with the reader's normalised key;
-``None`` means "ask the library" (Unicode, quoted local parts, IDNA, special-use or odd
-domains, over-long parts).  The rules copied from the library below are checked against
+``plain_address`` accepts a dot-atom local part (ASCII, or with letters and digits of other
+scripts already in NFC form) at an LDH domain that email-validator would accept, and returns
+what the library would make of it with the reader's normalised key; ``None`` means "ask the
+library" (quoted local parts, IDNA, special-use or odd domains, over-long parts, other
+Unicode).  The rules copied from the library below are checked against
 the library itself in tests/test_subscribers_addresses.py, so an upgrade that changes
 them fails a test instead of letting the two disagree.
 """
@@ -11,6 +12,7 @@ them fails a test instead of letting the two disagree.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 # email_validator.rfc_constants: ATEXT, HOSTNAME_LABEL/DOT_ATOM_TEXT_HOSTNAME, DOMAIN_NAME_REGEX, limits.
@@ -25,8 +27,16 @@ EMAIL_MAX_LENGTH = 254
 # email_validator.SPECIAL_USE_DOMAIN_NAMES: refused, with every name under them.
 SPECIAL_USE_DOMAIN_NAMES = ("arpa", "invalid", "local", "localhost", "onion", "test")
 
+# email_validator.rfc_constants.CASE_INSENSITIVE_MAILBOX_NAMES: the library lower-cases these local parts.
+CASE_INSENSITIVE_MAILBOX_NAMES = frozenset({
+    "info", "marketing", "sales", "support", "abuse", "noc", "security", "postmaster", "hostmaster", "usenet",
+    "news", "webmaster", "www", "uucp", "ftp",
+})
+
 # A dot-atom local part and an ASCII domain; anything else goes to the library whole.
 _PLAIN_ADDRESS = re.compile(rf"([{ATEXT}]+(?:\.[{ATEXT}]+)*)@([A-Za-z0-9.-]+)\Z")
+_INTL_ATEXT = ATEXT + "\u0080-\U0010FFFF"
+_INTL_ADDRESS = re.compile(rf"([{_INTL_ATEXT}]+(?:\.[{_INTL_ATEXT}]+)*)@([A-Za-z0-9.-]+)\Z")
 _RESERVED_LDH = re.compile(r"(?:^|\.)(?!xn)..--")  # R-LDH labels ("ab--"), refused unless Punycode
 
 
@@ -72,13 +82,31 @@ def split_plain(text: str) -> tuple[str, str] | None:
     return None if match is None else match.groups()
 
 
+def _plain_intl_local(local: str) -> bool:
+    """True for a local part whose non-ASCII characters are all letters or digits, already in NFC form.
+
+    The library accepts these unchanged (a subset of what it allows: no marks, symbols or
+    punctuation outside ASCII, nothing its NFC step would alter).
+    """
+    return unicodedata.is_normalized("NFC", local) and all(
+        c.isascii() or unicodedata.category(c)[0] in "LN" for c in local
+    )
+
+
 def plain_address(text: str) -> tuple[str, str] | None:
     """(address to send to, normalised key) when ``text`` has the plain shape; None to ask the library."""
     match = _PLAIN_ADDRESS.match(text)
     if match is None:
-        return None
+        if text.isascii() or (match := _INTL_ADDRESS.match(text)) is None or not _plain_intl_local(match[1]):
+            return None
     local, domain = match.groups()
     ascii_domain = _plain_domain(domain)
-    if ascii_domain is None or len(local) > LOCAL_PART_MAX_LENGTH or len(local) + 1 + len(ascii_domain) > EMAIL_MAX_LENGTH:
+    if ascii_domain is None or len(local) > LOCAL_PART_MAX_LENGTH:
         return None
-    return f"{local}@{ascii_domain}", f"{local.lower()}@{ascii_domain}"
+    lowered = local.lower()
+    if lowered in CASE_INSENSITIVE_MAILBOX_NAMES and local.isascii():
+        local = lowered
+    address = f"{local}@{ascii_domain}"
+    if len(address) > EMAIL_MAX_LENGTH or (not address.isascii() and len(address.encode()) > EMAIL_MAX_LENGTH):
+        return None
+    return address, f"{lowered}@{ascii_domain}"

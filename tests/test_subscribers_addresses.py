@@ -83,6 +83,13 @@ TRICKY_ADDRESSES = [
     "jane@exa_mple.com", "jane@example.com.", "jane@.example.com", "jane@@example.com", "jane@", "@example.com",
     "jane doe@example.com", "jané@example.com", "jane@exämple.com", "JANE@EXAMPLE.COM", "postmaster@example.com",
     "jane@EXAMPLE.CoM", "1@2.io", "jane@a.b", "jane@example.invalid", "jane@home.arpa", "jane@foo.onion",
+    "Info@Example.com", "POSTMASTER@example.com", "Www@example.com", "infos@example.com", "køde16@Hotmail.com",
+    "Ødegaard@example.no", "ÆØÅ.æøå@example.no", "jöhn.dœ@example.de", "ä\u0308x@example.com", "\u0308ax@example.com",
+    "a\u0301b@example.com", "a\u00e1b@example.com", "名前@example.jp", "١٢٣@example.eg", "x\u200bx@example.com",
+    "x\u00a0x@example.com", "x\u2028x@example.com", "x\ue000x@example.com", "mar\u212aeting@example.com",
+    "x€@example.com", "x¿@example.com", "ø" * 64 + "@example.com", "ø" * 65 + "@example.com",
+    "ø" * 60 + "@" + ".".join(["c" * 60] * 3) + ".com", "ø" * 30 + "@" + ".".join(["c" * 60] * 3) + ".com",
+    "jane@bücher.de", "ø@xn--bcher-kva.de", "ø..x@example.com", "ø.@example.com", "ø@example",
 ]
 
 
@@ -111,7 +118,7 @@ def test_the_plain_shape_agrees_with_the_library(address):
 
 def test_the_plain_shape_agrees_on_random_addresses():
     rng = random.Random(11)
-    locals_ = "abcXYZ09.+-_'!"
+    locals_ = "abcXYZ09.+-_'!øÅ名\u0301\u00a0€"
     accepted = 0
     for _ in range(3000):
         local = "".join(rng.choice(locals_) for _ in range(rng.randint(1, 12)))
