@@ -26,6 +26,7 @@ LOCAL_PART_MAX_LENGTH = 64
 EMAIL_MAX_LENGTH = 254
 # email_validator.SPECIAL_USE_DOMAIN_NAMES: refused, with every name under them.
 SPECIAL_USE_DOMAIN_NAMES = ("arpa", "invalid", "local", "localhost", "onion", "test")
+_SPECIAL_USE_TLDS = frozenset(SPECIAL_USE_DOMAIN_NAMES)  # each is one label: a domain is under one by its TLD
 
 # email_validator.rfc_constants.CASE_INSENSITIVE_MAILBOX_NAMES: the library lower-cases these local parts.
 CASE_INSENSITIVE_MAILBOX_NAMES = frozenset({
@@ -65,7 +66,7 @@ def plain_ascii_domain(domain: str) -> bool:
         and _RESERVED_LDH.search(domain) is None
         and all(len(label) <= DNS_LABEL_LENGTH_LIMIT for label in domain.split("."))
         and DOMAIN_NAME_REGEX.search(domain) is not None
-        and not any(domain == d or domain.endswith("." + d) for d in SPECIAL_USE_DOMAIN_NAMES)
+        and domain.rpartition(".")[2] not in _SPECIAL_USE_TLDS
     )
 
 

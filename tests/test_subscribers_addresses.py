@@ -71,6 +71,7 @@ def test_the_copied_rules_are_the_librarys():
     for name in ("DNS_LABEL_LENGTH_LIMIT", "DOMAIN_MAX_LENGTH", "LOCAL_PART_MAX_LENGTH", "EMAIL_MAX_LENGTH"):
         assert getattr(address_syntax, name) == getattr(rfc_constants, name), name
     assert sorted(address_syntax.SPECIAL_USE_DOMAIN_NAMES) == sorted(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+    assert all("." not in name for name in address_syntax.SPECIAL_USE_DOMAIN_NAMES)  # so one is known by its TLD
 
 
 TRICKY_ADDRESSES = [

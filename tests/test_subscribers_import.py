@@ -74,9 +74,16 @@ def test_headerless_two_columns(workspace, tmp_path):
 
 
 def test_first_and_last_name_columns_and_tabs(workspace, tmp_path):
-    report = import_csv(workspace, write(tmp_path, "First Name\tLast Name\tEmail Address\nAnn\tLee\tann@example.com\n"))
-    assert report.added == 1
-    assert readers(workspace)["ann@example.com"][0] == "Ann Lee"
+    text = ("First Name\tLast Name\tEmail Address\nAnn\tLee\tann@example.com\n \tLee\tlee@example.com\n"
+            "Bo\t \tbo@example.com\n\t\tnone@example.com\n")
+    report = import_csv(workspace, write(tmp_path, text))
+    assert report.added == 4
+    names = {email: name for email, (name, _) in readers(workspace).items()}
+    assert names == {"ann@example.com": "Ann Lee", "lee@example.com": "Lee", "bo@example.com": "Bo",
+                     "none@example.com": None}
+    short = "email,first name,last name\nshort@example.com,Cy\n"  # a row that stops early
+    assert import_csv(workspace, write(tmp_path, short, "short.csv")).added == 1
+    assert readers(workspace)["short@example.com"][0] == "Cy"
 
 
 def test_file_of_bad_rows(workspace, tmp_path):
