@@ -1,8 +1,8 @@
 """CSV import: stream the file, validate each row, write readers and their events in large batches.
 
-Each batch is one ``BEGIN IMMEDIATE`` transaction with ``executemany`` inserts and
-ids assigned up front, so a reader and their "imported" event land together or
-not at all.  Readers who left (unsubscribed, bounced, complained) or were
+Each batch is one ``BEGIN IMMEDIATE`` transaction of set-based inserts (the batch as one
+JSON text, ids assigned up front), so a reader and their "imported" event land together
+or not at all.  Readers who left (unsubscribed, bounced, complained) or were
 forgotten are never re-activated.
 """
 
@@ -192,18 +192,19 @@ class _Batcher:
         first = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM subscribers").fetchone()[0] + 1
         new.sort(key=itemgetter(2))
         rows = json.dumps(new, ensure_ascii=False, check_circular=False)
-        status = "COALESCE(value ->> 4, :default)"
+        column = [f"json_extract(value, '$[{i}]')" for i in range(5)]  # line, email, normalized, name, status
+        status = f"COALESCE({column[4]}, :default)"
         params = {"rows": rows, "first": first, "now": now, "source": self.source, "consent": self.consent,
                   "default": "confirmed" if self.confirmed else "pending"}
         self.db.conn.execute(
             "INSERT INTO subscribers (id, email, email_normalized, name, status, source, created_at, updated_at, "
-            f"confirmed_at, confirm_nonce) SELECT :first + key, value ->> 1, value ->> 2, value ->> 3, {status}, "
+            f"confirmed_at, confirm_nonce) SELECT :first + key, {column[1]}, {column[2]}, {column[3]}, {status}, "
             f":source, :now, :now, CASE {status} WHEN 'confirmed' THEN :now END, lower(hex(randomblob(4))) "
             "FROM json_each(:rows)", params,
         )
         self.db.conn.execute(
             "INSERT INTO subscriber_events (subscriber_id, kind, status, at, source, consent_text, detail) "
-            f"SELECT :first + key, 'imported', {status}, :now, :source, :consent, 'line ' || (value ->> 0) "
+            f"SELECT :first + key, 'imported', {status}, :now, :source, :consent, 'line ' || {column[0]} "
             "FROM json_each(:rows)", params,
         )
         self.report.added += len(new)
