@@ -4,7 +4,6 @@ the feedback per reader and issue, and a Maildir of messages kept aside with the
 
 from __future__ import annotations
 
-import mailbox
 import re
 from datetime import datetime, timedelta
 
@@ -139,6 +138,8 @@ def mask_addresses(text: str) -> str:
 def keep_aside(ws: Workspace, raw: bytes, reason: str) -> str:
     """Store ``raw`` in the workspace's rejected Maildir with an ``X-Inbound-Rejected`` reason header."""
     folder = ws.path(ws.settings.inbound.rejected_maildir)
+    import mailbox  # only to keep a message aside; `inbound status` starts without it
+
     box = mailbox.Maildir(folder, create=True)
     header = "X-Inbound-Rejected: " + " ".join(reason.split())[:900] + "\r\n"
     return str(box.add(header.encode("utf-8", "replace") + raw))
