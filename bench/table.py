@@ -25,6 +25,11 @@ END = "<!-- /figures -->"
 SECTION_TITLE = "### Figures"
 
 
+def _number(value: float) -> str:
+    """17,972 / 248.1 / 0.3271: thousands grouped, small figures to four significant digits."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
 def rows(folder: Path = RESULTS) -> list[list[str]]:
     """One row per recorded figure, benchmarks in name order."""
     table = []
@@ -36,8 +41,8 @@ def rows(folder: Path = RESULTS) -> list[list[str]]:
             verdict = "" if ratio is None or goal is None else ("met" if ratio >= goal else "NOT met")
             table.append([
                 data["bench"] + (" (quick)" if data.get("quick") else ""), figure["measure"],
-                f"{figure['ours']:,.4g} {figure['unit']}",
-                "" if figure.get("peer") is None else f"{figure['peer']:,.4g} {figure['unit']} {figure['peer_name']}",
+                f"{_number(figure['ours'])} {figure['unit']}",
+                "" if figure.get("peer") is None else f"{_number(figure['peer'])} {figure['unit']} {figure['peer_name']}",
                 "" if ratio is None else f"{ratio:.2f}x", "" if goal is None else f">= {goal:.2g}x {verdict}",
                 str(data.get("at", ""))[:10],
             ])
@@ -52,8 +57,9 @@ def markdown(table: list[list[str]]) -> str:
 
 def figures_section(table: list[list[str]]) -> str:
     """The README's Figures section: title, markers and the table (a ratio is ours/peer, or peer/ours for times)."""
-    return (f"{SECTION_TITLE}\n\n{BEGIN}\nAs last recorded in `bench/results/` (a ratio above 1 means we do better than "
-            f"the peer; the goal is the issue's).\n\n{markdown(table)}{END}\n")
+    return (f"{SECTION_TITLE}\n\n{BEGIN}\nAs last recorded in `bench/results/`: a ratio above 1 means we do better "
+            "than the peer (for times, the peer's time over ours). Times depend on the machine and its load; only "
+            f"a ratio, measured with its peer in the same run, compares.\n\n{markdown(table)}{END}\n")
 
 
 def with_figures(readme: str, table: list[list[str]]) -> str:
