@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bounces.py
 	$(BIN)/python bench/hostile.py
 	$(BIN)/python bench/table.py
+	$(BIN)/python bench/table.py --write-readme README.md
 
 # The optional related-articles extra: torch (CPU) + sentence-transformers + the bundled MiniLM,
 # and all-mpnet-base-v2 (checked against the upstream weights' SHA-256) in bench/models/.

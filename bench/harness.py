@@ -85,10 +85,11 @@ class Figure:
         return self.ours / self.peer if self.higher_is_better else self.peer / self.ours
 
 
-def record(bench: str, figures: Sequence[Figure], *, quick: bool = False, notes: str = "") -> Path:
-    """Write ``figures`` to ``bench/results/<bench>.json`` and print their ratios."""
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{bench}.json"
+def record(bench: str, figures: Sequence[Figure], *, quick: bool = False, notes: str = "",
+           folder: Path = RESULTS) -> Path:
+    """Write ``figures`` to ``bench/results/<bench>.json`` (or ``folder``) and print their ratios."""
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{bench}.json"
     data = {
         "bench": bench, "quick": quick, "at": time.strftime("%Y-%m-%d %H:%M:%S"),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "notes": notes,

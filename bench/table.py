@@ -1,12 +1,17 @@
-"""Print every benchmark's recorded figures as one table (run last by ``make bench``).
+"""Print every benchmark's recorded figures as one table (run last by ``make bench``), or write them into README.
 
-    .venv/bin/python bench/table.py [--markdown]
+    .venv/bin/python bench/table.py [--markdown] [--write-readme README.md]
+
+``--write-readme`` replaces the README's "Figures" section (between its two marker
+comments; added at the end of "## Benchmarks" the first time) with the table, so the
+README's figures are the ones the benchmarks last recorded, with the date of each run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -14,10 +19,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import RESULTS  # noqa: E402
 
+HEADER = ["bench", "measure", "ours", "peer", "ratio", "goal", "measured"]
+BEGIN = "<!-- figures: written by `bench/table.py --write-readme README.md` from bench/results; edits here are lost -->"
+END = "<!-- /figures -->"
+SECTION_TITLE = "### Figures"
 
-def rows() -> list[list[str]]:
+
+def _number(value: float) -> str:
+    """17,972 / 248.1 / 0.3271: thousands grouped, small figures to four significant digits."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
+def rows(folder: Path = RESULTS) -> list[list[str]]:
+    """One row per recorded figure, benchmarks in name order."""
     table = []
-    for path in sorted(RESULTS.glob("*.json")):
+    for path in sorted(folder.glob("*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
         for figure in data["figures"]:
             ratio = figure.get("ratio")
@@ -25,29 +41,61 @@ def rows() -> list[list[str]]:
             verdict = "" if ratio is None or goal is None else ("met" if ratio >= goal else "NOT met")
             table.append([
                 data["bench"] + (" (quick)" if data.get("quick") else ""), figure["measure"],
-                f"{figure['ours']:,.4g} {figure['unit']}",
-                "" if figure.get("peer") is None else f"{figure['peer']:,.4g} {figure['unit']} {figure['peer_name']}",
-                "" if ratio is None else f"{ratio:.2f}x", "" if goal is None else f">= {goal:g}x {verdict}",
+                f"{_number(figure['ours'])} {figure['unit']}",
+                "" if figure.get("peer") is None else f"{_number(figure['peer'])} {figure['unit']} {figure['peer_name']}",
+                "" if ratio is None else f"{ratio:.2f}x", "" if goal is None else f">= {goal:.2g}x {verdict}",
+                str(data.get("at", ""))[:10],
             ])
     return table
+
+
+def markdown(table: list[list[str]]) -> str:
+    cells = [[cell.replace("|", "\\|") for cell in row] for row in table]
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells]) + "\n"
+
+
+def figures_section(table: list[list[str]]) -> str:
+    """The README's Figures section: title, markers and the table (a ratio is ours/peer, or peer/ours for times)."""
+    return (f"{SECTION_TITLE}\n\n{BEGIN}\nAs last recorded in `bench/results/`: a ratio above 1 means we do better "
+            "than the peer (for times, the peer's time over ours). Times depend on the machine and its load; only "
+            f"a ratio, measured with its peer in the same run, compares.\n\n{markdown(table)}{END}\n")
+
+
+def with_figures(readme: str, table: list[list[str]]) -> str:
+    """``readme`` with its Figures section replaced, or added at the end of "## Benchmarks" (else at the end)."""
+    section = figures_section(table)
+    old = re.compile(rf"{re.escape(SECTION_TITLE)}\n\n{re.escape(BEGIN)}\n.*?{re.escape(END)}\n", re.S)
+    if old.search(readme):
+        return old.sub(lambda _: section, readme, count=1)
+    bench = re.search(r"^## Benchmarks\n", readme, re.M)
+    if bench is None:
+        return readme.rstrip("\n") + "\n\n" + section
+    following = re.compile(r"^## ", re.M).search(readme, bench.end())
+    at = following.start() if following else len(readme)
+    before = readme[:at].rstrip("\n") + "\n\n"
+    return before + section + ("\n" + readme[at:] if following else "")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--markdown", action="store_true", help="A Markdown table (for the README).")
+    parser.add_argument("--write-readme", metavar="README", type=Path,
+                        help="Write the table into README's Figures section.")
     args = parser.parse_args()
-    header = ["bench", "measure", "ours", "peer", "ratio", "goal"]
     table = rows()
     if not table:
         raise SystemExit(f"no results in {RESULTS}; run the benchmarks first (make bench)")
-    if args.markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-        for row in table:
-            print("| " + " | ".join(row) + " |")
+    if args.write_readme:
+        readme = args.write_readme.read_text(encoding="utf-8")
+        args.write_readme.write_text(with_figures(readme, table), encoding="utf-8")
+        print(f"wrote {len(table)} figures into {args.write_readme}")
         return
-    widths = [max(len(row[i]) for row in [header, *table]) for i in range(len(header))]
-    for row in [header, *table]:
+    if args.markdown:
+        print(markdown(table), end="")
+        return
+    widths = [max(len(row[i]) for row in [HEADER, *table]) for i in range(len(HEADER))]
+    for row in [HEADER, *table]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 

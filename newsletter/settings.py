@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from email.utils import parseaddr
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -302,6 +301,8 @@ def check_mail_settings(settings: Settings, environ: Mapping[str, str] | None = 
                 raise ConfigError(f"[{spec.name}] {key.name} (from {origin(spec.name, key.name)}) contains a line "
                                   "break; it goes into mail headers, so keep it on one line")
     sender = str(settings.site["from"])
+    from email.utils import parseaddr  # only when a sender is set: email.utils costs start-up time
+
     if "@" not in parseaddr(sender)[1]:
         raise ConfigError(f"[site] from = {sender!r} (from {origin('site', 'from')}) has no email address; "
                           "write it like 'Weekly Training Notes <news@example.com>'")

@@ -137,8 +137,10 @@ def _picker(columns: Columns) -> Callable[[list[str], int], CsvRow]:
 
     def pick(row: list[str], line: int) -> CsvRow:
         email = row[email_at].strip() if email_at < len(row) else ""
-        if split_name:
-            name = " ".join(p for p in (cell(row, first_at), cell(row, last_at)) if p) or None
+        if split_name:  # "First" and "Last" joined by a space, either may be missing (written out: a million rows)
+            first = row[first_at].strip() if first_at is not None and first_at < len(row) else ""
+            last = row[last_at].strip() if last_at is not None and last_at < len(row) else ""
+            name = f"{first} {last}" if first and last else (first or last or None)
         else:
             name = cell(row, name_at)
         status = cell(row, status_at) if status_at is not None else None

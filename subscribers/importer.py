@@ -1,13 +1,14 @@
 """CSV import: stream the file, validate each row, write readers and their events in large batches.
 
-Each batch is one ``BEGIN IMMEDIATE`` transaction with ``executemany`` inserts and
-ids assigned up front, so a reader and their "imported" event land together or
-not at all.  Readers who left (unsubscribed, bounced, complained) or were
+Each batch is one ``BEGIN IMMEDIATE`` transaction of set-based inserts (the batch as one
+JSON text, ids assigned up front), so a reader and their "imported" event land together
+or not at all.  Readers who left (unsubscribed, bounced, complained) or were
 forgotten are never re-activated.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -160,8 +161,11 @@ class _Batcher:
             self._update(unique, existing)
 
     def _existing(self, keys: list[str]) -> dict[str, tuple]:
-        """normalised address → (id, status, name) of the readers we already have."""
-        rows = select_in(self.db, "SELECT email_normalized, id, status, name FROM subscribers WHERE email_normalized", keys)
+        """normalised address → (id, status, name) of the readers we already have (one join, keys in order)."""
+        rows = self.db.execute(
+            "SELECT s.email_normalized, s.id, s.status, s.name FROM json_each(?) AS k "
+            "JOIN subscribers AS s ON s.email_normalized = k.value", [json.dumps(keys)]
+        )
         return {row[0]: row[1:] for row in rows}
 
     def _unsuppressed(self, new: list[tuple]) -> list[tuple]:
@@ -175,29 +179,34 @@ class _Batcher:
         return [item for digest, item in by_hash.items() if digest not in suppressed]
 
     def _insert(self, new: list[tuple]) -> None:
+        """Add ``new`` readers and their "imported" events with two set-based statements.
+
+        The batch goes to SQLite as one JSON text (an array per row) read by ``json_each``:
+        no Python tuple per reader and event, no per-row binding.  Ids go by address within
+        a batch, so the table and its unique index both grow in order (each page filled
+        once, not split): ~2x faster inserts than ids in file order.
+        """
         if not new:
             return
         now = clock.now_iso()
         first = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM subscribers").fetchone()[0] + 1
-        default = "confirmed" if self.confirmed else "pending"
-        nonces = os.urandom(4 * len(new)).hex()  # one confirmation nonce per reader, drawn at once
-        readers, events = [], []
-        # Ids go by address within a batch, so the table and its unique index both grow in
-        # order (each page filled once, not split): ~2x faster inserts than ids in file order.
         new.sort(key=itemgetter(2))
-        for offset, (line, email, normalized, name, status) in enumerate(new):
-            status = status or default
-            reader_id = first + offset
-            confirmed_at = now if status == "confirmed" else None
-            nonce = nonces[8 * offset : 8 * offset + 8]
-            readers.append((reader_id, email, normalized, name, status, self.source, now, now, confirmed_at, nonce))
-            events.append((reader_id, status, now, self.source, self.consent, f"line {line}"))
-        self.db.conn.executemany(
+        rows = json.dumps(new, ensure_ascii=False, check_circular=False)
+        column = [f"json_extract(value, '$[{i}]')" for i in range(5)]  # line, email, normalized, name, status
+        status = f"COALESCE({column[4]}, :default)"
+        params = {"rows": rows, "first": first, "now": now, "source": self.source, "consent": self.consent,
+                  "default": "confirmed" if self.confirmed else "pending"}
+        self.db.conn.execute(
             "INSERT INTO subscribers (id, email, email_normalized, name, status, source, created_at, updated_at, "
-            "confirmed_at, confirm_nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            readers,
+            f"confirmed_at, confirm_nonce) SELECT :first + key, {column[1]}, {column[2]}, {column[3]}, {status}, "
+            f":source, :now, :now, CASE {status} WHEN 'confirmed' THEN :now END, lower(hex(randomblob(4))) "
+            "FROM json_each(:rows)", params,
         )
-        self.db.conn.executemany(IMPORTED_EVENT_SQL, events)
+        self.db.conn.execute(
+            "INSERT INTO subscriber_events (subscriber_id, kind, status, at, source, consent_text, detail) "
+            f"SELECT :first + key, 'imported', {status}, :now, :source, :consent, 'line ' || {column[0]} "
+            "FROM json_each(:rows)", params,
+        )
         self.report.added += len(new)
 
     def _update(self, unique: dict[str, tuple], existing: dict[str, tuple]) -> None:

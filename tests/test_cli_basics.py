@@ -80,3 +80,23 @@ def test_help_imports_no_command_module() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                           cwd=Path(__file__).resolve().parent.parent)
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_status_commands_load_only_what_they_read(tmp_path: Path) -> None:
+    """`schedule status` and `inbound status` decide from stored state: no builder, sender, mail parser,
+    article importer or email-validator is imported (a plain editor address is checked by its shape)."""
+    from newsletter.init import init_workspace
+
+    init_workspace(tmp_path / "ws").close()
+    heavy = ("issues.build.assemble", "issues.build.content_checks", "issues.send.sender", "issues.inbound.process",
+             "issues.routine.welcome", "newsletter.articles.importer", "email_validator", "bs4", "jinja2", "mjml")
+    for command in (["schedule", "status", "--json"], ["inbound", "status", "--json"]):
+        probe = ("import sys; from click.testing import CliRunner; from cli import main; "
+                 f"result = CliRunner().invoke(main, ['--workspace', sys.argv[1], *{command!r}]); "
+                 "assert result.exit_code == 0, result.output; "
+                 f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r} or m in {heavy!r}))")
+        done = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "ws")], capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parent.parent,
+                              env={"PATH": "/usr/bin:/bin", "NEWSLETTER_SCHEDULE_EDITORS": "editor@example.com"})
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "[]", (command, done.stdout)

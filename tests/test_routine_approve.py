@@ -87,3 +87,15 @@ def test_schedule_install_prints_a_cron_line_and_valid_systemd_units(tmp_path, m
                              text=True, check=False)
     problems = [line for line in checked.stderr.splitlines() if service.stem in line or "timer" in line.lower()]
     assert checked.returncode == 0 and not problems, checked.stderr
+
+
+@pytest.mark.parametrize("editor", ["editor@mail.local", "editor@@example.com", "ed itor@example.com"])
+def test_a_bad_editor_address_stops_status_dry_run_and_run(tmp_path, monkeypatch, cli, editor) -> None:
+    """The editors are checked by every command that reads the schedule, also when the shape check leaves
+    the address to email-validator (a special-use domain)."""
+    ws = routine_workspace(tmp_path, monkeypatch, editors=f"{EDITOR}, {editor}")
+    cli.ws = ws
+    for command in (["schedule", "status"], ["run", "--dry-run"], ["run"]):
+        result = cli(*command)
+        assert result.exit_code == 1, command
+        assert "[schedule] editors" in str(result.exception) and editor.split("@")[0] in str(result.exception)

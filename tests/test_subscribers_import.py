@@ -74,9 +74,16 @@ def test_headerless_two_columns(workspace, tmp_path):
 
 
 def test_first_and_last_name_columns_and_tabs(workspace, tmp_path):
-    report = import_csv(workspace, write(tmp_path, "First Name\tLast Name\tEmail Address\nAnn\tLee\tann@example.com\n"))
-    assert report.added == 1
-    assert readers(workspace)["ann@example.com"][0] == "Ann Lee"
+    text = ("First Name\tLast Name\tEmail Address\nAnn\tLee\tann@example.com\n \tLee\tlee@example.com\n"
+            "Bo\t \tbo@example.com\n\t\tnone@example.com\n")
+    report = import_csv(workspace, write(tmp_path, text))
+    assert report.added == 4
+    names = {email: name for email, (name, _) in readers(workspace).items()}
+    assert names == {"ann@example.com": "Ann Lee", "lee@example.com": "Lee", "bo@example.com": "Bo",
+                     "none@example.com": None}
+    short = "email,first name,last name\nshort@example.com,Cy\n"  # a row that stops early
+    assert import_csv(workspace, write(tmp_path, short, "short.csv")).added == 1
+    assert readers(workspace)["short@example.com"][0] == "Cy"
 
 
 def test_file_of_bad_rows(workspace, tmp_path):
@@ -132,6 +139,33 @@ def test_consent_is_recorded_per_reader(workspace, tmp_path):
     [event] = subscribers.store.events_of(workspace, reader.id)
     assert (event.kind, event.status, event.consent_text, event.source) == (
         "imported", "confirmed", "paper form, 2025 fair", "import:list.csv"
+    )
+
+
+def test_each_new_reader_and_event_holds_its_own_row(workspace, tmp_path):
+    """The set-based write keeps every field per reader: address, name, status, times, nonce, the event's line."""
+    text = ('email,name,status\n"Zoë Ødegaard" <zoe@example.com>,,\nann@example.com,Ann "A" Lee,unsubscribed\n'
+            "bo@example.com,,pending\nkøde@example.no,Kø,\n")
+    report = import_csv(workspace, write(tmp_path, text), confirmed=True, consent="fair, 2025")
+    assert report.added == 4
+    db = database(workspace)
+    rows = db.execute("SELECT id, email, name, status, source, created_at, updated_at, confirmed_at, confirm_nonce "
+                      "FROM subscribers ORDER BY email").fetchall()
+    by_email = {row[1]: row for row in rows}
+    assert {email: row[2:4] for email, row in by_email.items()} == {
+        "ann@example.com": ('Ann "A" Lee', "unsubscribed"), "bo@example.com": (None, "pending"),
+        "køde@example.no": ("Kø", "confirmed"), "zoe@example.com": ("Zoë Ødegaard", "confirmed"),
+    }
+    for _, email, _, status, source, created, updated, confirmed_at, nonce in rows:
+        assert source == "import:list.csv" and created == updated and created.endswith("+00:00")
+        assert confirmed_at == (created if status == "confirmed" else None), email
+        assert len(nonce) == 8 and int(nonce, 16) >= 0
+    assert len({row[8] for row in rows}) == 4  # a nonce of its own each
+    events = db.execute("SELECT subscriber_id, kind, status, at, source, consent_text, detail FROM subscriber_events"
+                        ).fetchall()
+    lines = {"zoe@example.com": 2, "ann@example.com": 3, "bo@example.com": 4, "køde@example.no": 5}
+    assert sorted(events) == sorted(
+        (row[0], "imported", row[3], row[5], "import:list.csv", "fair, 2025", f"line {lines[row[1]]}") for row in rows
     )
 
 

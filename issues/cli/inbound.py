@@ -5,12 +5,15 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from issues.inbound import Outcome
 from newsletter.console import emit_json, json_option, pass_workspace, say
 from newsletter.workspace import Workspace
+
+if TYPE_CHECKING:  # processing mail is heavy; `inbound status` never needs it
+    from issues.inbound import Outcome
 
 
 @click.group()

@@ -4,13 +4,12 @@ the feedback per reader and issue, and a Maildir of messages kept aside with the
 
 from __future__ import annotations
 
-import mailbox
 import re
 from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from issues.send import issues_sent_to
+from issues import send  # its outbox is read only when counting a soft-bounce streak
 from newsletter.clock import now_iso, utcnow
 from newsletter.db import write_transaction
 from newsletter.workspace import Workspace
@@ -139,6 +138,8 @@ def mask_addresses(text: str) -> str:
 def keep_aside(ws: Workspace, raw: bytes, reason: str) -> str:
     """Store ``raw`` in the workspace's rejected Maildir with an ``X-Inbound-Rejected`` reason header."""
     folder = ws.path(ws.settings.inbound.rejected_maildir)
+    import mailbox  # only to keep a message aside; `inbound status` starts without it
+
     box = mailbox.Maildir(folder, create=True)
     header = "X-Inbound-Rejected: " + " ".join(reason.split())[:900] + "\r\n"
     return str(box.add(header.encode("utf-8", "replace") + raw))
@@ -157,7 +158,7 @@ def soft_bounce_streak(ws: Workspace, subscriber_id: int, issue_id: str | None) 
             "WHERE subscriber_id = ? AND kind = 'soft_bounce'", [subscriber_id]
         )
     }
-    sent = issues_sent_to(ws, subscriber_id)
+    sent = send.issues_sent_to(ws, subscriber_id)
     if not sent or issue_id not in sent:
         return len(keys)
     streak = 0

@@ -13,11 +13,9 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-
-from issues.build import Issue, build_issue, get_issue
+from issues.build import Issue, get_issue
 from newsletter import clock
 from newsletter.articles import articles_in_week
 from newsletter.db import write_transaction
@@ -26,6 +24,9 @@ from newsletter.templating import template_dirs
 from newsletter.workspace import Workspace
 
 from .store import IssueState, issue_state, log_approval, routine_db, save_state
+
+if TYPE_CHECKING:
+    from itsdangerous import URLSafeTimedSerializer
 
 LINK_MAX_AGE = 30 * 86400  # seconds an approve link stays valid
 _ISSUE_TEMPLATES = ("issue.", "partials/")  # what an issue's mail is rendered from
@@ -101,6 +102,8 @@ def refresh_draft(ws: Workspace, issue: Issue, *, source: str = "run") -> Refres
         return Refresh(False)
     reasons: tuple[str, ...] = ()
     if state is not None and state.built_stamp:
+        from issues.build import build_issue  # the build itself; a status never gets here
+
         reasons = tuple(what_changed(state.built_stamp, stamp))
         build_issue(ws, issue.week)
     db = routine_db(ws)
@@ -162,6 +165,8 @@ class BadLink(NewsletterError):
 
 
 def _serializer(ws: Workspace) -> URLSafeTimedSerializer:
+    from itsdangerous import URLSafeTimedSerializer
+
     return URLSafeTimedSerializer(ws.secret_key, salt="newsletter.issues.approve")
 
 
@@ -177,6 +182,8 @@ def new_nonce() -> str:
 
 def check_link(ws: Workspace, token: str) -> Issue:
     """The draft a link would approve; :class:`BadLink` if it is forged, old, used or the issue changed."""
+    from itsdangerous import BadSignature, SignatureExpired
+
     try:
         issue_id, digest, nonce = _serializer(ws).loads(token, max_age=LINK_MAX_AGE)
     except SignatureExpired:

@@ -20,11 +20,11 @@ from newsletter.errors import NewsletterError
 from newsletter.locks import exclusive_lock
 from newsletter.workspace import Workspace
 
+from . import steps
 from .config import read_schedule, read_welcome
 from .cycle import current_cycle
-from .steps import RunContext, StepResult, draft_step, import_step, inbound_step, send_step, test_copy_step
+from .steps import RunContext, StepResult
 from .store import record_run
-from .welcome import welcome_step
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,8 @@ LOCK_FILE = ".run.lock"
 # In this order: returned mail before the send (a bounce or an unsubscribe counts at once),
 # the draft before its test copy, the issue before the welcome series.
 STEPS: list[tuple[str, Callable[[RunContext], StepResult]]] = [
-    ("import", import_step), ("inbound", inbound_step), ("draft", draft_step), ("test copy", test_copy_step),
-    ("send", send_step), ("welcome", welcome_step),
+    ("import", steps.import_step), ("inbound", steps.inbound_step), ("draft", steps.draft_step),
+    ("test copy", steps.test_copy_step), ("send", steps.send_step), ("welcome", steps.welcome_step),
 ]
 
 

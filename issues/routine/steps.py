@@ -2,7 +2,9 @@
 
 Each step looks at the clock and the stored state, does what is due and nothing
 twice, and returns a :class:`StepResult`; with ``dry_run`` it only says what it
-would do.  The welcome series is its own module (:mod:`.welcome`).
+would do.  A dry run (and ``schedule status``) decides from stored state alone, so the
+machinery that imports, builds and sends is imported only by the step that uses it.
+The welcome series is its own module (:mod:`.welcome`).
 """
 
 from __future__ import annotations
@@ -16,15 +18,16 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import escape
 
-from issues.build import EmptyWeek, Issue, build_issue, get_issue, list_issues
+from issues.build import Issue, get_issue, list_issues
 from newsletter import clock
-from newsletter.articles import articles_in_week, import_sources
+from newsletter.articles import articles_in_week
 from newsletter.db import write_transaction
 from newsletter.errors import NewsletterError, NotFound
 from newsletter.workspace import Workspace
 
+from . import welcome_store
 from .approval import digest_of, link_url, new_nonce, refresh_draft, source_stamp
-from .config import Schedule
+from .config import Schedule, read_welcome
 from .cycle import Cycle
 from .store import issue_state, routine_db, save_state
 
@@ -73,6 +76,8 @@ def import_step(ctx: RunContext) -> StepResult:
         return StepResult("import", "nothing", "no [schedule] sources to import")
     if ctx.dry_run:
         return StepResult("import", "would", f"would import {', '.join(ctx.schedule.sources)}")
+    from newsletter.articles import import_sources
+
     report = import_sources(ctx.ws, sources)
     summary = report.summary() or "nothing found"
     if report.failed:
@@ -82,14 +87,14 @@ def import_step(ctx: RunContext) -> StepResult:
 
 def inbound_step(ctx: RunContext) -> StepResult:
     """Process returned mail: the ``[schedule] inbound`` folder, and IMAP when ``[inbound] imap_host`` is set."""
-    from issues.inbound import fetch_imap, process_path
-
     places = ([f"folder {ctx.schedule.inbound}"] if ctx.schedule.inbound else []) + \
         ([f"IMAP {ctx.ws.settings.inbound.imap_host}"] if ctx.ws.settings.inbound.imap_host else [])
     if not places:
         return StepResult("inbound", "nothing", "no inbound source ([schedule] inbound, [inbound] imap_host)")
     if ctx.dry_run:
         return StepResult("inbound", "would", f"would process returned mail from {' and '.join(places)}")
+    from issues.inbound import fetch_imap, process_path
+
     outcomes = []
     if ctx.schedule.inbound:
         outcomes += process_path(ctx.ws, ctx.ws.path(ctx.schedule.inbound))
@@ -119,6 +124,8 @@ def draft_step(ctx: RunContext) -> StepResult:
             return StepResult("draft", "skipped", f"{week} has no articles: no issue this week")
         if ctx.dry_run:
             return StepResult("draft", "would", f"would build {week} from {count} article{'s' * (count != 1)}")
+        from issues.build import EmptyWeek, build_issue
+
         try:
             issue = build_issue(ctx.ws, week)
         except EmptyWeek:
@@ -129,6 +136,8 @@ def draft_step(ctx: RunContext) -> StepResult:
     if ctx.dry_run:
         return StepResult("draft", "nothing", f"{week} is built (#{issue.number}); a run rebuilds it if its "
                           "articles or templates change")
+    from issues.build import EmptyWeek
+
     try:
         refresh = refresh_draft(ctx.ws, issue)
     except EmptyWeek:
@@ -161,8 +170,6 @@ def _note(ctx: RunContext, issue: Issue, link: str | None) -> tuple[str, str]:
 
 def test_copy_step(ctx: RunContext) -> StepResult:
     """Send the editors one test copy of each build of the draft (with a single-use approve link)."""
-    from issues.send import send_test
-
     issue = _current_issue(ctx)
     editors = list(ctx.schedule.editors)
     if issue is None or issue.status != "draft":
@@ -178,6 +185,8 @@ def test_copy_step(ctx: RunContext) -> StepResult:
         return StepResult("test copy", "nothing", f"the editors have the test copy of {issue.id}")
     if ctx.dry_run:
         return StepResult("test copy", "would", f"would send the test copy of {issue.id} to {', '.join(missing)}")
+    from issues.send import send_test
+
     nonce = (state.link_nonce if not fresh else "") or new_nonce()  # editors added later get the same link
     link = link_url(ctx.ws, issue.id, state.digest, nonce) if ctx.schedule.mode == "approve" else None
     results = send_test(ctx.ws, issue.id, missing, note=_note(ctx, issue, link))
@@ -256,3 +265,20 @@ def send_step(ctx: RunContext) -> StepResult:
     if ctx.dry_run:
         return StepResult("send", "would", f"would send {issue.id} to {pending_readers(ctx.ws, issue.id)} readers")
     return _send(ctx, issue.id, "sent")
+
+
+def welcome_step(ctx: RunContext) -> StepResult:
+    """Enrol new readers and send the welcome series mails that are due (:mod:`.welcome`, loaded only to send)."""
+    welcome = read_welcome(ctx.ws)
+    if not welcome.mails:
+        return StepResult("welcome", "nothing", "no welcome series ([welcome] mails = 0)")
+    if ctx.dry_run:
+        due = welcome_store.due(ctx.ws)
+        steps = Counter(step for _, _, step, _ in due)
+        what = ", ".join(f"{n} of mail {s}" for s, n in sorted(steps.items()))
+        return StepResult("welcome", "would" if due else "nothing",
+                          f"would send {len(due)} welcome mails ({what})" if due else "no welcome mail is due "
+                          "(readers who confirmed since the last run are enrolled first)")
+    from .welcome import send_series
+
+    return send_series(ctx, welcome)

@@ -37,7 +37,7 @@ from subscribers import (
 )
 
 from . import welcome_store as ledger
-from .config import Welcome, read_welcome
+from .config import Welcome
 from .steps import RunContext, StepFailed, StepResult
 from .store import set_marker
 from .welcome_plan import welcome_plan
@@ -162,19 +162,9 @@ class _Sender:
         self.tally["sent"] += 1
 
 
-def welcome_step(ctx: RunContext) -> StepResult:
-    """Enrol new readers and send the welcome series mails that are due."""
+def send_series(ctx: RunContext, welcome: Welcome) -> StepResult:
+    """Enrol new readers and send the welcome series mails that are due (the real run of the welcome step)."""
     ws = ctx.ws
-    welcome = read_welcome(ws)
-    if not welcome.mails:
-        return StepResult("welcome", "nothing", "no welcome series ([welcome] mails = 0)")
-    if ctx.dry_run:
-        due = ledger.due(ws)
-        steps = Counter(step for _, _, step, _ in due)
-        what = ", ".join(f"{n} of mail {s}" for s, n in sorted(steps.items()))
-        return StepResult("welcome", "would" if due else "nothing",
-                          f"would send {len(due)} welcome mails ({what})" if due else "no welcome mail is due "
-                          "(readers who confirmed since the last run are enrolled first)")
     enrolled = enrol_new_readers(ws, welcome)
     recovered = ledger.recover_in_flight(ws)
     due = ledger.due(ws)

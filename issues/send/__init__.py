@@ -32,7 +32,7 @@ __getattr__ = lazy_exports(__name__, {
     "NothingToSend": "sender",
     "ReaderMessages": "sender",
     "TokenBucket": "sender",
-    "pending_readers": "sender",
+    "pending_readers": "outbox",
     "send_issue": "sender",
     "stop_on_signals": "sender",
 })

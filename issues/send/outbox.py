@@ -15,10 +15,11 @@ from typing import Any
 
 import sqlite_utils
 
+from issues.build import resolve_issue_id
 from newsletter.clock import now_iso
 from newsletter.db import write_transaction
 from newsletter.workspace import Workspace
-from subscribers import contacts_of, snapshot_confirmed
+from subscribers import contacts_of, count_confirmed, snapshot_confirmed
 
 COMPONENT = "outbox"
 STATUSES = ("pending", "sending", "sent", "failed", "skipped")
@@ -355,3 +356,19 @@ def issues_sent_to(ws: Workspace, subscriber_id: int,
         f"SELECT issue_id FROM outbox WHERE subscriber_id = ? AND status IN ({marks}) "
         "ORDER BY sent_at DESC, issue_id DESC", [subscriber_id, *statuses])
     return [row[0] for row in rows]
+
+
+def pending_readers(ws: Workspace, issue_key: str, *, retry_failed: bool = False) -> int:
+    """How many readers a send would mail now (for the confirmation prompt and the progress bar)."""
+    issue_id = resolve_issue_id(ws, issue_key)
+    db = outbox_db(ws)
+    if send_record(ws, issue_id) is None:
+        return count_confirmed(ws)
+    found = counts(ws, issue_id)
+    waiting = found["pending"] + found["sending"]
+    if retry_failed:
+        waiting += db.execute(
+            f"SELECT count(*) FROM outbox WHERE issue_id = ? AND status = 'failed' AND {TEMPORARY_FAILURE}",
+            [issue_id],
+        ).fetchone()[0]
+    return waiting

@@ -22,11 +22,11 @@ from newsletter.errors import NewsletterError
 from newsletter.locks import exclusive_lock
 from newsletter.transports import Transport, TransportError, open_transport
 from newsletter.workspace import Workspace
-from subscribers import count_confirmed
 
 from . import outbox
 from .freeze import freeze_issue
 from .message import IssueMessage
+from .outbox import pending_readers
 from .outcome import Outcome, outcome_of
 from .pipeline import DeliveryOptions, ReaderMessages, SendRun, TokenBucket, run_pipeline
 from .processes import can_fork, process_count, run_in_processes
@@ -208,19 +208,3 @@ def _check_delivery(factory: Callable[[], Transport], issue_id: str) -> None:
                 f"{exc.text or exc}; nothing was sent. Check the [smtp] / [delivery] settings (or their "
                 f"NEWSLETTER_* variables) and that the server is up, then run 'newsletter send {issue_id}' again"
             ) from None
-
-
-def pending_readers(ws: Workspace, issue_key: str, *, retry_failed: bool = False) -> int:
-    """How many readers a send would mail now (for the confirmation prompt and the progress bar)."""
-    issue_id = resolve_issue_id(ws, issue_key)
-    db = outbox.outbox_db(ws)
-    if outbox.send_record(ws, issue_id) is None:
-        return count_confirmed(ws)
-    counts = outbox.counts(ws, issue_id)
-    waiting = counts["pending"] + counts["sending"]
-    if retry_failed:
-        waiting += db.execute(
-            f"SELECT count(*) FROM outbox WHERE issue_id = ? AND status = 'failed' AND {outbox.TEMPORARY_FAILURE}",
-            [issue_id],
-        ).fetchone()[0]
-    return waiting
