@@ -9,7 +9,7 @@ chunks: the most any post is embedded with).  Cost is process CPU time (all thre
 torch uses both cores) per post; wall time is shown too.  Rows: the static model
 (``--static``, default ``bench/models/static-all-MiniLM-L6-v2`` from
 ``bench/distill_static.py``), the bundled all-MiniLM-L6-v2 (the embeddings extra), the
-same with fewer chunks per long post (``--chunks``), and ``--model`` folders (e.g.
+same with fewer chunks per long post (``--chunks``: ``[related] embedding_chunks``), and ``--model`` folders (e.g.
 all-mpnet-base-v2).  Ratio: each row's CPU per long post over the static model's.
 
     .venv/bin/python bench/related_embed_cost.py [CORPUS_DIR] [--static DIR] [--model DIR ...]
@@ -53,11 +53,11 @@ def sample_posts(corpus: Path, short: int, long: int) -> tuple[list[tuple[str, s
     return shorts, longs
 
 
-def cost(model: embeddings.Embedder, docs: list[tuple[str, str]]) -> tuple[float, float]:
+def cost(model: embeddings.Embedder, docs: list[tuple[str, str]], max_chunks: int) -> tuple[float, float]:
     """CPU seconds and wall seconds per post to embed ``docs`` in batches of 64."""
     cpu, wall = time.process_time(), time.perf_counter()
     for start in range(0, len(docs), BATCH):
-        embeddings.article_vectors(model, docs[start:start + BATCH])
+        embeddings.article_vectors(model, docs[start:start + BATCH], max_chunks)
     return (time.process_time() - cpu) / len(docs), (time.perf_counter() - wall) / len(docs)
 
 
@@ -69,13 +69,9 @@ def measure(name: str, load, shorts, longs, max_chunks: int = embeddings.MAX_CHU
         print(f"{name}: skipped ({exc})", file=sys.stderr)
         return None
     load_cpu, load_wall = time.process_time() - cpu, time.perf_counter() - wall
-    saved, embeddings.MAX_CHUNKS = embeddings.MAX_CHUNKS, max_chunks
-    try:
-        embeddings.article_vectors(model, shorts[:8] + longs[:2])  # warm-up: first-call set-up not counted
-        short_cpu, short_wall = cost(model, shorts)
-        long_cpu, long_wall = cost(model, longs)
-    finally:
-        embeddings.MAX_CHUNKS = saved
+    embeddings.article_vectors(model, shorts[:8] + longs[:2])  # warm-up: first-call set-up not counted
+    short_cpu, short_wall = cost(model, shorts, max_chunks)
+    long_cpu, long_wall = cost(model, longs, max_chunks)
     return {"model": name, "max_chunks": max_chunks, "load_cpu_s": load_cpu, "load_wall_s": load_wall,
             "short_cpu_s": short_cpu, "short_wall_s": short_wall, "long_cpu_s": long_cpu, "long_wall_s": long_wall}
 

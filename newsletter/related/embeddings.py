@@ -8,7 +8,8 @@ better links), or a static model folder in model2vec's format (``pip install
 '.[static]'``: a table of token vectors, no torch; about 200x cheaper than
 MiniLM per post, see ``bench/related_embed_cost.py``; one distilled from MiniLM
 does not improve the links, see the README).  An article's vector is the mean of its chunks' unit vectors
-(title + about 150 words each).  A vector depends on its article's text alone
+(title + about 150 words each; the first ``[related] embedding_chunks``, 8 by
+default: fewer cost less on long posts).  A vector depends on its article's text alone
 and is stored with the index's fingerprint of that text and the model's name,
 so it follows the articles one at a time like the rest of the index, and a
 rebuild re-embeds only what changed (everything, after a change of model).
@@ -65,6 +66,16 @@ def _bundled(spec: str) -> bool:
 def model_name(spec: str) -> str:
     """The name stored with each vector of ``[related] embedding_model`` (a folder's own name)."""
     return BUNDLED if _bundled(spec) else Path(spec).expanduser().name
+
+
+def vector_name(spec: str, chunks: int = MAX_CHUNKS) -> str:
+    """The name stored with each vector: the model's, and the chunk cap when it is not the default
+    (so a change of either re-embeds the archive)."""
+    return _with_chunks(model_name(spec), chunks)
+
+
+def _with_chunks(name: str, chunks: int) -> str:
+    return name if chunks == MAX_CHUNKS else f"{name} ({chunks} chunks)"
 
 
 def model_folder(spec: str, base: Path | None = None) -> Path:
@@ -172,13 +183,14 @@ def workspace_embedder(ws: Workspace) -> Embedder:
     return embedder(str(ws.settings.related.embedding_model or BUNDLED), ws.root)
 
 
-def article_vectors(model: Embedder, docs: Sequence[tuple[str, str]]) -> np.ndarray:
-    """Unit float32 vectors of (title, body) pairs: the mean of each article's chunk vectors."""
+def article_vectors(model: Embedder, docs: Sequence[tuple[str, str]], max_chunks: int = MAX_CHUNKS) -> np.ndarray:
+    """Unit float32 vectors of (title, body) pairs: the mean of each article's first ``max_chunks`` chunk
+    vectors."""
     chunks: list[str] = []
     owner: list[int] = []
     for n, (title, body) in enumerate(docs):
         words = (body or "").split()
-        for start in range(0, max(len(words), 1), CHUNK_WORDS)[:MAX_CHUNKS]:
+        for start in range(0, max(len(words), 1), CHUNK_WORDS)[:max_chunks]:
             part = " ".join(words[start : start + CHUNK_WORDS])
             chunks.append(f"{title}. {part}" if title and part else title or part)
             owner.append(n)
@@ -188,17 +200,18 @@ def article_vectors(model: Embedder, docs: Sequence[tuple[str, str]]) -> np.ndar
     return (out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
-def embed_missing(db: sqlite_utils.Database, model: Embedder) -> int:
+def embed_missing(db: sqlite_utils.Database, model: Embedder, max_chunks: int = MAX_CHUNKS) -> int:
     """Embed the indexed articles whose stored vector is missing or outdated; drop vectors of gone ones."""
+    name = _with_chunks(model.name, max_chunks)
     with write_transaction(db):
         prune(db)
-        db.execute("DELETE FROM related_embeddings WHERE model != ?", [model.name])
+        db.execute("DELETE FROM related_embeddings WHERE model != ?", [name])
     todo = [r[0] for r in db.execute(
         "SELECT d.article_id FROM related_docs d LEFT JOIN related_embeddings e ON e.article_id = d.article_id "
         "AND e.fingerprint = d.fingerprint AND e.model = ? WHERE e.article_id IS NULL ORDER BY d.article_id",
-        [model.name])]
+        [name])]
     if todo:  # a first run on a big archive takes minutes: say what is going on
-        log.info("related: embedding %d article(s) with %s", len(todo), model.name)
+        log.info("related: embedding %d article(s) with %s", len(todo), name)
     for start in range(0, len(todo), _BATCH):
         ids = todo[start : start + _BATCH]
         marks = ",".join("?" * len(ids))
@@ -207,12 +220,12 @@ def embed_missing(db: sqlite_utils.Database, model: Embedder) -> int:
         rows = [(i, *texts[i], stamps[i]) for i in ids if i in texts and i in stamps]
         if not rows:
             continue
-        vectors = article_vectors(model, [(r[1] or "", r[2] or "") for r in rows])
+        vectors = article_vectors(model, [(r[1] or "", r[2] or "") for r in rows], max_chunks)
         with write_transaction(db):
             db.conn.executemany(
                 "INSERT OR REPLACE INTO related_embeddings (article_id, model, fingerprint, vector) "
                 "VALUES (?, ?, ?, ?)",
-                [(r[0], model.name, r[3], v.astype("<f4").tobytes()) for r, v in zip(rows, vectors, strict=True)],
+                [(r[0], name, r[3], v.astype("<f4").tobytes()) for r, v in zip(rows, vectors, strict=True)],
             )
     return len(todo)
 
