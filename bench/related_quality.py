@@ -51,6 +51,7 @@ sys.path.insert(0, str(REPO))
 
 from newsletter.init import init_workspace  # noqa: E402
 from newsletter.related import embeddings, rebuild_index, related_articles  # noqa: E402
+from newsletter.related.links import EMBEDDING_MATCH  # noqa: E402
 from newsletter.workspace import Workspace  # noqa: E402
 
 # shared/ sits beside the main checkout (/work/main -> /work/shared) or two levels up from a worktree
@@ -228,6 +229,12 @@ def embedding_tops(ws: Workspace, ids: list[int], weight: float, model: str | No
     rebuild_index(blended)
     print(f"embedded {len(ids)} posts with {model or 'the bundled MiniLM'} ({max_chunks} chunks at most) in "
           f"{time.perf_counter() - started:.1f} s, {time.process_time() - cpu:.1f} CPU-s", file=sys.stderr)
+    vectors = np.stack([np.frombuffer(blob, "<f4") for (blob,) in
+                        blended.db.execute("SELECT vector FROM related_embeddings ORDER BY article_id")])
+    cosines = (vectors @ vectors.T)[np.triu_indices(len(vectors), 1)]
+    print(f"  cosine of two posts: median {np.median(cosines):.2f}, 90th percentile "
+          f"{np.percentile(cosines, 90):.2f}; {np.mean(cosines >= EMBEDDING_MATCH):.1%} of pairs reach "
+          f"{EMBEDDING_MATCH} (evidence of a link on its own)", file=sys.stderr)
     tops = {i: [link.article_id for link in related_articles(blended, i, limit=3)] for i in ids}
     blended.close()
     return tops
