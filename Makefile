@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := demo-workspace
 
-.PHONY: demo test lint bench embeddings bench-embeddings clean
+.PHONY: demo test lint bench embeddings bench-embeddings static clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,13 @@ embeddings: $(STAMP)
 
 bench-embeddings: embeddings
 	$(BIN)/python bench/related_quality.py --embeddings --model bench/models/all-mpnet-base-v2
+
+# A static (model2vec) model for [related] embedding_model, made here from the bundled MiniLM
+# (torch is needed to make it, once; the static extra alone runs it): bench/models/static-all-MiniLM-L6-v2.
+static: $(STAMP)
+	$(BIN)/pip install --quiet torch -e '.[test,embeddings,static]' 'model2vec[distill]'
+	$(BIN)/python bench/distill_static.py
+	$(BIN)/python bench/related_embed_cost.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) build *.egg-info

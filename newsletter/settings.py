@@ -91,7 +91,10 @@ REGISTRY.add(SectionSpec("related", "Related-article links under each item.", (
     Key("embeddings", False, "also blend sentence embeddings (needs pip install '.[embeddings]')"),
     Key("embedding_weight", 0.5, "weight of the embedding cosine next to the text score, when on", min=0, max=10),
     Key("embedding_model", "all-MiniLM-L6-v2",
-        "\"all-MiniLM-L6-v2\" (in its wheel) or a sentence-transformers model folder"),
+        "\"all-MiniLM-L6-v2\" (in its wheel), a sentence-transformers model folder or a static (model2vec) "
+        "model folder"),
+    Key("embedding_chunks", 8, "embed each article's first this many chunks of 150 words (fewer: cheaper on long "
+        "posts; a change re-embeds)", min=1, max=64),
 )))
 
 REGISTRY.add(SectionSpec("delivery", "How mail leaves: the transport, speed, retries and return addresses.", (

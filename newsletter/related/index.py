@@ -165,12 +165,13 @@ def refresh_embeddings(ws: Workspace) -> int:
     """With ``[related] embeddings`` on, embed the articles that lack an up-to-date vector."""
     if not ws.settings.related.embeddings:
         return 0
-    from .embeddings import complete, embed_missing, model_name, workspace_embedder
+    from .embeddings import complete, embed_missing, vector_name, workspace_embedder
 
     db = related_db(ws)
-    if complete(db, model_name(str(ws.settings.related.embedding_model))):
+    settings = ws.settings.related
+    if complete(db, vector_name(str(settings.embedding_model), settings.embedding_chunks)):
         return 0  # every article has its vector: no need to load the model (seconds)
-    return embed_missing(db, workspace_embedder(ws))
+    return embed_missing(db, workspace_embedder(ws), settings.embedding_chunks)
 
 
 def on_articles_changed(ws: Workspace, ids: Iterable[int]) -> None:

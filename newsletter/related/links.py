@@ -103,10 +103,10 @@ def rank_links(
     scores = row[ids]
     cosines: dict[int, float] = {}
     if settings.embeddings and settings.embedding_weight > 0:
-        from .embeddings import blend, model_name
+        from .embeddings import blend, vector_name
 
         scores, cosines = blend(archive.db, query.article_id, ids, scores, settings.embedding_weight,
-                                model_name(str(settings.embedding_model)))
+                                vector_name(str(settings.embedding_model), settings.embedding_chunks))
     edits = archive.edits(query.article_id)
     skip = set(exclude) | {query.article_id} | {o for o, action in edits if action == "block"}
     pinned = [o for o, action in edits if action == "pin" and o not in skip]
