@@ -22,10 +22,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from .archive import Archive, idf2
 from .index import DocVector
+from .product import dense_product
 
 # Postings read per query at most: on a big archive the query keeps its most
 # telling terms until this many rows would be read (rare terms first).
@@ -109,11 +109,8 @@ def scored_blocks(archive: Archive, queries: Sequence[Query], max_terms: int,
         columns = rows[np.searchsorted(union, np.concatenate([t.term_ids for t in terms]))] if sum(sizes) else \
             np.zeros(0, np.int64)
         indptr = np.r_[0, np.cumsum(sizes)]
-        shape = (len(block), body.shape[0])
-        q_body = sp.csr_matrix((np.concatenate([t.body for t in terms]), columns, indptr), shape=shape)
-        q_title = sp.csr_matrix((np.concatenate([t.title for t in terms]), columns, indptr), shape=shape)
-        scores = (q_body @ body).toarray()
-        scores += (q_title @ title).toarray()
+        scores = dense_product(np.concatenate([t.body for t in terms]), columns, indptr, body)
+        scores += dense_product(np.concatenate([t.title for t in terms]), columns, indptr, title)
         for i, query in enumerate(block):
             row = scores[i]
             tagged = tag_scores(archive, query) if tag_weight > 0 else None
