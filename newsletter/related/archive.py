@@ -57,7 +57,7 @@ class Archive:
         conn = self.db.conn
         terms = conn.execute("SELECT id, df FROM related_terms").fetchall()
         top = max((t for t, _ in terms), default=0) + 1
-        self._df_all = np.zeros(top, dtype=np.float64)
+        self._df_all = np.zeros(top + 1, dtype=np.float64)  # one zero past the last id: see df()
         if terms:
             arr = np.array(terms, dtype=np.int64)
             self._df_all[arr[:, 0]] = arr[:, 1]
@@ -81,11 +81,12 @@ class Archive:
         title = words[starts + 2 * size + position].view("<f4")
         shape = (self.columns, max(top, int(term_ids.max(initial=0)) + 1))
         docs = sp.csr_matrix((body, term_ids, indptr), shape=shape)
+        self._slots = np.full(shape[1], -1, dtype=np.int64)  # every term id of the index fits: see positions()
         titled = title != 0
         rows_of = np.repeat(np.arange(self.columns), counts)
         titles = sp.csr_matrix((title[titled], (rows_of[titled], term_ids[titled])), shape=shape)
         self._docs = (docs, title)
-        df = self._df_all[np.minimum(term_ids, top - 1)]
+        df = self._df_all.take(term_ids, mode="clip")
         rare = (df >= 2) & (df <= math.sqrt(self.size))
         self._rare_all = np.bincount(rows_of[rare], minlength=self.columns)
         self._postings = (docs.T.tocsr().astype(np.float64), titles.T.tocsr().astype(np.float64))
@@ -106,12 +107,9 @@ class Archive:
 
     def df(self, term_ids: np.ndarray) -> np.ndarray:
         """Document frequency of each term id (float64; 0 for a term no longer held)."""
+        if self._df_all is not None:  # ids past the end (none in the index) clip to the trailing zero
+            return self._df_all.take(term_ids, mode="clip")
         term_ids = np.asarray(term_ids, dtype=np.int64)
-        if self._df_all is not None:
-            inside = term_ids < len(self._df_all)
-            out = np.zeros(len(term_ids))
-            out[inside] = self._df_all[term_ids[inside]]
-            return out
         missing = [t for t in dict.fromkeys(term_ids.tolist()) if t not in self._df]
         for start in range(0, len(missing), _CHUNK):
             chunk = missing[start : start + _CHUNK]
@@ -140,9 +138,10 @@ class Archive:
 
     def positions(self, term_ids: np.ndarray, others: np.ndarray) -> np.ndarray:
         """For each of ``others``, its position in ``term_ids`` (distinct), or -1: a set test in a few gathers."""
-        top = int(max(term_ids.max(initial=0), others.max(initial=0))) + 1
-        if top > len(self._slots):
-            self._slots = np.full(max(top, 2 * len(self._slots)), -1, dtype=np.int64)
+        if not self.loaded:  # loaded, the slots already cover every term id of the index
+            top = int(max(term_ids.max(initial=0), others.max(initial=0))) + 1
+            if top > len(self._slots):
+                self._slots = np.full(max(top, 2 * len(self._slots)), -1, dtype=np.int64)
         self._slots[term_ids] = np.arange(len(term_ids))
         out = self._slots[others]
         self._slots[term_ids] = -1
@@ -192,11 +191,22 @@ class Archive:
 
     def norm(self, article_id: int) -> float:
         """Length of the article's idf²-weighted body vector (for near-duplicate checks), kept once read."""
-        if article_id not in self._norms:
-            vector = self.vectors([article_id])[article_id]
-            self._norms[article_id] = math.sqrt(float((idf2(self.df(vector.term_ids), self.size)
-                                                       * vector.body * vector.body).sum()))
-        return self._norms[article_id]
+        found = self._norms.get(article_id)
+        if found is None:
+            term_ids, body = self.body_terms(article_id)
+            found = self._norms[article_id] = math.sqrt(float((idf2(self.df(term_ids), self.size)
+                                                               * body * body).sum()))
+        return found
+
+    def body_terms(self, article_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """An indexed article's term ids and body weights; loaded, views of the rows (float32, exact
+        in float64 arithmetic), else the stored vector's."""
+        if self._docs is not None:
+            docs = self._docs[0]
+            a, b = docs.indptr[article_id], docs.indptr[article_id + 1]
+            return docs.indices[a:b], docs.data[a:b]
+        vector = self.vectors([article_id])[article_id]
+        return vector.term_ids, vector.body
 
     @staticmethod
     def _from_rows(docs: sp.csr_matrix, titles: np.ndarray, i: int) -> DocVector:

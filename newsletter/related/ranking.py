@@ -152,10 +152,10 @@ def similarity(archive: Archive, a: int, b: int) -> float:
     norm_a, norm_b = archive.norm(a), archive.norm(b)
     if not norm_a or not norm_b:
         return 0.0
-    vectors = archive.vectors([a, b])
-    va, vb = vectors[a], vectors[b]
-    at = archive.positions(va.term_ids, vb.term_ids)
+    terms_a, body_a = archive.body_terms(a)
+    terms_b, body_b = archive.body_terms(b)
+    at = archive.positions(terms_a, terms_b)
     ib = np.flatnonzero(at >= 0)
     ia = at[ib]
-    weights = idf2(archive.df(va.term_ids[ia]), archive.size)
-    return float((weights * va.body[ia] * vb.body[ib]).sum()) / (norm_a * norm_b)
+    weights = idf2(archive.df(terms_a[ia]), archive.size)
+    return float((weights * body_a[ia] * body_b[ib]).sum()) / (norm_a * norm_b)
