@@ -10,6 +10,8 @@ Either way the values are the stored float32 weights, so both answer alike.
 from __future__ import annotations
 
 import math
+import pickle
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,10 +32,11 @@ def idf2(df: np.ndarray, n: int) -> np.ndarray:
 class Archive:
     """Cached reads of the related index for one ranking session."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database, *, size: int | None = None, columns: int | None = None) -> None:
         self.db = db
-        self.size = document_count(db)  # articles indexed: N in every idf
-        self.columns = (db.conn.execute("SELECT max(article_id) FROM related_docs").fetchone()[0] or 0) + 1
+        self.size = document_count(db) if size is None else size  # articles indexed: N in every idf
+        self.columns = columns if columns is not None else \
+            (db.conn.execute("SELECT max(article_id) FROM related_docs").fetchone()[0] or 0) + 1
         self._df: dict[int, int] = {}
         self._df_all: np.ndarray | None = None
         self._vectors: dict[int, DocVector] = {}
@@ -92,16 +95,49 @@ class Archive:
         self._postings = (docs.T.tocsr().astype(np.float64), titles.T.tocsr().astype(np.float64))
         for tag, article_id in conn.execute("SELECT tag, article_id FROM related_tags ORDER BY article_id, tag"):
             self._tags.setdefault(article_id, []).append(tag)
-        members: dict[str, list[int]] = {}
-        for article_id, tags in self._tags.items():
-            for tag in tags:
-                members.setdefault(tag, []).append(article_id)
-        self._members = {t: np.array(m, dtype=np.int64) for t, m in members.items()}
+        self._members = _members(self._tags)
         for article_id, other, action in conn.execute(
                 "SELECT article_id, other_id, action FROM related_edits ORDER BY article_id, position"):
             self._edits.setdefault(article_id, []).append((other, action))
         self.loaded = True
         return self
+
+    def save(self, folder: Path) -> None:
+        """Write a loaded archive into ``folder`` as plain arrays, for worker processes to map (:meth:`mapped`)."""
+        docs, title = self._docs
+        body, titles = self._postings
+        arrays = {"df": self._df_all, "title": title, "rare": self._rare_all}
+        for name, matrix in (("docs", docs), ("body", body), ("titles", titles)):
+            arrays |= {f"{name}.data": matrix.data, f"{name}.indices": matrix.indices, f"{name}.indptr": matrix.indptr}
+        for name, array in arrays.items():
+            np.save(folder / f"{name}.npy", array)
+        meta = {"size": self.size, "columns": self.columns, "docs": docs.shape, "body": body.shape,
+                "titles": titles.shape, "published": self._published, "tags": self._tags, "edits": self._edits}
+        (folder / "meta.pickle").write_bytes(pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL))
+
+    @classmethod
+    def mapped(cls, folder: Path, db: sqlite_utils.Database | None) -> Archive:
+        """A loaded archive from :meth:`save`'s files, its arrays mapped read-only: the workers of one
+        export share their pages instead of each holding a copy.  ``db`` serves what the arrays do not hold
+        (article text and stems, for reasons)."""
+        meta = pickle.loads((folder / "meta.pickle").read_bytes())
+        archive = cls(db, size=meta["size"], columns=meta["columns"])
+
+        def array(name: str) -> np.ndarray:
+            return np.load(folder / f"{name}.npy", mmap_mode="r")
+
+        def matrix(name: str) -> sp.csr_matrix:
+            return sp.csr_matrix((array(f"{name}.data"), array(f"{name}.indices"), array(f"{name}.indptr")),
+                                 shape=meta[name], copy=False)
+
+        archive._df_all, archive._rare_all = array("df"), array("rare")
+        archive._docs = (matrix("docs"), array("title"))
+        archive._postings = (matrix("body"), matrix("titles"))
+        archive._slots = np.full(meta["docs"][1], -1, dtype=np.int64)  # written by positions(): this process's own
+        archive._published, archive._tags, archive._edits = meta["published"], meta["tags"], meta["edits"]
+        archive._members = _members(archive._tags)
+        archive.loaded = True
+        return archive
 
     # -- per-term reads --------------------------------------------------------------------------
 
@@ -261,3 +297,12 @@ class Archive:
                     df = self.df(vectors[i].term_ids)
                     self._rare[i] = int(((df >= 2) & (df <= limit)).sum())
         return np.array([self._rare.get(i, 0) for i in ids], dtype=float)
+
+
+def _members(tags: dict[int, list[str]]) -> dict[str, np.ndarray]:
+    """Tag -> the articles holding it (ascending ids, as ``tags`` is ordered by article)."""
+    members: dict[str, list[int]] = {}
+    for article_id, held in tags.items():
+        for tag in held:
+            members.setdefault(tag, []).append(article_id)
+    return {t: np.array(m, dtype=np.int64) for t, m in members.items()}
