@@ -23,25 +23,30 @@ from ..db import write_transaction
 from ..workspace import Workspace
 from . import postings
 from .embeddings import prune as prune_embeddings
-from .index import ANALYZER, DocVector, article_tags, fingerprint, refresh_embeddings
+from .index import ANALYZER, article_tags, fingerprint, refresh_embeddings
 from .schema import has_articles_table, related_db
 
 _READ_CHUNK = 500
 _PARALLEL_FROM = 5_000  # articles; below this, starting workers (about a second each) costs more than it saves
+_STAGED = "temp.related_segments_staged"
 _TABLES = ("related_segments", "related_tombstones", "related_postings", "related_docs", "related_tags",
            "related_terms")
 
-# A chunk's distinct terms, and per article: the positions of its terms in that list, body and title weights.
-Analysed = tuple[list[str], list[tuple[np.ndarray, np.ndarray, np.ndarray]]]
+# A chunk's distinct terms; per article: the positions of its terms in that list, body and title weights;
+# and per article its tags and fingerprint.
+Analysed = tuple[list[str], list[tuple[np.ndarray, np.ndarray, np.ndarray]], list[list[str]], list[str]]
 
 
-def _analyse(texts: list[tuple[str, str]]) -> Analysed:
-    """Term vectors of (title, body) pairs; runs in a worker process on big archives.
+def _analyse(rows: list[tuple]) -> Analysed:
+    """Term vectors, tags and fingerprints of index rows; runs in a worker process on big archives.
 
     Each distinct term of the chunk is sent back once (not once per article): less to pickle,
     and fewer vocabulary lookups in the process that writes.
     """
-    return ANALYZER.vectors(texts)
+    terms, vectors = ANALYZER.vectors([(r[1], r[2]) for r in rows])
+    tags = [article_tags(r[3]) for r in rows]
+    stamps = [fingerprint(r[1], r[2], held, r[4]) for r, held in zip(rows, tags, strict=True)]
+    return terms, vectors, tags, stamps
 
 
 class _Vocabulary(dict):
@@ -63,8 +68,8 @@ class _Vocabulary(dict):
         return out
 
     def count(self, ids: np.ndarray) -> None:
-        """One more article holds each of these (distinct) term ids."""
-        self.df[ids - 1] += 1
+        """One more article holds each of these term ids (each article's ids distinct, many articles at once)."""
+        self.df += np.bincount(ids - 1, minlength=len(self.df))
 
 
 class _SegmentBatch:
@@ -80,8 +85,29 @@ class _SegmentBatch:
 
     def write(self, conn: sqlite3.Connection, segment: int) -> None:
         if self.parts:
-            postings.write_segment(conn, segment, *(np.concatenate(c) for c in zip(*self.parts, strict=True)))
+            postings.write_segment(conn, segment, *(np.concatenate(c) for c in zip(*self.parts, strict=True)),
+                                   table=_STAGED)
         self.parts = []
+
+
+def _stage_segments(conn: sqlite3.Connection) -> None:
+    """A temporary table the segments are written to as they are made: appended, not inserted in key order.
+
+    ``related_segments`` is keyed by (term, segment), so each new segment's rows would land between
+    the earlier ones all over the table; on a big archive the pages written, spilled and read back
+    made the transaction's log many times the index's size.  Copied in key order at the end, each
+    page of ``related_segments`` is written once.
+    """
+    conn.execute(f"DROP TABLE IF EXISTS {_STAGED}")
+    conn.execute(f"CREATE TEMP TABLE {_STAGED.split('.')[1]} (term_id INTEGER NOT NULL, segment INTEGER NOT NULL, "
+                 "postings BLOB NOT NULL)")
+
+
+def _copy_staged(conn: sqlite3.Connection) -> None:
+    conn.execute(f"CREATE INDEX {_STAGED}_order ON {_STAGED.split('.')[1]} (term_id, segment)")
+    conn.execute(f"INSERT INTO related_segments (term_id, segment, postings) "
+                 f"SELECT term_id, segment, postings FROM {_STAGED} ORDER BY term_id, segment")
+    conn.execute(f"DROP TABLE {_STAGED}")
 
 
 def _analysed_chunks(source: Iterator[tuple], workers: int) -> Iterator[tuple[list[tuple], Analysed]]:
@@ -89,7 +115,7 @@ def _analysed_chunks(source: Iterator[tuple], workers: int) -> Iterator[tuple[li
     chunk = min(_READ_CHUNK, postings.SEGMENT_SIZE)  # a chunk never spans two segments
     if workers < 2:
         while rows := list(islice(source, chunk)):
-            yield rows, _analyse([(r[1], r[2]) for r in rows])
+            yield rows, _analyse(rows)
         return
     context = multiprocessing.get_context("spawn")  # never fork a process holding a database connection
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
@@ -97,7 +123,7 @@ def _analysed_chunks(source: Iterator[tuple], workers: int) -> Iterator[tuple[li
         while True:
             rows = list(islice(source, chunk))
             if rows:
-                pending.append((rows, pool.submit(_analyse, [(r[1], r[2]) for r in rows])))
+                pending.append((rows, pool.submit(_analyse, rows)))
             if pending and (len(pending) > 2 * workers or not rows):
                 done_rows, future = pending.popleft()
                 yield done_rows, future.result()
@@ -124,23 +150,22 @@ def rebuild_index(ws: Workspace, *, workers: int | None = None) -> int:
         if workers is None:
             total = article_count(db)
             workers = (os.cpu_count() or 1) if total >= _PARALLEL_FROM else 0
+        _stage_segments(conn)
         cursor = index_rows(db)  # streamed in id order
-        stamp = now_iso()
+        stamp_time = now_iso()
         segment, batch = 1, _SegmentBatch()
-        for rows, (terms, vectors) in _analysed_chunks(cursor, workers):
-            docs: list[tuple] = []
-            tag_rows: list[tuple] = []
+        for rows, (terms, vectors, tags, stamps) in _analysed_chunks(cursor, workers):
             chunk_ids = vocab.term_ids(terms)
-            for (article_id, title, body, raw_tags, published), (positions, body_w, title_w) in zip(
-                rows, vectors, strict=True
-            ):
-                tags = article_tags(raw_tags)
-                ids = chunk_ids[positions]
-                vocab.count(ids)
-                batch.add(article_id, ids, body_w, title_w)
-                docs.append((article_id, published or "", fingerprint(title, body, tags, published),
-                             DocVector(ids, body_w, title_w).to_blob(), stamp, segment))
-                tag_rows.extend((t, article_id) for t in tags)
+            held = [chunk_ids[positions] for positions, _, _ in vectors]
+            for row, ids, (_, body_w, title_w) in zip(rows, held, vectors, strict=True):
+                batch.add(row[0], ids, body_w, title_w)
+            vocab.count(np.concatenate(held))
+            bounds = np.r_[0, np.cumsum([len(ids) for ids in held])]
+            blobs = postings.pack_many(np.concatenate(held), np.concatenate([v[1] for v in vectors]),
+                                       np.concatenate([v[2] for v in vectors]), bounds)
+            docs = [(row[0], row[4] or "", stamp, blob, stamp_time, segment)
+                    for row, stamp, blob in zip(rows, stamps, blobs, strict=True)]
+            tag_rows = [(t, row[0]) for row, own in zip(rows, tags, strict=True) for t in own]
             conn.executemany("INSERT INTO related_docs (article_id, published_at, fingerprint, vector, indexed_at, "
                              "segment) VALUES (?, ?, ?, ?, ?, ?)", docs)
             conn.executemany("INSERT INTO related_tags (tag, article_id) VALUES (?, ?)", tag_rows)
@@ -149,6 +174,7 @@ def rebuild_index(ws: Workspace, *, workers: int | None = None) -> int:
                 batch.write(conn, segment)
                 segment, batch = segment + 1, _SegmentBatch()
         batch.write(conn, segment)
+        _copy_staged(conn)
         conn.execute("UPDATE related_stats SET value = ? WHERE name = 'documents'", [count])
         conn.executemany(
             "INSERT INTO related_terms (id, term, word, df) VALUES (?, ?, ?, ?)",
