@@ -80,6 +80,13 @@ def test_a_rebuild_with_worker_processes_equals_one_without(workspace):
     assert_same_lists(alone, every_list(workspace))
 
 
+def test_a_rebuild_leaves_secure_delete_on_for_the_rest_of_the_connection(workspace):
+    add_samples(workspace)
+    rebuild_index(workspace)
+    rebuild_index(workspace)  # the second one empties a full index first (without zeroing its pages)
+    assert workspace.db.execute("PRAGMA secure_delete").fetchone()[0] == 1
+
+
 def test_unchanged_articles_are_not_reindexed(workspace):
     ids = add_samples(workspace)
     assert index_articles(workspace, ids.values()) == 0
