@@ -47,6 +47,18 @@ def test_incremental_updates_give_the_same_lists_as_a_rebuild(workspace):
     assert_same_lists(incremental, every_list(workspace))
 
 
+def test_a_rebuild_in_several_segments_gives_the_lists_of_one_segment(workspace, monkeypatch):
+    from newsletter.related import postings
+
+    add_samples(workspace)
+    rebuild_index(workspace)  # one segment: written directly
+    whole = every_list(workspace)
+    monkeypatch.setattr(postings, "SEGMENT_SIZE", 3)  # several: staged, then copied in key order
+    rebuild_index(workspace)
+    assert workspace.db.execute("SELECT count(DISTINCT segment) FROM related_segments").fetchone()[0] > 1
+    assert_same_lists(whole, every_list(workspace))
+
+
 def test_changes_after_a_rebuild_and_delta_merges_match_a_fresh_rebuild(workspace, monkeypatch):
     from newsletter.related import postings
 

@@ -75,18 +75,21 @@ class _Vocabulary(dict):
 class _SegmentBatch:
     """The postings of one segment being built, as compact arrays (4 bytes per value)."""
 
-    def __init__(self) -> None:
+    def __init__(self, table: str) -> None:
+        self.table = table
         self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.articles = 0
 
-    def add(self, article_id: int, term_ids: np.ndarray, body: np.ndarray, title: np.ndarray) -> None:
-        self.parts.append((term_ids, np.full(len(term_ids), article_id, dtype=np.int32), body, title))
-        self.articles += 1
+    def add(self, article_ids: list[int], sizes: np.ndarray, term_ids: np.ndarray, body: np.ndarray,
+            title: np.ndarray) -> None:
+        """A chunk's postings: each article's ``sizes[k]`` terms, one after the other."""
+        self.parts.append((term_ids, np.repeat(np.array(article_ids, dtype=np.int32), sizes), body, title))
+        self.articles += len(article_ids)
 
     def write(self, conn: sqlite3.Connection, segment: int) -> None:
         if self.parts:
             postings.write_segment(conn, segment, *(np.concatenate(c) for c in zip(*self.parts, strict=True)),
-                                   table=_STAGED)
+                                   table=self.table)
         self.parts = []
 
 
@@ -158,22 +161,25 @@ def rebuild_index(ws: Workspace, *, workers: int | None = None) -> int:
         conn.execute("UPDATE related_stats SET value = 0 WHERE name = 'documents'")
         if not has_articles_table(db):
             return 0
+        total = article_count(db)
         if workers is None:
-            total = article_count(db)
             workers = (os.cpu_count() or 1) if total >= _PARALLEL_FROM else 0
-        _stage_segments(conn)
+        staged = total > postings.SEGMENT_SIZE  # one segment is written in key order anyway
+        if staged:
+            _stage_segments(conn)
         cursor = index_rows(db)  # streamed in id order
         stamp_time = now_iso()
-        segment, batch = 1, _SegmentBatch()
+        table = _STAGED if staged else "related_segments"
+        segment, batch = 1, _SegmentBatch(table)
         for rows, (terms, vectors, tags, stamps) in _analysed_chunks(cursor, workers):
             chunk_ids = vocab.term_ids(terms)
-            held = [chunk_ids[positions] for positions, _, _ in vectors]
-            for row, ids, (_, body_w, title_w) in zip(rows, held, vectors, strict=True):
-                batch.add(row[0], ids, body_w, title_w)
-            vocab.count(np.concatenate(held))
-            bounds = np.r_[0, np.cumsum([len(ids) for ids in held])]
-            blobs = postings.pack_many(np.concatenate(held), np.concatenate([v[1] for v in vectors]),
-                                       np.concatenate([v[2] for v in vectors]), bounds)
+            sizes = np.array([len(positions) for positions, _, _ in vectors], dtype=np.int64)
+            ids = chunk_ids[np.concatenate([positions for positions, _, _ in vectors])]
+            body = np.concatenate([v[1] for v in vectors])
+            title = np.concatenate([v[2] for v in vectors])
+            batch.add([row[0] for row in rows], sizes, ids, body, title)
+            vocab.count(ids)
+            blobs = postings.pack_many(ids, body, title, np.r_[0, np.cumsum(sizes)])
             docs = [(row[0], row[4] or "", stamp, blob, stamp_time, segment)
                     for row, stamp, blob in zip(rows, stamps, blobs, strict=True)]
             tag_rows = [(t, row[0]) for row, own in zip(rows, tags, strict=True) for t in own]
@@ -183,9 +189,10 @@ def rebuild_index(ws: Workspace, *, workers: int | None = None) -> int:
             count += len(rows)
             if batch.articles >= postings.SEGMENT_SIZE:
                 batch.write(conn, segment)
-                segment, batch = segment + 1, _SegmentBatch()
+                segment, batch = segment + 1, _SegmentBatch(table)
         batch.write(conn, segment)
-        _copy_staged(conn)
+        if staged:
+            _copy_staged(conn)
         conn.execute("UPDATE related_stats SET value = ? WHERE name = 'documents'", [count])
         conn.executemany(
             "INSERT INTO related_terms (id, term, word, df) VALUES (?, ?, ?, ?)",
