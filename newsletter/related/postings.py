@@ -50,7 +50,9 @@ def write_segment(conn: sqlite3.Connection, segment: int, terms: np.ndarray, art
     which has the columns of ``related_segments``)."""
     if not len(terms):
         return
-    order = np.argsort(terms, kind="stable")  # stable: articles stay in order within a term
+    # Stable (articles stay in order within a term): sorting (term, position) keys is several times faster
+    # than a stable argsort of the terms, and gives the same order.
+    order = np.sort((terms.astype(np.int64) << 32) | np.arange(len(terms), dtype=np.int64)) & 0xFFFFFFFF
     terms, articles, body, title = terms[order], articles[order], body[order], title[order]
     starts = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]])
     blobs = pack_many(articles, body, title, np.r_[starts, len(terms)])
