@@ -16,7 +16,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
 
 import numpy as np
+import sqlite_utils
 
+from .. import db as dbmod
 from ..articles import article_count, index_rows
 from ..clock import now_iso
 from ..db import write_transaction
@@ -113,25 +115,40 @@ def _copy_staged(conn: sqlite3.Connection) -> None:
     conn.execute(f"DROP TABLE {_STAGED}")
 
 
-def _analysed_chunks(source: Iterator[tuple], workers: int) -> Iterator[tuple[list[tuple], Analysed]]:
-    """(rows, their term vectors) chunk by chunk, in order; at most a few chunks in flight."""
+def _read_and_analyse(database: str, ids: list[int]) -> tuple[list[tuple[int, str]], Analysed]:
+    """A worker's task: read these articles through its own connection and analyse them.
+
+    The text never passes through the process that writes (no reading, pickling and piping of
+    every article there); that process holds the write lock, so the articles cannot change meanwhile.
+    """
+    if _worker_db.get("path") != database:
+        _worker_db.update(path=database, db=dbmod.connect(database))
+    rows = sorted(index_rows(_worker_db["db"], ids))
+    return [(r[0], r[4]) for r in rows], _analyse(rows)
+
+
+_worker_db: dict = {}  # a worker process's own connection, for the life of one rebuild
+
+
+def _analysed_chunks(db: sqlite_utils.Database, database: str,
+                     workers: int) -> Iterator[tuple[list[tuple[int, str]], Analysed]]:
+    """(article id and publication time, their analysis) chunk by chunk, in id order; a few chunks in flight."""
     chunk = min(_READ_CHUNK, postings.SEGMENT_SIZE)  # a chunk never spans two segments
     if workers < 2:
+        source = index_rows(db)  # streamed in id order
         while rows := list(islice(source, chunk)):
-            yield rows, _analyse(rows)
+            yield [(r[0], r[4]) for r in rows], _analyse(rows)
         return
+    ids = [r[0] for r in db.execute("SELECT id FROM articles ORDER BY id")]
     context = multiprocessing.get_context("spawn")  # never fork a process holding a database connection
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending: deque[tuple[list[tuple], Future]] = deque()
-        while True:
-            rows = list(islice(source, chunk))
-            if rows:
-                pending.append((rows, pool.submit(_analyse, rows)))
-            if pending and (len(pending) > 2 * workers or not rows):
-                done_rows, future = pending.popleft()
-                yield done_rows, future.result()
-            if not rows and not pending:
-                return
+        pending: deque[Future] = deque()
+        for start in range(0, len(ids), chunk):
+            pending.append(pool.submit(_read_and_analyse, database, ids[start : start + chunk]))
+            if len(pending) > 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _wipe(conn: sqlite3.Connection) -> None:
@@ -167,11 +184,10 @@ def rebuild_index(ws: Workspace, *, workers: int | None = None) -> int:
         staged = total > postings.SEGMENT_SIZE  # one segment is written in key order anyway
         if staged:
             _stage_segments(conn)
-        cursor = index_rows(db)  # streamed in id order
         stamp_time = now_iso()
         table = _STAGED if staged else "related_segments"
         segment, batch = 1, _SegmentBatch(table)
-        for rows, (terms, vectors, tags, stamps) in _analysed_chunks(cursor, workers):
+        for rows, (terms, vectors, tags, stamps) in _analysed_chunks(db, str(ws.database_path), workers):
             chunk_ids = vocab.term_ids(terms)
             sizes = np.array([len(positions) for positions, _, _ in vectors], dtype=np.int64)
             ids = chunk_ids[np.concatenate([positions for positions, _, _ in vectors])]
@@ -180,7 +196,7 @@ def rebuild_index(ws: Workspace, *, workers: int | None = None) -> int:
             batch.add([row[0] for row in rows], sizes, ids, body, title)
             vocab.count(ids)
             blobs = postings.pack_many(ids, body, title, np.r_[0, np.cumsum(sizes)])
-            docs = [(row[0], row[4] or "", stamp, blob, stamp_time, segment)
+            docs = [(row[0], row[1] or "", stamp, blob, stamp_time, segment)
                     for row, stamp, blob in zip(rows, stamps, blobs, strict=True)]
             tag_rows = [(t, row[0]) for row, own in zip(rows, tags, strict=True) for t in own]
             conn.executemany("INSERT INTO related_docs (article_id, published_at, fingerprint, vector, indexed_at, "
