@@ -1,8 +1,8 @@
 """Build the related index from scratch: stream the archive once, write packed segments.
 
 Memory stays bounded by the vocabulary and one segment's postings
-(``SEGMENT_SIZE`` articles).  On a big archive the text analysis (the slow,
-pure-Python part) runs in worker processes while this one writes.
+(``SEGMENT_SIZE`` articles).  On a big archive the reading and analysis of the
+text (the slow, pure-Python part) run in worker processes while this one writes.
 """
 
 from __future__ import annotations
