@@ -64,24 +64,8 @@ class Archive:
         if terms:
             arr = np.array(terms, dtype=np.int64)
             self._df_all[arr[:, 0]] = arr[:, 1]
-        rows = conn.execute("SELECT article_id, published_at, vector FROM related_docs ORDER BY article_id")
-        ids, sizes, blobs = [], [], []
-        for article_id, published, blob in rows:
-            ids.append(article_id)
-            sizes.append(len(blob) // 12)
-            blobs.append(blob)
-            self._published[article_id] = published
-        counts = np.zeros(self.columns, dtype=np.int64)
-        counts[np.array(ids, dtype=np.int64)] = sizes
+        term_ids, body, title, counts = self._read_vectors(conn)
         indptr = np.r_[0, np.cumsum(counts)]
-        words = np.frombuffer(b"".join(blobs), "<u4")
-        sizes_arr = np.array(sizes, dtype=np.int64)
-        starts = np.repeat(np.cumsum(3 * sizes_arr) - 3 * sizes_arr, sizes_arr)
-        position = np.arange(int(sizes_arr.sum())) - np.repeat(np.cumsum(sizes_arr) - sizes_arr, sizes_arr)
-        size = np.repeat(sizes_arr, sizes_arr)
-        term_ids = words[starts + position].view("<i4")
-        body = words[starts + size + position].view("<f4")
-        title = words[starts + 2 * size + position].view("<f4")
         shape = (self.columns, max(top, int(term_ids.max(initial=0)) + 1))
         docs = sp.csr_matrix((body, term_ids, indptr), shape=shape)
         self._slots = np.full(shape[1], -1, dtype=np.int64)  # every term id of the index fits: see positions()
@@ -101,6 +85,28 @@ class Archive:
             self._edits.setdefault(article_id, []).append((other, action))
         self.loaded = True
         return self
+
+    def _read_vectors(self, conn) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every stored vector, concatenated in article order (term ids, body, title), and each article's
+        term count.  Copied blob by blob into arrays sized up front: the blobs are never all held at once."""
+        total = conn.execute("SELECT coalesce(sum(length(vector)), 0) / 12 FROM related_docs").fetchone()[0]
+        arrays = [np.empty(total, "<i4"), np.empty(total, "<f4"), np.empty(total, "<f4")]
+        counts = np.zeros(self.columns, dtype=np.int64)
+        at = 0
+        for article_id, published, blob in conn.execute(
+                "SELECT article_id, published_at, vector FROM related_docs ORDER BY article_id"):
+            n = len(blob) // 12
+            if at + n > len(arrays[0]):  # the index grew since it was measured
+                arrays = [np.resize(a, 2 * (at + n)) for a in arrays]
+            for k, (array, dtype) in enumerate(zip(arrays, ("<i4", "<f4", "<f4"), strict=True)):
+                array[at : at + n] = np.frombuffer(blob, dtype, n, 4 * n * k)
+            if article_id >= len(counts):
+                counts = np.resize(counts, article_id + 1)
+                self.columns = article_id + 1
+            counts[article_id] = n
+            at += n
+            self._published[article_id] = published
+        return arrays[0][:at], arrays[1][:at], arrays[2][:at], counts
 
     def save(self, folder: Path) -> None:
         """Write a loaded archive into ``folder`` as plain arrays, for worker processes to map (:meth:`mapped`)."""
