@@ -19,7 +19,7 @@ import numpy as np
 import sqlite_utils
 
 from .. import db as dbmod
-from ..articles import article_count, index_rows
+from ..articles import article_count, existing_ids, index_rows
 from ..clock import now_iso
 from ..db import write_transaction
 from ..workspace import Workspace
@@ -139,7 +139,7 @@ def _analysed_chunks(db: sqlite_utils.Database, database: str,
         while rows := list(islice(source, chunk)):
             yield [(r[0], r[4]) for r in rows], _analyse(rows)
         return
-    ids = [r[0] for r in db.execute("SELECT id FROM articles ORDER BY id")]
+    ids = sorted(existing_ids(db))
     context = multiprocessing.get_context("spawn")  # never fork a process holding a database connection
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending: deque[Future] = deque()
