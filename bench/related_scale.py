@@ -14,7 +14,8 @@ its own process so peak memory (max RSS) is the step's own.
 The peer runs in the same invocation on the same articles, interleaved with
 ours: scikit-learn's TfidfVectorizer fit next to our build, and its all-pairs
 cosine top 3 (fit included) next to ``--export``.  Memory is the peak of the
-step's process and all its workers summed (sampled from /proc every 20 ms).
+step's process and all its workers summed as PSS (shared pages counted once;
+sampled from /proc every 20 ms).  The ratios go to ``bench/results/related_scale.json``.
 
 ``--export`` also times every article's list at once (``articles related --all``:
 the lists alone, and ``--json``, which also names each link's reasons), which runs
@@ -126,8 +127,19 @@ def peak_mb() -> float:
     return (own + workers) / 1024
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size of one process (MB): a page shared by n processes counts 1/n in each."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 class TotalMemory:
-    """Peak of the summed resident memory of this process and all its workers, sampled every 20 ms."""
+    """Peak of the summed memory (PSS) of this process and all its workers, sampled every 20 ms.
+
+    PSS, not RSS: pages that workers share (a mapped index, the libraries) count once in the sum.
+    """
 
     def __init__(self) -> None:
         import threading
@@ -158,15 +170,14 @@ class TotalMemory:
         return out
 
     def _run(self) -> None:
-        page = os.sysconf("SC_PAGE_SIZE")
         while not self._stop.is_set():
-            total = 0
+            total = 0.0
             for p in self._tree(os.getpid()):
                 try:
-                    total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * page
+                    total += pss_mb(p)
                 except (OSError, IndexError, ValueError):
                     pass
-            self.peak = max(self.peak, total / 2**20)
+            self.peak = max(self.peak, total)
             self._stop.wait(0.02)
 
 
@@ -250,6 +261,20 @@ def _spread(rows: list[dict], scale: float = 1.0) -> str:
     return f"{mid:.1f}" if len(values) == 1 else f"{mid:.1f} ({values[0]:.1f}..{values[-1]:.1f})"
 
 
+def _figures(size: int, ours: str, mine: list[dict], peer: list[dict]) -> list:
+    """The harness's figures for one comparison: median seconds and the peak memory of the median run."""
+    from bench.harness import Figure
+
+    name = {"build": "related build", "export": "related --all", "export_json": "related --all --json"}[ours]
+    peer_name = "scikit-learn TF-IDF fit" if ours == "build" else "scikit-learn all-pairs top 3"
+    a, b = _median(mine), _median(peer)
+    goal = 1.0 if ours == "export" else None
+    return [Figure(f"{name}, {size:,} articles (s)", a["seconds"], b["seconds"], "s", peer_name,
+                   higher_is_better=False, goal=goal),
+            Figure(f"{name}, {size:,} articles, peak PSS (MB)", a["peak_mb"], b["peak_mb"], "MB", peer_name,
+                   higher_is_better=False)]
+
+
 def text_megabytes(database: Path) -> float:
     import sqlite3
 
@@ -291,7 +316,8 @@ def main() -> None:
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="related-scale-"))
     sizes = [2000] if args.quick else [int(x) for x in args.sizes.split(",")]
     runs = 1 if args.quick else args.runs
-    print(f"median of {runs} interleaved run(s) (min..max); memory = peak of this process + all its workers, summed")
+    print(f"median of {runs} interleaved run(s) (min..max); memory = peak PSS of a step's process + all its workers")
+    figures: list = []
     for size in sizes:
         folder = root / f"ws-{size}"
         if not (folder / "newsletter.db").exists():
@@ -312,9 +338,16 @@ def main() -> None:
             a, b = _median(results[ours]), _median(results[peer])
             print(f"  {label}: {_spread(results[ours])} s, {a['peak_mb']:.0f} MB vs {_spread(results[peer])} s, "
                   f"{b['peak_mb']:.0f} MB: ours / peer {a['seconds'] / b['seconds']:.2f}x")
+            figures.extend(_figures(size, ours, results[ours], results[peer]))
         if "add" in results and "issue" in results:
             print(f"  add one article: {_spread(results['add'], 1000)} ms; a 10-item issue's lists: "
                   f"{_spread(results['issue'], 1000)} ms", flush=True)
+    if figures:
+        from bench.harness import record
+
+        record("related_scale", figures, quick=args.quick,
+               notes="medians of interleaved runs; memory is the peak PSS of a step's process and its workers; "
+                     "goals: build 10k <= 5 s and 100k <= 60 s, --all at 10k no slower than the all-pairs top 3")
     if not args.keep:
         import shutil
 

@@ -47,6 +47,18 @@ def test_incremental_updates_give_the_same_lists_as_a_rebuild(workspace):
     assert_same_lists(incremental, every_list(workspace))
 
 
+def test_a_rebuild_in_several_segments_gives_the_lists_of_one_segment(workspace, monkeypatch):
+    from newsletter.related import postings
+
+    add_samples(workspace)
+    rebuild_index(workspace)  # one segment: written directly
+    whole = every_list(workspace)
+    monkeypatch.setattr(postings, "SEGMENT_SIZE", 3)  # several: staged, then copied in key order
+    rebuild_index(workspace)
+    assert workspace.db.execute("SELECT count(DISTINCT segment) FROM related_segments").fetchone()[0] > 1
+    assert_same_lists(whole, every_list(workspace))
+
+
 def test_changes_after_a_rebuild_and_delta_merges_match_a_fresh_rebuild(workspace, monkeypatch):
     from newsletter.related import postings
 
@@ -78,6 +90,13 @@ def test_a_rebuild_with_worker_processes_equals_one_without(workspace):
     alone = every_list(workspace)
     assert rebuild_index(workspace, workers=2) == len(ARTICLES)
     assert_same_lists(alone, every_list(workspace))
+
+
+def test_a_rebuild_leaves_secure_delete_on_for_the_rest_of_the_connection(workspace):
+    add_samples(workspace)
+    rebuild_index(workspace)
+    rebuild_index(workspace)  # the second one empties a full index first (without zeroing its pages)
+    assert workspace.db.execute("PRAGMA secure_delete").fetchone()[0] == 1
 
 
 def test_unchanged_articles_are_not_reindexed(workspace):

@@ -10,6 +10,8 @@ Either way the values are the stored float32 weights, so both answer alike.
 from __future__ import annotations
 
 import math
+import pickle
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,10 +32,11 @@ def idf2(df: np.ndarray, n: int) -> np.ndarray:
 class Archive:
     """Cached reads of the related index for one ranking session."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database, *, size: int | None = None, columns: int | None = None) -> None:
         self.db = db
-        self.size = document_count(db)  # articles indexed: N in every idf
-        self.columns = (db.conn.execute("SELECT max(article_id) FROM related_docs").fetchone()[0] or 0) + 1
+        self.size = document_count(db) if size is None else size  # articles indexed: N in every idf
+        self.columns = columns if columns is not None else \
+            (db.conn.execute("SELECT max(article_id) FROM related_docs").fetchone()[0] or 0) + 1
         self._df: dict[int, int] = {}
         self._df_all: np.ndarray | None = None
         self._vectors: dict[int, DocVector] = {}
@@ -57,61 +60,98 @@ class Archive:
         conn = self.db.conn
         terms = conn.execute("SELECT id, df FROM related_terms").fetchall()
         top = max((t for t, _ in terms), default=0) + 1
-        self._df_all = np.zeros(top, dtype=np.float64)
+        self._df_all = np.zeros(top + 1, dtype=np.float64)  # one zero past the last id: see df()
         if terms:
             arr = np.array(terms, dtype=np.int64)
             self._df_all[arr[:, 0]] = arr[:, 1]
-        rows = conn.execute("SELECT article_id, published_at, vector FROM related_docs ORDER BY article_id")
-        ids, sizes, blobs = [], [], []
-        for article_id, published, blob in rows:
-            ids.append(article_id)
-            sizes.append(len(blob) // 12)
-            blobs.append(blob)
-            self._published[article_id] = published
-        counts = np.zeros(self.columns, dtype=np.int64)
-        counts[np.array(ids, dtype=np.int64)] = sizes
+        term_ids, body, title, counts = self._read_vectors(conn)
         indptr = np.r_[0, np.cumsum(counts)]
-        words = np.frombuffer(b"".join(blobs), "<u4")
-        sizes_arr = np.array(sizes, dtype=np.int64)
-        starts = np.repeat(np.cumsum(3 * sizes_arr) - 3 * sizes_arr, sizes_arr)
-        position = np.arange(int(sizes_arr.sum())) - np.repeat(np.cumsum(sizes_arr) - sizes_arr, sizes_arr)
-        size = np.repeat(sizes_arr, sizes_arr)
-        term_ids = words[starts + position].view("<i4")
-        body = words[starts + size + position].view("<f4")
-        title = words[starts + 2 * size + position].view("<f4")
         shape = (self.columns, max(top, int(term_ids.max(initial=0)) + 1))
         docs = sp.csr_matrix((body, term_ids, indptr), shape=shape)
+        self._slots = np.full(shape[1], -1, dtype=np.int64)  # every term id of the index fits: see positions()
         titled = title != 0
         rows_of = np.repeat(np.arange(self.columns), counts)
         titles = sp.csr_matrix((title[titled], (rows_of[titled], term_ids[titled])), shape=shape)
         self._docs = (docs, title)
-        df = self._df_all[np.minimum(term_ids, top - 1)]
+        df = self._df_all.take(term_ids, mode="clip")
         rare = (df >= 2) & (df <= math.sqrt(self.size))
         self._rare_all = np.bincount(rows_of[rare], minlength=self.columns)
         self._postings = (docs.T.tocsr().astype(np.float64), titles.T.tocsr().astype(np.float64))
         for tag, article_id in conn.execute("SELECT tag, article_id FROM related_tags ORDER BY article_id, tag"):
             self._tags.setdefault(article_id, []).append(tag)
-        members: dict[str, list[int]] = {}
-        for article_id, tags in self._tags.items():
-            for tag in tags:
-                members.setdefault(tag, []).append(article_id)
-        self._members = {t: np.array(m, dtype=np.int64) for t, m in members.items()}
+        self._members = _members(self._tags)
         for article_id, other, action in conn.execute(
                 "SELECT article_id, other_id, action FROM related_edits ORDER BY article_id, position"):
             self._edits.setdefault(article_id, []).append((other, action))
         self.loaded = True
         return self
 
+    def _read_vectors(self, conn) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every stored vector, concatenated in article order (term ids, body, title), and each article's
+        term count.  Copied blob by blob into arrays sized up front: the blobs are never all held at once."""
+        total = conn.execute("SELECT coalesce(sum(length(vector)), 0) / 12 FROM related_docs").fetchone()[0]
+        arrays = [np.empty(total, "<i4"), np.empty(total, "<f4"), np.empty(total, "<f4")]
+        counts = np.zeros(self.columns, dtype=np.int64)
+        at = 0
+        for article_id, published, blob in conn.execute(
+                "SELECT article_id, published_at, vector FROM related_docs ORDER BY article_id"):
+            n = len(blob) // 12
+            if at + n > len(arrays[0]):  # the index grew since it was measured
+                arrays = [np.resize(a, 2 * (at + n)) for a in arrays]
+            for k, (array, dtype) in enumerate(zip(arrays, ("<i4", "<f4", "<f4"), strict=True)):
+                array[at : at + n] = np.frombuffer(blob, dtype, n, 4 * n * k)
+            if article_id >= len(counts):
+                counts = np.resize(counts, article_id + 1)
+                self.columns = article_id + 1
+            counts[article_id] = n
+            at += n
+            self._published[article_id] = published
+        return arrays[0][:at], arrays[1][:at], arrays[2][:at], counts
+
+    def save(self, folder: Path) -> None:
+        """Write a loaded archive into ``folder`` as plain arrays, for worker processes to map (:meth:`mapped`)."""
+        docs, title = self._docs
+        body, titles = self._postings
+        arrays = {"df": self._df_all, "title": title, "rare": self._rare_all}
+        for name, matrix in (("docs", docs), ("body", body), ("titles", titles)):
+            arrays |= {f"{name}.data": matrix.data, f"{name}.indices": matrix.indices, f"{name}.indptr": matrix.indptr}
+        for name, array in arrays.items():
+            np.save(folder / f"{name}.npy", array)
+        meta = {"size": self.size, "columns": self.columns, "docs": docs.shape, "body": body.shape,
+                "titles": titles.shape, "published": self._published, "tags": self._tags, "edits": self._edits}
+        (folder / "meta.pickle").write_bytes(pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL))
+
+    @classmethod
+    def mapped(cls, folder: Path, db: sqlite_utils.Database | None) -> Archive:
+        """A loaded archive from :meth:`save`'s files, its arrays mapped read-only: the workers of one
+        export share their pages instead of each holding a copy.  ``db`` serves what the arrays do not hold
+        (article text and stems, for reasons)."""
+        meta = pickle.loads((folder / "meta.pickle").read_bytes())
+        archive = cls(db, size=meta["size"], columns=meta["columns"])
+
+        def array(name: str) -> np.ndarray:
+            return np.load(folder / f"{name}.npy", mmap_mode="r")
+
+        def matrix(name: str) -> sp.csr_matrix:
+            return sp.csr_matrix((array(f"{name}.data"), array(f"{name}.indices"), array(f"{name}.indptr")),
+                                 shape=meta[name], copy=False)
+
+        archive._df_all, archive._rare_all = array("df"), array("rare")
+        archive._docs = (matrix("docs"), array("title"))
+        archive._postings = (matrix("body"), matrix("titles"))
+        archive._slots = np.full(meta["docs"][1], -1, dtype=np.int64)  # written by positions(): this process's own
+        archive._published, archive._tags, archive._edits = meta["published"], meta["tags"], meta["edits"]
+        archive._members = _members(archive._tags)
+        archive.loaded = True
+        return archive
+
     # -- per-term reads --------------------------------------------------------------------------
 
     def df(self, term_ids: np.ndarray) -> np.ndarray:
         """Document frequency of each term id (float64; 0 for a term no longer held)."""
+        if self._df_all is not None:  # ids past the end (none in the index) clip to the trailing zero
+            return self._df_all.take(term_ids, mode="clip")
         term_ids = np.asarray(term_ids, dtype=np.int64)
-        if self._df_all is not None:
-            inside = term_ids < len(self._df_all)
-            out = np.zeros(len(term_ids))
-            out[inside] = self._df_all[term_ids[inside]]
-            return out
         missing = [t for t in dict.fromkeys(term_ids.tolist()) if t not in self._df]
         for start in range(0, len(missing), _CHUNK):
             chunk = missing[start : start + _CHUNK]
@@ -140,9 +180,10 @@ class Archive:
 
     def positions(self, term_ids: np.ndarray, others: np.ndarray) -> np.ndarray:
         """For each of ``others``, its position in ``term_ids`` (distinct), or -1: a set test in a few gathers."""
-        top = int(max(term_ids.max(initial=0), others.max(initial=0))) + 1
-        if top > len(self._slots):
-            self._slots = np.full(max(top, 2 * len(self._slots)), -1, dtype=np.int64)
+        if not self.loaded:  # loaded, the slots already cover every term id of the index
+            top = int(max(term_ids.max(initial=0), others.max(initial=0))) + 1
+            if top > len(self._slots):
+                self._slots = np.full(max(top, 2 * len(self._slots)), -1, dtype=np.int64)
         self._slots[term_ids] = np.arange(len(term_ids))
         out = self._slots[others]
         self._slots[term_ids] = -1
@@ -192,11 +233,22 @@ class Archive:
 
     def norm(self, article_id: int) -> float:
         """Length of the article's idf²-weighted body vector (for near-duplicate checks), kept once read."""
-        if article_id not in self._norms:
-            vector = self.vectors([article_id])[article_id]
-            self._norms[article_id] = math.sqrt(float((idf2(self.df(vector.term_ids), self.size)
-                                                       * vector.body * vector.body).sum()))
-        return self._norms[article_id]
+        found = self._norms.get(article_id)
+        if found is None:
+            term_ids, body = self.body_terms(article_id)
+            found = self._norms[article_id] = math.sqrt(float((idf2(self.df(term_ids), self.size)
+                                                               * body * body).sum()))
+        return found
+
+    def body_terms(self, article_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """An indexed article's term ids and body weights; loaded, views of the rows (float32, exact
+        in float64 arithmetic), else the stored vector's."""
+        if self._docs is not None:
+            docs = self._docs[0]
+            a, b = docs.indptr[article_id], docs.indptr[article_id + 1]
+            return docs.indices[a:b], docs.data[a:b]
+        vector = self.vectors([article_id])[article_id]
+        return vector.term_ids, vector.body
 
     @staticmethod
     def _from_rows(docs: sp.csr_matrix, titles: np.ndarray, i: int) -> DocVector:
@@ -251,3 +303,12 @@ class Archive:
                     df = self.df(vectors[i].term_ids)
                     self._rare[i] = int(((df >= 2) & (df <= limit)).sum())
         return np.array([self._rare.get(i, 0) for i in ids], dtype=float)
+
+
+def _members(tags: dict[int, list[str]]) -> dict[str, np.ndarray]:
+    """Tag -> the articles holding it (ascending ids, as ``tags`` is ordered by article)."""
+    members: dict[str, list[int]] = {}
+    for article_id, held in tags.items():
+        for tag in held:
+            members.setdefault(tag, []).append(article_id)
+    return {t: np.array(m, dtype=np.int64) for t, m in members.items()}

@@ -3,14 +3,16 @@
 The whole index is read into memory once (:meth:`.archive.Archive.load_all`) and
 the articles are scored in blocks (:func:`.ranking.scored_blocks`, one sparse
 product per block) with the very rules of :func:`.links.rank_links`, so the lists
-equal the one-at-a-time answers.  Each worker loads its own copy; results come
-back in article id order.
+equal the one-at-a-time answers.  With workers, this process reads the index once
+and saves it as arrays the workers map read-only (one copy in memory, shared);
+results come back in article id order.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import tempfile
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -51,7 +53,7 @@ def all_related(ws: Workspace, *, limit: int | None = None, workers: int | None 
     if workers < 2:
         yield from _rank_run(db, settings, ids, limit, explain)
         return
-    yield from _in_workers(ws.database_path, dict(settings), ids, limit, workers, explain)
+    yield from _in_workers(db, ws.database_path, dict(settings), ids, limit, workers, explain)
 
 
 def _rank_run(db: Any, settings: Section, ids: list[int], limit: int | None, explain: bool,
@@ -60,30 +62,42 @@ def _rank_run(db: Any, settings: Section, ids: list[int], limit: int | None, exp
     yield from rank_many(archive, ids, settings, limit=limit, explain=explain)
 
 
-_worker_archive: dict[str, Archive] = {}  # per database, for the life of one worker process (one export)
+_worker_archive: dict[str, Archive] = {}  # per mapped folder, for the life of one worker process (one export)
 
 
-def _worker_run(database: str, settings: dict[str, Any], ids: list[int], limit: int | None,
+def _worker_ready() -> None:
+    """The first task of each worker: the ranking's modules imported while the parent reads the index."""
+    from . import evidence, links, ranking  # noqa: F401
+
+
+def _worker_run(folder: str, database: str, settings: dict[str, Any], ids: list[int], limit: int | None,
                 explain: bool) -> Lists:
-    """One task in a worker process: its own connection and loaded archive, the same ranking."""
-    if database not in _worker_archive:
-        _worker_archive[database] = Archive(dbmod.connect(database)).load_all()
-    return list(_rank_run(None, Section("related", settings), ids, limit, explain, _worker_archive[database]))
+    """One task in a worker process: the archive the parent saved, mapped; its own connection for the text."""
+    if folder not in _worker_archive:
+        _worker_archive[folder] = Archive.mapped(Path(folder), dbmod.connect(database))
+    return list(_rank_run(None, Section("related", settings), ids, limit, explain, _worker_archive[folder]))
 
 
-def _in_workers(database: Path, settings: dict[str, Any], ids: list[int], limit: int | None,
+def _in_workers(db: Any, database: Path, settings: dict[str, Any], ids: list[int], limit: int | None,
                 workers: int, explain: bool) -> Iterator[tuple[int, list[RelatedLink]]]:
-    """Runs of ids ranked in ``workers`` processes, yielded in order; a few runs in flight at most."""
+    """Runs of ids ranked in ``workers`` processes, yielded in order; a few runs in flight at most.
+
+    The index is read once, here, and saved as arrays that every worker maps read-only.
+    """
     context = multiprocessing.get_context("spawn")  # never fork a process holding a database connection
     runs = (ids[start : start + _RUN] for start in range(0, len(ids), _RUN))
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-    try:
-        pending: deque[Future] = deque()
-        for run in runs:
-            pending.append(pool.submit(_worker_run, str(database), settings, run, limit, explain))
-            if len(pending) > 2 * workers:
+    with tempfile.TemporaryDirectory(prefix="newsletter-related-") as folder:  # removed once the workers stop
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        try:
+            for _ in range(workers):  # start them now: they import while this process reads
+                pool.submit(_worker_ready)
+            Archive(db).load_all().save(Path(folder))
+            pending: deque[Future] = deque()
+            for run in runs:
+                pending.append(pool.submit(_worker_run, folder, str(database), settings, run, limit, explain))
+                if len(pending) > 2 * workers:
+                    yield from pending.popleft().result()
+            while pending:
                 yield from pending.popleft().result()
-        while pending:
-            yield from pending.popleft().result()
-    finally:  # a reader that stops early (or Ctrl-C) does not wait for runs nobody will read
-        pool.shutdown(wait=True, cancel_futures=True)
+        finally:  # a reader that stops early (or Ctrl-C) does not wait for runs nobody will read
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -112,7 +112,7 @@ def rank_links(
     pinned = [o for o, action in edits if action == "pin" and o not in skip]
     indexed = archive.published(pinned)  # a pinned article since deleted is left out
     pins = [o for o in pinned if o in indexed][:limit]
-    keep = (scores > 0) & ~np.isin(ids, list(skip | set(pins)))
+    keep = (scores > 0) & ~_among(ids, skip | set(pins))
     older_than = None if settings.include_newer else query.published_at or None
     words = _Words(archive, query.article_id) if explain else None
     ids, scores, proof = _with_evidence(archive, query, ids[keep], scores[keep], older_than, tagged, cosines,
@@ -137,6 +137,16 @@ def rank_links(
                     pinned=other in pins)
         for other in chosen
     ]
+
+
+def _among(ids: np.ndarray, few: set[int]) -> np.ndarray:
+    """Which of the ascending ``ids`` are in ``few`` (a handful): a search per member, not a set test per id."""
+    found = np.zeros(len(ids), dtype=bool)
+    if few and len(ids):
+        wanted = np.fromiter(few, dtype=np.int64, count=len(few))
+        at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+        found[at[ids[at] == wanted]] = True
+    return found
 
 
 def _top(ids: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:

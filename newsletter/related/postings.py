@@ -23,6 +23,20 @@ def pack(ids: np.ndarray, body: np.ndarray, title: np.ndarray) -> bytes:
     return ids.astype("<i4").tobytes() + body.astype("<f4").tobytes() + title.astype("<f4").tobytes()
 
 
+def pack_many(ids: np.ndarray, body: np.ndarray, title: np.ndarray, bounds: np.ndarray) -> list[bytes]:
+    """:func:`pack` of each run ``bounds[k]:bounds[k + 1]`` of the parallel arrays, laid out in one pass."""
+    n = len(ids)
+    words = np.empty(3 * n, dtype="<u4")
+    sizes = np.diff(bounds)
+    size = np.repeat(sizes, sizes)  # each posting's run length
+    at = np.arange(n) + 2 * np.repeat(bounds[:-1], sizes)  # run start in words (3 x start) + offset in the run
+    words[at] = np.asarray(ids).astype("<i4").view("<u4")
+    words[at + size] = np.asarray(body).astype("<f4").view("<u4")
+    words[at + 2 * size] = np.asarray(title).astype("<f4").view("<u4")
+    raw = words.tobytes()
+    return [raw[12 * a : 12 * b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
+
+
 def unpack(blob: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = len(blob) // 12
     return (np.frombuffer(blob, "<i4", n, 0).astype(np.int64),
@@ -31,18 +45,20 @@ def unpack(blob: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def write_segment(conn: sqlite3.Connection, segment: int, terms: np.ndarray, articles: np.ndarray,
-                  body: np.ndarray, title: np.ndarray) -> None:
-    """Store postings (parallel arrays, in article order) as one segment, one row per term."""
+                  body: np.ndarray, title: np.ndarray, *, table: str = "related_segments") -> None:
+    """Store postings (parallel arrays, in article order) as one segment, one row per term (into ``table``,
+    which has the columns of ``related_segments``)."""
     if not len(terms):
         return
-    order = np.argsort(terms, kind="stable")  # stable: articles stay in order within a term
+    # Stable (articles stay in order within a term): sorting (term, position) keys is several times faster
+    # than a stable argsort of the terms, and gives the same order.
+    order = np.sort((terms.astype(np.int64) << 32) | np.arange(len(terms), dtype=np.int64)) & 0xFFFFFFFF
     terms, articles, body, title = terms[order], articles[order], body[order], title[order]
     starts = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]])
-    ends = np.r_[starts[1:], len(terms)]
+    blobs = pack_many(articles, body, title, np.r_[starts, len(terms)])
     conn.executemany(
-        "INSERT INTO related_segments (term_id, segment, postings) VALUES (?, ?, ?)",
-        ((int(terms[s]), segment, pack(articles[s:e], body[s:e], title[s:e]))
-         for s, e in zip(starts.tolist(), ends.tolist(), strict=True)),
+        f"INSERT INTO {table} (term_id, segment, postings) VALUES (?, ?, ?)",
+        zip(terms[starts].tolist(), [segment] * len(starts), blobs, strict=True),
     )
 
 

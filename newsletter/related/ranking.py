@@ -22,10 +22,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from .archive import Archive, idf2
 from .index import DocVector
+from .product import dense_product
 
 # Postings read per query at most: on a big archive the query keeps its most
 # telling terms until this many rows would be read (rare terms first).
@@ -109,11 +109,8 @@ def scored_blocks(archive: Archive, queries: Sequence[Query], max_terms: int,
         columns = rows[np.searchsorted(union, np.concatenate([t.term_ids for t in terms]))] if sum(sizes) else \
             np.zeros(0, np.int64)
         indptr = np.r_[0, np.cumsum(sizes)]
-        shape = (len(block), body.shape[0])
-        q_body = sp.csr_matrix((np.concatenate([t.body for t in terms]), columns, indptr), shape=shape)
-        q_title = sp.csr_matrix((np.concatenate([t.title for t in terms]), columns, indptr), shape=shape)
-        scores = (q_body @ body).toarray()
-        scores += (q_title @ title).toarray()
+        scores = dense_product(np.concatenate([t.body for t in terms]), columns, indptr, body)
+        scores += dense_product(np.concatenate([t.title for t in terms]), columns, indptr, title)
         for i, query in enumerate(block):
             row = scores[i]
             tagged = tag_scores(archive, query) if tag_weight > 0 else None
@@ -155,10 +152,10 @@ def similarity(archive: Archive, a: int, b: int) -> float:
     norm_a, norm_b = archive.norm(a), archive.norm(b)
     if not norm_a or not norm_b:
         return 0.0
-    vectors = archive.vectors([a, b])
-    va, vb = vectors[a], vectors[b]
-    at = archive.positions(va.term_ids, vb.term_ids)
+    terms_a, body_a = archive.body_terms(a)
+    terms_b, body_b = archive.body_terms(b)
+    at = archive.positions(terms_a, terms_b)
     ib = np.flatnonzero(at >= 0)
     ia = at[ib]
-    weights = idf2(archive.df(va.term_ids[ia]), archive.size)
-    return float((weights * va.body[ia] * vb.body[ib]).sum()) / (norm_a * norm_b)
+    weights = idf2(archive.df(terms_a[ia]), archive.size)
+    return float((weights * body_a[ia] * body_b[ib]).sum()) / (norm_a * norm_b)

@@ -1,8 +1,8 @@
 """Build the related index from scratch: stream the archive once, write packed segments.
 
 Memory stays bounded by the vocabulary and one segment's postings
-(``SEGMENT_SIZE`` articles).  On a big archive the text analysis (the slow,
-pure-Python part) runs in worker processes while this one writes.
+(``SEGMENT_SIZE`` articles).  On a big archive the reading and analysis of the
+text (the slow, pure-Python part) run in worker processes while this one writes.
 """
 
 from __future__ import annotations
@@ -16,32 +16,39 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
 
 import numpy as np
+import sqlite_utils
 
-from ..articles import article_count, index_rows
+from .. import db as dbmod
+from ..articles import article_count, existing_ids, index_rows
 from ..clock import now_iso
 from ..db import write_transaction
 from ..workspace import Workspace
 from . import postings
 from .embeddings import prune as prune_embeddings
-from .index import ANALYZER, DocVector, article_tags, fingerprint, refresh_embeddings
+from .index import ANALYZER, article_tags, fingerprint, refresh_embeddings
 from .schema import has_articles_table, related_db
 
 _READ_CHUNK = 500
 _PARALLEL_FROM = 5_000  # articles; below this, starting workers (about a second each) costs more than it saves
+_STAGED = "temp.related_segments_staged"
 _TABLES = ("related_segments", "related_tombstones", "related_postings", "related_docs", "related_tags",
            "related_terms")
 
-# A chunk's distinct terms, and per article: the positions of its terms in that list, body and title weights.
-Analysed = tuple[list[str], list[tuple[np.ndarray, np.ndarray, np.ndarray]]]
+# A chunk's distinct terms; per article: the positions of its terms in that list, body and title weights;
+# and per article its tags and fingerprint.
+Analysed = tuple[list[str], list[tuple[np.ndarray, np.ndarray, np.ndarray]], list[list[str]], list[str]]
 
 
-def _analyse(texts: list[tuple[str, str]]) -> Analysed:
-    """Term vectors of (title, body) pairs; runs in a worker process on big archives.
+def _analyse(rows: list[tuple]) -> Analysed:
+    """Term vectors, tags and fingerprints of index rows; runs in a worker process on big archives.
 
     Each distinct term of the chunk is sent back once (not once per article): less to pickle,
     and fewer vocabulary lookups in the process that writes.
     """
-    return ANALYZER.vectors(texts)
+    terms, vectors = ANALYZER.vectors([(r[1], r[2]) for r in rows])
+    tags = [article_tags(r[3]) for r in rows]
+    stamps = [fingerprint(r[1], r[2], held, r[4]) for r, held in zip(rows, tags, strict=True)]
+    return terms, vectors, tags, stamps
 
 
 class _Vocabulary(dict):
@@ -63,46 +70,97 @@ class _Vocabulary(dict):
         return out
 
     def count(self, ids: np.ndarray) -> None:
-        """One more article holds each of these (distinct) term ids."""
-        self.df[ids - 1] += 1
+        """One more article holds each of these term ids (each article's ids distinct, many articles at once)."""
+        self.df += np.bincount(ids - 1, minlength=len(self.df))
 
 
 class _SegmentBatch:
     """The postings of one segment being built, as compact arrays (4 bytes per value)."""
 
-    def __init__(self) -> None:
+    def __init__(self, table: str) -> None:
+        self.table = table
         self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.articles = 0
 
-    def add(self, article_id: int, term_ids: np.ndarray, body: np.ndarray, title: np.ndarray) -> None:
-        self.parts.append((term_ids, np.full(len(term_ids), article_id, dtype=np.int32), body, title))
-        self.articles += 1
+    def add(self, article_ids: list[int], sizes: np.ndarray, term_ids: np.ndarray, body: np.ndarray,
+            title: np.ndarray) -> None:
+        """A chunk's postings: each article's ``sizes[k]`` terms, one after the other."""
+        self.parts.append((term_ids, np.repeat(np.array(article_ids, dtype=np.int32), sizes), body, title))
+        self.articles += len(article_ids)
 
     def write(self, conn: sqlite3.Connection, segment: int) -> None:
         if self.parts:
-            postings.write_segment(conn, segment, *(np.concatenate(c) for c in zip(*self.parts, strict=True)))
+            postings.write_segment(conn, segment, *(np.concatenate(c) for c in zip(*self.parts, strict=True)),
+                                   table=self.table)
         self.parts = []
 
 
-def _analysed_chunks(source: Iterator[tuple], workers: int) -> Iterator[tuple[list[tuple], Analysed]]:
-    """(rows, their term vectors) chunk by chunk, in order; at most a few chunks in flight."""
+def _stage_segments(conn: sqlite3.Connection) -> None:
+    """A temporary table the segments are written to as they are made: appended, not inserted in key order.
+
+    ``related_segments`` is keyed by (term, segment), so each new segment's rows would land between
+    the earlier ones all over the table; on a big archive the pages written, spilled and read back
+    made the transaction's log many times the index's size.  Copied in key order at the end, each
+    page of ``related_segments`` is written once.
+    """
+    conn.execute(f"DROP TABLE IF EXISTS {_STAGED}")
+    conn.execute(f"CREATE TEMP TABLE {_STAGED.split('.')[1]} (term_id INTEGER NOT NULL, segment INTEGER NOT NULL, "
+                 "postings BLOB NOT NULL)")
+
+
+def _copy_staged(conn: sqlite3.Connection) -> None:
+    conn.execute(f"CREATE INDEX {_STAGED}_order ON {_STAGED.split('.')[1]} (term_id, segment)")
+    conn.execute(f"INSERT INTO related_segments (term_id, segment, postings) "
+                 f"SELECT term_id, segment, postings FROM {_STAGED} ORDER BY term_id, segment")
+    conn.execute(f"DROP TABLE {_STAGED}")
+
+
+def _read_and_analyse(database: str, ids: list[int]) -> tuple[list[tuple[int, str]], Analysed]:
+    """A worker's task: read these articles through its own connection and analyse them.
+
+    The text never passes through the process that writes (no reading, pickling and piping of
+    every article there); that process holds the write lock, so the articles cannot change meanwhile.
+    """
+    if _worker_db.get("path") != database:
+        _worker_db.update(path=database, db=dbmod.connect(database))
+    rows = sorted(index_rows(_worker_db["db"], ids))
+    return [(r[0], r[4]) for r in rows], _analyse(rows)
+
+
+_worker_db: dict = {}  # a worker process's own connection, for the life of one rebuild
+
+
+def _analysed_chunks(db: sqlite_utils.Database, database: str,
+                     workers: int) -> Iterator[tuple[list[tuple[int, str]], Analysed]]:
+    """(article id and publication time, their analysis) chunk by chunk, in id order; a few chunks in flight."""
     chunk = min(_READ_CHUNK, postings.SEGMENT_SIZE)  # a chunk never spans two segments
     if workers < 2:
+        source = index_rows(db)  # streamed in id order
         while rows := list(islice(source, chunk)):
-            yield rows, _analyse([(r[1], r[2]) for r in rows])
+            yield [(r[0], r[4]) for r in rows], _analyse(rows)
         return
+    ids = sorted(existing_ids(db))
     context = multiprocessing.get_context("spawn")  # never fork a process holding a database connection
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending: deque[tuple[list[tuple], Future]] = deque()
-        while True:
-            rows = list(islice(source, chunk))
-            if rows:
-                pending.append((rows, pool.submit(_analyse, [(r[1], r[2]) for r in rows])))
-            if pending and (len(pending) > 2 * workers or not rows):
-                done_rows, future = pending.popleft()
-                yield done_rows, future.result()
-            if not rows and not pending:
-                return
+        pending: deque[Future] = deque()
+        for start in range(0, len(ids), chunk):
+            pending.append(pool.submit(_read_and_analyse, database, ids[start : start + chunk]))
+            if len(pending) > 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _wipe(conn: sqlite3.Connection) -> None:
+    """Empty the index tables.  They hold only what published articles say, no reader's data, so
+    their freed pages are not overwritten with zeros (``secure_delete`` stays on for everything else):
+    on a big archive that was writing the whole old index once more."""
+    conn.execute("PRAGMA secure_delete = FAST")
+    try:
+        for table in _TABLES:
+            conn.execute(f"DELETE FROM {table}")
+    finally:
+        conn.execute("PRAGMA secure_delete = ON")
 
 
 def rebuild_index(ws: Workspace, *, workers: int | None = None) -> int:
@@ -116,39 +174,41 @@ def rebuild_index(ws: Workspace, *, workers: int | None = None) -> int:
     vocab = _Vocabulary()
     count = 0
     with write_transaction(db):
-        for table in _TABLES:
-            conn.execute(f"DELETE FROM {table}")
+        _wipe(conn)
         conn.execute("UPDATE related_stats SET value = 0 WHERE name = 'documents'")
         if not has_articles_table(db):
             return 0
+        total = article_count(db)
         if workers is None:
-            total = article_count(db)
             workers = (os.cpu_count() or 1) if total >= _PARALLEL_FROM else 0
-        cursor = index_rows(db)  # streamed in id order
-        stamp = now_iso()
-        segment, batch = 1, _SegmentBatch()
-        for rows, (terms, vectors) in _analysed_chunks(cursor, workers):
-            docs: list[tuple] = []
-            tag_rows: list[tuple] = []
+        staged = total > postings.SEGMENT_SIZE  # one segment is written in key order anyway
+        if staged:
+            _stage_segments(conn)
+        stamp_time = now_iso()
+        table = _STAGED if staged else "related_segments"
+        segment, batch = 1, _SegmentBatch(table)
+        for rows, (terms, vectors, tags, stamps) in _analysed_chunks(db, str(ws.database_path), workers):
             chunk_ids = vocab.term_ids(terms)
-            for (article_id, title, body, raw_tags, published), (positions, body_w, title_w) in zip(
-                rows, vectors, strict=True
-            ):
-                tags = article_tags(raw_tags)
-                ids = chunk_ids[positions]
-                vocab.count(ids)
-                batch.add(article_id, ids, body_w, title_w)
-                docs.append((article_id, published or "", fingerprint(title, body, tags, published),
-                             DocVector(ids, body_w, title_w).to_blob(), stamp, segment))
-                tag_rows.extend((t, article_id) for t in tags)
+            sizes = np.array([len(positions) for positions, _, _ in vectors], dtype=np.int64)
+            ids = chunk_ids[np.concatenate([positions for positions, _, _ in vectors])]
+            body = np.concatenate([v[1] for v in vectors])
+            title = np.concatenate([v[2] for v in vectors])
+            batch.add([row[0] for row in rows], sizes, ids, body, title)
+            vocab.count(ids)
+            blobs = postings.pack_many(ids, body, title, np.r_[0, np.cumsum(sizes)])
+            docs = [(row[0], row[1] or "", stamp, blob, stamp_time, segment)
+                    for row, stamp, blob in zip(rows, stamps, blobs, strict=True)]
+            tag_rows = [(t, row[0]) for row, own in zip(rows, tags, strict=True) for t in own]
             conn.executemany("INSERT INTO related_docs (article_id, published_at, fingerprint, vector, indexed_at, "
                              "segment) VALUES (?, ?, ?, ?, ?, ?)", docs)
             conn.executemany("INSERT INTO related_tags (tag, article_id) VALUES (?, ?)", tag_rows)
             count += len(rows)
             if batch.articles >= postings.SEGMENT_SIZE:
                 batch.write(conn, segment)
-                segment, batch = segment + 1, _SegmentBatch()
+                segment, batch = segment + 1, _SegmentBatch(table)
         batch.write(conn, segment)
+        if staged:
+            _copy_staged(conn)
         conn.execute("UPDATE related_stats SET value = ? WHERE name = 'documents'", [count])
         conn.executemany(
             "INSERT INTO related_terms (id, term, word, df) VALUES (?, ?, ?, ?)",
