@@ -15,7 +15,9 @@ so it follows the articles one at a time like the rest of the index, and a
 rebuild re-embeds only what changed (everything, after a change of model).
 Ranking then scores the best ``BLEND_POOL`` candidates by
 ``(1 - w) x text + w x cosine`` with ``w = [related] embedding_weight``; the
-rest keep ``(1 - w) x text``.
+rest keep ``(1 - w) x text``.  What counts as an embedding match (evidence of a
+link on its own) is read from the archive's own pairs (:func:`pair_cosines`, see
+:mod:`.evidence`), since each model spreads cosines its own way.
 """
 
 from __future__ import annotations
