@@ -51,7 +51,7 @@ sys.path.insert(0, str(REPO))
 
 from newsletter.init import init_workspace  # noqa: E402
 from newsletter.related import embeddings, rebuild_index, related_articles  # noqa: E402
-from newsletter.related.links import EMBEDDING_MATCH  # noqa: E402
+from newsletter.related.evidence import PairSpread  # noqa: E402
 from newsletter.workspace import Workspace  # noqa: E402
 
 # shared/ sits beside the main checkout (/work/main -> /work/shared) or two levels up from a worktree
@@ -232,9 +232,12 @@ def embedding_tops(ws: Workspace, ids: list[int], weight: float, model: str | No
     vectors = np.stack([np.frombuffer(blob, "<f4") for (blob,) in
                         blended.db.execute("SELECT vector FROM related_embeddings ORDER BY article_id")])
     cosines = (vectors @ vectors.T)[np.triu_indices(len(vectors), 1)]
+    name = embeddings.vector_name(str(Path(model).resolve()) if model else "", max_chunks)
+    spread = PairSpread.of(embeddings.pair_cosines(blended.db, name), len(vectors))
     print(f"  cosine of two posts: median {np.median(cosines):.2f}, 90th percentile "
-          f"{np.percentile(cosines, 90):.2f}; {np.mean(cosines >= EMBEDDING_MATCH):.1%} of pairs reach "
-          f"{EMBEDDING_MATCH} (evidence of a link on its own)", file=sys.stderr)
+          f"{np.percentile(cosines, 90):.2f}; an embedding match (evidence of a link on its own) beats "
+          f"{spread.threshold:.2f}: {np.mean(cosines > spread.threshold):.1%} of all pairs "
+          f"(a fixed 0.5 would take {np.mean(cosines >= 0.5):.1%})", file=sys.stderr)
     tops = {i: [link.article_id for link in related_articles(blended, i, limit=3)] for i in ids}
     blended.close()
     return tops

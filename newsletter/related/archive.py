@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import pickle
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,6 +21,9 @@ import sqlite_utils
 from .index import DocVector
 from .postings import read_postings
 from .schema import document_count
+
+if TYPE_CHECKING:
+    from .evidence import PairSpread
 
 _CHUNK = 500
 
@@ -51,7 +55,17 @@ class Archive:
         self._docs: tuple[sp.csr_matrix, np.ndarray] | None = None  # article rows: body, and title aligned
         self._postings: tuple[sp.csr_matrix, sp.csr_matrix] | None = None  # term rows: body, title (float64)
         self._slots = np.full(1 << 16, -1, dtype=np.int64)  # see positions()
+        self._spreads: dict[str, PairSpread] = {}
         self.loaded = False
+
+    def pair_spread(self, model: str) -> PairSpread:
+        """How pairs of articles score with embedding ``model``: sampled once per session."""
+        if model not in self._spreads:
+            from .embeddings import pair_cosines
+            from .evidence import PairSpread
+
+            self._spreads[model] = PairSpread.of(pair_cosines(self.db, model), self.size)
+        return self._spreads[model]
 
     # -- reading everything at once -------------------------------------------------------------
 

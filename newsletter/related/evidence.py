@@ -7,6 +7,12 @@ archive's size ``N`` (no constant tuned to one blog):
   more than hold the query's median term (at least two, or nothing can share it); a link needs a distinctive shared term,
   a shared tag of strength >= 0.5 (on at most about ``sqrt(N)`` articles), or an
   embedding match, else it rides on common words and is left out;
+- an *embedding match* is a pair whose cosine beats all but ``3 sqrt(N) / (N - 1)``
+  (at most half) of this archive's pairs with the model in use: an article's
+  ``3 sqrt(N)`` closest in meaning, on average, as it may share a distinctive term
+  with ``3 sqrt(N)`` others.  A rank, not a cosine: models spread cosines
+  differently (a static model puts most pairs of posts above 0.7, MiniLM around
+  0.4, and not in the same shape), and a rank means the same for all of them;
 - a *hub* holds many rare terms (``df <= sqrt(N)``): a monthly digest or a
   round-up names the topics of many other posts.  A candidate with more than
   twice the median rare-term count of the candidates around it has its score
@@ -56,6 +62,31 @@ def distinctive_limit(n: int, query_df: np.ndarray | None = None) -> float:
         median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2.0
         limit = min(limit, max(2.0, float(median)))
     return limit
+
+
+@dataclass(frozen=True)
+class PairSpread:
+    """What pairs of this archive's articles score with the embedding model in use (sorted cosines of a
+    sample, see :func:`.embeddings.pair_cosines`), and the cosine an embedding match must beat."""
+
+    cosines: np.ndarray
+    share: float  # of pairs that are embedding matches
+    threshold: float
+
+    @classmethod
+    def of(cls, cosines: np.ndarray, n: int) -> PairSpread:
+        """The spread of ``cosines`` in an archive of ``n`` articles; no pairs: nothing matches."""
+        share = min(0.5, distinctive_limit(n) / max(n - 1, 1))
+        if not len(cosines):
+            return cls(cosines, share, math.inf)
+        return cls(cosines, share, float(np.quantile(cosines, 1.0 - share)))
+
+    def matches(self, cosine: float) -> bool:
+        return cosine > self.threshold
+
+    def closer_than(self, cosine: float) -> float:
+        """The share of the archive's pairs that score below ``cosine``."""
+        return float(np.searchsorted(self.cosines, cosine, side="left")) / max(len(self.cosines), 1)
 
 
 def rare_limit(n: int) -> float:

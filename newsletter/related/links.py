@@ -19,7 +19,7 @@ from ..articles import article_texts, existing_ids
 from ..settings import Section
 from ..workspace import Workspace
 from .archive import Archive
-from .evidence import POOL, evidence
+from .evidence import POOL, PairSpread, evidence
 from .index import ANALYZER, DocVector, refresh_embeddings, sync_index
 from .ranking import (
     Query,
@@ -32,7 +32,6 @@ from .ranking import (
 from .schema import has_articles_table, related_db
 
 STRONG_TAG = 0.5  # a shared tag this telling is evidence on its own (tag_strength: 1 on two articles of many)
-EMBEDDING_MATCH = 0.5  # an embedding cosine this high is evidence on its own
 
 
 @dataclass(frozen=True)
@@ -102,11 +101,13 @@ def rank_links(
     ids = np.flatnonzero(row > 0)
     scores = row[ids]
     cosines: dict[int, float] = {}
+    spread = None
     if settings.embeddings and settings.embedding_weight > 0:
         from .embeddings import blend, vector_name
 
-        scores, cosines = blend(archive.db, query.article_id, ids, scores, settings.embedding_weight,
-                                vector_name(str(settings.embedding_model), settings.embedding_chunks))
+        model = vector_name(str(settings.embedding_model), settings.embedding_chunks)
+        scores, cosines = blend(archive.db, query.article_id, ids, scores, settings.embedding_weight, model)
+        spread = archive.pair_spread(model) if cosines else None
     edits = archive.edits(query.article_id)
     skip = set(exclude) | {query.article_id} | {o for o, action in edits if action == "block"}
     pinned = [o for o, action in edits if action == "pin" and o not in skip]
@@ -116,7 +117,7 @@ def rank_links(
     older_than = None if settings.include_newer else query.published_at or None
     words = _Words(archive, query.article_id) if explain else None
     ids, scores, proof = _with_evidence(archive, query, ids[keep], scores[keep], older_than, tagged, cosines,
-                                        limit, words, settings.min_score)
+                                        spread, limit, words, settings.min_score)
     keep = scores >= settings.min_score
     chosen = list(pins)
     for other in _best_first(archive, ids[keep], scores[keep], older_than):
@@ -133,7 +134,7 @@ def rank_links(
                     (["pinned by the editor"] if other in pins else [])
                     + reasons[other]
                     + proof.get(other, [])
-                    + ([f"meaning: {cosines[other]:.2f} (embeddings)"] if other in cosines else []),
+                    + ([_meaning(cosines[other], spread)] if other in cosines and spread is not None else []),
                     pinned=other in pins)
         for other in chosen
     ]
@@ -159,11 +160,19 @@ def _top(ids: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
     return inside[np.lexsort((-ids[inside], -scores[inside]))][:k]
 
 
+def _meaning(cosine: float, spread: PairSpread) -> str:
+    """The embedding cosine of a link, and where it stands among the archive's pairs."""
+    verdict = (f", a match (the closest {spread.share:.0%})" if spread.matches(cosine) else "")
+    return (f"meaning: {cosine:.2f} (embeddings), closer than {spread.closer_than(cosine):.0%} of pairs of "
+            f"articles here{verdict}")
+
+
 def _with_evidence(archive: Archive, query: Query, ids: np.ndarray, scores: np.ndarray, older_than: str | None,
-                   tagged: np.ndarray | None, cosines: dict[int, float], limit: int,
+                   tagged: np.ndarray | None, cosines: dict[int, float], spread: PairSpread | None, limit: int,
                    words: _Words | None, min_score: float) -> tuple[np.ndarray, np.ndarray, dict[int, list[str]]]:
     """The best candidates with evidence beyond common words, hub pages damped (see :mod:`.evidence`).
 
+    ``spread``: how the archive's pairs score with the embedding model (None: embeddings off).
     Returns their ids, damped scores, and per id what to add to its reasons.
     """
     size = max(POOL, 5 * limit)
@@ -179,7 +188,7 @@ def _with_evidence(archive: Archive, query: Query, ids: np.ndarray, scores: np.n
     keep, proof = [], {}
     for i, (other, factor, shared) in enumerate(zip(ids.tolist(), found.factor.tolist(), found.distinctive,
                                                    strict=True)):
-        match = cosines.get(other, 0.0) >= EMBEDDING_MATCH
+        match = spread is not None and other in cosines and spread.matches(cosines[other])
         if not (shared or (tagged is not None and tagged[other] >= STRONG_TAG) or match):
             continue  # only common words in common
         keep.append(i)
