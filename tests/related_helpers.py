@@ -64,6 +64,19 @@ def add_samples(ws: Workspace, *, notify: bool = True) -> dict[str, int]:
     return ids
 
 
+def add_weekend_trio(ws: Workspace, day: int = 1) -> tuple[int, int, int]:
+    """A query and two candidates sharing only the common words "weekend notes": (query, bread, garden).
+
+    Words alone give no evidence of a link; only meaning (bread, not garden) can."""
+    def stamp(offset: int) -> str:
+        return f"2026-10-{day + offset:02d}T08:00:00+00:00"
+
+    query = add_article(ws, "q", "Weekend notes", "Notes from the weekend: sourdough loaf and a crust.", [], stamp(0))
+    bread = add_article(ws, "b", "More weekend notes", "Notes: the oven, flour and dough.", [], stamp(1))
+    garden = add_article(ws, "g", "Other weekend notes", "Notes: tomato seedlings and compost.", [], stamp(2))
+    return query, bread, garden
+
+
 def with_settings(ws: Workspace, **related: object) -> Workspace:
     """The same workspace with ``[related]`` settings overridden through the environment."""
     env = {f"NEWSLETTER_RELATED_{key.upper()}": str(value).lower() if isinstance(value, bool) else str(value)

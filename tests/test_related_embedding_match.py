@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from related_helpers import add_article, with_settings
+from related_helpers import add_article, add_weekend_trio, with_settings
 from test_related_embeddings import CONCEPTS
 
 from newsletter.related import embeddings, related_articles
@@ -102,12 +102,7 @@ def test_with_a_shared_direction_only_the_same_meaning_is_evidence_and_the_reaso
         for n in range(4):
             add_article(on, f"{concept}-{n}", f"Weekend notes {concept} {n}",
                         "Weekend notes: " + " ".join(vocab[n::4]) + ".", [], f"2026-10-{n + 1:02d}T08:00:00+00:00")
-    query = add_article(on, "q", "Weekend notes", "Notes from the weekend: sourdough loaf and a crust.", [],
-                        "2026-10-20T08:00:00+00:00")
-    bread = add_article(on, "b", "More weekend notes", "Notes: the oven, flour and dough.", [],
-                        "2026-10-21T08:00:00+00:00")
-    garden = add_article(on, "g", "Other weekend notes", "Notes: tomato seedlings and compost.", [],
-                         "2026-10-22T08:00:00+00:00")
+    query, bread, garden = add_weekend_trio(on, day=20)
     vectors = {i: np.frombuffer(blob, "<f4") for i, blob in on.db.execute(
         "SELECT article_id, vector FROM related_embeddings")}
     assert float(vectors[query] @ vectors[garden]) > 0.5  # a fixed 0.5 would call garden a match

@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 import pytest
-from related_helpers import add_article, add_samples, with_settings
+from related_helpers import add_article, add_samples, add_weekend_trio, with_settings
 from test_related_index import assert_same_lists, every_list
 
 from newsletter.errors import ConfigError
@@ -90,12 +90,7 @@ def test_incremental_updates_with_embeddings_give_the_same_lists_as_a_rebuild(wo
 
 def test_the_blend_ranks_by_meaning_among_equal_words_and_says_so(workspace, concepts):
     on = with_settings(workspace, embeddings=True, embedding_model="concepts-v1", min_score=0.0)
-    query = add_article(on, "q", "Weekend notes", "Notes from the weekend: sourdough loaf and a crust.", [],
-                        "2026-10-01T08:00:00+00:00")
-    bread = add_article(on, "b", "More weekend notes", "Notes: the oven, flour and dough.", [],
-                        "2026-10-02T08:00:00+00:00")
-    garden = add_article(on, "g", "Other weekend notes", "Notes: tomato seedlings and compost.", [],
-                         "2026-10-03T08:00:00+00:00")
+    query, bread, garden = add_weekend_trio(on)
     # words alone: "weekend notes" is on every article, no evidence of a link
     assert related_articles(workspace, query) == []
     links = related_articles(on, query)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from related_helpers import ARTICLES, add_article, add_samples, with_settings
+from related_helpers import ARTICLES, add_samples, add_weekend_trio, with_settings
 
 from newsletter.errors import ConfigError
 from newsletter.related import embeddings, related_articles
@@ -77,12 +77,7 @@ def test_a_static_model_folder_embeds_every_article_without_torch(static_on):
 
 
 def test_the_static_model_links_by_meaning_where_the_words_differ(static_on, workspace):
-    query = add_article(static_on, "q", "Weekend notes", "Notes from the weekend: sourdough loaf and a crust.", [],
-                        "2026-10-01T08:00:00+00:00")
-    bread = add_article(static_on, "b", "More weekend notes", "Notes: the oven, flour and dough.", [],
-                        "2026-10-02T08:00:00+00:00")
-    garden = add_article(static_on, "g", "Other weekend notes", "Notes: tomato seedlings and compost.", [],
-                         "2026-10-03T08:00:00+00:00")
+    query, bread, garden = add_weekend_trio(static_on)
     plain = with_settings(workspace, min_score=0.0)
     assert related_articles(plain, query) == []  # words alone: "weekend notes" is everywhere
     links = related_articles(static_on, query, limit=5)
