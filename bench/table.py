@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import RESULTS  # noqa: E402
+from bench.harness import RESULTS, figure_of  # noqa: E402
 
 HEADER = ["bench", "measure", "ours", "peer", "ratio", "goal", "measured"]
 BEGIN = "<!-- figures: written by `bench/table.py --write-readme README.md` from bench/results; edits here are lost -->"
@@ -35,16 +35,14 @@ def rows(folder: Path = RESULTS) -> list[list[str]]:
     table = []
     for path in sorted(folder.glob("*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
-        for figure in data["figures"]:
-            ratio = figure.get("ratio")
-            goal = figure.get("goal")
-            verdict = "" if ratio is None or goal is None else ("met" if ratio >= goal else "NOT met")
+        for figure in map(figure_of, data["figures"]):
+            ratio, met = figure.ratio, figure.met
+            goal = figure.goal_text() + ("" if met is None else " met" if met else " NOT met")
             table.append([
-                data["bench"] + (" (quick)" if data.get("quick") else ""), figure["measure"],
-                f"{_number(figure['ours'])} {figure['unit']}",
-                "" if figure.get("peer") is None else f"{_number(figure['peer'])} {figure['unit']} {figure['peer_name']}",
-                "" if ratio is None else f"{ratio:.2f}x", "" if goal is None else f">= {goal:.2g}x {verdict}",
-                str(data.get("at", ""))[:10],
+                data["bench"] + (" (quick)" if data.get("quick") else ""), figure.measure,
+                f"{_number(figure.ours)} {figure.unit}".rstrip(),
+                "" if figure.peer is None else f"{_number(figure.peer)} {figure.unit} {figure.peer_name}".replace("  ", " "),
+                "" if ratio is None else f"{ratio:.2f}x", goal, str(data.get("at", ""))[:10],
             ])
     return table
 
