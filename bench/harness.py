@@ -120,7 +120,7 @@ def record(bench: str, figures: Sequence[Figure], *, quick: bool = False, notes:
         if figure.ratio is not None:
             print(f"ratio {figure.measure}: {figure.ratio:.2f}x vs {figure.peer_name}{verdict}")
         elif figure.goal_of == "value":
-            print(f"figure {figure.measure}: {figure.ours:g} {figure.unit}{verdict}")
+            print(f"figure {figure.measure}: {figure.ours:g} {figure.unit}".rstrip() + verdict)
     return path
 
 
