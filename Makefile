@@ -24,6 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/related_quality.py
 	$(BIN)/python bench/related_scale.py

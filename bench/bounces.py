@@ -17,6 +17,7 @@ temporary failures for the same messages, read the same way (hard = permanent, s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -200,6 +201,23 @@ def print_unnamed(rows: list[dict]) -> None:
     print(f"Without them: hard recall {figures['hard recall %']}%, complaint recall {figures['complaint recall %']}%.")
 
 
+def record_goals(rows: list[dict]) -> None:
+    """The goals over the whole corpus into bench/results (ours, flufl.bounce beside it when installed)."""
+    from bench.harness import Figure, record
+
+    ours = goals(rows, "did")
+    peer = goals(rows, "peer") if rows and rows[0]["peer"] is not None else {}
+    figures = []
+    for name, (op, limit) in GOALS.items():
+        if ours[name] is None:
+            continue
+        percent = name.endswith(" %")
+        figures.append(Figure(name.removesuffix(" %"), ours[name], peer.get(name), "%" if percent else "messages",
+                              "flufl.bounce" if peer else "", higher_is_better=op == ">=", goal=limit,
+                              goal_of="value"))
+    record("bounces", figures, notes=f"{len(rows)} labelled messages; shares of each truth class")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
@@ -222,6 +240,8 @@ def main() -> int:
                          "truth": label["class"], "reason": label["reason"], "recipients": label["recipients"],
                          "did": did, "peer": peer, "detail": detail})
     if args.json:
+        with contextlib.redirect_stdout(sys.stderr):  # stdout holds the one JSON document
+            record_goals(rows)
         result = {"rows": rows, "goals": {"all": goals(rows, "did")}}
         if rows and rows[0]["peer"] is not None:
             result["peer_goals"] = {"all": goals(rows, "peer")}
@@ -254,6 +274,8 @@ def main() -> int:
             print(f"- {goal}: ours {ours['all'][goal]}, flufl.bounce {p}, ratio {ratio}")
     else:
         print("\n(flufl.bounce is not installed: `.venv/bin/pip install flufl.bounce` to compare with it)")
+    print()
+    record_goals(rows)
     return 0
 
 

@@ -139,7 +139,8 @@ def line(label: str, pairs: list[tuple[float, float]]) -> str:
     return f"  {label:<26} F1 {f1:.3f} ±{bootstrap_sd(pairs):.3f}   precision {p:.3f}   recall {r:.3f}   ({len(pairs)} pages)"
 
 
-def run_side(kind: str, ids: list[str], truth: dict, corpus: Path, worst: int) -> None:
+def run_side(kind: str, ids: list[str], truth: dict, corpus: Path, worst: int) -> list:
+    """Score ours and the peer on every page of one kind; returns the harness's figures for all pages."""
     rows: dict[str, list] = {"us": [], "peer": []}
     titles_ok, failures, per_page = [], [], []
     for page_id in ids:
@@ -183,6 +184,12 @@ def run_side(kind: str, ids: list[str], truth: dict, corpus: Path, worst: int) -
         for page_id in sorted(wrong):
             title = next(t for _, i, t in per_page if i == page_id)
             print(f"    title wrong: {page_id[:12]} {title[:80]!r}")
+    from bench.harness import Figure
+
+    every = [pr for _, pr in rows["us"]], [pr for _, pr in rows["peer"]]
+    what = "HTML pages" if kind == "html" else "saved text pages"
+    return [Figure(f"extraction F1, {len(ids)} {what}", f1_of(every[0])[0], f1_of(every[1])[0], "", peer_name),
+            Figure(f"extraction titles right, {what}", 100 * sum(ok for _, ok in titles_ok) / len(ids), None, "%")]
 
 
 def import_all(ids: list[str], corpus: Path) -> None:
@@ -208,11 +215,17 @@ def main() -> None:
     parser.add_argument("--no-import", action="store_true", help="skip the one-workspace import check")
     args = parser.parse_args()
     ids, truth = load(args.corpus)
+    figures = []
     for kind in ("text", "html"):
         if args.only in (None, kind):
-            run_side(kind, ids, truth, args.corpus, args.show_worst)
+            figures += run_side(kind, ids, truth, args.corpus, args.show_worst)
     if not args.no_import and args.only in (None, "text"):
         import_all(ids, args.corpus)
+    if args.corpus == CORPUS and args.only is None:  # the table holds the shared corpus, both kinds
+        from bench.harness import record
+
+        print()
+        record("extraction", figures, notes="F1 of 4-word shingles, averaged over pages")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -77,12 +77,31 @@ class Figure:
     peer_name: str = ""
     higher_is_better: bool = True
     goal: float | None = None  # the ratio we hold ourselves to (ours/peer, or peer/ours for times)
+    goal_of: str = "ratio"  # "value": the goal is on ``ours`` itself, a floor (or a ceiling when lower is better)
 
     @property
     def ratio(self) -> float | None:
         if not self.peer or not self.ours:
             return None
         return self.ours / self.peer if self.higher_is_better else self.peer / self.ours
+
+    @property
+    def met(self) -> bool | None:
+        """Whether the goal is met (None: no goal, or no ratio to judge it by)."""
+        if self.goal is None:
+            return None
+        if self.goal_of == "value":
+            return self.ours >= self.goal if self.higher_is_better else self.ours <= self.goal
+        return None if self.ratio is None else self.ratio >= self.goal
+
+    def goal_text(self) -> str:
+        """">= 0.8x", or for a goal on the value ">= 0.62" / "<= 2 %"."""
+        if self.goal is None:
+            return ""
+        if self.goal_of == "value":
+            unit = f" {self.unit}" if self.unit else ""
+            return f"{'>=' if self.higher_is_better else '<='} {self.goal:g}{unit}"
+        return f">= {self.goal:.2g}x"
 
 
 def record(bench: str, figures: Sequence[Figure], *, quick: bool = False, notes: str = "",
@@ -97,7 +116,15 @@ def record(bench: str, figures: Sequence[Figure], *, quick: bool = False, notes:
     }
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     for figure in figures:
+        verdict = "" if figure.met is None else f" (goal {figure.goal_text()}: {'met' if figure.met else 'NOT met'})"
         if figure.ratio is not None:
-            goal = f" (goal >= {figure.goal:g})" if figure.goal else ""
-            print(f"ratio {figure.measure}: {figure.ratio:.2f}x vs {figure.peer_name}{goal}")
+            print(f"ratio {figure.measure}: {figure.ratio:.2f}x vs {figure.peer_name}{verdict}")
+        elif figure.goal_of == "value":
+            print(f"figure {figure.measure}: {figure.ours:g} {figure.unit}".rstrip() + verdict)
     return path
+
+
+def figure_of(data: dict[str, Any]) -> Figure:
+    """A :class:`Figure` back from its recorded JSON (the ratio is worked out again)."""
+    names = {field.name for field in fields(Figure)}
+    return Figure(**{key: value for key, value in data.items() if key in names})

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 MEMORY_LIMIT_MB = 300
 
 
@@ -140,7 +141,9 @@ def slow_clients(root: Path, count: int = 150, seconds: float = 20.0) -> tuple[i
 
 
 def main() -> int:
-    failures = []
+    from bench.harness import Figure, record
+
+    failures, figures = [], []
     with tempfile.TemporaryDirectory(prefix="hostile-") as tmp:
         tmp_path = Path(tmp)
         subprocess.run([sys.executable, str(REPO / "cli.py"), "init", str(tmp_path / "ws")], env=_env(tmp_path / "ws"),
@@ -156,10 +159,15 @@ def main() -> int:
         for label, args in cases:
             seconds, peak, status, line = _run(root, *args)
             print(f"{label:<30} {seconds:8.2f} {peak:8.0f} {status:>5}  {line}")
+            figures.append(Figure(f"{label}, peak memory", peak, None, "MB", higher_is_better=False,
+                                  goal=MEMORY_LIMIT_MB, goal_of="value"))
             if peak > MEMORY_LIMIT_MB:
                 failures.append(f"{label}: {peak:.0f} MB")
         answered, asked, slowest = slow_clients(root)
         print(f"{'150 slow clients, 20 s':<30} /healthz answered {answered} of {asked}, slowest {slowest:.2f} s")
+        figures += [Figure("/healthz answered under 150 slow clients", 100 * answered / max(asked, 1), None,
+                           "%", goal=100, goal_of="value"),
+                    Figure("slowest /healthz answer then", slowest, None, "s", higher_is_better=False)]
         if answered != asked:
             failures.append("healthz went unanswered under slow clients")
         with sqlite3.connect(root / "newsletter.db") as db:
@@ -167,6 +175,10 @@ def main() -> int:
         print(f"integrity_check: {integrity}")
         if integrity != "ok":
             failures.append(f"integrity_check {integrity}")
+        figures.append(Figure("database integrity_check ok afterwards (1 = ok)", float(integrity == "ok"),
+                              None, "", goal=1, goal_of="value"))
+    record("hostile", figures, notes=f"each input in its own process, the command a user types; "
+                                     f"{len(failures)} failure(s)")
     if failures:
         print("FAIL: " + "; ".join(failures))
         return 1

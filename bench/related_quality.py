@@ -33,6 +33,7 @@ corpus without round-ups.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -300,6 +301,18 @@ def hub_figures(posts: list[dict], ws: Workspace, by_id: dict[int, dict], strict
     return out
 
 
+def record_figures(figures: dict[str, dict[str, float]], posts: int, corpus: str) -> None:
+    """Ours against TF-IDF into bench/results: strict (goal >= 0.62, issue 17) and all tags."""
+    from bench.harness import Figure, record
+
+    ours, tfidf = figures["ours"], figures["tfidf_cosine"]
+    record("related_quality", [
+        Figure("related precision@3, strict tags", ours["strict"], tfidf["strict"], "", "TF-IDF cosine",
+               goal=0.62, goal_of="value"),
+        Figure("related precision@3, all tags", ours["all"], tfidf["all"], "", "TF-IDF cosine", goal=1.0),
+    ], notes=f"{posts} posts of {Path(corpus).name}; strict: tags on at most 10% of the posts")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("corpus", nargs="?", default=str(DEFAULT_CORPUS), help="corpus folder (posts/*.md)")
@@ -356,6 +369,8 @@ def main() -> None:
             spread.update(intervals(results[name], ours, by_id, strict, (name, "ours")))
         ws.close()
     if args.json:
+        with contextlib.redirect_stdout(sys.stderr):  # stdout holds the one JSON document
+            record_figures(figures, len(ids), args.corpus)
         print(json.dumps({"corpus": args.corpus, "posts": len(ids), "strict_tags": len(strict),
                           "precision_at_3": figures, "bootstrap_95": spread, "index_seconds": built,
                           "query_seconds": ranked, "hubs": hubs}, indent=2))
@@ -378,6 +393,7 @@ def main() -> None:
         for name, row in hubs.items():
             print(f"{name:<12}{row['roundup_share']:>20.3f}{row['strict_with_roundups']:>20.3f}"
                   f"{row['strict_without_roundups']:>22.3f}")
+    record_figures(figures, len(ids), args.corpus)
 
 
 if __name__ == "__main__":

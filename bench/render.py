@@ -163,6 +163,16 @@ def main() -> None:
             print(f"official MJML (npm mjml, Node {subprocess.run(['node', '--version'], capture_output=True, text=True).stdout.strip()}): "
                   f"{official['median_ms']:.2f} ms for the same MJML ({official['bytes'] / 1024:.1f} KB HTML)")
             print(f"ratio official / mjml-python: {ratio:.1f}x (mjml-python is {ratio:.1f} times as fast)")
+        from bench.harness import Figure, record
+
+        node_ms = official["median_ms"] if official else None
+        record("render", [
+            Figure("render a 10-article issue, Jinja2 + MJML (ms)", render_s * 1000, node_ms, "ms",
+                   "npm mjml, MJML step alone", higher_is_better=False),
+            Figure("MJML -> HTML, the same MJML (ms)", mjml_s * 1000, node_ms, "ms", "npm mjml",
+                   higher_is_better=False),
+            Figure("personalise one reader (µs)", fill_us, None, "µs", higher_is_better=False),
+        ], notes=f"medians of 30; HTML {html_kb:.1f} KB")
 
 
 if __name__ == "__main__":

@@ -245,7 +245,7 @@ def main() -> None:
     for tool in (SMTP_SINK, SMTP_SOURCE):
         if not Path(tool).exists():
             raise SystemExit(f"{tool} not found; install Debian's postfix package")
-    ratios = {}
+    ratios, rates = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         print(f"setting up {readers:,} readers ...", flush=True)
         sizes = {}
@@ -267,6 +267,7 @@ def main() -> None:
             ratio = statistics.median(ours) / statistics.median(source)
             ratios[f"clean {label}"] = ratio
             ratios[f"clean {label} unsigned"] = statistics.median(unsigned) / statistics.median(source)
+            rates[label] = (size, *(statistics.median(side) for side in (ours, unsigned, source)))
             print(f"{label} ({size / 1024:.1f} KB, {readers:,} messages, {args.connections} connections; "
                   f"counted at the sink):", flush=True)
             print(f"  ours (CLI, DKIM-signed): {spread(ours)}")
@@ -307,6 +308,27 @@ def main() -> None:
         print(f"plain loop (Jinja2 + MJML per reader, smtplib, 1 connection, {baseline_readers} readers): "
               f"{baseline:,.0f} msg/s; ours at the issue size is {ratios['issue size / plain loop']:.1f}x that")
     print("ratios: " + "; ".join(f"{k} {v:.2f}" for k, v in ratios.items()))
+    _record(rates, clean, grey, fast_done, slow_half, baseline, args.connections, quick=args.quick)
+
+
+def _record(rates: dict, clean: float, grey: float, fast_done: float, slow_half: float, baseline: float,
+            connections: int, *, quick: bool) -> None:
+    """The run's figures into bench/results (goals: >= 0.8x smtp-source, greylisting >= 0.8x clean)."""
+    from bench.harness import Figure, record
+
+    figures = []
+    for label, (size, ours, unsigned, source) in rates.items():
+        name = f"send {size / 1024:.0f} KB{' (the issue)' if label == 'issue' else ''}, {connections} connections"
+        figures += [Figure(f"{name}, DKIM-signed", ours, source, "msg/s", "smtp-source", goal=0.8),
+                    Figure(f"{name}, unsigned", unsigned, source, "msg/s", "smtp-source", goal=0.8)]
+    figures += [
+        Figure("send with 10% greylisted", grey, clean, "msg/s", "the same send, no greylisting", goal=0.8),
+        Figure("slow provider: the fast ones done at / the slow one half done at", fast_done / slow_half, None, "",
+               higher_is_better=False, goal=1.0, goal_of="value"),
+        Figure("send, the issue size, against a plain loop", rates["issue"][1], baseline, "msg/s",
+               "Jinja2 + MJML per reader, smtplib"),
+    ]
+    record("send", figures, quick=quick, notes="counted at the sink; medians of interleaved runs")
 
 
 if __name__ == "__main__":

@@ -272,6 +272,22 @@ def _check_store(root: Path, expected: int, limit: float) -> tuple[int, int, int
     return rows, distinct, mails
 
 
+def _record(figures: dict[str, tuple[float, float, float]], args: argparse.Namespace) -> None:
+    """Steady sign-ups against the trivial server's floor (goals >= 500/s, p99 <= 1 s: not in --quick)."""
+    from bench.harness import Figure, record
+
+    (rate, _, p99), (floor_rate, _, floor_p99) = figures["steady"], figures["floor"]
+    full = not args.quick
+    record("signup_load", [
+        Figure(f"sign-ups/s, {args.readers:,} concurrent readers", rate, floor_rate, "req/s", "trivial asyncio server",
+               goal=500 if full else None, goal_of="value"),
+        Figure("sign-up p99 at that rate (s)", p99, floor_p99, "s", "trivial asyncio server", higher_is_better=False,
+               goal=1.0 if full else None, goal_of="value"),
+        Figure(f"burst: {args.readers:,} sign-ups at once, p99 (s)", figures["burst"][2], None, "s",
+               higher_is_better=False),
+    ], quick=args.quick, notes=f"schedule {args.rate:g} sign-ups/s for {args.seconds:g} s; newsletter serve as shipped")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--readers", type=int, default=2000, help="concurrent clients, one connection each (2000)")
@@ -332,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     steady_rate, _, steady_p99 = figures["steady"]
     print(f"ratio: steady sign-up p99 is {steady_p99 / figures['peer'][2]:.2f}x the p99 of a bare GET /healthz "
           f"and {steady_p99 / figures['floor'][2]:.2f}x the trivial server's, at the same schedule")
+    if not args.serve_command:
+        _record(figures, args)
     failures = []
     if set(statuses) - {200}:
         failures.append(f"statuses other than 200: {sorted(set(statuses) - {200})}")

@@ -4,7 +4,8 @@
 
 ``--write-readme`` replaces the README's "Figures" section (between its two marker
 comments; added at the end of "## Benchmarks" the first time) with the table, so the
-README's figures are the ones the benchmarks last recorded, with the date of each run.
+README's figures are the ones the benchmarks last recorded, with the date of each run; the rows of a
+benchmark with no result in bench/results (run elsewhere, or not this time) stay as they were.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import RESULTS  # noqa: E402
+from bench.harness import RESULTS, figure_of  # noqa: E402
 
 HEADER = ["bench", "measure", "ours", "peer", "ratio", "goal", "measured"]
 BEGIN = "<!-- figures: written by `bench/table.py --write-readme README.md` from bench/results; edits here are lost -->"
@@ -35,39 +37,55 @@ def rows(folder: Path = RESULTS) -> list[list[str]]:
     table = []
     for path in sorted(folder.glob("*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
-        for figure in data["figures"]:
-            ratio = figure.get("ratio")
-            goal = figure.get("goal")
-            verdict = "" if ratio is None or goal is None else ("met" if ratio >= goal else "NOT met")
+        for figure in map(figure_of, data["figures"]):
+            ratio, met = figure.ratio, figure.met
+            goal = figure.goal_text() + ("" if met is None else " met" if met else " NOT met")
             table.append([
-                data["bench"] + (" (quick)" if data.get("quick") else ""), figure["measure"],
-                f"{_number(figure['ours'])} {figure['unit']}",
-                "" if figure.get("peer") is None else f"{_number(figure['peer'])} {figure['unit']} {figure['peer_name']}",
-                "" if ratio is None else f"{ratio:.2f}x", "" if goal is None else f">= {goal:.2g}x {verdict}",
-                str(data.get("at", ""))[:10],
+                data["bench"] + (" (quick)" if data.get("quick") else ""), figure.measure,
+                f"{_number(figure.ours)} {figure.unit}".rstrip(),
+                "" if figure.peer is None else f"{_number(figure.peer)} {figure.unit} {figure.peer_name}".replace("  ", " "),
+                "" if ratio is None else f"{ratio:.2f}x", goal, str(data.get("at", ""))[:10],
             ])
     return table
 
 
-def markdown(table: list[list[str]]) -> str:
-    cells = [[cell.replace("|", "\\|") for cell in row] for row in table]
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells]) + "\n"
+def _row_lines(table: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in table]
 
 
-def figures_section(table: list[list[str]]) -> str:
+def markdown(table: list[list[str]], kept: Sequence[str] = ()) -> str:
+    """The Markdown table; ``kept``: rows already written (Markdown lines), merged in by benchmark name."""
+    lines = sorted([*_row_lines(table), *kept], key=_bench_of)  # stable: each benchmark's rows keep their order
+    return "\n".join(["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER), *lines]) + "\n"
+
+
+def _bench_of(line: str) -> str:
+    """The benchmark a Markdown row belongs to ("startup (quick)" -> "startup")."""
+    return line.removeprefix("| ").split(" | ", 1)[0].removesuffix(" (quick)")
+
+
+def figures_section(table: list[list[str]], kept: Sequence[str] = ()) -> str:
     """The README's Figures section: title, markers and the table (a ratio is ours/peer, or peer/ours for times)."""
     return (f"{SECTION_TITLE}\n\n{BEGIN}\nAs last recorded in `bench/results/`: a ratio above 1 means we do better "
             "than the peer (for times, the peer's time over ours). Times depend on the machine and its load; only "
-            f"a ratio, measured with its peer in the same run, compares.\n\n{markdown(table)}{END}\n")
+            f"a ratio, measured with its peer in the same run, compares.\n\n{markdown(table, kept)}{END}\n")
 
 
 def with_figures(readme: str, table: list[list[str]]) -> str:
-    """``readme`` with its Figures section replaced, or added at the end of "## Benchmarks" (else at the end)."""
-    section = figures_section(table)
+    """``readme`` with its Figures section replaced, or added at the end of "## Benchmarks" (else at the end).
+
+    Rows of a benchmark with no result here are kept as they were (it was measured elsewhere, or
+    before): a run of some benchmarks updates their rows and leaves the others' alone.
+    """
     old = re.compile(rf"{re.escape(SECTION_TITLE)}\n\n{re.escape(BEGIN)}\n.*?{re.escape(END)}\n", re.S)
-    if old.search(readme):
-        return old.sub(lambda _: section, readme, count=1)
+    found = old.search(readme)
+    if found:
+        measured = {row[0].removesuffix(" (quick)") for row in table}
+        header = markdown([]).splitlines()[0]
+        kept = [line for line in found.group(0).splitlines()
+                if line.startswith("| ") and line != header and _bench_of(line) not in measured]
+        return readme[:found.start()] + figures_section(table, kept) + readme[found.end():]
+    section = figures_section(table)
     bench = re.search(r"^## Benchmarks\n", readme, re.M)
     if bench is None:
         return readme.rstrip("\n") + "\n\n" + section

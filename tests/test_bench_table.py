@@ -72,3 +72,34 @@ def test_a_readme_without_a_benchmarks_section_gets_it_at_the_end(tmp_path):
     _results(tmp_path)
     written = with_figures("# project\n\nIntro.\n", rows(tmp_path))
     assert written.startswith("# project\n\nIntro.\n\n### Figures\n") and written.endswith(END + "\n")
+
+
+def test_a_goal_on_the_figure_itself_is_a_floor_or_a_ceiling(tmp_path):
+    record("bounces", [
+        Figure("soft read as hard", 1.5, 0.0, "%", "flufl.bounce", higher_is_better=False, goal=2.0, goal_of="value"),
+        Figure("hard recall", 88.0, 60.0, "%", "flufl.bounce", goal=90.0, goal_of="value"),
+        Figure("non-bounces acted on", 0.0, None, "messages", higher_is_better=False, goal=0.0, goal_of="value"),
+        Figure("all answered", 1.0, None, "", goal=1.0, goal_of="value"),
+    ], folder=tmp_path)
+    soft, recall, acted, answered = rows(tmp_path)
+    assert soft[2:6] == ["1.5 %", "0 % flufl.bounce", "", "<= 2 % met"]  # no ratio against a peer at 0
+    assert recall[2:6] == ["88 %", "60 % flufl.bounce", "1.47x", ">= 90 % NOT met"]  # the goal is not on the ratio
+    assert acted[2:6] == ["0 messages", "", "", "<= 0 messages met"]
+    assert answered[2:6] == ["1", "", "", ">= 1 met"]
+    assert Figure("x", 0.4, 0.5, "", goal=1.0).met is False and Figure("x", 1.0, None, "", goal=1.0).met is None
+
+
+def test_rows_of_a_benchmark_not_run_here_are_kept_and_the_others_replaced(tmp_path):
+    _results(tmp_path)
+    once = with_figures(README, rows(tmp_path))
+    elsewhere = tmp_path / "elsewhere"  # a later run of two benchmarks only, one of them measured before
+    record("bounces", [Figure("hard recall", 91.0, 80.0, "%", "flufl.bounce", goal=90.0, goal_of="value")],
+           folder=elsewhere)
+    record("startup", [Figure("cli --help", 0.2, 0.25, "s", "sqlite-utils --help", higher_is_better=False,
+                              goal=1 / 1.2)], folder=elsewhere)
+    twice = with_figures(once, rows(elsewhere))
+    lines = [line for line in twice[twice.index("### Figures"):].splitlines() if line.startswith("| ")][1:]
+    assert [line.split(" | ")[0] for line in lines] == ["| bounces", "| import", "| import", "| startup"]
+    assert "17.97x" in lines[1] and "0.25x" in lines[2]  # import's rows as they were
+    assert "1.25x | >= 0.83x met" in lines[3] and "0.50x" not in twice  # startup's replaced (quick or not)
+    assert with_figures(twice, rows(elsewhere)) == twice
