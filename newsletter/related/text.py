@@ -37,6 +37,10 @@ STOP_WORDS = frozenset(
 
 _WORD = re.compile(r"[^\W\d_]{2,}(?:'[^\W\d_]+)?")
 _MAX_STEM_CACHE = 400_000
+# UTF-8 bytes -> the same byte, or a space for an ASCII byte no word can hold (a word's letters are
+# ``_WORD``'s own class, asked of the regex itself); bytes of other characters pass unchanged.
+_LETTER = re.compile(r"[^\W\d_]")
+_SPLITTING = bytes(c if c >= 0x80 or c == ord("'") or _LETTER.fullmatch(chr(c)) else 0x20 for c in range(256))
 
 
 @dataclass(frozen=True)
@@ -96,11 +100,61 @@ class _WordIds(dict):
         return found
 
 
-def _ids(local: _WordIds, docs: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
-    """Stem ids of every word of ``docs`` (stop words dropped), and each one's document index."""
+_SEVERAL = -2  # a piece that holds more than one word (rare: see _PieceIds)
+
+
+class _PieceIds(dict):
+    """A run of UTF-8 bytes between spaces (see ``_pieces``) -> the stem id of its one word,
+    -1 if it has no word or a stop word, ``_SEVERAL`` if it has more than one word.
+
+    Nearly every run is one word; ``_WORD`` itself finds the words of a run the first time it is
+    seen, so the words are the regex's own, apostrophes and any character outside ASCII included.
+    """
+
+    def __init__(self, word_ids: _WordIds) -> None:
+        super().__init__()
+        self._word_ids = word_ids
+
+    def words(self, piece: bytes) -> list[int]:
+        """Stem ids of the words of a piece, in order, stop words left out."""
+        found = map(self._word_ids.__getitem__, _WORD.findall(piece.decode("utf-8", "surrogatepass")))
+        return [i for i in found if i >= 0]
+
+    def __missing__(self, piece: bytes) -> int:
+        words = _WORD.findall(piece.decode("utf-8", "surrogatepass"))
+        found = self._word_ids[words[0]] if len(words) == 1 else -1 if not words else _SEVERAL
+        if len(self) > _MAX_STEM_CACHE:
+            self.clear()
+        self[piece] = found
+        return found
+
+
+def _pieces(text: str) -> list[bytes]:
+    """The lower-cased text cut at every ASCII character no word can hold (all C, no regex).
+
+    A word is letters and apostrophes, so ``_WORD`` finds in the text exactly the words it finds in
+    these pieces, in order; an ASCII byte never occurs inside another character's UTF-8 bytes.
+    """
+    return text.lower().encode("utf-8", "surrogatepass").translate(_SPLITTING).split()
+
+
+def _ids(pieces: _PieceIds, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Stem ids of every word of ``texts`` (stop words dropped), and each one's text index."""
+    docs = [_pieces(text or "") for text in texts]
     sizes = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
-    ids = np.fromiter(map(local.__getitem__, chain.from_iterable(docs)), dtype=np.int64, count=int(sizes.sum()))
+    ids = np.fromiter(map(pieces.__getitem__, chain.from_iterable(docs)), dtype=np.int64, count=int(sizes.sum()))
     owner = np.repeat(np.arange(len(docs)), sizes)
+    several = np.flatnonzero(ids == _SEVERAL)
+    if len(several):  # each such piece's words in its place, in order
+        flat = list(chain.from_iterable(docs))
+        words = [pieces.words(flat[k]) for k in several.tolist()]
+        repeat = np.ones(len(ids), dtype=np.int64)
+        repeat[several] = [len(w) for w in words]
+        owner = np.repeat(owner, repeat)
+        ids = np.repeat(ids, repeat)
+        starts = (np.cumsum(repeat) - repeat)[several]
+        for start, found in zip(starts.tolist(), words, strict=True):
+            ids[start : start + len(found)] = found
     kept = ids >= 0
     return ids[kept], owner[kept]
 
@@ -111,6 +165,7 @@ class Analyzer:
     def __init__(self) -> None:
         self._cache = _StemCache(snowballstemmer.stemmer("english"), threading.Lock())
         self._word_ids = _WordIds(self._cache, threading.Lock())
+        self._pieces = _PieceIds(self._word_ids)
 
     def tokens(self, text: str) -> list[str]:
         """Stems of the words of ``text`` in order, without stop words."""
@@ -128,15 +183,14 @@ class Analyzer:
         Words are counted in arrays, not one by one in Python; an article's weights depend on its
         own text alone (the same whether it comes alone or in a chunk).
         """
-        titles = [_WORD.findall((t or "").lower()) for t, _ in texts]
-        bodies = [_WORD.findall((b or "").lower()) for _, b in texts]
-        title_ids = _ids(self._word_ids, titles)
-        body_ids = _ids(self._word_ids, bodies)
-        present = np.unique(np.concatenate([title_ids[0], body_ids[0]]))  # this chunk's stems, by id
+        title_ids = _ids(self._pieces, [t for t, _ in texts])
+        body_ids = _ids(self._pieces, [b for _, b in texts])
+        present = np.flatnonzero(np.bincount(np.concatenate([title_ids[0], body_ids[0]])))  # the chunk's stem ids
         names = [self._word_ids.stems[i] for i in present.tolist()]
+        order = sorted(range(len(names)), key=names.__getitem__)
         ranks = np.empty(int(present.max(initial=-1)) + 1, dtype=np.int64)  # stem id -> rank in sorted stems
-        ranks[present[sorted(range(len(names)), key=names.__getitem__)]] = np.arange(len(names))
-        stems = sorted(names)
+        ranks[present[order]] = np.arange(len(names))
+        stems = [names[i] for i in order]
         title_ids = (ranks[title_ids[0]], title_ids[1])
         body_ids = (ranks[body_ids[0]], body_ids[1])
         width = max(len(stems), 1)
