@@ -190,7 +190,12 @@ def _public_url(ws: Workspace) -> str:
 
 def unsubscribe_url(ws: Workspace, subscriber_id: int) -> str:
     """The one-click unsubscribe link for one reader (never expires)."""
-    return f"{_public_url(ws)}/unsubscribe/{make_token(ws, 'unsubscribe', subscriber_id)}"
+    return unsubscribe_url_base(ws) + unsubscribe_token(ws, subscriber_id)
+
+
+def unsubscribe_url_base(ws: Workspace) -> str:
+    """Every unsubscribe link up to its token (a send looks it up once for all its readers)."""
+    return f"{_public_url(ws)}/unsubscribe/"
 
 
 def confirm_url(ws: Workspace, subscriber_id: int) -> str:
