@@ -209,7 +209,10 @@ class SendRun:
         """Release every job still waiting in a lane (the workers are gone)."""
         for job in self.lanes.drain():
             self.report(Released(job))
-        self.record()
+        try:
+            self.record()
+        finally:
+            self.recorder.close()
 
 
 def run_pipeline(run: SendRun, progress: Callable[[int], None] | None) -> Dispatcher:
