@@ -23,9 +23,7 @@ from typing import Any
 
 from newsletter.transports import Transport
 from newsletter.workspace import Workspace
-from subscribers import compact_token, sender_domain
-from subscribers.tokens import unsubscribe_token, unsubscribe_url_base
-from subscribers.verp import ReaderAddresses
+from subscribers import ReaderAddresses, compact_token, sender_domain, unsubscribe_token, unsubscribe_url_base
 
 from .dispatcher import Dispatcher
 from .lanes import Lanes, TokenBucket
