@@ -42,8 +42,11 @@ __getattr__ = lazy_exports(__name__, {
     "make_token": "tokens",
     "read_compact_token": "tokens",
     "read_token": "tokens",
+    "unsubscribe_token": "tokens",
     "unsubscribe_url": "tokens",
+    "unsubscribe_url_base": "tokens",
     "BounceTarget": "verp",
+    "ReaderAddresses": "verp",
     "bounce_base": "verp",
     "bounce_sender": "verp",
     "parse_bounce_address": "verp",
@@ -55,11 +58,12 @@ __getattr__ = lazy_exports(__name__, {
 })
 
 __all__ = [
-    "BadToken", "BounceTarget", "Event", "InvalidAddress", "Registration", "SubscribeOutcome",
+    "BadToken", "BounceTarget", "Event", "InvalidAddress", "ReaderAddresses", "Registration", "SubscribeOutcome",
     "Subscriber", "Traces", "blueprint", "bounce_base", "bounce_sender", "compact_token", "confirm",
     "confirm_url", "confirmed_among", "confirmed_since", "contacts_of", "count_confirmed", "forget",
     "get_subscriber", "is_confirmed", "iter_confirmed", "mail_worker", "make_token", "mark_bounced", "mark_complained",
     "note_event", "on_forget", "parse_bounce_address", "parse_unsubscribe_address", "read_compact_token",
     "read_token", "record_event", "register", "sender_domain", "snapshot_confirmed", "status_of",
-    "subscribe", "unsubscribe", "unsubscribe_mailto", "unsubscribe_url", "validate_address",
+    "subscribe", "unsubscribe", "unsubscribe_mailto", "unsubscribe_token", "unsubscribe_url", "unsubscribe_url_base",
+    "validate_address",
 ]

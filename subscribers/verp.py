@@ -23,7 +23,7 @@ from .tokens import BadToken, compact_token, read_compact_token
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BounceTarget", "bounce_base", "bounce_sender", "parse_bounce_address", "parse_unsubscribe_address",
+__all__ = ["BounceTarget", "ReaderAddresses", "bounce_base", "bounce_sender", "parse_bounce_address", "parse_unsubscribe_address",
            "sender_domain", "unsubscribe_mailto"]
 
 BOUNCE_PURPOSE = "bounce"
@@ -72,6 +72,23 @@ def unsubscribe_mailto(ws: Workspace, subscriber_id: int) -> str:
     """The address a reader's mail client writes to for List-Unsubscribe: ``unsubscribe+<token>@domain``."""
     local, domain = _mailbox(ws, "unsubscribe_address", "unsubscribe")
     return f"{local}+{compact_token(ws, UNSUBSCRIBE_PURPOSE, subscriber_id)}@{domain}"
+
+
+class ReaderAddresses:
+    """:func:`bounce_sender` and :func:`unsubscribe_mailto` for many readers, the mailboxes looked up once (a send)."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.bounce = _mailbox(ws, "bounce_address", "bounces")
+        self.unsubscribe = _mailbox(ws, "unsubscribe_address", "unsubscribe")
+
+    def bounce_sender(self, subscriber_id: int, issue_number: int) -> str:
+        local, domain = self.bounce
+        return f"{local}+{compact_token(self.ws, BOUNCE_PURPOSE, subscriber_id, issue_number)}@{domain}"
+
+    def unsubscribe_mailto(self, subscriber_id: int) -> str:
+        local, domain = self.unsubscribe
+        return f"{local}+{compact_token(self.ws, UNSUBSCRIBE_PURPOSE, subscriber_id)}@{domain}"
 
 
 def _token_of(ws: Workspace, address: str, setting: str, default_local: str) -> str | None:

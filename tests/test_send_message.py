@@ -14,12 +14,14 @@ from send_fixtures import ISSUE, add_readers, build_issue, smtp_workspace, statu
 from smtp_sink import SmtpSink
 
 from issues.send import IssueMessage, Recipient, send_issue
+from issues.send.pipeline import ReaderMessages
 from newsletter.errors import InvalidInput
 from newsletter.personalise import PLACEHOLDERS
 from newsletter.transports import CanonicalMessage
 from newsletter.transports.smtp import prepare_data
 from newsletter.workspace import Workspace
-from subscribers import read_token, unsubscribe
+from subscribers import read_token, unsubscribe, unsubscribe_url
+from subscribers.tokens import _serializer
 from subscribers.verp import (
     bounce_sender,
     parse_bounce_address,
@@ -206,6 +208,22 @@ def test_verp_addresses_round_trip_and_refuse_forgeries(workspace: Workspace) ->
     mailto = unsubscribe_mailto(workspace, 99)
     assert parse_unsubscribe_address(workspace, mailto) == 99
     assert parse_bounce_address(workspace, mailto) is None  # a token for one purpose is not another's
+
+
+def test_a_sends_reader_fields_are_the_ones_made_one_at_a_time(workspace: Workspace) -> None:
+    """A send looks its mailboxes and link base up once: the addresses and link are still the same."""
+    workspace = Workspace(workspace.root, environ={"NEWSLETTER_DELIVERY_BOUNCE_ADDRESS": "returns@lists.example.net"})
+    template = IssueMessage(workspace, "Issue #1: strength", HTML, TEXT)
+    messages = ReaderMessages(workspace, template, "2026-W47", 17)
+    for sid in (1, 4321, 10**9 + 7):
+        sender, rcpt, data, message_id = messages.compose(sid, f"r{sid}@example.org", "Sam")
+        assert sender == bounce_sender(workspace, sid, 17) and sender.startswith("returns+")
+        assert rcpt == f"r{sid}@example.org" and message_id.encode() in data
+        assert f"<mailto:{unsubscribe_mailto(workspace, sid)}>".encode() in data
+        base = unsubscribe_url(workspace, sid).rsplit("/", 1)[0] + "/"
+        links = set(re.findall(rb"List-Unsubscribe: <([^>]+)>", data))
+        assert len(links) == 1 and (link := links.pop().decode()).startswith(base)
+        assert _serializer(workspace, "unsubscribe").loads(link[len(base):]) == sid  # itsdangerous reads it
 
 
 def test_dkim_signature_verifies(tmp_path: Path, workspace: Workspace, monkeypatch) -> None:

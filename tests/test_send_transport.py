@@ -176,6 +176,21 @@ def test_a_server_that_never_answers_times_out() -> None:
     assert err.value.temporary and err.value.connection_lost and "no answer within 0.3s" in str(err.value)
 
 
+def test_a_server_that_stops_answering_a_body_times_out_and_the_next_send_reconnects() -> None:
+    with SmtpSink() as sink:
+        t = SMTPTransport(sink.host, sink.port, security="none", timeout=0.3)
+        assert t.send("b@example.com", ["x@example.org"], MESSAGE).code == 250
+        sink.hang_from(2)
+        with pytest.raises(TransportError) as err:
+            t.send("b@example.com", ["y@example.org"], MESSAGE)
+        assert err.value.unreachable and err.value.connection_lost and "no answer within 0.3s" in str(err.value)
+        assert not t.connected
+        sink.hang_from(None)
+        assert t.send("b@example.com", ["z@example.org"], MESSAGE).code == 250  # a new connection
+        t.close()
+    assert sink.count("z@example.org") == 1
+
+
 @pytest.mark.parametrize("pipelining", [True, False])
 def test_send_many_reports_each_message_in_order_through_refusals_and_drops(pipelining: bool) -> None:
     with SmtpSink(pipelining=pipelining) as sink, transport(sink) as t:

@@ -23,7 +23,7 @@ from typing import Any
 
 from newsletter.transports import Transport
 from newsletter.workspace import Workspace
-from subscribers import bounce_sender, compact_token, sender_domain, unsubscribe_mailto, unsubscribe_url
+from subscribers import ReaderAddresses, compact_token, sender_domain, unsubscribe_token, unsubscribe_url_base
 
 from .dispatcher import Dispatcher
 from .lanes import Lanes, TokenBucket
@@ -109,15 +109,18 @@ class ReaderMessages:
         self.ws, self.template = ws, template
         self.issue_id, self.issue_number = issue_id, issue_number
         self.domain = sender_domain(ws)
+        self.addresses = ReaderAddresses(ws)
+        self.unsubscribe_base = unsubscribe_url_base(ws)
 
     def compose(self, subscriber_id: int, email: str, name: str | None) -> tuple[str, str, bytes, str]:
         """(envelope sender, recipient, message bytes, Message-ID) for one reader."""
         ws, sid = self.ws, subscriber_id
         # Deterministic per (issue, reader): a copy resent after a crash carries the same Message-ID.
         message_id = f"<{self.issue_id.lower()}.{compact_token(ws, 'message-id', sid, self.issue_number)}@{self.domain}>"
-        recipient = Recipient(email, name, unsubscribe_url(ws, sid), unsubscribe_mailto(ws, sid), message_id)
+        recipient = Recipient(email, name, self.unsubscribe_base + unsubscribe_token(ws, sid),
+                              self.addresses.unsubscribe_mailto(sid), message_id)
         message = self.template.build(recipient)
-        return bounce_sender(ws, sid, self.issue_number), envelope_recipient(email), message, message_id
+        return self.addresses.bounce_sender(sid, self.issue_number), envelope_recipient(email), message, message_id
 
 
 class SendRun:
@@ -204,7 +207,10 @@ class SendRun:
         """Release every job still waiting in a lane (the workers are gone)."""
         for job in self.lanes.drain():
             self.report(Released(job))
-        self.record()
+        try:
+            self.record()
+        finally:
+            self.recorder.close()
 
 
 def run_pipeline(run: SendRun, progress: Callable[[int], None] | None) -> Dispatcher:

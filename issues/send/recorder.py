@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
+from newsletter.db import connect
 from subscribers import mark_bounced
 
 from . import outbox
@@ -21,6 +22,8 @@ from .outbox import Outcomes
 from .records import Deferred, Delivered, Refused, Result, Skipped
 
 if TYPE_CHECKING:
+    import sqlite_utils
+
     from .pipeline import SendRun
 
 
@@ -71,6 +74,7 @@ class Recorder:
         self._write_lock = threading.Lock()
         self._added = 0  # sequence number of the last record buffered
         self._written = 0  # every record up to this number is on disk
+        self._db: sqlite_utils.Database | None = None  # opened by the first write, used under _write_lock only
 
     def add(self, record: Result) -> None:
         with self._buffer_lock:
@@ -97,10 +101,24 @@ class Recorder:
                 raise
             self._written = upto
 
+    def close(self) -> None:
+        """Close the recorder's connection (a later write opens it again)."""
+        with self._write_lock:
+            db, self._db = self._db, None
+        if db is not None:
+            db.conn.close()
+
+    def _database(self) -> sqlite_utils.Database:
+        """One connection for every thread's groups: its page cache is not thrown away each time a neighbour writes."""
+        if self._db is None:
+            outbox.outbox_db(self.run.ws)  # the outbox tables in place
+            self._db = connect(self.run.ws.database_path)
+        return self._db
+
     def _write(self, records: list[Result]) -> None:
         run = self.run
         out, bounces = outcomes_of(records, run.options.max_total_attempts)
-        outbox.record(outbox.outbox_db(run.ws), out)
+        outbox.record(self._database(), out)
         for subscriber_id, detail in bounces:
             mark_bounced(run.ws, subscriber_id, source="send", detail=f"{run.issue_id}: {detail}")
         run.count(tally_of(records), finished=len(records) - len(out.released), settled=len(records))

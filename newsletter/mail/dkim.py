@@ -28,6 +28,7 @@ SIGNED_HEADERS = (
     "from", "to", "subject", "date", "message-id", "reply-to", "list-id", "list-unsubscribe",
     "list-unsubscribe-post", "mime-version", "content-type", "auto-submitted", "feedback-id",
 )
+_SIGNED_KEYS = tuple((name, name.encode()) for name in SIGNED_HEADERS)
 _WSP_RUN = re.compile(rb"[ \t]+")
 _TRAILING_WSP = re.compile(rb"[ \t]+\r\n")
 _FIELD_START = re.compile(rb"\r\n(?![ \t])")
@@ -105,8 +106,12 @@ class DkimSigner:
     """Signs message bytes for one domain and selector; :meth:`header` gives the DKIM-Signature line."""
 
     def __init__(self, pem: bytes, selector: str, domain: str, where: str = "the DKIM key") -> None:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
         self.key = _load_private(pem, where)
         self.selector, self.domain = selector, domain
+        self._padding, self._hash = padding.PKCS1v15(), hashes.SHA256()  # made once, not per message
 
     def header(self, message: bytes) -> bytes:
         """The ``DKIM-Signature`` header field (CRLF-ended) for ``message`` (CRLF line ends)."""
@@ -115,16 +120,13 @@ class DkimSigner:
 
     def header_for(self, head: bytes, body_hash: bytes) -> bytes:
         """The ``DKIM-Signature`` field for a header block and the SHA-256 of its canonical body."""
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import padding
-
         fields: dict[bytes, list[bytes]] = {}
         for field in _FIELD_START.split(head):
             fields.setdefault(field.split(b":", 1)[0].strip().lower(), []).append(field + b"\r\n")
         names: list[str] = []
         signed = b""
-        for name in SIGNED_HEADERS:
-            present = fields.get(name.encode(), [])
+        for name, key in _SIGNED_KEYS:
+            present = fields.get(key, ())
             for field in reversed(present):  # bottom-up, as verifiers select them
                 signed += relaxed_header(field)
             names += [name] * (len(present) + 1)
@@ -133,7 +135,7 @@ class DkimSigner:
         # Folded once per second and header list: the body hash has a fixed length and no ';' or ':'.
         unsigned = b"DKIM-Signature: " + _fold(tags).replace(_BH_SLOT, base64.b64encode(body_hash).decode()).encode()
         data = signed + relaxed_header(unsigned + b"\r\n")[:-2]
-        signature = base64.b64encode(self.key.sign(data, padding.PKCS1v15(), hashes.SHA256())).decode()
+        signature = base64.b64encode(self.key.sign(data, self._padding, self._hash)).decode()
         return unsigned + _fold_b64(signature) + b"\r\n"
 
 

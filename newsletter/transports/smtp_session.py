@@ -10,12 +10,16 @@ import base64
 import re
 import socket
 import ssl
+import struct
+import sys
 
 from ..errors import ConfigError
 from .base import TransportError
 
 SECURITY_MODES = ("none", "starttls", "tls")
 _ENHANCED = re.compile(r"^([245]\.\d{1,3}\.\d{1,3})\s+")
+# Timeouts kept by the kernel (a timeval of two C longs, as Linux has it); elsewhere Python's own.
+OS_TIMEOUTS = sys.platform.startswith("linux")
 # Replies after which the server closes the connection (RFC 5321 4.2.2).
 CLOSING_CODES = (421,)
 
@@ -63,7 +67,7 @@ class SMTPSession:
         self.extensions: dict[str, str] = {}
         self.messages_on_connection = 0
         self._sock: socket.socket | None = None
-        self._reader = None
+        self._buffer = b""  # bytes received and not yet read as reply lines
         self._needs_rset = False
 
     @property
@@ -100,6 +104,7 @@ class SMTPSession:
                         "set [smtp] security = 'tls' or 'none' if that is intended"
                     )
                 self._expect(self._command(b"STARTTLS\r\n"), 220, "STARTTLS")
+                self._sock.settimeout(self.timeout)  # the handshake with Python's own timeout, as on a TLS port
                 self._attach(self._context().wrap_socket(self._sock, server_hostname=self.host))
                 self._ehlo()
             if self.username:
@@ -124,8 +129,30 @@ class SMTPSession:
         return self.ssl_context
 
     def _attach(self, sock: socket.socket) -> None:
+        if OS_TIMEOUTS and not isinstance(sock, ssl.SSLSocket):
+            # The kernel keeps the timeout (SO_RCVTIMEO/SO_SNDTIMEO) on a blocking socket: each read or
+            # write is one system call, where Python's own timeout polls before every one.
+            seconds = max(self.timeout, 0.001)
+            timeval = struct.pack("ll", int(seconds), int(seconds % 1 * 1_000_000))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+            sock.settimeout(None)
         self._sock = sock
-        self._reader = sock.makefile("rb")
+        self._buffer = b""
+
+    def _readline(self) -> bytes:
+        """One line (with its end) from the connection; what is left when it closes; at most 8 KB."""
+        while True:
+            end = self._buffer.find(b"\n", 0, 8192)
+            if end >= 0 or len(self._buffer) >= 8192:
+                cut = end + 1 if end >= 0 else 8192
+                line, self._buffer = self._buffer[:cut], self._buffer[cut:]
+                return line
+            chunk = self._sock.recv(65536)  # type: ignore[union-attr]
+            if not chunk:
+                line, self._buffer = self._buffer, b""
+                return line
+            self._buffer += chunk
 
     def _hostname(self) -> str:
         if self.local_hostname:
@@ -181,21 +208,19 @@ class SMTPSession:
         try:
             self._sock.settimeout(min(self.timeout, 2.0))
             self._sock.sendall(b"QUIT\r\n")
-            self._reader.readline()  # type: ignore[union-attr]
+            self._readline()
         except (OSError, ValueError):
             pass
         self._abort()
 
     def _abort(self) -> None:
-        sock, reader = self._sock, self._reader
-        self._sock = self._reader = None
+        sock, self._sock, self._buffer = self._sock, None, b""
         self.extensions = {}
-        for thing in (reader, sock):
-            if thing is not None:
-                try:
-                    thing.close()
-                except OSError:
-                    pass
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                pass
 
     # -- protocol -----------------------------------------------------------------------------
 
@@ -214,13 +239,13 @@ class SMTPSession:
         lines: list[str] = []
         try:
             while True:
-                line = self._reader.readline(8192)  # type: ignore[union-attr]
+                line = self._readline()
                 if not line:
                     raise self._lost("server closed the connection", before_body)
                 lines.append(line[4:].rstrip(b"\r\n").decode("utf-8", "replace"))
                 if line[3:4] != b"-":
                     return int(line[:3]), "\n".join(lines)
-        except TimeoutError as exc:
+        except (TimeoutError, BlockingIOError) as exc:  # BlockingIOError: the kernel's timeout ran out
             raise self._lost(f"no answer within {self.timeout:g}s", before_body, unreachable=True) from exc
         except ValueError as exc:
             raise self._lost(f"unreadable reply {line[:60]!r}", before_body) from exc
