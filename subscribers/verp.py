@@ -64,14 +64,12 @@ def bounce_base(ws: Workspace) -> str:
 
 def bounce_sender(ws: Workspace, subscriber_id: int, issue_number: int) -> str:
     """The VERP envelope sender for one reader's copy of one issue: ``bounces+<token>@domain``."""
-    local, domain = _mailbox(ws, "bounce_address", "bounces")
-    return f"{local}+{compact_token(ws, BOUNCE_PURPOSE, subscriber_id, issue_number)}@{domain}"
+    return ReaderAddresses(ws).bounce_sender(subscriber_id, issue_number)
 
 
 def unsubscribe_mailto(ws: Workspace, subscriber_id: int) -> str:
     """The address a reader's mail client writes to for List-Unsubscribe: ``unsubscribe+<token>@domain``."""
-    local, domain = _mailbox(ws, "unsubscribe_address", "unsubscribe")
-    return f"{local}+{compact_token(ws, UNSUBSCRIBE_PURPOSE, subscriber_id)}@{domain}"
+    return ReaderAddresses(ws).unsubscribe_mailto(subscriber_id)
 
 
 class ReaderAddresses:
@@ -79,8 +77,14 @@ class ReaderAddresses:
 
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
-        self.bounce = _mailbox(ws, "bounce_address", "bounces")
-        self.unsubscribe = _mailbox(ws, "unsubscribe_address", "unsubscribe")
+
+    @functools.cached_property
+    def bounce(self) -> tuple[str, str]:
+        return _mailbox(self.ws, "bounce_address", "bounces")
+
+    @functools.cached_property
+    def unsubscribe(self) -> tuple[str, str]:
+        return _mailbox(self.ws, "unsubscribe_address", "unsubscribe")
 
     def bounce_sender(self, subscriber_id: int, issue_number: int) -> str:
         local, domain = self.bounce
