@@ -5,8 +5,9 @@ Run: ``python bench/scripted_sink.py PORT OUT.json [--greylist-every N] [--slow 
 ``--greylist-every 10`` answers 451 to the first RCPT of one distinct recipient in ten
 (plain greylisting: the retry is accepted); ``--slow yahoo.com:0.2`` answers that
 domain's RCPTs only after 0.2 s.  On SIGTERM it writes what it accepted to OUT.json:
-messages, distinct recipients, and per recipient domain the times (seconds since the
-first message) at which its messages were accepted.
+messages, distinct recipients, per recipient domain the times (seconds since the
+first message) at which its messages were accepted, the times at which greylisted
+recipients were accepted on their retry, and the wall-clock time of the first message.
 """
 
 from __future__ import annotations
@@ -32,13 +33,18 @@ def main() -> None:
     args = parser.parse_args()
     sink = SmtpSink(port=args.port, keep_bodies=False)
     accepted: dict[str, list[float]] = {}
+    retries: list[float] = []  # when a recipient refused earlier (greylisted) was accepted
     start: list[float] = []
 
     def seen(message: Received) -> None:  # called on the sink's own thread, one message at a time
         now = time.monotonic()
-        start.append(start[0] if start else now)
+        if not start:
+            start.append(now)
+            start.append(time.time())
         for rcpt in message.rcpt_tos:
             accepted.setdefault(rcpt.lower().rpartition("@")[2], []).append(now - start[0])
+            if sink.was_greylisted(rcpt):
+                retries.append(now - start[0])
 
     sink.handler.on_message = seen
     sink.greylist(args.greylist_every)
@@ -54,6 +60,7 @@ def main() -> None:
         messages = sink.messages
     Path(args.out).write_text(json.dumps({
         "messages": len(messages), "recipients": len(sink.counts()), "accepted": accepted,
+        "retries": retries, "first_at": start[1] if start else None,
     }))
 
 

@@ -1,6 +1,7 @@
 """Benchmark: ``newsletter send`` from the command line against Postfix's smtp-sink, beside smtp-source.
 
-Run: ``.venv/bin/python bench/send.py [--quick] [--readers N] [--connections C] [--runs R]``.
+Run: ``.venv/bin/python bench/send.py [--quick] [--readers N] [--connections C] [--runs R]``;
+``--only scenarios`` runs only the aiosmtpd scenarios below (minutes less; nothing recorded).
 
 In one run, for two message sizes (about 30 KB, and the sample issue as it is):
   ours         the CLI a user runs (``newsletter send ISSUE --yes`` in a new process: start-up,
@@ -16,7 +17,9 @@ Goal: ours >= 0.8x smtp-source at both sizes.
 Then two scenarios against an aiosmtpd sink in its own process (bench/scripted_sink.py),
 each beside a clean run on the same sink:
   greylisting  10% of recipients get 451 on their first RCPT ([delivery] defer_delay = 1 s here,
-               minutes in real life); rate to the last delivery >= 0.8x the clean rate
+               minutes in real life); rate to the last delivery >= 0.8x the clean rate, median of
+               --runs interleaved pairs, each with its timeline (first delivery, last first try,
+               last retry, end of the command)
   slow         one provider's RCPTs are answered after 200 ms: every reader of the fast
                providers delivered before the slow provider's are half done
 And a floor: a plain Python loop (Jinja2 + MJML per reader, smtplib, one connection).
@@ -25,6 +28,7 @@ And a floor: a plain Python loop (Jinja2 + MJML per reader, smtplib, one connect
 from __future__ import annotations
 
 import argparse
+import collections
 import csv
 import json
 import os
@@ -147,17 +151,19 @@ def send_env(port: int, connections: int, **delivery: object) -> dict[str, str]:
 
 
 def run_cli_send(template: Path, issue_id: str, env: dict[str, str]) -> tuple[float, dict]:
-    """Seconds for ``newsletter send ISSUE --yes --json`` on a fresh copy of the workspace, and its report."""
+    """Seconds for ``newsletter send ISSUE --yes --json`` on a fresh copy of the workspace, and its report
+    (with ``started_at``: the wall-clock time the command was started)."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "ws"
         shutil.copytree(template, root)
+        started_at = time.time()
         start = time.perf_counter()
         done = subprocess.run([*CLI, "--workspace", str(root), "send", issue_id, "--yes", "--json"],
                               env=env, capture_output=True, text=True)
         elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"newsletter send failed ({done.returncode}): {done.stderr.strip()}")
-    return elapsed, json.loads(done.stdout)
+    return elapsed, {**json.loads(done.stdout), "started_at": started_at}
 
 
 def run_ours(template: Path, issue_id: str, readers: int, connections: int, *, dkim: bool = True) -> float:
@@ -222,7 +228,48 @@ def scripted(template: Path, issue_id: str, connections: int, *sink_args: str, *
             proc.terminate()
             proc.wait()
         seen = json.loads(out.read_text())
-    return report["counts"]["sent"] / elapsed, {**seen, "report": report}
+    return report["counts"]["sent"] / elapsed, {**seen, "report": report, "elapsed": elapsed}
+
+
+def timeline(seen: dict) -> str:
+    """Where a scripted send's time went, in seconds from the command's start: its first delivery,
+    the last delivery of a first try, the last retry of a refused reader, the command's end."""
+    offset = seen["first_at"] - seen["report"]["started_at"] if seen.get("first_at") else 0.0
+    every = collections.Counter(t for times in seen["accepted"].values() for t in times)
+    every.subtract(collections.Counter(seen.get("retries", [])))
+    first_pass = max((t for t, n in every.items() if n > 0), default=0.0)
+    retries = seen.get("retries") or [0.0]
+    return (f"first delivery {offset:.2f}s, last first try {offset + first_pass:.2f}s, last retry "
+            f"{offset + max(retries):.2f}s, end {seen['elapsed']:.2f}s")
+
+
+def run_scenarios(small: Path, issue_id: str, connections: int, runs: int) -> tuple[float, float, float, float]:
+    """The greylisting scenario beside clean runs (interleaved, medians), then the slow provider.
+
+    Returns (clean msg/s, greylisting msg/s, when the fast providers were done, when the slow one was half done).
+    """
+    cleans, greys, ratios = [], [], []
+    for _ in range(runs):
+        clean, _ = scripted(small, issue_id, connections)
+        grey, seen = scripted(small, issue_id, connections, "--greylist-every", "10", defer_delay=1)
+        cleans.append(clean)
+        greys.append(grey)
+        ratios.append(grey / clean)
+        print(f"  clean {clean:,.0f} msg/s; greylisting 10%: {grey:,.0f} msg/s to the last delivery "
+              f"({seen['report']['this_run']['deferred']} deferred, {seen['messages']} messages to "
+              f"{seen['recipients']} recipients), {grey / clean:.2f}x; {timeline(seen)}", flush=True)
+    clean, grey = statistics.median(cleans), statistics.median(greys)
+    print(f"aiosmtpd sink: clean {spread(cleans)}; greylisting 10% {spread(greys)}; ratio {grey / clean:.2f}x "
+          f"(runs {', '.join(f'{r:.2f}' for r in ratios)}; goal >= 0.8)")
+    _, seen = scripted(small, issue_id, connections, "--slow", "yahoo.com:0.2")
+    accepted = seen["accepted"]
+    slow = sorted(accepted.get("yahoo.com", []))
+    fast_done = max(t for d, times in accepted.items() if d != "yahoo.com" for t in times)
+    slow_half = slow[len(slow) // 2] if slow else float("inf")
+    print(f"slow provider (yahoo.com answered after 200 ms): every other reader delivered at {fast_done:.1f}s, "
+          f"half of yahoo.com's at {slow_half:.1f}s, all of it at {slow[-1]:.1f}s "
+          f"({'ok' if fast_done < slow_half else 'NOT met'}: goal fast done before slow half)", flush=True)
+    return clean, grey, fast_done, slow_half
 
 
 def spread(values: list[float]) -> str:
@@ -237,11 +284,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int)
     parser.add_argument("--scenario-readers", type=int)
     parser.add_argument("--baseline-readers", type=int)
+    parser.add_argument("--only", choices=("all", "scenarios"), default="all",
+                        help="scenarios: only the aiosmtpd scenarios (greylisting beside clean, --runs times; "
+                             "the slow provider), without recording bench/results")
     args = parser.parse_args()
     readers = args.readers or (2_000 if args.quick else 20_000)
     runs = args.runs or (1 if args.quick else 3)
     scenario_readers = args.scenario_readers or (600 if args.quick else 3_000)
     baseline_readers = args.baseline_readers or (100 if args.quick else 500)
+    if args.only == "scenarios":  # the aiosmtpd scenarios alone: figures printed, bench/results left as they are
+        with tempfile.TemporaryDirectory() as tmp:
+            small, issue_id = make_workspace(Path(tmp) / "scenario", scenario_readers, 12)
+            print(f"scenarios, {scenario_readers:,} readers, {args.connections} connections:", flush=True)
+            run_scenarios(small, issue_id, args.connections, runs)
+        return
     for tool in (SMTP_SINK, SMTP_SOURCE):
         if not Path(tool).exists():
             raise SystemExit(f"{tool} not found; install Debian's postfix package")
@@ -279,21 +335,10 @@ def main() -> None:
         root, issue_id, _ = workspaces["issue"]
         small = Path(tmp) / "scenario"
         make_workspace(small, scenario_readers, 12)
-        clean, _ = scripted(small, issue_id, args.connections)
-        grey, seen = scripted(small, issue_id, args.connections, "--greylist-every", "10", defer_delay=1)
+        print(f"scenarios, {scenario_readers:,} readers, {args.connections} connections:", flush=True)
+        clean, grey, fast_done, slow_half = run_scenarios(small, issue_id, args.connections, runs)
         ratios["greylisting / clean"] = grey / clean
-        print(f"aiosmtpd sink, {scenario_readers:,} readers: clean {clean:,.0f} msg/s; greylisting 10%: {grey:,.0f} "
-              f"msg/s to the last delivery ({seen['report']['this_run']['deferred']} deferred, {seen['messages']} "
-              f"messages to {seen['recipients']} recipients); ratio {grey / clean:.2f}x (goal >= 0.8)")
-        _, seen = scripted(small, issue_id, args.connections, "--slow", "yahoo.com:0.2")
-        accepted = seen["accepted"]
-        slow = sorted(accepted.get("yahoo.com", []))
-        fast_done = max(t for d, times in accepted.items() if d != "yahoo.com" for t in times)
-        slow_half = slow[len(slow) // 2] if slow else float("inf")
         ratios["slow provider: fast done / slow half"] = fast_done / slow_half
-        print(f"slow provider (yahoo.com answered after 200 ms): every other reader delivered at {fast_done:.1f}s, "
-              f"half of yahoo.com's at {slow_half:.1f}s, all of it at {slow[-1]:.1f}s "
-              f"({'ok' if fast_done < slow_half else 'NOT met'}: goal fast done before slow half)")
 
         port = free_port()
         user = ["-u", "nobody"] if os.geteuid() == 0 else []

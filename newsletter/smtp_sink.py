@@ -188,6 +188,11 @@ class SmtpSink:
         with self.handler.lock:
             self.handler.greylist_every = every
 
+    def was_greylisted(self, address: str) -> bool:
+        """Whether ``address`` has had its greylisting 451 (so a message accepted now is its retry)."""
+        with self.handler.lock:
+            return address.lower() in self.handler._greylisted
+
     def slow_domain(self, domain: str, seconds: float) -> None:
         """Answer every RCPT for an address at ``domain`` only after ``seconds``."""
         with self.handler.lock:
