@@ -250,14 +250,14 @@ def run_scenarios(small: Path, issue_id: str, connections: int, runs: int) -> tu
     """
     cleans, greys, ratios = [], [], []
     for _ in range(runs):
-        clean, _ = scripted(small, issue_id, connections)
+        clean, plain = scripted(small, issue_id, connections)
         grey, seen = scripted(small, issue_id, connections, "--greylist-every", "10", defer_delay=1)
         cleans.append(clean)
         greys.append(grey)
         ratios.append(grey / clean)
-        print(f"  clean {clean:,.0f} msg/s; greylisting 10%: {grey:,.0f} msg/s to the last delivery "
-              f"({seen['report']['this_run']['deferred']} deferred, {seen['messages']} messages to "
-              f"{seen['recipients']} recipients), {grey / clean:.2f}x; {timeline(seen)}", flush=True)
+        print(f"  clean {clean:,.0f} msg/s ({timeline(plain)})\n  greylisting 10%: {grey:,.0f} msg/s to the "
+              f"last delivery ({seen['report']['this_run']['deferred']} deferred, {seen['messages']} messages to "
+              f"{seen['recipients']} recipients), {grey / clean:.2f}x ({timeline(seen)})", flush=True)
     clean, grey = statistics.median(cleans), statistics.median(greys)
     print(f"aiosmtpd sink: clean {spread(cleans)}; greylisting 10% {spread(greys)}; ratio {grey / clean:.2f}x "
           f"(runs {', '.join(f'{r:.2f}' for r in ratios)}; goal >= 0.8)")
