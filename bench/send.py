@@ -233,14 +233,15 @@ def scripted(template: Path, issue_id: str, connections: int, *sink_args: str, *
 
 def timeline(seen: dict) -> str:
     """Where a scripted send's time went, in seconds from the command's start: its first delivery,
-    the last delivery of a first try, the last retry of a refused reader, the command's end."""
+    the last delivery of a first try, the first and last retry of a refused reader, the command's end."""
     offset = seen["first_at"] - seen["report"]["started_at"] if seen.get("first_at") else 0.0
     every = collections.Counter(t for times in seen["accepted"].values() for t in times)
     every.subtract(collections.Counter(seen.get("retries", [])))
     first_pass = max((t for t, n in every.items() if n > 0), default=0.0)
-    retries = seen.get("retries") or [0.0]
-    return (f"first delivery {offset:.2f}s, last first try {offset + first_pass:.2f}s, last retry "
-            f"{offset + max(retries):.2f}s, end {seen['elapsed']:.2f}s")
+    text = f"first delivery {offset:.2f}s, last first try {offset + first_pass:.2f}s, "
+    if seen.get("retries"):
+        text += f"retries {offset + min(seen['retries']):.2f}s to {offset + max(seen['retries']):.2f}s, "
+    return text + f"end {seen['elapsed']:.2f}s"
 
 
 def run_scenarios(small: Path, issue_id: str, connections: int, runs: int) -> tuple[float, float, float, float]:
