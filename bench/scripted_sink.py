@@ -1,6 +1,7 @@
 """The send benchmark's scenario server: :class:`newsletter.smtp_sink.SmtpSink` in a process of its own.
 
-Run: ``python bench/scripted_sink.py PORT OUT.json [--greylist-every N] [--slow DOMAIN:SECONDS]``.
+Run: ``python bench/scripted_sink.py PORT OUT.json [--greylist-every N] [--slow DOMAIN:SECONDS]
+[--refuse-everyone REPLY]``.
 
 ``--greylist-every 10`` answers 451 to the first RCPT of one distinct recipient in ten
 (plain greylisting: the retry is accepted); ``--slow yahoo.com:0.2`` answers that
@@ -30,6 +31,7 @@ def main() -> None:
     parser.add_argument("out")
     parser.add_argument("--greylist-every", type=int, default=0)
     parser.add_argument("--slow", action="append", default=[], metavar="DOMAIN:SECONDS")
+    parser.add_argument("--refuse-everyone", metavar="REPLY", help='e.g. "451 4.3.0 Try later": to every RCPT')
     args = parser.parse_args()
     sink = SmtpSink(port=args.port, keep_bodies=False)
     accepted: dict[str, list[float]] = {}
@@ -48,6 +50,7 @@ def main() -> None:
 
     sink.handler.on_message = seen
     sink.greylist(args.greylist_every)
+    sink.refuse_everyone(args.refuse_everyone)
     for item in args.slow:
         domain, _, seconds = item.rpartition(":")
         sink.slow_domain(domain, float(seconds))
