@@ -4,6 +4,11 @@ Each provider has a lane: its waiting jobs, how many workers are on it, its rate
 its back-off after a 421 or a run of temporary refusals, and whether it is paused.
 A free worker takes a chunk from the ready lane with the fewest workers on it, so a
 slow or throttling provider holds at most its own share of the connections.
+
+Readers on their first try go before readers retried after a temporary refusal
+(greylisting), in each lane and over all lanes: a first try that is refused starts
+its reader's wait at once, and the retries that fell due meanwhile fill the end of
+the send, when the last readers refused are still waiting for their turn.
 """
 
 from __future__ import annotations
@@ -41,7 +46,8 @@ class Lane:
 
     def __init__(self, limits: ProviderLimits) -> None:
         self.limits = limits
-        self.jobs: collections.deque[Job] = collections.deque()
+        self.jobs: collections.deque[Job] = collections.deque()  # readers on their first try
+        self.retries: collections.deque[Job] = collections.deque()  # readers tried before (a deferral fell due)
         self.active = 0  # workers sending this provider's mail right now
         self.bucket = TokenBucket(limits.rate) if limits.rate > 0 else None
         self.pace = 0.0  # extra delay between this provider's messages, raised when it throttles us
@@ -49,12 +55,26 @@ class Lane:
         self.strikes = 0  # throttles in a row: the back-off doubles with each
         self.failures_in_a_row = 0
         self.temporary_in_a_row = 0
+        self.answers = 0  # answers about a reader (delivered or refused) in this run
+        self.temporary = 0  # of which temporary refusals
+        self.run_throttled = False  # the current run of temporary refusals has slowed the lane already
         self.paused: str | None = None
         self.served = 0.0  # when a worker last took a chunk (round robin among equals)
 
     @property
     def name(self) -> str:
         return self.limits.name
+
+    def waiting(self) -> int:
+        return len(self.jobs) + len(self.retries)
+
+    def queue_of(self, job: Job) -> collections.deque[Job]:
+        return self.retries if job.attempts else self.jobs
+
+    def take(self, size: int) -> list[Job]:
+        """Up to ``size`` jobs, first tries before retries."""
+        jobs = [self.jobs.popleft() for _ in range(min(size, len(self.jobs)))]
+        return jobs + [self.retries.popleft() for _ in range(min(size - len(jobs), len(self.retries)))]
 
     def delay(self) -> float:
         """How long to wait before this lane's next message (its rate and its pace)."""
@@ -84,9 +104,9 @@ class Lanes:
         """
         with self.cond:
             lane = self.lane(job.provider)
-            if lane.paused or not lane.limits.connections or len(lane.jobs) >= self.lane_cap:
+            if lane.paused or not lane.limits.connections or lane.waiting() >= self.lane_cap:
                 return False
-            lane.jobs.append(job)
+            lane.queue_of(job).append(job)
             self.cond.notify()
             return True
 
@@ -94,7 +114,7 @@ class Lanes:
         """Providers a new claim should leave alone: paused, not ours, or holding half their cap or more."""
         with self.cond:
             return [n for n, lane in self.lanes.items()
-                    if lane.paused or not lane.limits.connections or len(lane.jobs) * 2 >= self.lane_cap]
+                    if lane.paused or not lane.limits.connections or lane.waiting() * 2 >= self.lane_cap]
 
     def unserved(self) -> list[str]:
         """Providers this process does not send to in this run: paused, or served by the other processes."""
@@ -103,29 +123,33 @@ class Lanes:
 
     def queued(self) -> int:
         with self.cond:
-            return sum(len(lane.jobs) for lane in self.lanes.values())
+            return sum(lane.waiting() for lane in self.lanes.values())
 
     def take(self, size: int, stop: threading.Event) -> tuple[Lane, list[Job]] | None:
-        """Block until a lane is ready, then take up to ``size`` of its jobs; None once closed or stopped."""
+        """Block until a lane is ready, then take up to ``size`` of its jobs; None once closed or stopped.
+
+        Lanes with readers on their first try are served before lanes holding only retries.
+        """
         with self.cond:
             while not self.closed and not stop.is_set():
                 now = time.monotonic()
-                ready = [lane for lane in self.lanes.values() if lane.jobs and not lane.paused
+                ready = [lane for lane in self.lanes.values() if lane.waiting() and not lane.paused
                          and lane.cool_until <= now and lane.active < lane.limits.connections]
                 if ready:
-                    lane = min(ready, key=lambda lane: (lane.active, lane.served))
+                    lane = min(ready, key=lambda lane: (not lane.jobs, lane.active, lane.served))
                     lane.active += 1
                     lane.served = now
-                    return lane, [lane.jobs.popleft() for _ in range(min(size, len(lane.jobs)))]
+                    return lane, lane.take(size)
                 cooling = [lane.cool_until - now for lane in self.lanes.values()
-                           if lane.jobs and not lane.paused and lane.cool_until > now]
+                           if lane.waiting() and not lane.paused and lane.cool_until > now]
                 self.cond.wait(min([0.1, *cooling]))
             return None
 
     def give_back(self, lane: Lane, jobs: list[Job]) -> None:
         """Put unsent jobs back at the front of their lane (a lost connection, a throttle)."""
         with self.cond:
-            lane.jobs.extendleft(reversed(jobs))
+            for job in reversed(jobs):
+                lane.queue_of(job).appendleft(job)
             self.cond.notify()
 
     def leave(self, lane: Lane) -> None:
@@ -137,8 +161,9 @@ class Lanes:
         """Stop serving a provider for this run; returns its waiting jobs (to release)."""
         with self.cond:
             lane.paused = lane.paused or reason
-            jobs = list(lane.jobs)
+            jobs = [*lane.jobs, *lane.retries]
             lane.jobs.clear()
+            lane.retries.clear()
             return jobs
 
     def paused(self) -> dict[str, str]:
@@ -148,9 +173,10 @@ class Lanes:
     def drain(self) -> list[Job]:
         """Every waiting job of every lane (the send is stopping)."""
         with self.cond:
-            jobs = [job for lane in self.lanes.values() for job in lane.jobs]
+            jobs = [job for lane in self.lanes.values() for job in (*lane.jobs, *lane.retries)]
             for lane in self.lanes.values():
                 lane.jobs.clear()
+                lane.retries.clear()
             return jobs
 
     def close(self) -> None:

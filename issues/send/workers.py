@@ -38,12 +38,28 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DOWN_GRACE = 10  # back-offs (at most 10 s) without a delivery before unreachable connections pause the send
-TEMPORARY_RUN = 3  # temporary refusals in a row from one provider that count as it throttling us
+TEMPORARY_RUN = 3  # temporary refusals in a row from one provider that can count as it throttling us
+CHANCE = 0.01  # a run of temporary refusals is a throttle when greylisting alone would give one this long less often
 RECHECK_EVERY = 1.0  # seconds a look at which readers are still confirmed holds (one query per chunk, not per reader)
 
 
 class Aborted(Exception):
     """A second Ctrl-C: send no further message body."""
+
+
+def throttle_run(run: int, answers: int, temporary: int) -> bool:
+    """Whether ``run`` temporary refusals in a row (the last of ``answers``, ``temporary`` of them
+    refusals) say the provider is throttling us, rather than greylisting some readers.
+
+    A provider that greylists a share q of the readers gives runs of k refusals in a row by
+    chance, about n * q**k times in n answers; a run is taken as a throttle once it is longer
+    than that share explains (and at least ``TEMPORARY_RUN`` long).  Without greylisting
+    before, three refusals in a row are a throttle, as they always were.
+    """
+    if run < TEMPORARY_RUN:
+        return False
+    share = (temporary - run + 1) / (answers - run + 2)  # refused for now before this run (Laplace's rule)
+    return answers * share ** run < CHANCE
 
 
 def backoff(first: float, tries: int, cap: float) -> float:
@@ -153,6 +169,8 @@ class Worker:
         run = self.run
         with run.lanes.cond:
             lane.failures_in_a_row = lane.temporary_in_a_row = lane.strikes = 0
+            lane.answers += 1
+            lane.run_throttled = False
             lane.pace = lane.pace * 0.8 if lane.pace > 0.01 else 0.0
         run.last_success = time.monotonic()
         if run.unreachable_in_a_row:
@@ -169,9 +187,14 @@ class Worker:
             return self._connection_failed(lane, job, exc, detail, unsent)
         with run.lanes.cond:
             lane.failures_in_a_row += 1
+            lane.answers += 1
+            lane.temporary += exc.temporary
             lane.temporary_in_a_row = lane.temporary_in_a_row + 1 if exc.temporary else 0
-            in_a_row, temporary_run = lane.failures_in_a_row, lane.temporary_in_a_row
-        if temporary_run >= TEMPORARY_RUN:
+            in_a_row = lane.failures_in_a_row
+            # slowed once per run: a provider refusing on and on is paused below, not slowed to a crawl
+            slow_down = not lane.run_throttled and throttle_run(lane.temporary_in_a_row, lane.answers, lane.temporary)
+            lane.run_throttled = lane.run_throttled or slow_down
+        if slow_down:
             throttle(self.run, lane)
         if not exc.temporary:
             run.report(Refused(job, exc.code, detail, exc.recipient_level))
