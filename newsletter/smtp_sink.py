@@ -115,6 +115,7 @@ class _CountingSMTP(SMTP):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         with self.event_handler.lock:
+            self.event_handler.connections += 1
             self.event_handler.open_connections += 1
         super().connection_made(transport)
 

@@ -6,6 +6,10 @@ full or paused has its rows released with their provider noted, so the next
 claims pass them by and the other providers never wait behind it.  When the
 list is worked through, the dispatcher comes back for rows deferred to a later
 try while they fall due within ``[delivery] wait_for_deferred``.
+
+From then on it claims little at a time, only as its workers run short: the
+retries falling due are shared among the send's processes as each has room,
+instead of one process taking them all while the others' connections wait.
 """
 
 from __future__ import annotations
@@ -36,16 +40,26 @@ class Dispatcher:
         run = self.run
         db = outbox.outbox_db(run.ws)
         cursor, exhausted, last_scan = 0, False, 0.0
-        room = max(run.options.batch_size * 3, run.lanes.lane_cap)
+        first_tries = True  # readers never tried are claimed before the retries that fell due
+        room, size = max(run.options.batch_size * 3, run.lanes.lane_cap), run.options.batch_size
         while not run.halted:
             if not exhausted and run.outstanding < room:
-                batch = outbox.claim(run.ws, run.issue_id, cursor, run.options.batch_size,
-                                     skip_providers=run.lanes.crowded())
+                batch = outbox.claim(run.ws, run.issue_id, cursor, size, skip_providers=run.lanes.crowded(),
+                                     first_tries=first_tries)
                 if batch:
                     cursor = batch[-1].outbox_id
                     self._queue(batch)
                     continue
-                exhausted, last_scan = True, time.monotonic()
+                if first_tries and cursor:
+                    cursor = 0  # first tries passed over while their provider's lane was full
+                    continue
+                if first_tries:
+                    first_tries = False  # now the retries that are due
+                    continue
+                exhausted, last_scan, first_tries = True, time.monotonic(), True
+                # the list is worked through: from now on a chunk per connection, as the workers run short
+                size = min(size, run.chunk * run.connections)
+                room = min(room, 2 * size)
             self._show_progress()
             if run.outstanding == 0 and run.lanes.queued() == 0:
                 pending, due, earliest = outbox.pending_rows(db, run.issue_id, run.lanes.unserved())

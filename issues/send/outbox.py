@@ -172,17 +172,20 @@ class Job:
 
 
 def claim(ws: Workspace, issue_id: str, after_id: int, limit: int, *, now: float | None = None,
-          skip_providers: Sequence[str] = ()) -> list[Job]:
+          skip_providers: Sequence[str] = (), first_tries: bool | None = None) -> list[Job]:
     """Mark the next ``limit`` pending rows after ``after_id`` that are due as ``sending``; return them by id.
 
     A row deferred to ``next_try_at`` is due from then on; rows of ``skip_providers``
     (providers with enough work in hand, or paused) are left for a later claim.
+    ``first_tries``: True for rows never tried yet only, False for rows tried before only.
     """
     db = outbox_db(ws)
     due = time.time() if now is None else now
     skip = ""
     if skip_providers:
         skip = f" AND (provider IS NULL OR provider NOT IN ({','.join('?' * len(skip_providers))}))"
+    if first_tries is not None:
+        skip += " AND attempts = 0" if first_tries else " AND attempts > 0"
     with write_transaction(db):
         rows = db.execute(
             "UPDATE outbox SET status = 'sending', updated_at = ? WHERE id IN ("

@@ -1,0 +1,57 @@
+"""Greylisted readers within one send: retried on the live connection once due, after every first try,
+and a chance run of greylisting is not taken for a provider throttling us."""
+
+from __future__ import annotations
+
+import pytest
+from send_fixtures import ISSUE, add_readers, build_issue, smtp_workspace
+from smtp_sink import SmtpSink
+
+from issues.send import outbox, send_issue
+from issues.send.workers import throttle_run
+from newsletter.workspace import Workspace
+
+GREYLISTED = "451 4.7.1 Greylisted, please try again later"
+
+
+@pytest.fixture()
+def issue_ws(workspace: Workspace) -> Workspace:
+    build_issue(workspace)
+    return workspace
+
+
+def test_greylisted_readers_are_retried_in_the_same_send_after_every_first_try(issue_ws: Workspace) -> None:
+    """Two providers, one connection: the retries of the first provider's greylisted readers fall due
+    while the other provider's readers still wait for their first try; they go after those, on the
+    connection the send already has (no new pass, no new connection)."""
+    add_readers(issue_ws, 50, domain="gmail.com")
+    add_readers(issue_ws, 150, start=1000, domain="yahoo.com")
+    greylisted = {f"reader{n}@gmail.com" for n in (0, 1, 2, 20, 21, 49)}
+    sessions_at: list[int] = []  # connections the sink had seen at each delivery
+    with SmtpSink() as sink:
+        for address in greylisted:
+            sink.answer(address, GREYLISTED)
+        sink.handler.on_message = lambda message: sessions_at.append(sink.handler.connections)
+        ws = smtp_workspace(issue_ws.root, sink, connections=1, resolve_mx="false")
+        report = send_issue(ws, ISSUE)
+    assert report.finished and report.this_run["sent"] == 200 and report.this_run["deferred"] == len(greylisted)
+    delivered = [r.lower() for m in sink.messages for r in m.rcpt_tos]
+    assert len(delivered) == len(set(delivered)) == 200  # nobody twice
+    assert set(delivered[-len(greylisted):]) == greylisted  # every first try went before the retries
+    assert len(set(sessions_at)) == 1  # one connection for every delivery, retries included
+    rows = outbox.rows_of(issue_ws, ISSUE)
+    assert sum(r["attempts"] == 2 for r in rows) == len(greylisted) and all(r["status"] == "sent" for r in rows)
+
+
+def test_a_run_of_refusals_counts_as_a_throttle_only_beyond_what_greylisting_explains() -> None:
+    # (run of temporary refusals in a row, answers so far, temporary refusals so far, a throttle?)
+    for run, answers, temporary, throttled in [
+        (2, 200, 2, False),   # shorter than a run ever counted
+        (3, 203, 3, True),    # three in a row after 200 deliveries: the provider slows us down
+        (3, 203, 23, False),  # the same three from a provider greylisting one reader in ten: chance
+        (4, 204, 24, False),
+        (6, 206, 26, True),   # far longer than one in ten explains
+        (9, 9, 9, False),     # from the start: nothing to compare with yet ...
+        (12, 12, 12, True),   # ... until the run is long
+    ]:
+        assert throttle_run(run, answers, temporary) is throttled, (run, answers, temporary)
