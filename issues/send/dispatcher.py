@@ -22,8 +22,6 @@ from . import outbox
 from .records import Released
 
 if TYPE_CHECKING:
-    import sqlite_utils
-
     from .pipeline import SendRun
 
 RESCAN_EVERY = 0.25  # seconds between looks for rows that fell due or lanes with room again
@@ -45,11 +43,8 @@ class Dispatcher:
         first_tries = True  # readers never tried are claimed before the retries that fell due
         room, size = max(run.options.batch_size * 3, run.lanes.lane_cap), run.options.batch_size
         while not run.halted:
-            want = self._share(db, cursor, room) if first_tries and run.share.count > 1 else room
-            busy = run.outstanding - (0 if want == room else run.lanes.held_back())
-            if not exhausted and busy < want:
-                n = size if want == room else min(size, max(run.chunk, want - busy))
-                batch = outbox.claim(run.ws, run.issue_id, cursor, n, skip_providers=run.lanes.crowded(),
+            if not exhausted and run.outstanding < room:
+                batch = outbox.claim(run.ws, run.issue_id, cursor, size, skip_providers=run.lanes.crowded(),
                                      first_tries=first_tries)
                 if batch:
                     cursor = batch[-1].outbox_id
@@ -81,18 +76,6 @@ class Dispatcher:
                 continue
             run.stop.wait(0.02)
         self._show_progress()
-
-    def _share(self, db: sqlite_utils.Database, cursor: int, room: int) -> int:
-        """How many claimed jobs this process should hold now: ``room``, or near the end of the list its
-        part of the first tries left (so the send's processes run out of them together, and none sits
-        idle while another works through a full queue), at least a chunk per connection.
-
-        Jobs waiting in lanes too full to claim for are not counted then (a slow provider's queue
-        must not keep the others' last readers from being claimed)."""
-        run = self.run
-        floor = run.chunk * run.connections
-        left = outbox.first_tries_left(db, run.issue_id, cursor, room * run.share.count)
-        return room if left >= room * run.share.count else max(floor, left // run.share.count)
 
     def _queue(self, batch: list) -> None:
         run = self.run

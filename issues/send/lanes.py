@@ -116,12 +116,6 @@ class Lanes:
             return [n for n, lane in self.lanes.items()
                     if lane.paused or not lane.limits.connections or lane.waiting() * 2 >= self.lane_cap]
 
-    def held_back(self) -> int:
-        """Jobs waiting in lanes a claim leaves alone (see :meth:`crowded`)."""
-        with self.cond:
-            return sum(lane.waiting() for lane in self.lanes.values()
-                       if lane.paused or not lane.limits.connections or lane.waiting() * 2 >= self.lane_cap)
-
     def unserved(self) -> list[str]:
         """Providers this process does not send to in this run: paused, or served by the other processes."""
         with self.cond:

@@ -201,14 +201,6 @@ def claim(ws: Workspace, issue_id: str, after_id: int, limit: int, *, now: float
     return [Job(oid, sid, *readers.get(sid, (None, None)), attempts=attempts) for oid, sid, attempts in rows]
 
 
-def first_tries_left(db: sqlite_utils.Database, issue_id: str, after_id: int, cap: int) -> int:
-    """Pending rows after ``after_id`` never tried yet, counted up to ``cap`` (a bounded look)."""
-    return db.execute(
-        "SELECT count(*) FROM (SELECT 1 FROM outbox WHERE issue_id = ? AND status = 'pending' AND id > ? "
-        "AND attempts = 0 LIMIT ?)", [issue_id, after_id, cap],
-    ).fetchone()[0]
-
-
 def pending_rows(db: sqlite_utils.Database, issue_id: str,
                  skip_providers: Sequence[str] = ()) -> tuple[int, int, float | None]:
     """(pending rows, how many are due now, when the first deferred one is due: Unix time or None).
