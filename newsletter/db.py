@@ -8,14 +8,44 @@ stored in the ``schema_versions`` table, so an older workspace upgrades in place
 from __future__ import annotations
 
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-
-import sqlite_utils
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from .permissions import create_private_file
+
+
+def _import_sqlite_utils() -> ModuleType:
+    """sqlite-utils, imported without numpy and pandas when they are not loaded yet.
+
+    sqlite-utils imports both when installed, only to map their scalar types to column
+    types when it creates a table from Python values.  Every table here is made by SQL
+    and no numpy value is stored, and numpy alone costs each command (a send included)
+    about a tenth of a second of start-up.  A process that has loaded numpy already (the
+    related-articles index) keeps the full mapping.
+    """
+    if "sqlite_utils" in sys.modules:
+        return sys.modules["sqlite_utils"]
+    hidden = [name for name in ("numpy", "pandas") if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # `import numpy` raises ImportError meanwhile
+    try:
+        import sqlite_utils
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, False) is None:
+                del sys.modules[name]
+    return sqlite_utils
+
+
+if TYPE_CHECKING:
+    import sqlite_utils
+else:
+    sqlite_utils = _import_sqlite_utils()
 
 Migration = Callable[[sqlite_utils.Database], None]
 
@@ -86,7 +116,9 @@ def connect(path: Path | str) -> sqlite_utils.Database:
     # Deleted and overwritten data is zeroed in the file, so a forgotten reader leaves no bytes behind
     # (the default of some SQLite builds, e.g. Debian's, but not of all).
     conn.execute("PRAGMA secure_delete = ON")
-    return sqlite_utils.Database(conn)
+    # No sqlite-utils plugins: finding them reads every installed package's metadata (tens of
+    # milliseconds a process), and code from elsewhere has no business on the readers' database.
+    return sqlite_utils.Database(conn, execute_plugins=False)
 
 
 def has_table(db: sqlite_utils.Database, name: str, kind: str = "table") -> bool:
