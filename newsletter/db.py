@@ -10,23 +10,62 @@ from __future__ import annotations
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import Any
 
 from .permissions import create_private_file
 
 
-def _import_sqlite_utils() -> ModuleType:
+class Database:
+    """One SQLite connection with the few helpers the project uses: ``execute``, ``query``, ``conn``.
+
+    Every statement here is plain SQL, so commands (a send among them) never import
+    sqlite-utils, whose import costs about 50 ms of start-up (numpy, pluggy, dateutil).
+    Its table API (``db["things"].insert(...)``, ``.get``, ``.columns_dict``) is still
+    there (the article store and tests use it): it is loaded on first use, over the same connection.
+    """
+
+    _nl_write_lock: threading.RLock | None = None  # set by write_transaction
+    _nl_quiet_checkpoints = False  # set by subscribers.mailqueue
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._tables: Any = None
+        conn.execute("PRAGMA recursive_triggers = on")  # as sqlite-utils sets it: a REPLACE fires delete triggers
+
+    def execute(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None = None) -> sqlite3.Cursor:
+        return self.conn.execute(sql) if parameters is None else self.conn.execute(sql, parameters)
+
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Each row of ``sql`` as a dict keyed by column name."""
+        cursor = self.execute(sql, params)
+        keys = [d[0] for d in cursor.description]
+        for row in cursor:
+            yield dict(zip(keys, row, strict=True))
+
+    def table_names(self) -> list[str]:
+        return [r[0] for r in self.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __getitem__(self, table: str) -> Any:
+        """sqlite-utils' ``Table`` for ``table`` (imported now, on this same connection)."""
+        if self._tables is None:
+            self._tables = _import_sqlite_utils().Database(self.conn, execute_plugins=False)
+        return self._tables[table]
+
+
+def _import_sqlite_utils() -> Any:
     """sqlite-utils, imported without numpy and pandas when they are not loaded yet.
 
     sqlite-utils imports both when installed, only to map their scalar types to column
-    types when it creates a table from Python values.  Every table here is made by SQL
-    and no numpy value is stored, and numpy alone costs each command (a send included)
-    about a tenth of a second of start-up.  A process that has loaded numpy already (the
-    related-articles index) keeps the full mapping.
+    types when it creates a table from Python values; no numpy value is stored here, and
+    numpy alone costs about a tenth of a second.  Plugins are not loaded either (see
+    ``execute_plugins=False`` above): finding them reads every installed package's
+    metadata, and code from elsewhere has no business on the readers' database.
     """
     if "sqlite_utils" in sys.modules:
         return sys.modules["sqlite_utils"]
@@ -42,12 +81,7 @@ def _import_sqlite_utils() -> ModuleType:
     return sqlite_utils
 
 
-if TYPE_CHECKING:
-    import sqlite_utils
-else:
-    sqlite_utils = _import_sqlite_utils()
-
-Migration = Callable[[sqlite_utils.Database], None]
+Migration = Callable[[Database], None]
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -56,7 +90,7 @@ _WRITE_LOCKS: dict[str, threading.RLock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
 
 
-def _process_write_lock(db: sqlite_utils.Database) -> threading.RLock:
+def _process_write_lock(db: Database) -> threading.RLock:
     """One lock per database file in this process (cached on the thread's ``db``)."""
     lock = getattr(db, "_nl_write_lock", None)
     if lock is None:
@@ -68,7 +102,7 @@ def _process_write_lock(db: sqlite_utils.Database) -> threading.RLock:
 
 
 @contextmanager
-def write_transaction(db: sqlite_utils.Database, *, durable: bool = False) -> Iterator[sqlite_utils.Database]:
+def write_transaction(db: Database, *, durable: bool = False) -> Iterator[Database]:
     """``BEGIN IMMEDIATE`` … ``COMMIT``: all of it is stored or none, and read-then-write never races.
 
     ``durable=True`` commits with ``synchronous = FULL`` (the WAL is synced to disk before
@@ -101,7 +135,7 @@ def write_transaction(db: sqlite_utils.Database, *, durable: bool = False) -> It
             lock.release()
 
 
-def connect(path: Path | str) -> sqlite_utils.Database:
+def connect(path: Path | str) -> Database:
     """Open (creating if needed) the database at ``path`` with WAL and a busy timeout."""
     if str(path) != ":memory:":
         create_private_file(path)  # 0600: it holds readers' addresses; SQLite gives -wal/-shm the same mode
@@ -116,17 +150,15 @@ def connect(path: Path | str) -> sqlite_utils.Database:
     # Deleted and overwritten data is zeroed in the file, so a forgotten reader leaves no bytes behind
     # (the default of some SQLite builds, e.g. Debian's, but not of all).
     conn.execute("PRAGMA secure_delete = ON")
-    # No sqlite-utils plugins: finding them reads every installed package's metadata (tens of
-    # milliseconds a process), and code from elsewhere has no business on the readers' database.
-    return sqlite_utils.Database(conn, execute_plugins=False)
+    return Database(conn)
 
 
-def has_table(db: sqlite_utils.Database, name: str, kind: str = "table") -> bool:
+def has_table(db: Database, name: str, kind: str = "table") -> bool:
     """Whether the database holds a table (or, with ``kind="view"``, a view) called ``name``."""
     return db.execute("SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?", [kind, name]).fetchone() is not None
 
 
-def schema_version(db: sqlite_utils.Database, component: str) -> int:
+def schema_version(db: Database, component: str) -> int:
     """The migration count applied so far for ``component`` (0 for a new database)."""
     if not has_table(db, "schema_versions"):
         return 0
@@ -136,7 +168,7 @@ def schema_version(db: sqlite_utils.Database, component: str) -> int:
     return row[0] if row else 0
 
 
-def migrate(db: sqlite_utils.Database, component: str, migrations: Sequence[Migration]) -> int:
+def migrate(db: Database, component: str, migrations: Sequence[Migration]) -> int:
     """Apply the migrations of ``component`` not yet applied, each in its own transaction.
 
     Returns the new version.  Safe when two processes start at once: the version

@@ -13,11 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlite_utils
-
 from issues.build import resolve_issue_id
 from newsletter.clock import now_iso
-from newsletter.db import write_transaction
+from newsletter.db import Database, write_transaction
 from newsletter.workspace import Workspace
 from subscribers import contacts_of, count_confirmed, snapshot_confirmed
 
@@ -26,7 +24,7 @@ STATUSES = ("pending", "sending", "sent", "failed", "skipped")
 TEMPORARY_FAILURE = "(code = 0 OR code BETWEEN 400 AND 499)"
 
 
-def _create_tables(db: sqlite_utils.Database) -> None:
+def _create_tables(db: Database) -> None:
     statuses = ", ".join(f"'{s}'" for s in STATUSES)
     db.execute(
         f"""CREATE TABLE outbox (
@@ -55,7 +53,7 @@ def _create_tables(db: sqlite_utils.Database) -> None:
     )
 
 
-def _add_providers_and_retry_times(db: sqlite_utils.Database) -> None:
+def _add_providers_and_retry_times(db: Database) -> None:
     db.execute("ALTER TABLE outbox ADD COLUMN provider TEXT")      # who receives the reader's mail
     db.execute("ALTER TABLE outbox ADD COLUMN next_try_at REAL")   # a deferred row waits until then (Unix time)
     db.execute("ALTER TABLE issue_sends ADD COLUMN paused TEXT")   # why the last run paused itself
@@ -64,7 +62,7 @@ def _add_providers_and_retry_times(db: sqlite_utils.Database) -> None:
 MIGRATIONS = [_create_tables, _add_providers_and_retry_times]
 
 
-def outbox_db(ws: Workspace) -> sqlite_utils.Database:
+def outbox_db(ws: Workspace) -> Database:
     """This thread's database with the outbox tables in place."""
     return ws.require_schema(COMPONENT, MIGRATIONS)
 
@@ -198,7 +196,7 @@ def claim(ws: Workspace, issue_id: str, after_id: int, limit: int, *, now: float
     return [Job(oid, sid, *readers.get(sid, (None, None)), attempts=attempts) for oid, sid, attempts in rows]
 
 
-def pending_rows(db: sqlite_utils.Database, issue_id: str,
+def pending_rows(db: Database, issue_id: str,
                  skip_providers: Sequence[str] = ()) -> tuple[int, int, float | None]:
     """(pending rows, how many are due now, when the first deferred one is due: Unix time or None).
 
@@ -241,7 +239,7 @@ class Outcomes:
         return len(self.sent) + len(self.failed) + len(self.deferred) + len(self.skipped) + len(self.released)
 
 
-def record(db: sqlite_utils.Database, outcomes: Outcomes) -> None:
+def record(db: Database, outcomes: Outcomes) -> None:
     """Write a group of results in one transaction (each row's final word for this run)."""
     now = now_iso()
     with write_transaction(db):
