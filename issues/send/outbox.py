@@ -79,11 +79,11 @@ class SendRecord:
     paused: str | None = None  # why the last run paused itself, if it did
 
 
+_RECORD = "issue_id, started_at, readers, finished_at, runs, paused"  # SendRecord's fields, in order
+
+
 def send_record(ws: Workspace, issue_id: str) -> SendRecord | None:
-    row = outbox_db(ws).execute(
-        "SELECT issue_id, started_at, readers, finished_at, runs, paused FROM issue_sends WHERE issue_id = ?",
-        [issue_id],
-    ).fetchone()
+    row = outbox_db(ws).execute(f"SELECT {_RECORD} FROM issue_sends WHERE issue_id = ?", [issue_id]).fetchone()
     return SendRecord(*row) if row else None
 
 
@@ -91,7 +91,8 @@ def start_send(ws: Workspace, issue_id: str) -> tuple[SendRecord, bool]:
     """Snapshot every reader confirmed now into the outbox, once per issue; (record, whether new).
 
     One ``INSERT … SELECT`` inside SQLite: it streams (no reader list in Python) and,
-    being one transaction, is exactly the confirmed readers at that instant.
+    being one transaction, is exactly the confirmed readers at that instant.  The send's
+    row is written and read back in one statement (``RETURNING``).
     """
     db = outbox_db(ws)
     with write_transaction(db):
@@ -100,15 +101,12 @@ def start_send(ws: Workspace, issue_id: str) -> tuple[SendRecord, bool]:
             now = now_iso()
             readers = snapshot_confirmed(ws, "outbox", "subscriber_id",
                                          {"issue_id": issue_id, "status": "pending", "updated_at": now})
-            db.execute(
-                "INSERT INTO issue_sends (issue_id, started_at, readers, runs) VALUES (?, ?, ?, 0)",
-                [issue_id, now, readers],
-            )
-        db.execute("UPDATE issue_sends SET runs = runs + 1, finished_at = NULL, paused = NULL WHERE issue_id = ?",
-                   [issue_id])
-    record = send_record(ws, issue_id)
-    assert record is not None
-    return record, existing is None
+            rows = db.execute(f"INSERT INTO issue_sends (issue_id, started_at, readers, runs) VALUES (?, ?, ?, 1) "
+                              f"RETURNING {_RECORD}", [issue_id, now, readers]).fetchall()
+        else:
+            rows = db.execute("UPDATE issue_sends SET runs = runs + 1, finished_at = NULL, paused = NULL "
+                              f"WHERE issue_id = ? RETURNING {_RECORD}", [issue_id]).fetchall()
+    return SendRecord(*rows[0]), existing is None
 
 
 def recover_in_flight(ws: Workspace, issue_id: str) -> int:
