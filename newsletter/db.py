@@ -8,7 +8,6 @@ stored in the ``schema_versions`` table, so an older workspace upgrades in place
 from __future__ import annotations
 
 import sqlite3
-import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -39,11 +38,10 @@ class Database:
         return self.conn.execute(sql) if parameters is None else self.conn.execute(sql, parameters)
 
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-        """Each row of ``sql`` as a dict keyed by column name."""
+        """Each row of ``sql`` as a dict keyed by column name (the statement runs now, rows are read lazily)."""
         cursor = self.execute(sql, params)
         keys = [d[0] for d in cursor.description]
-        for row in cursor:
-            yield dict(zip(keys, row, strict=True))
+        return (dict(zip(keys, row, strict=True)) for row in cursor)
 
     def table_names(self) -> list[str]:
         return [r[0] for r in self.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
@@ -52,33 +50,15 @@ class Database:
         self.conn.close()
 
     def __getitem__(self, table: str) -> Any:
-        """sqlite-utils' ``Table`` for ``table`` (imported now, on this same connection)."""
+        """sqlite-utils' ``Table`` for ``table`` (imported now, on this same connection).
+
+        Without sqlite-utils plugins: code from elsewhere has no business on the readers' database.
+        """
         if self._tables is None:
-            self._tables = _import_sqlite_utils().Database(self.conn, execute_plugins=False)
+            import sqlite_utils
+
+            self._tables = sqlite_utils.Database(self.conn, execute_plugins=False)
         return self._tables[table]
-
-
-def _import_sqlite_utils() -> Any:
-    """sqlite-utils, imported without numpy and pandas when they are not loaded yet.
-
-    sqlite-utils imports both when installed, only to map their scalar types to column
-    types when it creates a table from Python values; no numpy value is stored here, and
-    numpy alone costs about a tenth of a second.  Plugins are not loaded either (see
-    ``execute_plugins=False`` above): finding them reads every installed package's
-    metadata, and code from elsewhere has no business on the readers' database.
-    """
-    if "sqlite_utils" in sys.modules:
-        return sys.modules["sqlite_utils"]
-    hidden = [name for name in ("numpy", "pandas") if name not in sys.modules]
-    for name in hidden:
-        sys.modules[name] = None  # type: ignore[assignment]  # `import numpy` raises ImportError meanwhile
-    try:
-        import sqlite_utils
-    finally:
-        for name in hidden:
-            if sys.modules.get(name, False) is None:
-                del sys.modules[name]
-    return sqlite_utils
 
 
 Migration = Callable[[Database], None]
