@@ -207,14 +207,14 @@ def confirm_url(ws: Workspace, subscriber_id: int) -> str:
 
 
 def _b32_int(number: int) -> str:
+    """``number`` in base 32 (:data:`COMPACT_ALPHABET`), no leading zero digit; ten bits per step."""
     if number < 0:
         raise ValueError(f"compact tokens hold non-negative integers, not {number}")
     digits = ""
-    while True:
-        number, digit = divmod(number, 32)
-        digits = COMPACT_ALPHABET[digit] + digits
-        if not number:
-            return digits
+    while number >= 1024:
+        number, low = divmod(number, 1024)
+        digits = _B32_PAIRS[low] + digits
+    return (COMPACT_ALPHABET[number] if number < 32 else _B32_PAIRS[number]) + digits
 
 
 def _int_b32(text: str) -> int:
@@ -233,21 +233,40 @@ def _compact_key(secret_key: bytes) -> bytes:
 _B32_PAIRS = [a + b for a in COMPACT_ALPHABET for b in COMPACT_ALPHABET]
 
 
-def _compact_mac(ws: Workspace, purpose: str, body: str) -> str:
-    digest = hmac.digest(_compact_key(signing_key(ws)), f"{purpose}\x00{body}".encode(), "sha256")
+def _mac_text(key: bytes, purpose: str, body: str) -> str:
+    digest = hmac.digest(key, f"{purpose}\x00{body}".encode(), "sha256")
     bits = int.from_bytes(digest[:10], "big")  # a send makes three per reader: no slow b32encode
-    return "".join([_B32_PAIRS[(bits >> shift) & 1023] for shift in range(70, -1, -10)])
+    p = _B32_PAIRS
+    return (p[bits >> 70] + p[(bits >> 60) & 1023] + p[(bits >> 50) & 1023] + p[(bits >> 40) & 1023]
+            + p[(bits >> 30) & 1023] + p[(bits >> 20) & 1023] + p[(bits >> 10) & 1023] + p[bits & 1023])
+
+
+def _compact_mac(ws: Workspace, purpose: str, body: str) -> str:
+    return _mac_text(_compact_key(signing_key(ws)), purpose, body)
+
+
+class CompactSigner:
+    """:func:`compact_token` for many tokens of one workspace, its key looked up once (a send makes three per reader)."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, ws: Workspace) -> None:
+        self._key = _compact_key(signing_key(ws))
+
+    def token(self, purpose: str, *ints: int) -> str:
+        """A short token (``[a-z0-9]``, at most 40 characters) carrying ``ints``, keyed to ``purpose``."""
+        if not ints:
+            raise ValueError("a compact token carries at least one integer")
+        body = COMPACT_SEPARATOR.join([_b32_int(int(n)) for n in ints])
+        token = body + _mac_text(self._key, purpose, body)
+        if len(token) > COMPACT_MAX_LENGTH:
+            raise ValueError(f"integers {ints} are too large for a {COMPACT_MAX_LENGTH}-character token")
+        return token
 
 
 def compact_token(ws: Workspace, purpose: str, *ints: int) -> str:
     """A short token (``[a-z0-9]``, at most 40 characters) carrying ``ints``, keyed to ``purpose``."""
-    if not ints:
-        raise ValueError("a compact token carries at least one integer")
-    body = COMPACT_SEPARATOR.join(_b32_int(int(n)) for n in ints)
-    token = body + _compact_mac(ws, purpose, body)
-    if len(token) > COMPACT_MAX_LENGTH:
-        raise ValueError(f"integers {ints} are too large for a {COMPACT_MAX_LENGTH}-character token")
-    return token
+    return CompactSigner(ws).token(purpose, *ints)
 
 
 def read_compact_token(ws: Workspace, purpose: str, token: str) -> tuple[int, ...]:
