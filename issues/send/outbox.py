@@ -61,7 +61,17 @@ def _add_providers_and_retry_times(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE issue_sends ADD COLUMN paused TEXT")   # why the last run paused itself
 
 
-MIGRATIONS = [_create_tables, _add_providers_and_retry_times]
+def _index_pending_rows_only(db: sqlite_utils.Database) -> None:
+    """Index only the rows a claim looks for: recording a result then touches no index page at all.
+
+    The old index held every row under its status, so each sent row moved between two
+    of its leaves: two more pages written per recorded group (a third of the write's cost).
+    """
+    db.execute("DROP INDEX IF EXISTS outbox_work")
+    db.execute("CREATE INDEX outbox_pending ON outbox (issue_id, id) WHERE status = 'pending'")
+
+
+MIGRATIONS = [_create_tables, _add_providers_and_retry_times, _index_pending_rows_only]
 
 
 def outbox_db(ws: Workspace) -> sqlite_utils.Database:
