@@ -17,7 +17,7 @@ import sqlite_utils
 
 from issues.build import resolve_issue_id
 from newsletter.clock import now_iso
-from newsletter.db import write_transaction
+from newsletter.db import write_statement, write_transaction
 from newsletter.workspace import Workspace
 from subscribers import contacts_of, count_confirmed, snapshot_confirmed
 
@@ -251,9 +251,20 @@ class Outcomes:
         return len(self.sent) + len(self.failed) + len(self.deferred) + len(self.skipped) + len(self.released)
 
 
+SENT_IN_ONE_STATEMENT = 64  # a group of only deliveries up to this size is written by one statement
+
+
 def record(db: sqlite_utils.Database, outcomes: Outcomes) -> None:
     """Write a group of results in one transaction (each row's final word for this run)."""
     now = now_iso()
+    sent = outcomes.sent
+    if len(sent) == len(outcomes) and 0 < len(sent) <= SENT_IN_ONE_STATEMENT:  # the usual group: one call into SQLite
+        values = ",".join(["(?,?,?,?,?,?,?)"] * len(sent))
+        write_statement(db, "UPDATE outbox SET status = 'sent', attempts = attempts + v.column1, code = v.column2, "
+                        "detail = v.column3, message_id = v.column4, sent_at = v.column5, provider = v.column6, "
+                        f"next_try_at = NULL, updated_at = '{now}' FROM (VALUES {values}) AS v WHERE outbox.id = v.column7",
+                        [value for row in sent for value in row])
+        return
     with write_transaction(db):
         conn = db.conn
         if outcomes.sent:
