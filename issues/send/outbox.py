@@ -7,6 +7,7 @@ by a killed run is the only message that can go out twice.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -251,7 +252,8 @@ class Outcomes:
         return len(self.sent) + len(self.failed) + len(self.deferred) + len(self.skipped) + len(self.released)
 
 
-SENT_IN_ONE_STATEMENT = 64  # a group of only deliveries up to this size is written by one statement
+# A group of only deliveries up to this size is written by one statement (UPDATE … FROM needs SQLite 3.33).
+SENT_IN_ONE_STATEMENT = 64 if sqlite3.sqlite_version_info >= (3, 33) else 0
 
 
 def record(db: sqlite_utils.Database, outcomes: Outcomes) -> None:
