@@ -7,6 +7,7 @@ by a killed run is the only message that can go out twice.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import Any
 
 from issues.build import resolve_issue_id
 from newsletter.clock import now_iso
-from newsletter.db import Database, write_transaction
+from newsletter.db import Database, write_statement, write_transaction
 from newsletter.workspace import Workspace
 from subscribers import contacts_of, count_confirmed, snapshot_confirmed
 
@@ -59,7 +60,17 @@ def _add_providers_and_retry_times(db: Database) -> None:
     db.execute("ALTER TABLE issue_sends ADD COLUMN paused TEXT")   # why the last run paused itself
 
 
-MIGRATIONS = [_create_tables, _add_providers_and_retry_times]
+def _index_pending_rows_only(db: Database) -> None:
+    """Index only the rows a claim looks for: recording a result then touches no index page at all.
+
+    The old index held every row under its status, so each sent row moved between two
+    of its leaves: two more pages written per recorded group (a third of the write's cost).
+    """
+    db.execute("DROP INDEX IF EXISTS outbox_work")
+    db.execute("CREATE INDEX outbox_pending ON outbox (issue_id, id) WHERE status = 'pending'")
+
+
+MIGRATIONS = [_create_tables, _add_providers_and_retry_times, _index_pending_rows_only]
 
 
 def outbox_db(ws: Workspace) -> Database:
@@ -237,9 +248,21 @@ class Outcomes:
         return len(self.sent) + len(self.failed) + len(self.deferred) + len(self.skipped) + len(self.released)
 
 
+# A group of only deliveries up to this size is written by one statement (UPDATE … FROM needs SQLite 3.33).
+SENT_IN_ONE_STATEMENT = 64 if sqlite3.sqlite_version_info >= (3, 33) else 0
+
+
 def record(db: Database, outcomes: Outcomes) -> None:
     """Write a group of results in one transaction (each row's final word for this run)."""
     now = now_iso()
+    sent = outcomes.sent
+    if len(sent) == len(outcomes) and 0 < len(sent) <= SENT_IN_ONE_STATEMENT:  # the usual group: one call into SQLite
+        values = ",".join(["(?,?,?,?,?,?,?)"] * len(sent))
+        write_statement(db, "UPDATE outbox SET status = 'sent', attempts = attempts + v.column1, code = v.column2, "
+                        "detail = v.column3, message_id = v.column4, sent_at = v.column5, provider = v.column6, "
+                        f"next_try_at = NULL, updated_at = '{now}' FROM (VALUES {values}) AS v WHERE outbox.id = v.column7",
+                        [value for row in sent for value in row])
+        return
     with write_transaction(db):
         conn = db.conn
         if outcomes.sent:

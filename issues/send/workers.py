@@ -151,9 +151,10 @@ class Worker:
 
     def _succeeded(self, lane: Lane) -> None:
         run = self.run
-        with run.lanes.cond:
-            lane.failures_in_a_row = lane.temporary_in_a_row = lane.strikes = 0
-            lane.pace = lane.pace * 0.8 if lane.pace > 0.01 else 0.0
+        if lane.failures_in_a_row or lane.temporary_in_a_row or lane.strikes or lane.pace:  # else nothing to reset
+            with run.lanes.cond:
+                lane.failures_in_a_row = lane.temporary_in_a_row = lane.strikes = 0
+                lane.pace = lane.pace * 0.8 if lane.pace > 0.01 else 0.0
         run.last_success = time.monotonic()
         if run.unreachable_in_a_row:
             with run.lock:
