@@ -37,6 +37,8 @@ def wait_for(sink: SmtpSink, count: int, proc: subprocess.Popen, limit: float = 
 
 
 def in_flight(ws: Workspace) -> set[int]:
+    """Rows the next run puts back to pending: still ``sending`` once the killed run's journals are folded."""
+    outbox.fold_journals(ws, ISSUE, wait=10.0)
     rows = outbox.outbox_db(ws).execute(  # the killed run may have died before making the table
         "SELECT subscriber_id FROM outbox WHERE issue_id = ? AND status = 'sending'", [ISSUE]
     ).fetchall()

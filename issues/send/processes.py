@@ -5,14 +5,17 @@ message run under one GIL), so a big send forks a few children.  Each runs the
 whole pipeline of :mod:`issues.send.pipeline` with its part of the connections and of
 every rate (:class:`~issues.send.pipeline.Share`).  Claims in the outbox are row-level,
 so no two children take the same reader.  Each child's workers still wait for
-their last delivery to be recorded before sending the next body, so a crash
-repeats at most one message per connection, counted over all children.
+their last delivery to be recorded (in the child's own journal) before sending
+the next body, so a crash repeats at most one message per connection, counted
+over all children.
 
 The parent only coordinates:
 - it passes a stop (the first Ctrl-C) or an abort (the second) on to the children;
 - it passes one child's throttle or pause of a provider on to the others;
 - it looks up the receiving provider of each new domain, once per send, for all of them;
-- it adds up progress and results.
+- it adds up progress and results;
+- it folds the children's journals of deliveries into the outbox (:mod:`issues.send.journals`)
+  every second or so, and all that is left once they have ended.
 
 Children die with the parent (``PR_SET_PDEATHSIG``), so a ``kill -9`` of the
 command leaves nobody sending.  The parent's database connection is closed
@@ -39,6 +42,8 @@ from newsletter.errors import NewsletterError
 from newsletter.transports import open_transport
 from newsletter.workspace import Workspace
 
+from . import outbox
+from .journals import JournalFolder, JournalWriter, journal_path
 from .message import IssueMessage
 from .pipeline import DeliveryOptions, ReaderMessages, RunResult, SendRun, Share, run_pipeline
 from .providers import ProviderMap, dns_mx_hosts
@@ -50,6 +55,7 @@ log = logging.getLogger(__name__)
 
 PER_PROCESS = 1000  # with processes = 0, a list of fewer readers than this per process uses fewer processes
 ABORT_GRACE = 3.0  # seconds the children get after a second Ctrl-C to record their answers and go
+FOLD_EVERY = 1.0  # seconds between two folds of the children's journals into the outbox
 LOOKUP_WAIT = 120.0  # seconds a child waits for the parent's provider lookups (each lookup gives up after 5 s)
 _PR_SET_PDEATHSIG = 1
 
@@ -87,6 +93,7 @@ def run_in_processes(ws: Workspace, issue_id: str, template: IssueMessage, issue
     """Run the send's pipeline in ``count`` child processes until all of them end; their results added up."""
     ws.close()  # this thread's connection; a fork must not copy an open SQLite connection
     children: list[_Child] = []
+    folder: JournalFolder | None = None
     try:
         for index in range(count):
             parent_end, child_end = Pipe()
@@ -103,12 +110,21 @@ def run_in_processes(ws: Workspace, issue_id: str, template: IssueMessage, issue
                     os._exit(code)
             child_end.close()
             children.append(_Child(pid, parent_end))
-        return _coordinate(children, stop, providers, progress)
+        folder = _folder(ws, issue_id)
+        return _coordinate(children, stop, providers, progress, folder)
     except KeyboardInterrupt:  # a second Ctrl-C: no more bodies anywhere; let the children record, then go
         _abort(children)
         raise
     finally:
         _reap(children)
+        with contextlib.suppress(KeyboardInterrupt):  # else the next command folds them
+            (folder or _folder(ws, issue_id)).finish()
+
+
+def _folder(ws: Workspace, issue_id: str) -> JournalFolder:
+    """The children's journals as the parent folds them (its connection opened after the forks)."""
+    db = outbox.outbox_db(ws)
+    return JournalFolder(ws, issue_id, lambda rows: outbox.record(db, outbox.Outcomes(sent=rows)))
 
 
 # -- the parent -----------------------------------------------------------------------------------
@@ -121,9 +137,14 @@ def _tell(children: list[_Child], message: tuple, but: _Child | None = None) -> 
                 child.conn.send(message)
 
 
-def _coordinate(children: list[_Child], stop: threading.Event, providers: ProviderMap, progress: Any) -> RunResult:
+def _coordinate(children: list[_Child], stop: threading.Event, providers: ProviderMap, progress: Any,
+                folder: JournalFolder) -> RunResult:
     stop_told = False
+    folded_at = time.monotonic()
     while not all(c.ended for c in children):
+        if time.monotonic() - folded_at >= FOLD_EVERY:
+            folder.step()
+            folded_at = time.monotonic()
         if stop.is_set() and not stop_told:
             _tell(children, ("stop",))
             stop_told = True
@@ -257,6 +278,7 @@ def _child(ws: Workspace, issue_id: str, template: IssueMessage, issue_number: i
     providers = ProviderMap(dict(options.providers), resolver=dns_mx_hosts if options.resolve_mx else None, ask=ask)
     run = SendRun(ws, issue_id, ReaderMessages(ws, template, issue_id, issue_number), options,
                   lambda: open_transport(ws), threading.Event(), providers=providers, share=share)
+    run.recorder.journal = JournalWriter(journal_path(ws, issue_id, share.index))
     run.lane_event = lambda kind, name, reason: tell("lane", kind, name, reason)
     threading.Thread(target=_listen, args=(run, conn, answers), name="send-control", daemon=True).start()
     try:

@@ -25,6 +25,7 @@ from newsletter.workspace import Workspace
 
 from . import outbox
 from .freeze import freeze_issue
+from .journals import WRITER_GONE_WAIT
 from .message import IssueMessage
 from .outbox import pending_readers
 from .outcome import Outcome, outcome_of
@@ -145,6 +146,7 @@ def send_issue(
     options = options or DeliveryOptions.from_settings(ws)
     stop = stop or threading.Event()
     with send_lock(ws, issue_id):
+        outbox.fold_journals(ws, issue_id, wait=WRITER_GONE_WAIT)  # what a killed run's processes delivered
         if retry_failed:
             outbox.requeue_failed(ws, issue_id)
         existing = outbox.send_record(ws, issue_id)
