@@ -42,8 +42,8 @@ from newsletter.errors import NewsletterError
 from newsletter.transports import open_transport
 from newsletter.workspace import Workspace
 
-from . import outbox
-from .journals import JournalFolder, JournalWriter, journal_path
+from .folding import folding_journals
+from .journals import JournalWriter, journal_path
 from .message import IssueMessage
 from .pipeline import DeliveryOptions, ReaderMessages, RunResult, SendRun, Share, run_pipeline
 from .providers import ProviderMap, dns_mx_hosts
@@ -55,7 +55,6 @@ log = logging.getLogger(__name__)
 
 PER_PROCESS = 1000  # with processes = 0, a list of fewer readers than this per process uses fewer processes
 ABORT_GRACE = 3.0  # seconds the children get after a second Ctrl-C to record their answers and go
-FOLD_EVERY = 1.0  # seconds between two folds of the children's journals into the outbox
 LOOKUP_WAIT = 120.0  # seconds a child waits for the parent's provider lookups (each lookup gives up after 5 s)
 _PR_SET_PDEATHSIG = 1
 
@@ -93,7 +92,6 @@ def run_in_processes(ws: Workspace, issue_id: str, template: IssueMessage, issue
     """Run the send's pipeline in ``count`` child processes until all of them end; their results added up."""
     ws.close()  # this thread's connection; a fork must not copy an open SQLite connection
     children: list[_Child] = []
-    folder: JournalFolder | None = None
     try:
         for index in range(count):
             parent_end, child_end = Pipe()
@@ -110,21 +108,19 @@ def run_in_processes(ws: Workspace, issue_id: str, template: IssueMessage, issue
                     os._exit(code)
             child_end.close()
             children.append(_Child(pid, parent_end))
-        folder = _folder(ws, issue_id)
-        return _coordinate(children, stop, providers, progress, folder)
-    except KeyboardInterrupt:  # a second Ctrl-C: no more bodies anywhere; let the children record, then go
+        with folding_journals(ws, issue_id):  # its last fold once the children are gone
+            try:
+                return _coordinate(children, stop, providers, progress)
+            except KeyboardInterrupt:  # a second Ctrl-C: no more bodies anywhere; let the children record, then go
+                _abort(children)
+                raise
+            finally:
+                _reap(children)
+    except KeyboardInterrupt:  # while forking (after the above, telling reaped children again is harmless)
         _abort(children)
         raise
     finally:
         _reap(children)
-        with contextlib.suppress(KeyboardInterrupt):  # else the next command folds them
-            (folder or _folder(ws, issue_id)).finish()
-
-
-def _folder(ws: Workspace, issue_id: str) -> JournalFolder:
-    """The children's journals as the parent folds them (its connection opened after the forks)."""
-    db = outbox.outbox_db(ws)
-    return JournalFolder(ws, issue_id, lambda rows: outbox.record(db, outbox.Outcomes(sent=rows)))
 
 
 # -- the parent -----------------------------------------------------------------------------------
@@ -137,14 +133,9 @@ def _tell(children: list[_Child], message: tuple, but: _Child | None = None) -> 
                 child.conn.send(message)
 
 
-def _coordinate(children: list[_Child], stop: threading.Event, providers: ProviderMap, progress: Any,
-                folder: JournalFolder) -> RunResult:
+def _coordinate(children: list[_Child], stop: threading.Event, providers: ProviderMap, progress: Any) -> RunResult:
     stop_told = False
-    folded_at = time.monotonic()
     while not all(c.ended for c in children):
-        if time.monotonic() - folded_at >= FOLD_EVERY:
-            folder.step()
-            folded_at = time.monotonic()
         if stop.is_set() and not stop_told:
             _tell(children, ("stop",))
             stop_told = True

@@ -24,8 +24,9 @@ from newsletter.transports import Transport, TransportError, open_transport
 from newsletter.workspace import Workspace
 
 from . import outbox
+from .folding import folding_journals
 from .freeze import freeze_issue
-from .journals import WRITER_GONE_WAIT
+from .journals import WRITER_GONE_WAIT, JournalWriter, journal_path
 from .message import IssueMessage
 from .outbox import pending_readers
 from .outcome import Outcome, outcome_of
@@ -177,7 +178,9 @@ def send_issue(
         else:
             run = SendRun(ws, issue_id, ReaderMessages(ws, template, issue_id, issue.number), options,
                           factory, stop, providers)
-            run_pipeline(run, progress)
+            run.recorder.journal = JournalWriter(journal_path(ws, issue_id, 0))
+            with folding_journals(ws, issue_id):
+                run_pipeline(run, progress)
             result = run.result()
         elapsed = time.monotonic() - started
         outbox.recover_in_flight(ws, issue_id)  # nothing is in flight now; claimed-but-unsent goes back
