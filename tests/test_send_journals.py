@@ -131,3 +131,13 @@ def test_a_line_cut_short_is_left_for_the_row_to_be_sent_again(workspace: Worksp
     assert outbox.fold_journals(workspace, ISSUE) == 1
     assert [r["status"] for r in outbox.rows_of(workspace, ISSUE)] == ["sent", "sending", "sending"]
     assert outbox.recover_in_flight(workspace, ISSUE) == 2
+
+
+def test_a_journal_is_folded_a_block_at_a_time_with_lines_across_the_blocks(workspace: Workspace,
+                                                                          monkeypatch) -> None:
+    from issues.send import journals
+
+    monkeypatch.setattr(journals, "BLOCK", 50)  # shorter than a line: every line spans blocks
+    claimed_with_journal(workspace, readers=6, claimed=6, delivered=5)
+    assert outbox.fold_journals(workspace, ISSUE) == 5
+    assert [r["status"] for r in outbox.rows_of(workspace, ISSUE)] == ["sent"] * 5 + ["sending"]

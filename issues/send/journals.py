@@ -26,10 +26,12 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from newsletter.workspace import Workspace
 
 SUFFIX = ".journal"
+BLOCK = 1 << 20  # bytes of a journal read and folded at a time (some 8,000 deliveries)
 WRITER_GONE_WAIT = 10.0  # seconds to wait for a killed send's process to finish dying before folding its journal
 
 Rows = list[list]
@@ -108,18 +110,25 @@ class JournalFolder:
 
     def step(self) -> int:
         """Fold the lines written since the last step, without waiting for anyone; returns how many."""
-        rows: Rows = []
-        read: dict[Path, int] = {}
+        total = 0
         for path in journals_of(self.ws, self.issue_id):
             with contextlib.suppress(FileNotFoundError), path.open("rb") as fh:
-                fh.seek(self.offsets.get(path, 0))
-                found, used = complete_lines(fh.read())
-                rows += found
-                read[path] = self.offsets.get(path, 0) + used
-        if rows:
-            self.apply(rows)
-        self.offsets.update(read)  # only once applied: a failed step is read again
-        return len(rows)
+                total += self._fold_rest(path, fh)
+        return total
+
+    def _fold_rest(self, path: Path, fh: BinaryIO) -> int:
+        """Fold the complete lines after this journal's offset, a block at a time (memory stays bounded)."""
+        total = 0
+        fh.seek(self.offsets.get(path, 0))
+        tail = b""
+        while block := fh.read(BLOCK):
+            rows, used = complete_lines(tail + block)
+            if rows:
+                self.apply(rows)
+                total += len(rows)
+            self.offsets[path] = self.offsets.get(path, 0) + used  # only once applied: a failed fold reads again
+            tail = (tail + block)[used:]
+        return total
 
     def finish(self, *, wait: float = 0.0) -> int:
         """Fold and remove every journal whose writer is gone; one still locked after ``wait`` s is left.
@@ -132,11 +141,7 @@ class JournalFolder:
             with self._locked(path, wait) as fh:
                 if fh is None:
                     continue
-                fh.seek(self.offsets.get(path, 0))
-                rows, _ = complete_lines(fh.read())
-                if rows:
-                    self.apply(rows)
-                total += len(rows)
+                total += self._fold_rest(path, fh)
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
                 self.offsets.pop(path, None)
