@@ -78,10 +78,16 @@ class JournalWriter:
             data = data[os.write(self._fd, data):]
 
     def _open(self) -> int:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX)  # held while this process lives: readers see a live writer
-        return fd
+        while True:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # held while this process lives: readers see a live writer
+            try:  # a folder may have removed the file while we waited for the lock: lines there would be lost
+                if os.stat(self.path).st_ino == os.fstat(fd).st_ino:
+                    return fd
+            except FileNotFoundError:
+                pass
+            os.close(fd)
 
     def close(self) -> None:
         fd, self._fd = self._fd, None
