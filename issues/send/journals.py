@@ -1,13 +1,14 @@
-"""Result journals of a send spread over processes: each process appends its deliveries to a file of its own.
+"""Delivery journals: each process of a send appends what the server accepted to a file of its own.
 
 Processes that shared the database's one write lock spent their time waiting for
 it (and re-reading pages the other had changed), so a second process made the send
 slower.  Instead each process of the send appends what the server accepted to its
 own journal, one ``write`` per group of results, before its connections send their
 next bodies; a ``kill -9`` cannot undo a finished ``write``, so the promise stays
-"at most the message in flight per connection goes out twice".  The parent process
-folds the journals into the outbox in big batches while the send runs, and at its
-end; any later command that reads or claims the outbox folds what a killed send
+"at most the message in flight per connection goes out twice".  (In one process
+the journal pays too: one ``write`` costs far less than one transaction.)  A thread
+of the send (:mod:`issues.send.folding`) folds the journals into the outbox in big
+batches while the send runs, and at its end; any later command that reads or claims the outbox folds what a killed send
 left (:func:`issues.send.outbox.fold_journals`).
 
 A journal's writer holds an exclusive ``flock`` on it for as long as it lives: a

@@ -8,11 +8,11 @@ whose answers a neighbour already wrote goes on without a write of its own
 (no recorder thread, no hand-off per message).  The dispatcher and the thread
 that winds the run down record their releases the same way.
 
-In a send spread over processes each process appends its deliveries to a journal
-of its own instead (:mod:`issues.send.journals`), so the processes do not queue
-for the database's one write lock on every message; the rarer answers (refusals,
-deferrals, releases) still go to the outbox at once, where the other processes'
-claims must see them.
+Deliveries, nearly every result, are appended to the process's own journal
+(:mod:`issues.send.journals`) rather than written to the outbox: one ``write`` instead of
+a transaction, and the processes of a send no longer queue for the database's one
+write lock on every message.  The rarer answers (refusals, deferrals, skips,
+releases) still go to the outbox at once, where the next claims must see them.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class Recorder:
 
     def __init__(self, run: SendRun, journal: JournalWriter | None = None) -> None:
         self.run = run
-        self.journal = journal  # where deliveries go when set (a send over several processes), else the outbox
+        self.journal = journal  # where deliveries go when set (the send sets it), else the outbox
         self._local = threading.local()
         self._buffer: list[Result] = []
         self._buffer_lock = threading.Lock()
