@@ -20,6 +20,8 @@ from newsletter.db import Database, write_statement, write_transaction
 from newsletter.workspace import Workspace
 from subscribers import contacts_of, count_confirmed, snapshot_confirmed
 
+from .journals import WRITER_GONE_WAIT, JournalFolder
+
 COMPONENT = "outbox"
 STATUSES = ("pending", "sending", "sent", "failed", "skipped")
 TEMPORARY_FAILURE = "(code = 0 OR code BETWEEN 400 AND 499)"
@@ -120,8 +122,22 @@ def start_send(ws: Workspace, issue_id: str) -> tuple[SendRecord, bool]:
     return SendRecord(*rows[0]), existing is None
 
 
+def fold_journals(ws: Workspace, issue_id: str, *, wait: float = 0.0) -> int:
+    """Fold into the outbox the deliveries a send's processes wrote to their journals and nobody folded yet.
+
+    A journal still locked by a live send is left to that send (after ``wait`` seconds;
+    see :mod:`issues.send.journals`).  Returns how many deliveries were folded.
+    """
+    db = outbox_db(ws)
+    return JournalFolder(ws, issue_id, lambda rows: record(db, Outcomes(sent=rows))).finish(wait=wait)
+
+
 def recover_in_flight(ws: Workspace, issue_id: str) -> int:
-    """Put rows a killed run left ``sending`` back to ``pending`` (their messages may go out twice)."""
+    """Put rows a killed run left ``sending`` back to ``pending`` (their messages may go out twice).
+
+    Deliveries a killed run wrote to its journals are folded first: those rows are sent, not in flight.
+    """
+    fold_journals(ws, issue_id, wait=WRITER_GONE_WAIT)
     db = outbox_db(ws)
     with write_transaction(db):
         cur = db.execute(
@@ -268,7 +284,8 @@ def record(db: Database, outcomes: Outcomes) -> None:
         if outcomes.sent:
             conn.executemany(
                 "UPDATE outbox SET status = 'sent', attempts = attempts + ?, code = ?, detail = ?, "
-                f"message_id = ?, sent_at = ?, provider = ?, next_try_at = NULL, updated_at = '{now}' WHERE id = ?",
+                f"message_id = ?, sent_at = ?, provider = ?, next_try_at = NULL, updated_at = '{now}' "
+                "WHERE id = ? AND status = 'sending'",  # so a journal folded twice changes nothing
                 outcomes.sent,
             )
         if outcomes.failed:
@@ -339,6 +356,7 @@ def by_provider(ws: Workspace, issue_id: str) -> dict[str, dict[str, int]]:
 
 def send_status(ws: Workspace, issue_id: str) -> dict[str, Any]:
     """Where an issue's send stands: the snapshot, counts per status, and the reasons rows were not sent."""
+    fold_journals(ws, issue_id)
     record = send_record(ws, issue_id)
     waiting, next_try_at = deferred(ws, issue_id)
     return {
@@ -381,6 +399,7 @@ def pending_readers(ws: Workspace, issue_key: str, *, retry_failed: bool = False
     """How many readers a send would mail now (for the confirmation prompt and the progress bar)."""
     issue_id = resolve_issue_id(ws, issue_key)
     db = outbox_db(ws)
+    fold_journals(ws, issue_id)
     if send_record(ws, issue_id) is None:
         return count_confirmed(ws)
     found = counts(ws, issue_id)
