@@ -17,9 +17,23 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+_last_iso: tuple[float, object, str] = (float("nan"), None, "")
+
+
 def now_iso() -> str:
-    """The current UTC time as stored in the database (ISO 8601, seconds, ``+00:00``)."""
-    return utcnow().isoformat(timespec="seconds")
+    """The current UTC time as stored in the database (ISO 8601, seconds, ``+00:00``).
+
+    A send stamps every result: the text is made once per second (per time zone object).
+    """
+    global _last_iso
+    now = utcnow()
+    second = now.timestamp() // 1
+    last = _last_iso
+    if last[0] == second and last[1] is now.tzinfo:
+        return last[2]
+    text = now.isoformat(timespec="seconds")
+    _last_iso = (second, now.tzinfo, text)
+    return text
 
 
 def parse_week(week: str) -> tuple[int, int]:

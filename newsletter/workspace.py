@@ -19,9 +19,8 @@ from .errors import ConfigError, WorkspaceNotFound
 from .settings import SETTINGS_FILE, Settings, load_settings
 
 if TYPE_CHECKING:  # the database layer is loaded on first use: `newsletter --help` needs none of it
-    import sqlite_utils
-
     from . import db as dbmod
+    from .db import Database
 
 
 def find_workspace(explicit: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None) -> Path:
@@ -87,7 +86,7 @@ class Workspace:
         return self.path(self.settings.paths.database)
 
     @property
-    def db(self) -> sqlite_utils.Database:
+    def db(self) -> Database:
         """This thread's connection to the workspace database, with the kernel schema applied."""
         conn = getattr(self._local, "db", None)
         if conn is None:
@@ -98,7 +97,7 @@ class Workspace:
             self._local.components = set()
         return conn
 
-    def require_schema(self, component: str, migrations: Sequence[dbmod.Migration]) -> sqlite_utils.Database:
+    def require_schema(self, component: str, migrations: Sequence[dbmod.Migration]) -> Database:
         """Return the database with ``component``'s migrations applied (once per process)."""
         database = self.db
         if component not in self._migrated:

@@ -11,9 +11,8 @@ are deleted here: nothing depends on what the caller happened to import.
 
 from __future__ import annotations
 
-import sqlite_utils
-
 from newsletter import clock
+from newsletter.db import Database
 from newsletter.errors import NotFound
 from newsletter.maildirs import discard_where
 from newsletter.workspace import Workspace
@@ -88,7 +87,7 @@ def forget(ws: Workspace, key: int | str, *, source: str = "cli") -> int | None:
     return reader.id
 
 
-def _flush_log(db: sqlite_utils.Database) -> None:
+def _flush_log(db: Database) -> None:
     """Copy the write-ahead log into the database and empty it: it still holds the pages as they were.
 
     Best effort: while another connection is reading, part of the log stays until a later checkpoint.
@@ -96,7 +95,7 @@ def _flush_log(db: sqlite_utils.Database) -> None:
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def _erase_elsewhere(ws: Workspace, db: sqlite_utils.Database, traces: Traces) -> None:
+def _erase_elsewhere(ws: Workspace, db: Database, traces: Traces) -> None:
     """The other stores: every declared eraser, hooks registered at run time, delivered copies."""
     for _, eraser in declared_erasers():
         eraser(ws, db, traces)

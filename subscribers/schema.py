@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite_utils
-
+from newsletter.db import Database
 from newsletter.workspace import Workspace
 
 COMPONENT = "subscribers"
@@ -15,7 +14,7 @@ LEAVER_STATUSES = ("unsubscribed", "bounced", "complained")
 PERSONAL_EVENT_FIELDS = ("ip", "user_agent", "detail")
 
 
-def _create_tables(db: sqlite_utils.Database) -> None:
+def _create_tables(db: Database) -> None:
     statuses = ", ".join(f"'{s}'" for s in STATUSES)
     db.execute(
         f"""CREATE TABLE subscribers (
@@ -72,7 +71,7 @@ def _create_tables(db: sqlite_utils.Database) -> None:
     )
 
 
-def _add_mail_queue(db: sqlite_utils.Database) -> None:
+def _add_mail_queue(db: Database) -> None:
     """Confirmation and welcome mails waiting to go out (see :mod:`subscribers.mailqueue`)."""
     db.execute(
         """CREATE TABLE mail_queue (
@@ -89,7 +88,7 @@ def _add_mail_queue(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX mail_queue_due ON mail_queue (due_at)")
 
 
-def _add_signup_intake(db: sqlite_utils.Database) -> None:
+def _add_signup_intake(db: Database) -> None:
     """Web sign-ups taken in but not yet registered (see :mod:`subscribers.intake`)."""
     db.execute(
         """CREATE TABLE signup_intake (
@@ -108,6 +107,6 @@ def _add_signup_intake(db: sqlite_utils.Database) -> None:
 MIGRATIONS = [_create_tables, _add_mail_queue, _add_signup_intake]
 
 
-def database(ws: Workspace) -> sqlite_utils.Database:
+def database(ws: Workspace) -> Database:
     """This thread's database with the subscriber tables in place."""
     return ws.require_schema(COMPONENT, MIGRATIONS)

@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import sqlite_utils
-
 from newsletter import clock
+from newsletter.db import Database
 from newsletter.db import write_transaction as kernel_write_transaction
 from newsletter.errors import NotFound
 from newsletter.workspace import Workspace
@@ -21,7 +20,7 @@ from .addresses import InvalidAddress, validate_address
 from .schema import LEAVER_STATUSES, database
 
 
-def write_transaction(db: sqlite_utils.Database) -> Any:
+def write_transaction(db: Database) -> Any:
     """A write that survives a power cut once committed (``synchronous = FULL``): readers' data is
     proof of consent and of leaving, and must never be lost or rolled back by a crash."""
     return kernel_write_transaction(db, durable=True)
@@ -76,12 +75,12 @@ class Event:
         return asdict(self)
 
 
-def _row(db: sqlite_utils.Database, where: str, params: list[Any]) -> Subscriber | None:
+def _row(db: Database, where: str, params: list[Any]) -> Subscriber | None:
     row = db.execute(f"SELECT {COLUMNS} FROM subscribers WHERE {where}", params).fetchone()
     return Subscriber(*row) if row else None
 
 
-def load(db: sqlite_utils.Database, subscriber_id: int) -> Subscriber:
+def load(db: Database, subscriber_id: int) -> Subscriber:
     """The reader with this id, or :class:`NotFound`."""
     found = _row(db, "id = ?", [subscriber_id])
     if found is None:
@@ -104,18 +103,18 @@ def get_subscriber(ws: Workspace, key: int | str) -> Subscriber:
     return found
 
 
-def find_by_normalized(db: sqlite_utils.Database, normalized: str) -> Subscriber | None:
+def find_by_normalized(db: Database, normalized: str) -> Subscriber | None:
     return _row(db, "email_normalized = ?", [normalized])
 
 
-def select_in(db: sqlite_utils.Database, query: str, values: list[Any]) -> Iterator[tuple]:
+def select_in(db: Database, query: str, values: list[Any]) -> Iterator[tuple]:
     """Rows of ``query IN (values)``, asked in chunks (SQLite limits the number of parameters)."""
     for start in range(0, len(values), LOOKUP_CHUNK):
         chunk = values[start : start + LOOKUP_CHUNK]
         yield from db.execute(f"{query} IN ({', '.join('?' * len(chunk))})", chunk)
 
 
-def ever_left(db: sqlite_utils.Database, reader_ids: list[int]) -> set[int]:
+def ever_left(db: Database, reader_ids: list[int]) -> set[int]:
     """Which of these readers ever unsubscribed, bounced or complained (their history says so).
 
     Such a reader who is pending again re-opened through the public form; only their own
@@ -139,7 +138,7 @@ def confirmed_among(ws: Workspace, subscriber_ids: list[int]) -> set[int]:
 
 
 def paged(
-    db: sqlite_utils.Database, columns: str, where: str, params: list[Any], *, limit: int | None = None
+    db: Database, columns: str, where: str, params: list[Any], *, limit: int | None = None
 ) -> Iterator[tuple]:
     """Rows of ``SELECT columns FROM subscribers WHERE where`` in id order, a page at a time.
 
@@ -184,7 +183,7 @@ def events_of(ws: Workspace, subscriber_id: int) -> list[Event]:
 
 
 def record_event(
-    db: sqlite_utils.Database,
+    db: Database,
     subscriber_id: int,
     kind: str,
     *,
@@ -205,7 +204,7 @@ def record_event(
 
 
 def set_status(
-    db: sqlite_utils.Database, reader: Subscriber, status: str, *, kind: str | None = None, **event: Any
+    db: Database, reader: Subscriber, status: str, *, kind: str | None = None, **event: Any
 ) -> Subscriber:
     """Move ``reader`` to ``status`` and record the event, inside the caller's transaction."""
     now = clock.now_iso()

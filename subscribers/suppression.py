@@ -10,9 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-import sqlite_utils
-
 from newsletter import clock
+from newsletter.db import Database
 from newsletter.workspace import Workspace
 
 from .tokens import signing_key
@@ -23,11 +22,11 @@ def suppression_hash(ws: Workspace, normalized: str) -> str:
     return hmac.new(signing_key(ws), b"suppression\x00" + normalized.encode(), hashlib.sha256).hexdigest()
 
 
-def is_suppressed(db: sqlite_utils.Database, digest: str) -> bool:
+def is_suppressed(db: Database, digest: str) -> bool:
     return db.execute("SELECT 1 FROM suppressions WHERE hash = ?", [digest]).fetchone() is not None
 
 
-def suppress(db: sqlite_utils.Database, digest: str, reason: str) -> None:
+def suppress(db: Database, digest: str, reason: str) -> None:
     """Add a hash to the list (inside the caller's transaction); adding it twice is harmless."""
     db.execute(
         "INSERT INTO suppressions (hash, reason, at) VALUES (?, ?, ?) ON CONFLICT(hash) DO NOTHING",

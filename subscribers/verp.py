@@ -19,7 +19,7 @@ from newsletter.mail import domain_of_from as _domain_of
 from newsletter.mail import sender_domain
 from newsletter.workspace import Workspace
 
-from .tokens import BadToken, compact_token, read_compact_token
+from .tokens import BadToken, CompactSigner, read_compact_token
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +86,18 @@ class ReaderAddresses:
     def unsubscribe(self) -> tuple[str, str]:
         return _mailbox(self.ws, "unsubscribe_address", "unsubscribe")
 
+    @functools.cached_property
+    def signer(self) -> CompactSigner:
+        """The compact-token signer, its key looked up once for all the readers."""
+        return CompactSigner(self.ws)
+
     def bounce_sender(self, subscriber_id: int, issue_number: int) -> str:
         local, domain = self.bounce
-        return f"{local}+{compact_token(self.ws, BOUNCE_PURPOSE, subscriber_id, issue_number)}@{domain}"
+        return f"{local}+{self.signer.token(BOUNCE_PURPOSE, subscriber_id, issue_number)}@{domain}"
 
     def unsubscribe_mailto(self, subscriber_id: int) -> str:
         local, domain = self.unsubscribe
-        return f"{local}+{compact_token(self.ws, UNSUBSCRIBE_PURPOSE, subscriber_id)}@{domain}"
+        return f"{local}+{self.signer.token(UNSUBSCRIBE_PURPOSE, subscriber_id)}@{domain}"
 
 
 def _token_of(ws: Workspace, address: str, setting: str, default_local: str) -> str | None:

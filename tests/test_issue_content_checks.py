@@ -62,3 +62,20 @@ def test_an_article_that_lost_its_url_stops_preview_and_send(workspace):
         PreviewSession(workspace, WEEK)
     with pytest.raises(InvalidInput, match=f"articles edit {article.id} --url"):
         build_issue(workspace, WEEK)
+
+
+def test_placeholder_links_are_read_as_html_reads_them(workspace):
+    """Entities in an href are decoded, a link's text is its words joined, a comment is not text, an <a>
+    inside an open one ends it, and the site's own addresses and real domains are not flagged."""
+    from issues.build.content_checks import anchors, placeholder_links
+
+    html = ('<p><a href="https://www.example.com/a?x=1&amp;y=2">Read <b>this</b>\n  <!-- hidden --> now</a>'
+            '<a href="https://blog.example.com/ok">own site</a><a href="https://news.real-site.org/">real</a>'
+            '<a href="http://localhost:8080/x">one <a href="http://127.0.0.1/y">two</a></a>'
+            '<a href="https://www.example.com/a?x=1&y=2">the same link again</a><a>no href</a></p>')
+    assert anchors(html)[0] == ("https://www.example.com/a?x=1&y=2", "Read this now")
+    assert anchors(html)[3:5] == [("http://localhost:8080/x", "one"), ("http://127.0.0.1/y", "two")]
+    found = [w.message for w in placeholder_links(workspace, html)]
+    assert len(found) == 3, found
+    assert found[0].startswith("the link 'Read this now' goes to https://www.example.com/a?x=1&y=2")
+    assert "'one' goes to http://localhost:8080/x" in found[1] and "'two' goes to http://127.0.0.1/y" in found[2]

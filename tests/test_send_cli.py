@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import mailbox
+import subprocess
+import sys
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -70,6 +72,34 @@ def test_send_asks_first_then_sends_and_reports(ready, workspace) -> None:
     again = ready("send", ISSUE, "--yes")
     assert again.exit_code == 0 and "was already sent: 7 sent" in again.output
     assert len(maildir_messages(workspace)) == 7
+
+
+def test_a_send_loads_only_what_it_uses(ready, workspace) -> None:
+    """A real send, in a new process as a user runs it, runs its checks and sends without an HTML tree
+    builder, DNS, numpy or sqlite-utils (their imports were most of a send's start-up); run again, it
+    reads the frozen copy without loading the template engine."""
+    heavy = ("bs4", "lxml", "dns", "numpy", "pandas", "sqlite_utils", "pluggy", "newsletter.doctor.dns_records",
+             "newsletter.doctor.probes", "issues.preview", "jinja2", "mjml")
+    checks = ("newsletter.doctor.local", "issues.build.content_checks")
+    probe = ("import json, sys; from click.testing import CliRunner; from cli import main; "
+             "result = CliRunner().invoke(main, ['--workspace', sys.argv[1], 'send', sys.argv[2], '--yes']); "
+             "assert result.exit_code == 0, result.output; "
+             f"print(json.dumps([result.output, sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r} "
+             f"or m in {heavy!r}), [m for m in {checks!r} if m in sys.modules]]))")
+
+    def send() -> tuple[str, list[str], list[str]]:
+        done = subprocess.run([sys.executable, "-c", probe, str(workspace.root), ISSUE], capture_output=True,
+                              text=True, cwd=Path(__file__).resolve().parent.parent, env={"PATH": "/usr/bin:/bin"})
+        assert done.returncode == 0, done.stderr
+        return tuple(json.loads(done.stdout))  # type: ignore[return-value]
+
+    output, loaded, checked = send()
+    assert "issue finished: 7 sent" in output and len(maildir_messages(workspace)) == 7
+    assert {m.split(".")[0] for m in loaded} == {"jinja2", "mjml"}  # only the engine that renders the draft
+    assert checked == list(checks)  # the pre-send checks ran, on what they need
+    output, loaded, checked = send()
+    assert "was already sent: 7 sent" in output and len(maildir_messages(workspace)) == 7
+    assert loaded == [] and checked == list(checks)
 
 
 def test_issue_status_text_and_json(ready, workspace) -> None:

@@ -247,3 +247,11 @@ def test_dkim_signature_verifies(tmp_path: Path, workspace: Workspace, monkeypat
 
     assert dkim.verify(data, dnsfunc=dns)
     assert not dkim.verify(data.replace(b"Zo", b"Jo", 1), dnsfunc=dns)
+
+
+@pytest.mark.parametrize("value", [b"", b"ann@example.com", b".starts-with-dot", b"a=b", b"with space", b"trailing ",
+                                   b"x" * 76, b"x" * 77, "caf\u00e9".encode(), b"tab\there", b"https://news.example.com/u/" + b"a" * 80])
+def test_a_plain_value_is_its_own_quoted_printable(value):
+    from newsletter.mail.encoding import quoted_printable, quoted_printable_value
+
+    assert quoted_printable_value(value) == quoted_printable(value)

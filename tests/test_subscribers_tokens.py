@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 
 import pytest
@@ -183,3 +185,30 @@ def test_the_unsubscribe_token_made_directly_is_the_one_itsdangerous_makes(works
     for _ in range(3):
         assert unsubscribe_token(workspace, reader_id) == _serializer(workspace, "unsubscribe").dumps(reader_id)
         moving_clock.advance(days=400, seconds=17)
+
+
+@pytest.mark.parametrize("number", [0, 1, 31, 32, 1023, 1024, 1025, 32**3 - 1, 32**3, 2**40 + 5])
+def test_compact_token_numbers_round_trip_across_digit_boundaries(workspace, number):
+    token = subscribers.compact_token(workspace, "bounce", number, 3)
+    assert subscribers.read_compact_token(workspace, "bounce", token) == (number, 3)
+    assert token[:-16].split("9")[0][:1] != "a" or number == 0  # no leading zero digit
+
+
+def test_a_sends_signer_makes_the_same_compact_tokens(workspace):
+    from subscribers.tokens import CompactSigner
+
+    signer = CompactSigner(workspace)
+    for number in (0, 5, 70_000, 10**9):
+        assert signer.token("message-id", number, 12) == subscribers.compact_token(workspace, "message-id", number, 12)
+
+
+@pytest.mark.parametrize("digest", ["sha256", "sha1", hashlib.sha512])
+@pytest.mark.parametrize("key_length", [0, 16, 64, 65, 200])
+def test_a_keyed_hash_is_hmac(digest, key_length):
+    from subscribers.tokens import KeyedHash
+
+    key = bytes(range(key_length % 256)) * (key_length // 256 + 1)
+    key = key[:key_length]
+    mac = KeyedHash(key, digest)
+    for message in (b"", b"bounce\x00abc", b"x" * 300):
+        assert mac.digest(message) == hmac.digest(key, message, digest)

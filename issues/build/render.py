@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.personalise import personalise, placeholders
-from newsletter.render import render_html_email, render_string, render_text
 from newsletter.workspace import Workspace
 
 from .archive import Issue, get_issue
@@ -47,6 +46,8 @@ def view_url(ws: Workspace, issue_id: str) -> str:
 
 def utm_params(ws: Workspace, issue: Issue) -> dict[str, str]:
     """The campaign's ``utm_source`` / ``utm_medium`` / ``utm_campaign``, from the ``[issue]`` templates."""
+    from newsletter.render import render_string
+
     context = {"site": site_context(ws), "issue": issue}
     params = {}
     for key in ("utm_source", "utm_medium", "utm_campaign"):
@@ -67,7 +68,13 @@ def issue_context(ws: Workspace, issue: Issue) -> dict[str, Any]:
 
 
 def render_issue_content(ws: Workspace, issue: Issue) -> RenderedIssue:
-    """Render ``issue`` from the current templates, ignoring any stored copy."""
+    """Render ``issue`` from the current templates, ignoring any stored copy.
+
+    The template engine (Jinja2, MJML) is imported here: a frozen issue is read from its
+    stored copy, so a resumed send never loads it.
+    """
+    from newsletter.render import render_html_email, render_text
+
     context = issue_context(ws, issue)
     html = render_html_email(ws, HTML_TEMPLATE, context)
     text = render_text(ws, TEXT_TEMPLATE, context)

@@ -6,14 +6,13 @@ every reader gets (placeholders unfilled), so later edits cannot change a send.
 
 from __future__ import annotations
 
-import sqlite_utils
-
+from newsletter.db import Database
 from newsletter.workspace import Workspace
 
 COMPONENT = "issues"
 
 
-def _create_tables(db: sqlite_utils.Database) -> None:
+def _create_tables(db: Database) -> None:
     db.execute(
         """
         CREATE TABLE issues (
@@ -57,6 +56,6 @@ def _create_tables(db: sqlite_utils.Database) -> None:
 MIGRATIONS = [_create_tables]
 
 
-def issues_db(ws: Workspace) -> sqlite_utils.Database:
+def issues_db(ws: Workspace) -> Database:
     """The workspace database with the issue tables in place."""
     return ws.require_schema(COMPONENT, MIGRATIONS)

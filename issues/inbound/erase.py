@@ -8,9 +8,7 @@ and its row says so; the counts and per-issue figures stay.
 
 from __future__ import annotations
 
-import sqlite_utils
-
-from newsletter.db import has_table
+from newsletter.db import Database, has_table
 from newsletter.maildirs import discard_where
 from newsletter.workspace import Workspace
 from subscribers import Traces
@@ -30,7 +28,7 @@ def _texts(raw: bytes) -> list[str]:
     return texts
 
 
-def erase_reader(ws: Workspace, db: sqlite_utils.Database, traces: Traces) -> None:
+def erase_reader(ws: Workspace, db: Database, traces: Traces) -> None:
     """Remove what the inbound store holds about one reader (or an address that never was one)."""
     if not has_table(db, "inbound_messages"):
         return

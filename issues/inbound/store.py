@@ -7,11 +7,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-import sqlite_utils
-
 from issues import send  # its outbox is read only when counting a soft-bounce streak
 from newsletter.clock import now_iso, utcnow
-from newsletter.db import write_transaction
+from newsletter.db import Database, write_transaction
 from newsletter.workspace import Workspace
 
 COMPONENT = "inbound"
@@ -22,7 +20,7 @@ ADDRESS_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9-]+(?:\.[A
 STALE_CLAIM = timedelta(minutes=10)
 
 
-def _create_tables(db: sqlite_utils.Database) -> None:
+def _create_tables(db: Database) -> None:
     db.execute(
         """CREATE TABLE inbound_messages (
             id INTEGER PRIMARY KEY,
@@ -69,7 +67,7 @@ def _create_tables(db: sqlite_utils.Database) -> None:
 MIGRATIONS = [_create_tables]
 
 
-def database(ws: Workspace) -> sqlite_utils.Database:
+def database(ws: Workspace) -> Database:
     """This thread's database with the inbound tables in place."""
     return ws.require_schema(COMPONENT, MIGRATIONS)
 

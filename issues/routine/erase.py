@@ -6,12 +6,11 @@ Declared in ``pyproject.toml`` (entry point group ``newsletter.erasers``). The r
 
 from __future__ import annotations
 
-import sqlite_utils
-
+from newsletter.db import Database
 from newsletter.workspace import Workspace
 from subscribers import Traces
 
 
-def erase_reader(ws: Workspace, db: sqlite_utils.Database, traces: Traces) -> None:
+def erase_reader(ws: Workspace, db: Database, traces: Traces) -> None:
     """Mask what names the reader in the ``detail`` of their welcome-mail rows."""
     traces.mask_rows(db, "welcome_mails")

@@ -13,16 +13,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlite_utils
-
 from newsletter import clock
-from newsletter.db import write_transaction
+from newsletter.db import Database, write_transaction
 from newsletter.workspace import Workspace
 
 COMPONENT = "routine"
 
 
-def _create_tables(db: sqlite_utils.Database) -> None:
+def _create_tables(db: Database) -> None:
     db.execute(
         """CREATE TABLE routine_issues (
             issue_id TEXT PRIMARY KEY,
@@ -63,7 +61,7 @@ def _create_tables(db: sqlite_utils.Database) -> None:
 MIGRATIONS = [_create_tables]
 
 
-def routine_db(ws: Workspace) -> sqlite_utils.Database:
+def routine_db(ws: Workspace) -> Database:
     """The workspace database with the routine's tables in place."""
     return ws.require_schema(COMPONENT, MIGRATIONS)
 
@@ -110,7 +108,7 @@ def issue_state(ws: Workspace, issue_id: str) -> IssueState | None:
     return IssueState(**values)
 
 
-def save_state(db: sqlite_utils.Database, state: IssueState) -> None:
+def save_state(db: Database, state: IssueState) -> None:
     """Write the whole row (inside the caller's write transaction)."""
     values = [json.dumps(getattr(state, c), sort_keys=True) if c in _JSON else getattr(state, c) for c in _COLUMNS]
     db.execute(
@@ -119,7 +117,7 @@ def save_state(db: sqlite_utils.Database, state: IssueState) -> None:
     )
 
 
-def log_approval(db: sqlite_utils.Database, issue_id: str, action: str, source: str, detail: str | None = None) -> None:
+def log_approval(db: Database, issue_id: str, action: str, source: str, detail: str | None = None) -> None:
     db.execute("INSERT INTO approval_events (issue_id, at, action, source, detail) VALUES (?, ?, ?, ?, ?)",
                [issue_id, clock.now_iso(), action, source, detail])
 

@@ -11,10 +11,8 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlite_utils
-
 from newsletter import clock
-from newsletter.db import write_transaction
+from newsletter.db import Database, write_transaction
 from newsletter.workspace import Workspace
 
 COMPONENT = "welcome_series"
@@ -22,7 +20,7 @@ MAX_ATTEMPTS = 5
 RETRY_AFTER = timedelta(minutes=15)
 
 
-def _create_tables(db: sqlite_utils.Database) -> None:
+def _create_tables(db: Database) -> None:
     db.execute(
         """CREATE TABLE welcome_mails (
             id INTEGER PRIMARY KEY,
@@ -47,7 +45,7 @@ def _create_tables(db: sqlite_utils.Database) -> None:
 MIGRATIONS = [_create_tables]
 
 
-def welcome_db(ws: Workspace) -> sqlite_utils.Database:
+def welcome_db(ws: Workspace) -> Database:
     return ws.require_schema(COMPONENT, MIGRATIONS)
 
 
@@ -111,7 +109,7 @@ def claim(ws: Workspace, row_id: int, articles: list[int]) -> bool:
             "WHERE id = ? AND status = 'pending'", [json.dumps(articles), clock.now_iso(), row_id]).rowcount == 1
 
 
-def finish(db: sqlite_utils.Database, row_id: int, status: str, *, code: int | None = None, detail: str = "",
+def finish(db: Database, row_id: int, status: str, *, code: int | None = None, detail: str = "",
            message_id: str | None = None) -> None:
     """Record a row's outcome (inside the caller's write transaction)."""
     now = clock.now_iso()
@@ -131,7 +129,7 @@ def retry_later(ws: Workspace, row_id: int, attempts: int, code: int, detail: st
     return status
 
 
-def stop_series(db: sqlite_utils.Database, reader_id: int, why: str) -> int:
+def stop_series(db: Database, reader_id: int, why: str) -> int:
     """Skip every mail of the reader's series not sent yet (inside the caller's transaction)."""
     return db.execute("UPDATE welcome_mails SET status = 'skipped', detail = ?, updated_at = ? "
                       "WHERE subscriber_id = ? AND status IN ('pending', 'sending')",

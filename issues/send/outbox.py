@@ -7,64 +7,26 @@ by a killed run is the only message that can go out twice.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlite_utils
-
 from issues.build import resolve_issue_id
 from newsletter.clock import now_iso
-from newsletter.db import write_transaction
+from newsletter.db import Database, write_statement, write_transaction
 from newsletter.workspace import Workspace
 from subscribers import contacts_of, count_confirmed, snapshot_confirmed
 
-COMPONENT = "outbox"
-STATUSES = ("pending", "sending", "sent", "failed", "skipped")
+from .journals import WRITER_GONE_WAIT, JournalFolder
+from .outbox_schema import COMPONENT, MIGRATIONS, STATUSES
+
 TEMPORARY_FAILURE = "(code = 0 OR code BETWEEN 400 AND 499)"
 
 
-def _create_tables(db: sqlite_utils.Database) -> None:
-    statuses = ", ".join(f"'{s}'" for s in STATUSES)
-    db.execute(
-        f"""CREATE TABLE outbox (
-            id INTEGER PRIMARY KEY,
-            issue_id TEXT NOT NULL,
-            subscriber_id INTEGER NOT NULL,
-            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ({statuses})),
-            attempts INTEGER NOT NULL DEFAULT 0,
-            code INTEGER,              -- the server's last reply code (0: no answer)
-            detail TEXT,               -- its text, or why the row was skipped
-            message_id TEXT,
-            sent_at TEXT,
-            updated_at TEXT NOT NULL,
-            UNIQUE (issue_id, subscriber_id)
-        )"""
-    )
-    db.execute("CREATE INDEX outbox_work ON outbox (issue_id, status, id)")
-    db.execute(
-        """CREATE TABLE issue_sends (
-            issue_id TEXT PRIMARY KEY,
-            started_at TEXT NOT NULL,   -- when the reader snapshot was taken
-            readers INTEGER NOT NULL,   -- how many confirmed readers it held
-            finished_at TEXT,
-            runs INTEGER NOT NULL DEFAULT 0
-        )"""
-    )
-
-
-def _add_providers_and_retry_times(db: sqlite_utils.Database) -> None:
-    db.execute("ALTER TABLE outbox ADD COLUMN provider TEXT")      # who receives the reader's mail
-    db.execute("ALTER TABLE outbox ADD COLUMN next_try_at REAL")   # a deferred row waits until then (Unix time)
-    db.execute("ALTER TABLE issue_sends ADD COLUMN paused TEXT")   # why the last run paused itself
-
-
-MIGRATIONS = [_create_tables, _add_providers_and_retry_times]
-
-
-def outbox_db(ws: Workspace) -> sqlite_utils.Database:
+def outbox_db(ws: Workspace) -> Database:
     """This thread's database with the outbox tables in place."""
     return ws.require_schema(COMPONENT, MIGRATIONS)
 
@@ -81,11 +43,11 @@ class SendRecord:
     paused: str | None = None  # why the last run paused itself, if it did
 
 
+_RECORD = "issue_id, started_at, readers, finished_at, runs, paused"  # SendRecord's fields, in order
+
+
 def send_record(ws: Workspace, issue_id: str) -> SendRecord | None:
-    row = outbox_db(ws).execute(
-        "SELECT issue_id, started_at, readers, finished_at, runs, paused FROM issue_sends WHERE issue_id = ?",
-        [issue_id],
-    ).fetchone()
+    row = outbox_db(ws).execute(f"SELECT {_RECORD} FROM issue_sends WHERE issue_id = ?", [issue_id]).fetchone()
     return SendRecord(*row) if row else None
 
 
@@ -93,7 +55,8 @@ def start_send(ws: Workspace, issue_id: str) -> tuple[SendRecord, bool]:
     """Snapshot every reader confirmed now into the outbox, once per issue; (record, whether new).
 
     One ``INSERT … SELECT`` inside SQLite: it streams (no reader list in Python) and,
-    being one transaction, is exactly the confirmed readers at that instant.
+    being one transaction, is exactly the confirmed readers at that instant.  The send's
+    row is written and read back in one statement (``RETURNING``).
     """
     db = outbox_db(ws)
     with write_transaction(db):
@@ -102,19 +65,30 @@ def start_send(ws: Workspace, issue_id: str) -> tuple[SendRecord, bool]:
             now = now_iso()
             readers = snapshot_confirmed(ws, "outbox", "subscriber_id",
                                          {"issue_id": issue_id, "status": "pending", "updated_at": now})
-            db.execute(
-                "INSERT INTO issue_sends (issue_id, started_at, readers, runs) VALUES (?, ?, ?, 0)",
-                [issue_id, now, readers],
-            )
-        db.execute("UPDATE issue_sends SET runs = runs + 1, finished_at = NULL, paused = NULL WHERE issue_id = ?",
-                   [issue_id])
-    record = send_record(ws, issue_id)
-    assert record is not None
-    return record, existing is None
+            rows = db.execute(f"INSERT INTO issue_sends (issue_id, started_at, readers, runs) VALUES (?, ?, ?, 1) "
+                              f"RETURNING {_RECORD}", [issue_id, now, readers]).fetchall()
+        else:
+            rows = db.execute("UPDATE issue_sends SET runs = runs + 1, finished_at = NULL, paused = NULL "
+                              f"WHERE issue_id = ? RETURNING {_RECORD}", [issue_id]).fetchall()
+    return SendRecord(*rows[0]), existing is None
+
+
+def fold_journals(ws: Workspace, issue_id: str, *, wait: float = 0.0) -> int:
+    """Fold into the outbox the deliveries a send's processes wrote to their journals and nobody folded yet.
+
+    A journal still locked by a live send is left to that send (after ``wait`` seconds;
+    see :mod:`issues.send.journals`).  Returns how many deliveries were folded.
+    """
+    db = outbox_db(ws)
+    return JournalFolder(ws, issue_id, lambda rows: record(db, Outcomes(sent=rows))).finish(wait=wait)
 
 
 def recover_in_flight(ws: Workspace, issue_id: str) -> int:
-    """Put rows a killed run left ``sending`` back to ``pending`` (their messages may go out twice)."""
+    """Put rows a killed run left ``sending`` back to ``pending`` (their messages may go out twice).
+
+    Deliveries a killed run wrote to its journals are folded first: those rows are sent, not in flight.
+    """
+    fold_journals(ws, issue_id, wait=WRITER_GONE_WAIT)
     db = outbox_db(ws)
     with write_transaction(db):
         cur = db.execute(
@@ -201,7 +175,7 @@ def claim(ws: Workspace, issue_id: str, after_id: int, limit: int, *, now: float
     return [Job(oid, sid, *readers.get(sid, (None, None)), attempts=attempts) for oid, sid, attempts in rows]
 
 
-def pending_rows(db: sqlite_utils.Database, issue_id: str,
+def pending_rows(db: Database, issue_id: str,
                  skip_providers: Sequence[str] = ()) -> tuple[int, int, float | None]:
     """(pending rows, how many are due now, when the first deferred one is due: Unix time or None).
 
@@ -244,15 +218,29 @@ class Outcomes:
         return len(self.sent) + len(self.failed) + len(self.deferred) + len(self.skipped) + len(self.released)
 
 
-def record(db: sqlite_utils.Database, outcomes: Outcomes) -> None:
+# A group of only deliveries up to this size is written by one statement (UPDATE … FROM needs SQLite 3.33).
+SENT_IN_ONE_STATEMENT = 64 if sqlite3.sqlite_version_info >= (3, 33) else 0
+
+
+def record(db: Database, outcomes: Outcomes) -> None:
     """Write a group of results in one transaction (each row's final word for this run)."""
     now = now_iso()
+    sent = outcomes.sent
+    if len(sent) == len(outcomes) and 0 < len(sent) <= SENT_IN_ONE_STATEMENT:  # the usual group: one call into SQLite
+        values = ",".join(["(?,?,?,?,?,?,?)"] * len(sent))
+        write_statement(db, "UPDATE outbox SET status = 'sent', attempts = attempts + v.column1, code = v.column2, "
+                        "detail = v.column3, message_id = v.column4, sent_at = v.column5, provider = v.column6, "
+                        f"next_try_at = NULL, updated_at = '{now}' FROM (VALUES {values}) AS v "
+                        "WHERE outbox.id = v.column7 AND outbox.status = 'sending'",
+                        [value for row in sent for value in row])
+        return
     with write_transaction(db):
         conn = db.conn
         if outcomes.sent:
             conn.executemany(
                 "UPDATE outbox SET status = 'sent', attempts = attempts + ?, code = ?, detail = ?, "
-                f"message_id = ?, sent_at = ?, provider = ?, next_try_at = NULL, updated_at = '{now}' WHERE id = ?",
+                f"message_id = ?, sent_at = ?, provider = ?, next_try_at = NULL, updated_at = '{now}' "
+                "WHERE id = ? AND status = 'sending'",  # so a journal folded twice changes nothing
                 outcomes.sent,
             )
         if outcomes.failed:
@@ -323,6 +311,7 @@ def by_provider(ws: Workspace, issue_id: str) -> dict[str, dict[str, int]]:
 
 def send_status(ws: Workspace, issue_id: str) -> dict[str, Any]:
     """Where an issue's send stands: the snapshot, counts per status, and the reasons rows were not sent."""
+    fold_journals(ws, issue_id)
     record = send_record(ws, issue_id)
     waiting, next_try_at = deferred(ws, issue_id)
     return {
@@ -365,6 +354,7 @@ def pending_readers(ws: Workspace, issue_key: str, *, retry_failed: bool = False
     """How many readers a send would mail now (for the confirmation prompt and the progress bar)."""
     issue_id = resolve_issue_id(ws, issue_key)
     db = outbox_db(ws)
+    fold_journals(ws, issue_id)
     if send_record(ws, issue_id) is None:
         return count_confirmed(ws)
     found = counts(ws, issue_id)

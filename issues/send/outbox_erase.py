@@ -9,12 +9,11 @@ Maildir transport delivered are deleted by ``forget`` itself.
 
 from __future__ import annotations
 
-import sqlite_utils
-
+from newsletter.db import Database
 from newsletter.workspace import Workspace
 from subscribers import Traces
 
 
-def erase_reader(ws: Workspace, db: sqlite_utils.Database, traces: Traces) -> None:
+def erase_reader(ws: Workspace, db: Database, traces: Traces) -> None:
     """Mask what names the reader in the ``detail`` of their outbox rows."""
     traces.mask_rows(db, "outbox")

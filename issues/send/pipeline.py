@@ -23,7 +23,7 @@ from typing import Any
 
 from newsletter.transports import Transport
 from newsletter.workspace import Workspace
-from subscribers import ReaderAddresses, compact_token, sender_domain, unsubscribe_token, unsubscribe_url_base
+from subscribers import ReaderAddresses, sender_domain, unsubscribe_token, unsubscribe_url_base
 
 from .dispatcher import Dispatcher
 from .lanes import Lanes, TokenBucket
@@ -111,16 +111,17 @@ class ReaderMessages:
         self.domain = sender_domain(ws)
         self.addresses = ReaderAddresses(ws)
         self.unsubscribe_base = unsubscribe_url_base(ws)
+        self._id_prefix = f"<{issue_id.lower()}."
 
     def compose(self, subscriber_id: int, email: str, name: str | None) -> tuple[str, str, bytes, str]:
         """(envelope sender, recipient, message bytes, Message-ID) for one reader."""
-        ws, sid = self.ws, subscriber_id
+        sid, addresses = subscriber_id, self.addresses
         # Deterministic per (issue, reader): a copy resent after a crash carries the same Message-ID.
-        message_id = f"<{self.issue_id.lower()}.{compact_token(ws, 'message-id', sid, self.issue_number)}@{self.domain}>"
-        recipient = Recipient(email, name, self.unsubscribe_base + unsubscribe_token(ws, sid),
-                              self.addresses.unsubscribe_mailto(sid), message_id)
+        message_id = f"{self._id_prefix}{addresses.signer.token('message-id', sid, self.issue_number)}@{self.domain}>"
+        recipient = Recipient(email, name, self.unsubscribe_base + unsubscribe_token(self.ws, sid),
+                              addresses.unsubscribe_mailto(sid), message_id)
         message = self.template.build(recipient)
-        return self.addresses.bounce_sender(sid, self.issue_number), envelope_recipient(email), message, message_id
+        return addresses.bounce_sender(sid, self.issue_number), envelope_recipient(email), message, message_id
 
 
 class SendRun:

@@ -5,14 +5,17 @@ message run under one GIL), so a big send forks a few children.  Each runs the
 whole pipeline of :mod:`issues.send.pipeline` with its part of the connections and of
 every rate (:class:`~issues.send.pipeline.Share`).  Claims in the outbox are row-level,
 so no two children take the same reader.  Each child's workers still wait for
-their last delivery to be recorded before sending the next body, so a crash
-repeats at most one message per connection, counted over all children.
+their last delivery to be recorded (in the child's own journal) before sending
+the next body, so a crash repeats at most one message per connection, counted
+over all children.
 
 The parent only coordinates:
 - it passes a stop (the first Ctrl-C) or an abort (the second) on to the children;
 - it passes one child's throttle or pause of a provider on to the others;
 - it looks up the receiving provider of each new domain, once per send, for all of them;
-- it adds up progress and results.
+- it adds up progress and results;
+- it folds the children's journals of deliveries into the outbox (:mod:`issues.send.journals`)
+  every second or so, and all that is left once they have ended.
 
 Children die with the parent (``PR_SET_PDEATHSIG``), so a ``kill -9`` of the
 command leaves nobody sending.  The parent's database connection is closed
@@ -39,6 +42,8 @@ from newsletter.errors import NewsletterError
 from newsletter.transports import open_transport
 from newsletter.workspace import Workspace
 
+from .folding import folding_journals
+from .journals import JournalWriter, journal_path
 from .message import IssueMessage
 from .pipeline import DeliveryOptions, ReaderMessages, RunResult, SendRun, Share, run_pipeline
 from .providers import ProviderMap, dns_mx_hosts
@@ -103,8 +108,15 @@ def run_in_processes(ws: Workspace, issue_id: str, template: IssueMessage, issue
                     os._exit(code)
             child_end.close()
             children.append(_Child(pid, parent_end))
-        return _coordinate(children, stop, providers, progress)
-    except KeyboardInterrupt:  # a second Ctrl-C: no more bodies anywhere; let the children record, then go
+        with folding_journals(ws, issue_id):  # its last fold once the children are gone
+            try:
+                return _coordinate(children, stop, providers, progress)
+            except KeyboardInterrupt:  # a second Ctrl-C: no more bodies anywhere; let the children record, then go
+                _abort(children)
+                raise
+            finally:
+                _reap(children)
+    except KeyboardInterrupt:  # while forking (after the above, telling reaped children again is harmless)
         _abort(children)
         raise
     finally:
@@ -257,6 +269,7 @@ def _child(ws: Workspace, issue_id: str, template: IssueMessage, issue_number: i
     providers = ProviderMap(dict(options.providers), resolver=dns_mx_hosts if options.resolve_mx else None, ask=ask)
     run = SendRun(ws, issue_id, ReaderMessages(ws, template, issue_id, issue_number), options,
                   lambda: open_transport(ws), threading.Event(), providers=providers, share=share)
+    run.recorder.journal = JournalWriter(journal_path(ws, issue_id, share.index))
     run.lane_event = lambda kind, name, reason: tell("lane", kind, name, reason)
     threading.Thread(target=_listen, args=(run, conn, answers), name="send-control", daemon=True).start()
     try:

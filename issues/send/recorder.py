@@ -7,6 +7,12 @@ buffered, so one transaction carries several workers' answers, and a thread
 whose answers a neighbour already wrote goes on without a write of its own
 (no recorder thread, no hand-off per message).  The dispatcher and the thread
 that winds the run down record their releases the same way.
+
+Deliveries, nearly every result, are appended to the process's own journal
+(:mod:`issues.send.journals`) rather than written to the outbox: one ``write`` instead of
+a transaction, and the processes of a send no longer queue for the database's one
+write lock on every message.  The rarer answers (refusals, deferrals, skips,
+releases) still go to the outbox at once, where the next claims must see them.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from newsletter.db import connect
 from subscribers import mark_bounced
 
 from . import outbox
+from .journals import JournalWriter
 from .outbox import Outcomes
 from .records import Deferred, Delivered, Refused, Result, Skipped
 
@@ -66,8 +73,9 @@ def tally_of(records: list[Result]) -> dict[str, int]:
 class Recorder:
     """Results of one run, buffered until a thread that needs them on disk writes them (:meth:`flush`)."""
 
-    def __init__(self, run: SendRun) -> None:
+    def __init__(self, run: SendRun, journal: JournalWriter | None = None) -> None:
         self.run = run
+        self.journal = journal  # where deliveries go when set (the send sets it), else the outbox
         self._local = threading.local()
         self._buffer: list[Result] = []
         self._buffer_lock = threading.Lock()
@@ -105,6 +113,8 @@ class Recorder:
         """Close the recorder's connection (a later write opens it again)."""
         with self._write_lock:
             db, self._db = self._db, None
+            if self.journal is not None:
+                self.journal.close()
         if db is not None:
             db.conn.close()
 
@@ -118,7 +128,11 @@ class Recorder:
     def _write(self, records: list[Result]) -> None:
         run = self.run
         out, bounces = outcomes_of(records, run.options.max_total_attempts)
-        outbox.record(self._database(), out)
+        if self.journal is not None:
+            self.journal.append(out.sent)
+            out.sent = []
+        if len(out):
+            outbox.record(self._database(), out)
         for subscriber_id, detail in bounces:
             mark_bounced(run.ws, subscriber_id, source="send", detail=f"{run.issue_id}: {detail}")
         run.count(tally_of(records), finished=len(records) - len(out.released), settled=len(records))

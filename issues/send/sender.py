@@ -24,7 +24,9 @@ from newsletter.transports import Transport, TransportError, open_transport
 from newsletter.workspace import Workspace
 
 from . import outbox
+from .folding import folding_journals
 from .freeze import freeze_issue
+from .journals import WRITER_GONE_WAIT, JournalWriter, journal_path
 from .message import IssueMessage
 from .outbox import pending_readers
 from .outcome import Outcome, outcome_of
@@ -145,6 +147,7 @@ def send_issue(
     options = options or DeliveryOptions.from_settings(ws)
     stop = stop or threading.Event()
     with send_lock(ws, issue_id):
+        outbox.fold_journals(ws, issue_id, wait=WRITER_GONE_WAIT)  # what a killed run's processes delivered
         if retry_failed:
             outbox.requeue_failed(ws, issue_id)
         existing = outbox.send_record(ws, issue_id)
@@ -175,7 +178,9 @@ def send_issue(
         else:
             run = SendRun(ws, issue_id, ReaderMessages(ws, template, issue_id, issue.number), options,
                           factory, stop, providers)
-            run_pipeline(run, progress)
+            run.recorder.journal = JournalWriter(journal_path(ws, issue_id, 0))
+            with folding_journals(ws, issue_id):
+                run_pipeline(run, progress)
             result = run.result()
         elapsed = time.monotonic() - started
         outbox.recover_in_flight(ws, issue_id)  # nothing is in flight now; claimed-but-unsent goes back

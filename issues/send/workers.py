@@ -167,11 +167,12 @@ class Worker:
 
     def _succeeded(self, lane: Lane) -> None:
         run = self.run
-        with run.lanes.cond:
-            lane.failures_in_a_row = lane.temporary_in_a_row = lane.strikes = 0
-            lane.answers += 1
-            lane.run_throttled = False
-            lane.pace = lane.pace * 0.8 if lane.pace > 0.01 else 0.0
+        lane.answers += 1  # a statistic for throttle_run: an increment lost to a race now and then does not matter
+        if lane.failures_in_a_row or lane.temporary_in_a_row or lane.strikes or lane.pace or lane.run_throttled:
+            with run.lanes.cond:  # else nothing to reset
+                lane.failures_in_a_row = lane.temporary_in_a_row = lane.strikes = 0
+                lane.run_throttled = False
+                lane.pace = lane.pace * 0.8 if lane.pace > 0.01 else 0.0
         run.last_success = time.monotonic()
         if run.unreachable_in_a_row:
             with run.lock:

@@ -11,8 +11,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from anyascii import anyascii
-
 # Query parameters that only track a click; they never make two URLs different articles.
 TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|_hsenc|_hsmi|ref|ref_src)$")
 
@@ -120,6 +118,8 @@ def slugify(text: str, max_length: int = 80) -> str:
     Other scripts are transliterated (``"Все диеты"`` → ``"vse-diety"``); text with nothing
     to transliterate gets a short hash of itself, so two such titles never share a slug.
     """
+    from anyascii import anyascii  # imported here: reading articles (a send's checks) makes no slug
+
     ascii_text = anyascii(unicodedata.normalize("NFKC", text))
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     if len(slug) > max_length:

@@ -9,10 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import sqlite_utils
-
 from ..clock import now_iso, week_bounds
-from ..db import has_table, write_transaction
+from ..db import Database, has_table, write_transaction
 from ..errors import InvalidInput, NotFound
 from .model import SOURCE_RANK, Article, canonical_url
 
@@ -26,7 +24,7 @@ COLUMNS = (
 )
 
 
-def _create_articles(db: sqlite_utils.Database) -> None:
+def _create_articles(db: Database) -> None:
     db.execute(
         """
         CREATE TABLE articles (
@@ -52,7 +50,7 @@ def _create_articles(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX articles_published_at ON articles (published_at)")
 
 
-def _optional_url(db: sqlite_utils.Database) -> None:
+def _optional_url(db: Database) -> None:
     """A saved page imported without a URL is stored without one (``url`` NULL, still unique
     when set), and the size of the page an article was extracted from is kept."""
     db.execute("ALTER TABLE articles RENAME TO articles_old")
@@ -68,7 +66,7 @@ def _optional_url(db: sqlite_utils.Database) -> None:
 MIGRATIONS = [_create_articles, _optional_url]
 
 
-def articles_db(ws: Workspace) -> sqlite_utils.Database:
+def articles_db(ws: Workspace) -> Database:
     """The workspace database with the ``articles`` table in place."""
     return ws.require_schema(COMPONENT, MIGRATIONS)
 
@@ -82,7 +80,7 @@ def row_to_article(row: dict[str, Any]) -> Article:
     return Article(**{key: data[key] for key in COLUMNS})
 
 
-def _select(db: sqlite_utils.Database, where: str = "", params: Sequence[Any] = ()) -> list[Article]:
+def _select(db: Database, where: str = "", params: Sequence[Any] = ()) -> list[Article]:
     sql = f"SELECT {', '.join(COLUMNS)} FROM articles {where}"
     cursor = db.execute(sql, list(params))
     names = [d[0] for d in cursor.description]
@@ -138,7 +136,7 @@ def articles_in_week(ws: Workspace, week: str) -> list[Article]:
     )
 
 
-def _free_slug(db: sqlite_utils.Database, wanted: str) -> str:
+def _free_slug(db: Database, wanted: str) -> str:
     slug, n = wanted, 1
     while db.execute("SELECT 1 FROM articles WHERE slug = ?", [slug]).fetchone():
         n += 1
@@ -165,14 +163,14 @@ def same_source(stored: str, new: str) -> bool:
         return False
 
 
-def _row(db: sqlite_utils.Database, where: str, params: list[Any]) -> tuple | None:
+def _row(db: Database, where: str, params: list[Any]) -> tuple | None:
     return db.execute(f"SELECT {ROW} FROM articles WHERE {where} ORDER BY id LIMIT 1", params).fetchone()
 
 
 ROW = "id, content_hash, source, url, slug"
 
 
-def source_row(db: sqlite_utils.Database, source: str) -> tuple | None:
+def source_row(db: Database, source: str) -> tuple | None:
     """``(id, content_hash, source, url, slug)`` of the article stored from ``source``: the same
     string, or a relative path to the same file (how sources were stored before they were absolute)."""
     row = _row(db, "source = ?", [source])
@@ -188,7 +186,7 @@ def source_row(db: sqlite_utils.Database, source: str) -> tuple | None:
     return None
 
 
-def upsert(db: sqlite_utils.Database, fields: dict[str, Any], *, url_from_source: bool = True,
+def upsert(db: Database, fields: dict[str, Any], *, url_from_source: bool = True,
            site_url: str = "") -> tuple[str, int | None, str]:
     """Store one article; returns ``(status, id, message)``.  Call inside a transaction.
 
@@ -259,16 +257,16 @@ INDEX_COLUMNS = "id, title, body_text, tags, published_at"
 _IN_CHUNK = 500  # ids per IN (...) list
 
 
-def _has_articles(db: sqlite_utils.Database) -> bool:
+def _has_articles(db: Database) -> bool:
     return has_table(db, "articles")
 
 
-def article_count(db: sqlite_utils.Database) -> int:
+def article_count(db: Database) -> int:
     """How many articles the archive holds (0 before the first import)."""
     return db.execute("SELECT count(*) FROM articles").fetchone()[0] if _has_articles(db) else 0
 
 
-def existing_ids(db: sqlite_utils.Database, ids: Iterable[int] | None = None) -> set[int]:
+def existing_ids(db: Database, ids: Iterable[int] | None = None) -> set[int]:
     """The ids of every article, or of those of ``ids`` that exist."""
     if not _has_articles(db):
         return set()
@@ -282,7 +280,7 @@ def existing_ids(db: sqlite_utils.Database, ids: Iterable[int] | None = None) ->
     return found
 
 
-def index_rows(db: sqlite_utils.Database, ids: Sequence[int] | None = None) -> Iterator[tuple]:
+def index_rows(db: Database, ids: Sequence[int] | None = None) -> Iterator[tuple]:
     """(:data:`INDEX_COLUMNS`) rows of these articles, or of all in id order, streamed (bounded memory)."""
     if not _has_articles(db):
         return
@@ -295,6 +293,6 @@ def index_rows(db: sqlite_utils.Database, ids: Sequence[int] | None = None) -> I
                               chunk)
 
 
-def article_texts(db: sqlite_utils.Database, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+def article_texts(db: Database, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
     """{id: (title, body text)} of these articles (missing ones left out)."""
     return {row[0]: (row[1] or "", row[2] or "") for row in index_rows(db, ids)}

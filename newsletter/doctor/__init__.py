@@ -4,17 +4,26 @@
 alignment); ``send`` runs it first and stops on an error.  :func:`run_doctor` adds
 the DNS records (printed ready to paste, then looked up), the SMTP relay (without
 sending) and the public pages.
+
+The network parts (dnspython, urllib, the SMTP probe) are imported on first use, so
+the pre-send checks load only :mod:`.local`.
 """
 
 from __future__ import annotations
 
 from ..errors import NewsletterError
-from ..mail.dkim import public_record
+from ..lazy import lazy_exports
 from ..workspace import Workspace
 from .checks import ERROR, OK, WARNING, Check, Report
-from .dns_records import check_dns, expected_records, make_resolver, zone_line
-from .local import aligned, local_checks
-from .probes import check_public_url, check_smtp
+
+# Where each name lives; a module is imported when one of its names is first read.
+__getattr__ = lazy_exports(__name__, {
+    "aligned": "local",
+    "local_checks": "local",
+    "expected_records": "dns_records",
+    "make_resolver": "dns_records",
+    "zone_line": "dns_records",
+})
 
 __all__ = ["ERROR", "OK", "WARNING", "Check", "Report", "aligned", "dkim_public_record", "expected_records", "local_checks",
            "make_resolver", "run_doctor", "zone_line"]
@@ -22,6 +31,8 @@ __all__ = ["ERROR", "OK", "WARNING", "Check", "Report", "aligned", "dkim_public_
 
 def dkim_public_record(ws: Workspace) -> str | None:
     """The DKIM TXT record value for the workspace's key, or None without a usable key."""
+    from ..mail.dkim import public_record
+
     if not ws.settings.dkim.key_file:
         return None
     try:
@@ -33,6 +44,10 @@ def dkim_public_record(ws: Workspace) -> str | None:
 def run_doctor(ws: Workspace, *, network: bool = True, nameserver: str | None = None,
                message_size: int | None = None) -> Report:
     """Every check in order: local ones, then (with ``network``) DNS, SMTP and the public pages."""
+    from .dns_records import check_dns, make_resolver
+    from .local import local_checks
+    from .probes import check_public_url, check_smtp
+
     report = local_checks(ws)
     if not network:
         return report

@@ -26,7 +26,15 @@ from ..errors import ConfigError, InvalidInput
 from ..personalise import Segments, field_values
 from ..transports import CanonicalMessage
 from .dkim import DkimSigner, relaxed_lines, signer_from_settings
-from .encoding import CONTROL, address_header, crlf, date_header, header_block, quoted_printable
+from .encoding import (
+    CONTROL,
+    address_header,
+    crlf,
+    date_header,
+    header_block,
+    quoted_printable,
+    quoted_printable_value,
+)
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -171,8 +179,10 @@ class MailTemplate:
         raw, escaped = field_values(
             {"unsubscribe_url": reader.unsubscribe_url, "email": reader.email, "name": reader.name}, self.fields
         )
-        text_values = {f: quoted_printable(raw[f]) for f in self.text.names}
-        html_values = {f: quoted_printable(escaped[f]) for f in self.html.names}
+        text_values = {f: quoted_printable_value(raw[f]) for f in self.text.names}
+        # a value HTML escaping leaves alone (most addresses and links) is encoded once for both parts
+        html_values = {f: text_values[f] if f in text_values and escaped[f] == raw[f] else quoted_printable_value(escaped[f])
+                       for f in self.html.names}
         if CONTROL.search(reader.unsubscribe_url + reader.unsubscribe_mailto + reader.message_id):
             raise InvalidInput(f"a header value for {reader.email!r} contains a line break or control character")
         unsubscribe = b""

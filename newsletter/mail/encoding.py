@@ -31,6 +31,16 @@ def quoted_printable(data: bytes) -> bytes:
     return encoded.replace(b"\r\n.", b"\r\n=2E")
 
 
+_QP_AS_IS = re.compile(rb"[!-<>-~]{0,76}")  # printable ASCII but "=", no space, one line: its own encoding
+
+
+def quoted_printable_value(data: bytes) -> bytes:
+    """:func:`quoted_printable` of a per-reader value; a short plain one (most addresses) is returned as it is."""
+    if _QP_AS_IS.fullmatch(data) and data[:1] != b".":
+        return data
+    return quoted_printable(data)
+
+
 def crlf(text: str) -> str:
     """``text`` with every line end as CRLF."""
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
@@ -91,6 +101,9 @@ def address_header(name: str | None, email: str, header: str = "To") -> bytes:
     name = CONTROL.sub(" ", name or "").strip()
     if not name:
         line = f"{header}: {email}\r\n"
+    elif _SIMPLE_NAME.match(name) and email.isascii():  # what formataddr gives: quoted only for a "."
+        quote = '"' if "." in name else ""
+        line = f"{header}: {quote}{name}{quote} <{email}>\r\n"
     elif _SIMPLE_NAME.match(name):
         line = f"{header}: {formataddr((name, email))}\r\n"
     else:

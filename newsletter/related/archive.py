@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
-import sqlite_utils
 
+from ..db import Database
 from .index import DocVector
 from .postings import read_postings
 from .schema import document_count
@@ -36,7 +36,7 @@ def idf2(df: np.ndarray, n: int) -> np.ndarray:
 class Archive:
     """Cached reads of the related index for one ranking session."""
 
-    def __init__(self, db: sqlite_utils.Database, *, size: int | None = None, columns: int | None = None) -> None:
+    def __init__(self, db: Database, *, size: int | None = None, columns: int | None = None) -> None:
         self.db = db
         self.size = document_count(db) if size is None else size  # articles indexed: N in every idf
         self.columns = columns if columns is not None else \
@@ -136,7 +136,7 @@ class Archive:
         (folder / "meta.pickle").write_bytes(pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL))
 
     @classmethod
-    def mapped(cls, folder: Path, db: sqlite_utils.Database | None) -> Archive:
+    def mapped(cls, folder: Path, db: Database | None) -> Archive:
         """A loaded archive from :meth:`save`'s files, its arrays mapped read-only: the workers of one
         export share their pages instead of each holding a copy.  ``db`` serves what the arrays do not hold
         (article text and stems, for reasons)."""

@@ -31,10 +31,9 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-import sqlite_utils
 
 from ..articles import article_texts
-from ..db import write_transaction
+from ..db import Database, write_transaction
 from ..errors import ConfigError
 from ..workspace import Workspace
 from .schema import document_count
@@ -203,7 +202,7 @@ def article_vectors(model: Embedder, docs: Sequence[tuple[str, str]], max_chunks
     return (out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
-def embed_missing(db: sqlite_utils.Database, model: Embedder, max_chunks: int = MAX_CHUNKS) -> int:
+def embed_missing(db: Database, model: Embedder, max_chunks: int = MAX_CHUNKS) -> int:
     """Embed the indexed articles whose stored vector is missing or outdated; drop vectors of gone ones."""
     name = _with_chunks(model.name, max_chunks)
     with write_transaction(db):
@@ -233,19 +232,19 @@ def embed_missing(db: sqlite_utils.Database, model: Embedder, max_chunks: int = 
     return len(todo)
 
 
-def prune(db: sqlite_utils.Database) -> None:
+def prune(db: Database) -> None:
     """Drop the vectors of articles gone or changed since (inside the caller's transaction)."""
     db.execute("DELETE FROM related_embeddings WHERE NOT EXISTS (SELECT 1 FROM related_docs d "
                "WHERE d.article_id = related_embeddings.article_id AND d.fingerprint = related_embeddings.fingerprint)")
 
 
-def complete(db: sqlite_utils.Database, model: str) -> bool:
+def complete(db: Database, model: str) -> bool:
     """Whether every indexed article has its vector (stored vectors are never outdated: see :func:`prune`)."""
     have = db.execute("SELECT count(*) FROM related_embeddings WHERE model = ?", [model]).fetchone()[0]
     return have >= document_count(db)
 
 
-def _vectors(db: sqlite_utils.Database, ids: list[int], model: str) -> dict[int, np.ndarray]:
+def _vectors(db: Database, ids: list[int], model: str) -> dict[int, np.ndarray]:
     out: dict[int, np.ndarray] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
@@ -258,7 +257,7 @@ def _vectors(db: sqlite_utils.Database, ids: list[int], model: str) -> dict[int,
     return out
 
 
-def pair_cosines(db: sqlite_utils.Database, model: str) -> np.ndarray:
+def pair_cosines(db: Database, model: str) -> np.ndarray:
     """Sorted cosines of every pair among up to ``SAMPLE`` of the archive's articles: what two posts of
     this archive score with this model, related or not (a fixed draw for a given archive, so rankings repeat)."""
     ids = [r[0] for r in db.execute(
@@ -273,7 +272,7 @@ def pair_cosines(db: sqlite_utils.Database, model: str) -> np.ndarray:
     return np.sort((matrix @ matrix.T)[np.triu_indices(len(matrix), 1)])
 
 
-def blend(db: sqlite_utils.Database, article_id: int, ids: np.ndarray, scores: np.ndarray, weight: float,
+def blend(db: Database, article_id: int, ids: np.ndarray, scores: np.ndarray, weight: float,
           model: str) -> tuple[np.ndarray, dict[int, float]]:
     """Scores blended with the embedding cosine (best ``BLEND_POOL`` by score), and each blended cosine."""
     query = _vectors(db, [article_id], model).get(article_id)

@@ -15,11 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-import sqlite_utils
 
 from ..articles import INDEX_COLUMNS, existing_ids, index_rows
 from ..clock import now_iso
-from ..db import write_transaction
+from ..db import Database, write_transaction
 from ..workspace import Workspace
 from . import postings
 from .schema import add_to_document_count, document_count, has_articles_table, related_db
@@ -65,7 +64,7 @@ def fingerprint(title: str, body: str, tags: list[str], published: str) -> str:
     return hashlib.blake2b(data.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def _term_ids(db: sqlite_utils.Database, vector: TermVector) -> np.ndarray:
+def _term_ids(db: Database, vector: TermVector) -> np.ndarray:
     """Ids of the vector's terms, adding unknown terms to ``related_terms``."""
     db.conn.executemany(
         "INSERT OR IGNORE INTO related_terms (term, word, df) VALUES (?, ?, 0)",
@@ -79,7 +78,7 @@ def _term_ids(db: sqlite_utils.Database, vector: TermVector) -> np.ndarray:
     return np.array([found[t] for t in vector.terms], dtype=np.int64)
 
 
-def _remove(db: sqlite_utils.Database, article_id: int) -> None:
+def _remove(db: Database, article_id: int) -> None:
     row = db.execute("SELECT vector, segment FROM related_docs WHERE article_id = ?", [article_id]).fetchone()
     if row is None:
         return
@@ -98,7 +97,7 @@ def _remove(db: sqlite_utils.Database, article_id: int) -> None:
     add_to_document_count(db, -1)
 
 
-def _add(db: sqlite_utils.Database, row: tuple, stamp: str, tags: list[str]) -> None:
+def _add(db: Database, row: tuple, stamp: str, tags: list[str]) -> None:
     article_id, title, body, _, published = row
     vector = ANALYZER.vector(title or "", body or "")
     ids = _term_ids(db, vector)

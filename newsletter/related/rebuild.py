@@ -16,12 +16,11 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
 
 import numpy as np
-import sqlite_utils
 
 from .. import db as dbmod
 from ..articles import article_count, existing_ids, index_rows
 from ..clock import now_iso
-from ..db import write_transaction
+from ..db import Database, write_transaction
 from ..workspace import Workspace
 from . import postings
 from .embeddings import prune as prune_embeddings
@@ -130,7 +129,7 @@ def _read_and_analyse(database: str, ids: list[int]) -> tuple[list[tuple[int, st
 _worker_db: dict = {}  # a worker process's own connection, for the life of one rebuild
 
 
-def _analysed_chunks(db: sqlite_utils.Database, database: str,
+def _analysed_chunks(db: Database, database: str,
                      workers: int) -> Iterator[tuple[list[tuple[int, str]], Analysed]]:
     """(article id and publication time, their analysis) chunk by chunk, in id order; a few chunks in flight."""
     chunk = min(_READ_CHUNK, postings.SEGMENT_SIZE)  # a chunk never spans two segments

@@ -18,15 +18,13 @@
 
 from __future__ import annotations
 
-import sqlite_utils
-
-from ..db import has_table
+from ..db import Database, has_table
 from ..workspace import Workspace
 
 COMPONENT = "related"
 
 
-def _create_index_tables(db: sqlite_utils.Database) -> None:
+def _create_index_tables(db: Database) -> None:
     db.execute(
         "CREATE TABLE related_docs (article_id INTEGER PRIMARY KEY, published_at TEXT NOT NULL DEFAULT '', "
         "fingerprint TEXT NOT NULL, vector BLOB NOT NULL, indexed_at TEXT NOT NULL)"
@@ -46,7 +44,7 @@ def _create_index_tables(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX related_tags_article ON related_tags (article_id)")
 
 
-def _create_edits(db: sqlite_utils.Database) -> None:
+def _create_edits(db: Database) -> None:
     db.execute(
         "CREATE TABLE related_edits (article_id INTEGER NOT NULL, other_id INTEGER NOT NULL, "
         "action TEXT NOT NULL CHECK (action IN ('pin', 'block')), position INTEGER NOT NULL DEFAULT 0, "
@@ -54,13 +52,13 @@ def _create_edits(db: sqlite_utils.Database) -> None:
     )
 
 
-def _create_stats(db: sqlite_utils.Database) -> None:
+def _create_stats(db: Database) -> None:
     """A counter of indexed articles (``count(*)`` reads the whole table; queries need it often)."""
     db.execute("CREATE TABLE related_stats (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
     db.execute("INSERT INTO related_stats (name, value) SELECT 'documents', count(*) FROM related_docs")
 
 
-def _create_segments(db: sqlite_utils.Database) -> None:
+def _create_segments(db: Database) -> None:
     """Packed postings segments, tombstones for their outdated articles, and each article's segment."""
     db.execute(
         "CREATE TABLE related_segments (term_id INTEGER NOT NULL, segment INTEGER NOT NULL, "
@@ -74,14 +72,14 @@ def _create_segments(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX related_docs_delta ON related_docs (article_id) WHERE segment IS NULL")
 
 
-def _create_embeddings(db: sqlite_utils.Database) -> None:
+def _create_embeddings(db: Database) -> None:
     db.execute(
         "CREATE TABLE related_embeddings (article_id INTEGER PRIMARY KEY, model TEXT NOT NULL, "
         "fingerprint TEXT NOT NULL, vector BLOB NOT NULL)"
     )
 
 
-def _index_embeddings_by_model(db: sqlite_utils.Database) -> None:
+def _index_embeddings_by_model(db: Database) -> None:
     """Counting a model's vectors reads this small index, not the vectors."""
     db.execute("CREATE INDEX related_embeddings_model ON related_embeddings (model)")
 
@@ -90,19 +88,19 @@ MIGRATIONS = [_create_index_tables, _create_edits, _create_stats, _create_segmen
               _index_embeddings_by_model]
 
 
-def document_count(db: sqlite_utils.Database) -> int:
+def document_count(db: Database) -> int:
     """How many articles the index holds."""
     return db.conn.execute("SELECT value FROM related_stats WHERE name = 'documents'").fetchone()[0]
 
 
-def add_to_document_count(db: sqlite_utils.Database, delta: int) -> None:
+def add_to_document_count(db: Database, delta: int) -> None:
     db.conn.execute("UPDATE related_stats SET value = value + ? WHERE name = 'documents'", [delta])
 
 
-def related_db(ws: Workspace) -> sqlite_utils.Database:
+def related_db(ws: Workspace) -> Database:
     """The workspace database with the related tables in place."""
     return ws.require_schema(COMPONENT, MIGRATIONS)
 
 
-def has_articles_table(db: sqlite_utils.Database) -> bool:
+def has_articles_table(db: Database) -> bool:
     return has_table(db, "articles")

@@ -236,6 +236,11 @@ class SMTPSession:
             raise self._lost(f"connection lost while writing ({exc})", before_body) from exc
 
     def _read_reply(self, before_body: bool = True) -> tuple[int, str]:
+        buffer = self._buffer
+        end = buffer.find(b"\n", 0, 8192)
+        if end > 3 and buffer[3] == 32 and buffer[:3].isdigit():  # a whole one-line reply already read
+            self._buffer = buffer[end + 1:]
+            return int(buffer[:3]), buffer[4:end].rstrip(b"\r\n").decode("utf-8", "replace")
         lines: list[str] = []
         try:
             while True:
