@@ -55,3 +55,12 @@ def test_a_run_of_refusals_counts_as_a_throttle_only_beyond_what_greylisting_exp
         (12, 12, 12, True),   # ... until the run is long
     ]:
         assert throttle_run(run, answers, temporary) is throttled, (run, answers, temporary)
+
+
+def test_a_reader_s_retry_never_comes_before_the_greylisting_window() -> None:
+    from issues.send.workers import backoff
+
+    retries = [backoff(300.0, 1, 3600.0, never_early=True) for _ in range(2000)]
+    assert min(retries) >= 300.0 and max(retries) <= 375.0
+    others = [backoff(300.0, 1, 3600.0) for _ in range(2000)]
+    assert min(others) < 300.0  # a connection's own retry keeps its jitter both ways

@@ -62,9 +62,14 @@ def throttle_run(run: int, answers: int, temporary: int) -> bool:
     return answers * share ** run < CHANCE
 
 
-def backoff(first: float, tries: int, cap: float) -> float:
-    """``first`` doubling per try, capped, with +-25% jitter so retries do not arrive in step."""
-    return min(first * 2 ** max(0, tries - 1), cap) * random.uniform(0.75, 1.25)
+def backoff(first: float, tries: int, cap: float, *, never_early: bool = False) -> float:
+    """``first`` doubling per try, capped, with +-25% jitter so retries do not arrive in step.
+
+    ``never_early``: jitter only upward, for a reader's retry after a temporary refusal: a
+    greylister refuses a retry that comes before its window (postgrey's is 300 s, our
+    ``defer_delay``), and an early retry costs the reader a doubled wait.
+    """
+    return min(first * 2 ** max(0, tries - 1), cap) * random.uniform(1.0 if never_early else 0.75, 1.25)
 
 
 class Worker:
@@ -202,7 +207,7 @@ class Worker:
         else:
             tries = job.attempts + job.tries
             run.report(Deferred(job, exc.code, detail,
-                                time.time() + backoff(options.defer_delay, tries, options.defer_cap)))
+                                time.time() + backoff(options.defer_delay, tries, options.defer_cap, never_early=True)))
         if in_a_row >= options.pause_after_failures:
             pause_lane(self.run, lane, f"{in_a_row} failures in a row from {lane.name}, the last: {exc.code} {detail}")
         return 0.0
