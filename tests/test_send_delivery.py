@@ -143,6 +143,22 @@ def test_the_send_pauses_after_too_many_failures_in_a_row(issue_ws: Workspace) -
     assert resumed.finished and len(sink.messages) == 30 and max(recipients(sink).values()) == 1
 
 
+def test_the_whole_send_pauses_when_every_provider_refuses_everybody(issue_ws: Workspace) -> None:
+    for n, domain in enumerate(("gmail.com", "outlook.com", "yahoo.com")):
+        add_readers(issue_ws, 20, start=20 * n, domain=domain)
+    with SmtpSink() as sink:
+        sink.refuse_everyone("451 4.3.0 Try later")
+        ws = smtp_workspace(issue_ws.root, sink, pause_after_failures=10, connections=2)
+        report = send_issue(ws, ISSUE)
+        assert report.paused and "refusals in a row from" in report.paused and "451" in report.paused
+        tried = issue_ws.db.execute("SELECT COUNT(*) FROM outbox WHERE attempts > 0").fetchone()[0]
+        assert tried < 10 + 2 * 2 + 1  # the send's count, not three providers' counts of 10 each
+        assert report.counts["pending"] == 60 and len(sink.messages) == 0
+        sink.refuse_everyone(None)
+        resumed = send_issue(ws, ISSUE)
+    assert resumed.finished and len(sink.messages) == 60 and max(recipients(sink).values()) == 1
+
+
 def test_an_unsubscribe_during_the_send_is_honoured(issue_ws: Workspace) -> None:
     ids = add_readers(issue_ws, 80)
     leaving = ids[-10:]

@@ -179,9 +179,10 @@ class Worker:
                 lane.run_throttled = False
                 lane.pace = lane.pace * 0.8 if lane.pace > 0.01 else 0.0
         run.last_success = time.monotonic()
-        if run.unreachable_in_a_row:
+        if run.unreachable_in_a_row or run.refused_in_a_row:
             with run.lock:
-                run.unreachable_in_a_row = 0
+                run.unreachable_in_a_row = run.refused_in_a_row = 0
+                run.refusing.clear()
 
     def _failed(self, lane: Lane, job: Job, exc: TransportError, unsent: collections.deque[Job]) -> float:
         """Handle one refusal; returns how long this worker should rest before going on."""
@@ -208,9 +209,30 @@ class Worker:
             tries = job.attempts + job.tries
             run.report(Deferred(job, exc.code, detail,
                                 time.time() + backoff(options.defer_delay, tries, options.defer_cap, never_early=True)))
+        if self._everyone_refused(lane, exc, detail):
+            return 0.0
         if in_a_row >= options.pause_after_failures:
             pause_lane(self.run, lane, f"{in_a_row} failures in a row from {lane.name}, the last: {exc.code} {detail}")
         return 0.0
+
+    def _everyone_refused(self, lane: Lane, exc: TransportError, detail: str) -> bool:
+        """Pause the whole send once ``pause_after_failures`` temporary refusals in a row, from more than
+        one provider and with no delivery between them, say the server refuses everybody (a relay or
+        a server that is down answering 4xx), instead of waiting for each provider's own count."""
+        run = self.run
+        with run.lock:
+            if not exc.temporary:  # a reader's own hard refusal: the server is answering
+                run.refused_in_a_row = 0
+                run.refusing.clear()
+                return False
+            run.refused_in_a_row += 1
+            run.refusing.add(lane.name)
+            count, providers = run.refused_in_a_row, len(run.refusing)
+        if count < run.options.pause_after_failures or providers < 2:
+            return False
+        run.halt(paused=f"{count} refusals in a row from {providers} providers and no delivery between them, "
+                        f"the last: {exc.code} {detail}")
+        return True
 
     def _connection_failed(self, lane: Lane, job: Job, exc: TransportError, detail: str,
                            unsent: collections.deque[Job]) -> float:
