@@ -115,21 +115,6 @@ def write_transaction(db: Database, *, durable: bool = False) -> Iterator[Databa
             lock.release()
 
 
-def write_statement(db: Database, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-    """One write statement as its own transaction (SQLite's autocommit), queued like :func:`write_transaction`.
-
-    All of it is stored or none, as with ``BEGIN IMMEDIATE`` … ``COMMIT``, in one call into
-    SQLite instead of three: a thread that records often releases the GIL a third as often.
-    """
-    lock = _process_write_lock(db)
-    held = lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000)
-    try:
-        return db.conn.execute(sql, params)
-    finally:
-        if held:
-            lock.release()
-
-
 def connect(path: Path | str) -> Database:
     """Open (creating if needed) the database at ``path`` with WAL and a busy timeout."""
     if str(path) != ":memory:":

@@ -10,9 +10,10 @@ ones made while a connection waits.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from newsletter.workspace import Workspace
 
@@ -45,9 +46,9 @@ def folding_journals(ws: Workspace, issue_id: str) -> Iterator[None]:
             folder.finish()
 
 
-def _apply(ws: Workspace):  # noqa: ANN202 - a closure over this thread's connection
-    db = outbox.outbox_db(ws)
-    return lambda rows: outbox.record(db, outbox.Outcomes(sent=rows))
+def _apply(ws: Workspace) -> Callable[[list[tuple]], None]:
+    """Fold batches through this thread's own connection."""
+    return functools.partial(outbox.record_sent, outbox.outbox_db(ws))
 
 
 def _fold_while_running(ws: Workspace, folder: JournalFolder, done: threading.Event) -> None:

@@ -7,7 +7,7 @@ by a killed run is the only message that can go out twice.
 
 from __future__ import annotations
 
-import sqlite3
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,7 +16,7 @@ from typing import Any
 
 from issues.build import resolve_issue_id
 from newsletter.clock import now_iso
-from newsletter.db import Database, write_statement, write_transaction
+from newsletter.db import Database, write_transaction
 from newsletter.workspace import Workspace
 from subscribers import contacts_of, count_confirmed, snapshot_confirmed
 
@@ -80,7 +80,7 @@ def fold_journals(ws: Workspace, issue_id: str, *, wait: float = 0.0) -> int:
     see :mod:`issues.send.journals`).  Returns how many deliveries were folded.
     """
     db = outbox_db(ws)
-    return JournalFolder(ws, issue_id, lambda rows: record(db, Outcomes(sent=rows))).finish(wait=wait)
+    return JournalFolder(ws, issue_id, functools.partial(record_sent, db)).finish(wait=wait)
 
 
 def recover_in_flight(ws: Workspace, issue_id: str) -> int:
@@ -218,22 +218,9 @@ class Outcomes:
         return len(self.sent) + len(self.failed) + len(self.deferred) + len(self.skipped) + len(self.released)
 
 
-# A group of only deliveries up to this size is written by one statement (UPDATE … FROM needs SQLite 3.33).
-SENT_IN_ONE_STATEMENT = 64 if sqlite3.sqlite_version_info >= (3, 33) else 0
-
-
 def record(db: Database, outcomes: Outcomes) -> None:
     """Write a group of results in one transaction (each row's final word for this run)."""
     now = now_iso()
-    sent = outcomes.sent
-    if len(sent) == len(outcomes) and 0 < len(sent) <= SENT_IN_ONE_STATEMENT:  # the usual group: one call into SQLite
-        values = ",".join(["(?,?,?,?,?,?,?)"] * len(sent))
-        write_statement(db, "UPDATE outbox SET status = 'sent', attempts = attempts + v.column1, code = v.column2, "
-                        "detail = v.column3, message_id = v.column4, sent_at = v.column5, provider = v.column6, "
-                        f"next_try_at = NULL, updated_at = '{now}' FROM (VALUES {values}) AS v "
-                        "WHERE outbox.id = v.column7 AND outbox.status = 'sending'",
-                        [value for row in sent for value in row])
-        return
     with write_transaction(db):
         conn = db.conn
         if outcomes.sent:
@@ -268,6 +255,11 @@ def record(db: Database, outcomes: Outcomes) -> None:
                 f"updated_at = '{now}' WHERE id = ? AND status = 'sending'",
                 outcomes.released,
             )
+
+
+def record_sent(db: Database, rows: list[tuple]) -> None:
+    """Write a batch of deliveries folded from a send's journals (rows as in :attr:`Outcomes.sent`)."""
+    record(db, Outcomes(sent=rows))
 
 
 def counts(ws: Workspace, issue_id: str) -> dict[str, int]:
