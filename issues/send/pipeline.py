@@ -13,6 +13,7 @@ several (:mod:`issues.send.processes`).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import threading
 import time
@@ -152,8 +153,7 @@ class SendRun:
         self.done = 0
         self.tally = {"sent": 0, "failed": 0, "bounced": 0, "skipped": 0, "deferred": 0}
         self.unreachable_in_a_row = 0  # connections that could not reach the server, over all workers
-        self.refused_in_a_row = 0  # temporary refusals over all providers since the last delivery
-        self.refusing: set[str] = set()  # the providers those refusals came from
+        self.refusing: collections.Counter[str] = collections.Counter()  # temporary refusals per provider since the last delivery
         self.down_after = max(2, self.connections)
         self.last_success = time.monotonic()
         self.paused: str | None = None

@@ -179,9 +179,9 @@ class Worker:
                 lane.run_throttled = False
                 lane.pace = lane.pace * 0.8 if lane.pace > 0.01 else 0.0
         run.last_success = time.monotonic()
-        if run.unreachable_in_a_row or run.refused_in_a_row:
+        if run.unreachable_in_a_row or run.refusing:
             with run.lock:
-                run.unreachable_in_a_row = run.refused_in_a_row = 0
+                run.unreachable_in_a_row = 0
                 run.refusing.clear()
 
     def _failed(self, lane: Lane, job: Job, exc: TransportError, unsent: collections.deque[Job]) -> float:
@@ -222,12 +222,10 @@ class Worker:
         run = self.run
         with run.lock:
             if not exc.temporary:  # a reader's own hard refusal: the server is answering
-                run.refused_in_a_row = 0
                 run.refusing.clear()
                 return False
-            run.refused_in_a_row += 1
-            run.refusing.add(lane.name)
-            count, providers = run.refused_in_a_row, len(run.refusing)
+            run.refusing[lane.name] += 1
+            count, providers = run.refusing.total(), len(run.refusing)
         if count < run.options.pause_after_failures or providers < 2:
             return False
         run.halt(paused=f"{count} refusals in a row from {providers} providers and no delivery between them, "
