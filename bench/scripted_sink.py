@@ -1,10 +1,11 @@
 """The send benchmark's scenario server: :class:`newsletter.smtp_sink.SmtpSink` in a process of its own.
 
 Run: ``python bench/scripted_sink.py PORT OUT.json [--greylist-every N] [--slow DOMAIN:SECONDS]
-[--refuse-everyone REPLY]``.
+[--greylist-domain DOMAIN] [--refuse-everyone REPLY]``.
 
 ``--greylist-every 10`` answers 451 to the first RCPT of one distinct recipient in ten
-(plain greylisting: the retry is accepted); ``--slow yahoo.com:0.2`` answers that
+(plain greylisting: the retry is accepted); ``--greylist-domain gmail.com`` does so for
+every recipient at that domain (a provider greylisting every new sender); ``--slow yahoo.com:0.2`` answers that
 domain's RCPTs only after 0.2 s.  On SIGTERM it writes what it accepted to OUT.json:
 messages, distinct recipients, per recipient domain the times (seconds since the
 first message) at which its messages were accepted, the times at which greylisted
@@ -30,6 +31,7 @@ def main() -> None:
     parser.add_argument("port", type=int)
     parser.add_argument("out")
     parser.add_argument("--greylist-every", type=int, default=0)
+    parser.add_argument("--greylist-domain", action="append", default=[], metavar="DOMAIN")
     parser.add_argument("--slow", action="append", default=[], metavar="DOMAIN:SECONDS")
     parser.add_argument("--refuse-everyone", metavar="REPLY", help='e.g. "451 4.3.0 Try later": to every RCPT')
     args = parser.parse_args()
@@ -50,6 +52,8 @@ def main() -> None:
 
     sink.handler.on_message = seen
     sink.greylist(args.greylist_every)
+    for domain in args.greylist_domain:
+        sink.greylist_domain(domain)
     sink.refuse_everyone(args.refuse_everyone)
     for item in args.slow:
         domain, _, seconds = item.rpartition(":")

@@ -110,7 +110,9 @@ REGISTRY.add(SectionSpec("delivery", "How mail leaves: the transport, speed, ret
     Key("max_attempts", 5, "tries of one message within one send run", min=1, max=100),
     Key("max_total_attempts", 15, "tries over all runs before a temporary failure stays failed", min=1, max=1000),
     Key("retry_delay", 1.0, "first back-off in seconds, doubling with jitter", min=0, max=3600),
-    Key("pause_after_failures", 50, "refusals in a row from one provider that pause it for the run", min=1),
+    Key("pause_after_failures", 50, "refusals in a row from one provider that pause it for the run; when all are "
+        "temporary it is held until a retry is answered: delivered (it greylists new senders) it goes on, "
+        "refused it is paused", min=1),
     Key("defer_delay", 300.0, "first retry (seconds) of a reader refused for now (greylisting), doubling after",
         min=0, max=86400),
     Key("wait_for_deferred", 900.0, "seconds a send stays for deferred readers to fall due; later ones wait for "

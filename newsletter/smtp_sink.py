@@ -61,6 +61,7 @@ class ScriptedHandler:
         self.open_connections = 0  # sessions whose client has not closed or been cut off yet
         self.greylist_every = 0  # answer 451 to the first RCPT of one distinct recipient in this many
         self._greylisted: set[str] = set()
+        self.greylist_domains: set[str] = set()  # answer 451 to the first RCPT of every recipient at these
         self.on_message: Callable[[Received], None] | None = None
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
@@ -77,8 +78,9 @@ class ScriptedHandler:
         with self.lock:
             queued = self._once.get(key)
             reply = queued.popleft() if queued else self._always.get(key) or self.reply_everyone
-            if not reply and self.greylist_every and key not in self._greylisted \
-                    and zlib.crc32(key.encode()) % self.greylist_every == 0:
+            if not reply and key not in self._greylisted and (
+                    key.rpartition("@")[2] in self.greylist_domains
+                    or (self.greylist_every and zlib.crc32(key.encode()) % self.greylist_every == 0)):
                 self._greylisted.add(key)
                 reply = "451 4.7.1 Greylisted, please try again later"
         if reply:
@@ -188,6 +190,11 @@ class SmtpSink:
         the address, so the same ones each run); its retry is accepted.  0: none."""
         with self.handler.lock:
             self.handler.greylist_every = every
+
+    def greylist_domain(self, domain: str) -> None:
+        """Greylist every new sender at ``domain``: 451 to each recipient's first RCPT there, then accepted."""
+        with self.handler.lock:
+            self.handler.greylist_domains.add(domain.lower())
 
     def was_greylisted(self, address: str) -> bool:
         """Whether ``address`` has had its greylisting 451 (so a message accepted now is its retry)."""

@@ -146,7 +146,7 @@ def test_a_paused_send_exits_4_with_what_to_do(ready) -> None:
     with SmtpSink() as sink:
         sink.refuse_everyone("451 4.3.0 Try later")
         env = {**sink.settings_env(), "NEWSLETTER_DELIVERY_PAUSE_AFTER_FAILURES": "3",
-               "NEWSLETTER_DELIVERY_RETRY_DELAY": "0.01"}
+               "NEWSLETTER_DELIVERY_RETRY_DELAY": "0.01", "NEWSLETTER_DELIVERY_DEFER_DELAY": "0.05"}
         result = ready("send", ISSUE, "--yes", env=env)
     assert result.exit_code == 4
     assert "issue paused: 0 sent, 0 failed, 0 skipped, 7 pending" in result.output

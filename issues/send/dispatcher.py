@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from . import outbox
 from .records import Released
+from .workers import pause_lane
 
 if TYPE_CHECKING:
     from .pipeline import SendRun
@@ -43,8 +44,11 @@ class Dispatcher:
         first_tries = True  # readers never tried are claimed before the retries that fell due
         room, size = max(run.options.batch_size * 3, run.lanes.lane_cap), run.options.batch_size
         while not run.halted:
-            if not exhausted and run.outstanding < room:
-                batch = outbox.claim(run.ws, run.issue_id, cursor, size, skip_providers=run.lanes.crowded(),
+            for lane in run.lanes.overdue_holds():
+                pause_lane(run, lane, f"{lane.hold_reason}; no retry was answered in time")
+            # first tries waiting in a held lane leave room for the retries it waits for
+            if not exhausted and run.outstanding - run.lanes.held_first_tries() < room:
+                batch = outbox.claim(run.ws, run.issue_id, cursor, size, skip_providers=run.lanes.crowded(first_tries),
                                      first_tries=first_tries)
                 if batch:
                     cursor = batch[-1].outbox_id

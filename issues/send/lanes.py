@@ -9,6 +9,10 @@ Readers on their first try go before readers retried after a temporary refusal
 (greylisting), in each lane and over all lanes: a first try that is refused starts
 its reader's wait at once, and the retries that fell due meanwhile fill the end of
 the send, when the last readers refused are still waiting for their turn.
+
+A provider that refuses every first try for now is held, not paused at once: its
+first tries wait while its retries go on, until one retry says whether it
+greylists every new sender (delivered: it goes on) or refuses us (refused: paused).
 """
 
 from __future__ import annotations
@@ -59,6 +63,9 @@ class Lane:
         self.temporary = 0  # of which temporary refusals
         self.run_throttled = False  # the current run of temporary refusals has slowed the lane already
         self.paused: str | None = None
+        self.held_until = 0.0  # monotonic deadline while held: only retries go until one is answered
+        self.hold_reason = ""  # the refusals that started the hold
+        self.greylisting = False  # a retry was delivered after a run of refusals: first tries are refused for now
         self.served = 0.0  # when a worker last took a chunk (round robin among equals)
 
     @property
@@ -71,9 +78,13 @@ class Lane:
     def queue_of(self, job: Job) -> collections.deque[Job]:
         return self.retries if job.attempts else self.jobs
 
+    def ready_jobs(self) -> int:
+        """Jobs a worker may take now: a held lane offers only its retries."""
+        return len(self.retries) if self.held_until else self.waiting()
+
     def take(self, size: int) -> list[Job]:
-        """Up to ``size`` jobs, first tries before retries."""
-        jobs = [self.jobs.popleft() for _ in range(min(size, len(self.jobs)))]
+        """Up to ``size`` jobs, first tries before retries (only retries while held)."""
+        jobs = [] if self.held_until else [self.jobs.popleft() for _ in range(min(size, len(self.jobs)))]
         return jobs + [self.retries.popleft() for _ in range(min(size - len(jobs), len(self.retries)))]
 
     def delay(self) -> float:
@@ -104,17 +115,50 @@ class Lanes:
         """
         with self.cond:
             lane = self.lane(job.provider)
-            if lane.paused or not lane.limits.connections or lane.waiting() >= self.lane_cap:
+            full = len(lane.retries) >= self.lane_cap if lane.held_until and job.attempts else \
+                lane.waiting() >= self.lane_cap  # a held lane's retries are what it waits for
+            if lane.paused or not lane.limits.connections or full:
                 return False
             lane.queue_of(job).append(job)
             self.cond.notify()
             return True
 
-    def crowded(self) -> list[str]:
-        """Providers a new claim should leave alone: paused, not ours, or holding half their cap or more."""
+    def crowded(self, first_tries: bool | None = None) -> list[str]:
+        """Providers a new claim should leave alone: paused, not ours, or holding half their cap or more.
+
+        ``first_tries=False`` (a claim of retries only): a held lane counts only its retries.
+        """
         with self.cond:
             return [n for n, lane in self.lanes.items()
-                    if lane.paused or not lane.limits.connections or lane.waiting() * 2 >= self.lane_cap]
+                    if lane.paused or not lane.limits.connections
+                    or (len(lane.retries) if lane.held_until and first_tries is False else lane.waiting()) * 2
+                    >= self.lane_cap]
+
+    def held_first_tries(self) -> int:
+        """First tries waiting in held lanes (they do not count against how much a send claims)."""
+        with self.cond:
+            return sum(len(lane.jobs) for lane in self.lanes.values() if lane.held_until)
+
+    def hold(self, lane: Lane, until: float, reason: str) -> None:
+        """Keep a provider's first tries waiting until ``until`` (monotonic) or one of its retries is answered."""
+        with self.cond:
+            if not lane.paused:
+                lane.held_until, lane.hold_reason = until, reason
+                self.cond.notify_all()
+
+    def release_hold(self, lane: Lane) -> bool:
+        """End a hold (a delivery); True when the lane was held."""
+        with self.cond:
+            held, lane.held_until = bool(lane.held_until), 0.0
+            if held:
+                self.cond.notify_all()
+            return held
+
+    def overdue_holds(self) -> list[Lane]:
+        """Held lanes whose deadline passed with no retry answered."""
+        now = time.monotonic()
+        with self.cond:
+            return [lane for lane in self.lanes.values() if lane.held_until and lane.held_until <= now]
 
     def unserved(self) -> list[str]:
         """Providers this process does not send to in this run: paused, or served by the other processes."""
@@ -133,15 +177,15 @@ class Lanes:
         with self.cond:
             while not self.closed and not stop.is_set():
                 now = time.monotonic()
-                ready = [lane for lane in self.lanes.values() if lane.waiting() and not lane.paused
+                ready = [lane for lane in self.lanes.values() if lane.ready_jobs() and not lane.paused
                          and lane.cool_until <= now and lane.active < lane.limits.connections]
                 if ready:
-                    lane = min(ready, key=lambda lane: (not lane.jobs, lane.active, lane.served))
+                    lane = min(ready, key=lambda lane: (not lane.jobs or bool(lane.held_until), lane.active, lane.served))
                     lane.active += 1
                     lane.served = now
                     return lane, lane.take(size)
                 cooling = [lane.cool_until - now for lane in self.lanes.values()
-                           if lane.waiting() and not lane.paused and lane.cool_until > now]
+                           if lane.ready_jobs() and not lane.paused and lane.cool_until > now]
                 self.cond.wait(min([0.1, *cooling]))
             return None
 
@@ -161,6 +205,7 @@ class Lanes:
         """Stop serving a provider for this run; returns its waiting jobs (to release)."""
         with self.cond:
             lane.paused = lane.paused or reason
+            lane.held_until = 0.0
             jobs = [*lane.jobs, *lane.retries]
             lane.jobs.clear()
             lane.retries.clear()

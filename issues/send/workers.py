@@ -9,6 +9,9 @@ connection can go out twice.  How a refusal is handled depends on what it concer
 - the reader (a 4xx to RCPT or DATA on a live connection): the reader is deferred
   to a later try and the connection goes on with the next reader;
 - the provider (a 421, a run of 4xx): that provider's lane slows down and cools off;
+  ``pause_after_failures`` refusals in a row pause it for the run, except that when
+  all of them are temporary it is held first: its retries alone go on, and one
+  delivered says it greylists new senders (it goes on), one refused pauses it;
 - the server (cannot connect, no answer, connection lost): the job goes back to its
   lane, and when every connection fails in a row the whole send pauses.
 """
@@ -40,6 +43,7 @@ log = logging.getLogger(__name__)
 DOWN_GRACE = 10  # back-offs (at most 10 s) without a delivery before unreachable connections pause the send
 TEMPORARY_RUN = 3  # temporary refusals in a row from one provider that can count as it throttling us
 CHANCE = 0.01  # a run of temporary refusals is a throttle when greylisting alone would give one this long less often
+HOLD_SLACK = 30.0  # seconds a held provider's first retry may take beyond its due time before it is paused
 RECHECK_EVERY = 1.0  # seconds a look at which readers are still confirmed holds (one query per chunk, not per reader)
 
 
@@ -114,7 +118,7 @@ class Worker:
                 rest = max(rest, self._failed(lane, job, outcome, unsent))
             else:
                 self.run.report(Delivered(job, outcome.code, outcome.text, job.message_id, now_iso()))
-                self._succeeded(lane)
+                self._succeeded(lane, job)
         if unsent:  # requeued after the transport had read the last item
             self.run.lanes.give_back(lane, list(unsent))
             unsent.clear()
@@ -170,9 +174,15 @@ class Worker:
 
     # -- outcomes -----------------------------------------------------------------------------
 
-    def _succeeded(self, lane: Lane) -> None:
+    def _succeeded(self, lane: Lane, job: Job) -> None:
         run = self.run
         lane.answers += 1  # a statistic for throttle_run: an increment lost to a race now and then does not matter
+        if lane.held_until and run.lanes.release_hold(lane):
+            if job.attempts:  # the refusals were greylisting, not a throttle: full speed again
+                with run.lanes.cond:
+                    lane.greylisting, lane.pace, lane.cool_until = True, 0.0, 0.0
+            log.info("%s delivered a %s after %s; going on", lane.name,
+                     "retry (it greylists new senders)" if job.attempts else "first try", lane.hold_reason)
         if lane.failures_in_a_row or lane.temporary_in_a_row or lane.strikes or lane.pace or lane.run_throttled:
             with run.lanes.cond:  # else nothing to reset
                 lane.failures_in_a_row = lane.temporary_in_a_row = lane.strikes = 0
@@ -192,14 +202,17 @@ class Worker:
         log.debug("%s: %s", job.email, exc)
         if exc.code == 0 or exc.connection_lost:  # the connection, not the reader
             return self._connection_failed(lane, job, exc, detail, unsent)
+        # a proven greylister refuses every first try for now: that says nothing about its health
+        explained = exc.temporary and lane.greylisting and not job.attempts
         with run.lanes.cond:
-            lane.failures_in_a_row += 1
+            lane.failures_in_a_row += not explained
             lane.answers += 1
             lane.temporary += exc.temporary
             lane.temporary_in_a_row = lane.temporary_in_a_row + 1 if exc.temporary else 0
             in_a_row = lane.failures_in_a_row
             # slowed once per run: a provider refusing on and on is paused below, not slowed to a crawl
-            slow_down = not lane.run_throttled and throttle_run(lane.temporary_in_a_row, lane.answers, lane.temporary)
+            slow_down = not explained and not lane.run_throttled and \
+                throttle_run(lane.temporary_in_a_row, lane.answers, lane.temporary)
             lane.run_throttled = lane.run_throttled or slow_down
         if slow_down:
             throttle(self.run, lane)
@@ -209,10 +222,15 @@ class Worker:
             tries = job.attempts + job.tries
             run.report(Deferred(job, exc.code, detail,
                                 time.time() + backoff(options.defer_delay, tries, options.defer_cap, never_early=True)))
-        if self._everyone_refused(lane, exc, detail):
+        if explained or self._everyone_refused(lane, exc, detail):
             return 0.0
-        if in_a_row >= options.pause_after_failures:
-            pause_lane(self.run, lane, f"{in_a_row} failures in a row from {lane.name}, the last: {exc.code} {detail}")
+        if lane.held_until:  # only its retries go: one refused for now says it refuses us, not new senders
+            if exc.temporary and job.attempts:
+                pause_lane(run, lane, f"{lane.hold_reason}; a retry was refused too: {exc.code} {detail}")
+        elif in_a_row >= options.pause_after_failures:
+            reason = f"{in_a_row} failures in a row from {lane.name}, the last: {exc.code} {detail}"
+            if not (lane.temporary_in_a_row >= in_a_row and not lane.greylisting and hold_lane(run, lane, reason)):
+                pause_lane(run, lane, reason)
         return 0.0
 
     def _everyone_refused(self, lane: Lane, exc: TransportError, detail: str) -> bool:
@@ -264,6 +282,21 @@ def throttle(run: SendRun, lane: Lane, *, tell: bool = True) -> None:
         lane.cool_until = time.monotonic() + backoff(first, lane.strikes, 300.0)
     if tell and run.lane_event is not None:
         run.lane_event("throttle", lane.name, "")
+
+
+def hold_lane(run: SendRun, lane: Lane, reason: str) -> bool:
+    """Refused for now in a row: hold the provider's first tries until a retry of a reader refused
+    (due after ``defer_delay``, at most +25%) is answered, or pause it if none is by the deadline.
+
+    False (the caller pauses it) when the send does not stay that long for retries (``wait_for_deferred``).
+    """
+    due = run.options.defer_delay * 1.25
+    if due > run.options.wait_for_deferred:
+        return False
+    run.lanes.hold(lane, time.monotonic() + due + HOLD_SLACK, reason)
+    log.info("held %s for up to %.0fs, until a retry tells greylisting from refusal: %s", lane.name,
+             due + HOLD_SLACK, reason)
+    return True
 
 
 def pause_lane(run: SendRun, lane: Lane, reason: str, *, tell: bool = True) -> None:
