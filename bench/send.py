@@ -5,7 +5,7 @@ Run: ``.venv/bin/python bench/send.py [--quick] [--readers N] [--connections C] 
 
 In one run, for two message sizes (about 30 KB, and the sample issue as it is):
   ours         the CLI a user runs (``newsletter send ISSUE --yes`` in a new process: start-up,
-               outbox snapshot, worker processes (``[delivery] processes = 0``: one per core),
+               outbox snapshot, worker processes (``[delivery] processes = 0``, the default: one per core),
                pipelined SMTP, recording every answer), DKIM-signed (RSA-2048) as ``newsletter
                init`` sets a workspace up
   unsigned     the same with ``[dkim] key_file`` empty: the same work as smtp-source, which signs nothing

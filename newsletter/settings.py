@@ -102,8 +102,8 @@ REGISTRY.add(SectionSpec("delivery", "How mail leaves: the transport, speed, ret
         init=True),
     Key("maildir", "outbox", "the local Maildir of the maildir transport", init=True),
     Key("connections", 4, "SMTP connections sending at once", min=1, max=64, init=True),
-    Key("processes", 1, "processes sharing those connections (each its own CPU core); 0 = one per core, "
-        "fewer on a short list. Each process records its deliveries in a journal of its own beside the "
+    Key("processes", 0, "processes sharing those connections (each its own CPU core); 0 = one per core, "
+        "one per 1,000 readers on a short list. Each process records its deliveries in a journal of its own beside the "
         "database, folded into the outbox as the send goes", min=0, max=64),
     Key("rate", 0.0, "messages per second over all connections, 0 = no limit", min=0, init=True),
     Key("batch_size", 200, "outbox rows claimed at a time", min=1, max=10000),

@@ -55,7 +55,7 @@ class DeliveryOptions:
     wait_for_deferred: float = 900.0  # a send stays to retry deferred readers due within this many seconds
     resolve_mx: bool = True  # group readers by their domain's MX hosts (else by the domain alone)
     providers: tuple[tuple[str, Any], ...] = ()  # the [delivery.providers.<name>] tables
-    processes: int = 1  # processes sharing the connections (0: one per CPU core, see issues.send.processes)
+    processes: int = 0  # processes sharing the connections (0: one per CPU core, see issues.send.processes)
 
     @classmethod
     def from_settings(cls, ws: Workspace) -> DeliveryOptions:
