@@ -127,3 +127,25 @@ def test_each_new_domain_is_looked_up_once_per_send_for_all_processes(workspace:
     assert sorted(result["asked"]) == sorted(domains)  # asked by the two processes, looked up once by the parent
     providers = {r["provider"] for r in outbox.rows_of(workspace, ISSUE)}
     assert providers == {"clubhost.net"}
+
+
+def test_two_processes_hold_a_provider_greylisting_every_new_sender_and_deliver_everyone_once(
+        workspace: Workspace) -> None:
+    """Each process serves part of a provider that refuses every reader's first try once: neither
+    pauses it, and the one command delivers everybody, each once (retries after the window)."""
+    build_issue(workspace)
+    add_readers(workspace, 300, domain="gmail.com")
+    add_readers(workspace, 300, start=1000, domain="club.example.net")
+    with SmtpSink() as sink:
+        sink.greylist_domain("gmail.com")
+        env = {**os.environ, **sink.settings_env(), "NEWSLETTER_DELIVERY_PROCESSES": "2",
+               "NEWSLETTER_DELIVERY_CONNECTIONS": "4", "NEWSLETTER_DELIVERY_RESOLVE_MX": "false",
+               "NEWSLETTER_DELIVERY_PAUSE_AFTER_FAILURES": "10", "NEWSLETTER_DELIVERY_DEFER_DELAY": "0.2",
+               "NEWSLETTER_DELIVERY_RETRY_DELAY": "0.05"}
+        done = subprocess.run([sys.executable, str(REPO / "cli.py"), "--workspace", str(workspace.root), "send",
+                               ISSUE, "--yes"], cwd=REPO, env=env, capture_output=True, timeout=300)
+        copies = sink.counts()
+    assert done.returncode == 0, done.stderr.decode()
+    assert len(copies) == 600 and set(copies.values()) == {1}
+    attempts = collections.Counter((r["provider"], r["attempts"]) for r in outbox.rows_of(workspace, ISSUE))
+    assert attempts == {("google", 2): 300, ("club.example.net", 1): 300}

@@ -178,11 +178,10 @@ class Worker:
         run = self.run
         lane.answers += 1  # a statistic for throttle_run: an increment lost to a race now and then does not matter
         if lane.held_until and run.lanes.release_hold(lane):
-            if job.attempts:  # the refusals were greylisting, not a throttle: full speed again
-                with run.lanes.cond:
-                    lane.greylisting, lane.pace, lane.cool_until = True, 0.0, 0.0
             log.info("%s delivered a %s after %s; going on", lane.name,
                      "retry (it greylists new senders)" if job.attempts else "first try", lane.hold_reason)
+            if job.attempts:
+                greylisting(run, lane)
         if lane.failures_in_a_row or lane.temporary_in_a_row or lane.strikes or lane.pace or lane.run_throttled:
             with run.lanes.cond:  # else nothing to reset
                 lane.failures_in_a_row = lane.temporary_in_a_row = lane.strikes = 0
@@ -297,6 +296,19 @@ def hold_lane(run: SendRun, lane: Lane, reason: str) -> bool:
     log.info("held %s for up to %.0fs, until a retry tells greylisting from refusal: %s", lane.name,
              due + HOLD_SLACK, reason)
     return True
+
+
+def greylisting(run: SendRun, lane: Lane, *, tell: bool = True) -> None:
+    """A retry was delivered after a run of refusals for now: the provider greylists new senders.
+    Its refusals were no throttle (full speed again), and its first tries refused no longer count.
+
+    ``tell``: pass it on to the send's other processes (their lanes to it go on without a hold).
+    """
+    run.lanes.release_hold(lane)
+    with run.lanes.cond:
+        lane.greylisting, lane.pace, lane.cool_until = True, 0.0, 0.0
+    if tell and run.lane_event is not None:
+        run.lane_event("greylisting", lane.name, "")
 
 
 def pause_lane(run: SendRun, lane: Lane, reason: str, *, tell: bool = True) -> None:
