@@ -164,7 +164,8 @@ def send_issue(
         record, _ = outbox.start_send(ws, issue_id)
         recovered = outbox.recover_in_flight(ws, issue_id)
         if recovered:
-            log.warning("%d messages were in flight when an earlier run stopped; sending them again", recovered)
+            log.warning("%d readers were still claimed by an earlier run that stopped (waiting in its queues, or in "
+                        "flight: at most one per connection may get a second copy); sending them again", recovered)
         template = IssueMessage(ws, rendered.subject, rendered.html, rendered.text, campaign=rendered.issue_id)
         # Several processes only with the transport of the settings (a test's transport double stays in one).
         count = 1
