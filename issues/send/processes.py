@@ -47,7 +47,7 @@ from .journals import JournalWriter, journal_path
 from .message import IssueMessage
 from .pipeline import DeliveryOptions, ReaderMessages, RunResult, SendRun, Share, run_pipeline
 from .providers import ProviderMap, dns_mx_hosts
-from .workers import greylisting, pause_lane, throttle
+from .workers import greylisting, hold_lane, pause_lane, throttle
 
 __all__ = ["can_fork", "process_count", "run_in_processes"]
 
@@ -304,3 +304,5 @@ def _listen(run: SendRun, conn: Connection, answers: queue.Queue[dict[str, str]]
                 pause_lane(run, lane, reason, tell=False)
             elif what == "greylisting":
                 greylisting(run, lane, tell=False)
+            elif what == "hold" and not lane.greylisting and not hold_lane(run, lane, reason, tell=False):
+                pause_lane(run, lane, reason, tell=False)

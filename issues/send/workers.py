@@ -283,11 +283,12 @@ def throttle(run: SendRun, lane: Lane, *, tell: bool = True) -> None:
         run.lane_event("throttle", lane.name, "")
 
 
-def hold_lane(run: SendRun, lane: Lane, reason: str) -> bool:
+def hold_lane(run: SendRun, lane: Lane, reason: str, *, tell: bool = True) -> bool:
     """Refused for now in a row: hold the provider's first tries until a retry of a reader refused
     (due after ``defer_delay``, at most +25%) is answered, or pause it if none is by the deadline.
 
     False (the caller pauses it) when the send does not stay that long for retries (``wait_for_deferred``).
+    ``tell``: hold it in the send's other processes too (any of them may be the one to retry a reader).
     """
     due = run.options.defer_delay * 1.25
     if due > run.options.wait_for_deferred:
@@ -295,6 +296,8 @@ def hold_lane(run: SendRun, lane: Lane, reason: str) -> bool:
     run.lanes.hold(lane, time.monotonic() + due + HOLD_SLACK, reason)
     log.info("held %s for up to %.0fs, until a retry tells greylisting from refusal: %s", lane.name,
              due + HOLD_SLACK, reason)
+    if tell and run.lane_event is not None:
+        run.lane_event("hold", lane.name, reason)
     return True
 
 
