@@ -44,6 +44,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.harness import TotalMemory  # noqa: E402
+
 TOPICS = 400
 TOPIC_WORDS = 120
 BACKGROUND = 12_000
@@ -125,60 +127,6 @@ def peak_mb() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return (own + workers) / 1024
-
-
-def pss_mb(pid: int) -> float:
-    """Proportional set size of one process (MB): a page shared by n processes counts 1/n in each."""
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith("Pss:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-class TotalMemory:
-    """Peak of the summed memory (PSS) of this process and all its workers, sampled every 20 ms.
-
-    PSS, not RSS: pages that workers share (a mapped index, the libraries) count once in the sum.
-    """
-
-    def __init__(self) -> None:
-        import threading
-
-        self.peak = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> TotalMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @staticmethod
-    def _tree(pid: int) -> list[int]:
-        out, todo = [], [pid]
-        while todo:
-            p = todo.pop()
-            out.append(p)
-            for task in Path(f"/proc/{p}/task").glob("*/children"):
-                try:
-                    todo.extend(int(c) for c in task.read_text().split())
-                except OSError:
-                    pass
-        return out
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            total = 0.0
-            for p in self._tree(os.getpid()):
-                try:
-                    total += pss_mb(p)
-                except (OSError, IndexError, ValueError):
-                    pass
-            self.peak = max(self.peak, total)
-            self._stop.wait(0.02)
 
 
 def sklearn_peer(folder: Path, step: str) -> dict:
