@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/related_scale.py
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/send.py
+	$(BIN)/python bench/send_scale.py
 	$(BIN)/python bench/signup_load.py
 	$(BIN)/python bench/dkim_sign.py
 	$(BIN)/python bench/startup.py

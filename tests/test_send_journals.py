@@ -141,3 +141,26 @@ def test_a_journal_is_folded_a_block_at_a_time_with_lines_across_the_blocks(work
     claimed_with_journal(workspace, readers=6, claimed=6, delivered=5)
     assert outbox.fold_journals(workspace, ISSUE) == 5
     assert [r["status"] for r in outbox.rows_of(workspace, ISSUE)] == ["sent"] * 5 + ["sending"]
+
+
+def test_a_writer_moves_on_to_new_segments_and_a_running_fold_removes_the_closed_ones(workspace: Workspace) -> None:
+    """Journal disk stays bounded on a long send: a segment its writer has closed is folded and removed
+    by the fold that runs beside the send, the one still written is left; every delivery lands once."""
+    from issues.send.journals import JournalFolder
+
+    build_issue(workspace)
+    add_readers(workspace, 40)
+    outbox.start_send(workspace, ISSUE)
+    jobs = outbox.claim(workspace, ISSUE, 0, 40)
+    writer = JournalWriter(journal_path(workspace, ISSUE, 0), segment=400)  # a few lines per file
+    folded: list[list] = []
+    folder = JournalFolder(workspace, ISSUE, folded.extend)
+    for start in range(0, 30, 3):
+        writer.append([delivered_line(job) for job in jobs[start : start + 3]])
+        folder.step()
+        assert len(journals_of(workspace, ISSUE)) <= 1  # only the segment being written
+    assert writer.segments > 3
+    assert sorted(row[-1] for row in folded) == sorted(job.outbox_id for job in jobs[:30])  # each once
+    writer.close()
+    folder.finish()
+    assert journals_of(workspace, ISSUE) == []

@@ -16,6 +16,11 @@ command that finds a journal it cannot lock knows a live send is writing it.  Th
 outbox applies each line only to a row still ``sending``, so folding a line twice
 changes nothing.  Journals are only read up to their last complete line: a line
 cut short by a crash (power loss) is a message in flight, sent again.
+
+A writer moves on to a new segment (a new file, ``….<n>.journal``) once its file
+holds :data:`SEGMENT` bytes, and closes the old one; a folder that has folded a
+segment whose lock nobody holds any more removes it.  So a send's journals take a
+few segments of disk however long its list, not some 115 bytes per reader.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from newsletter.workspace import Workspace
 
 SUFFIX = ".journal"
 BLOCK = 1 << 20  # bytes of a journal read and folded at a time (some 8,000 deliveries)
+SEGMENT = 8 << 20  # bytes a writer puts in one file before it moves on to the next (some 70,000 deliveries)
 WRITER_GONE_WAIT = 10.0  # seconds to wait for a killed send's process to finish dying before folding its journal
 
 Rows = list[list]
@@ -64,9 +70,12 @@ def journals_of(ws: Workspace, issue_id: str) -> list[Path]:
 class JournalWriter:
     """One process's journal, appended to and locked by that process alone."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, segment: int = SEGMENT) -> None:
+        self.path = self.first = path
+        self.segment = segment
+        self.segments = 1  # files written so far (the current one included)
         self._fd: int | None = None
+        self._written = 0
 
     def append(self, rows: Rows) -> None:
         """Append ``rows`` (each a JSON list) as lines, in one ``write`` where the kernel allows."""
@@ -75,8 +84,14 @@ class JournalWriter:
         if self._fd is None:
             self._fd = self._open()
         data = memoryview("".join([json.dumps(row, separators=(",", ":")) + "\n" for row in rows]).encode())
+        self._written += len(data)
         while data:
             data = data[os.write(self._fd, data):]
+        if self._written >= self.segment:  # the next rows go to a new file; this one is left to the folder
+            self.close()
+            self._written = 0
+            self.segments += 1
+            self.path = self.first.with_name(f"{self.first.name.removesuffix(SUFFIX)}.{self.segments}{SUFFIX}")
 
     def _open(self) -> int:
         while True:
@@ -116,11 +131,18 @@ class JournalFolder:
         self.offsets: dict[Path, int] = {}
 
     def step(self) -> int:
-        """Fold the lines written since the last step, without waiting for anyone; returns how many."""
+        """Fold the lines written since the last step, without waiting for anyone; returns how many.
+
+        A journal nobody holds any more (a segment its writer has closed) is removed once folded.
+        """
         total = 0
         for path in journals_of(self.ws, self.issue_id):
             with contextlib.suppress(FileNotFoundError), path.open("rb") as fh:
                 total += self._fold_rest(path, fh)
+                if _unlocked(fh):  # closed by its writer (or its writer is dead): folded to the end
+                    total += self._fold_rest(path, fh)  # what it wrote before it let go
+                    path.unlink()
+                    self.offsets.pop(path, None)
         return total
 
     def _fold_rest(self, path: Path, fh: BinaryIO) -> int:
@@ -176,3 +198,12 @@ class JournalFolder:
                         return
                     time.sleep(0.01)
             yield fh
+
+
+def _unlocked(fh: BinaryIO) -> bool:
+    """Take the journal's lock if nobody holds it (its writer closed it or died): True, and it is ours."""
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
