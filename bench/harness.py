@@ -139,28 +139,45 @@ def pss_mb(pid: int) -> float:
     return 0.0
 
 
-class TotalMemory:
-    """Peak of the summed memory (PSS) of this process and all its workers, sampled every 20 ms.
+class PeakSampler:
+    """The peak of :meth:`measure` while the block runs, sampled every ``interval`` seconds on a thread."""
 
-    PSS, not RSS: pages that workers share (a mapped index, the libraries) count once in the sum.
-    ``pid``: another process to watch with its children (default this one).
-    """
+    interval = 0.02
 
-    def __init__(self, pid: int | None = None) -> None:
+    def __init__(self) -> None:
         import threading
 
-        self.pid = pid
         self.peak = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> TotalMemory:
+    def __enter__(self) -> PeakSampler:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+    def measure(self) -> float:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.measure())
+            self._stop.wait(self.interval)
+
+
+class TotalMemory(PeakSampler):
+    """Peak of the summed memory (PSS, MB) of this process and all its workers, sampled every 20 ms.
+
+    PSS, not RSS: pages that workers share (a mapped index, the libraries) count once in the sum.
+    ``pid``: another process to watch with its children (default this one).
+    """
+
+    def __init__(self, pid: int | None = None) -> None:
+        super().__init__()
+        self.pid = pid
 
     @staticmethod
     def _tree(pid: int) -> list[int]:
@@ -175,13 +192,11 @@ class TotalMemory:
                     pass
         return out
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            total = 0.0
-            for p in self._tree(self.pid or os.getpid()):
-                try:
-                    total += pss_mb(p)
-                except (OSError, IndexError, ValueError):
-                    pass
-            self.peak = max(self.peak, total)
-            self._stop.wait(0.02)
+    def measure(self) -> float:
+        total = 0.0
+        for p in self._tree(self.pid or os.getpid()):
+            try:
+                total += pss_mb(p)
+            except (OSError, IndexError, ValueError):
+                pass
+        return total

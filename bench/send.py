@@ -88,20 +88,32 @@ def wait_port(port: int, proc: subprocess.Popen) -> None:
 
 
 class PostfixSink:
-    """``smtp-sink -v`` on a free port; its log says what it accepted."""
+    """``smtp-sink`` on a free port, its output in a file: with ``-v`` (the default) a log of what it
+    accepted (:meth:`counts`), with ``-c`` running counters (:meth:`messages`; no log to grow)."""
+
+    def __init__(self, flag: str = "-v") -> None:
+        self.flag = flag
 
     def __enter__(self) -> PostfixSink:
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="smtp-sink-", suffix=".log", delete=False)  # noqa: SIM115
         user = ["-u", "nobody"] if os.geteuid() == 0 else []
-        self.proc = subprocess.Popen([SMTP_SINK, *user, "-v", f"127.0.0.1:{self.port}", "1000"],
-                                     stdout=subprocess.DEVNULL, stderr=self.log)
+        self.proc = subprocess.Popen([SMTP_SINK, *user, self.flag, f"127.0.0.1:{self.port}", "1000"],
+                                     stdout=self.log, stderr=self.log)
         wait_port(self.port, self.proc)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.proc.terminate()
         self.proc.wait()
+
+    def messages(self) -> int:
+        """With ``-c``: the last ``mesg=`` counter the sink printed (the file is removed)."""
+        with open(self.log.name, "rb") as fh:
+            fh.seek(max(0, os.path.getsize(self.log.name) - 4096))
+            found = re.findall(rb"mesg=(\d+)", fh.read())
+        os.unlink(self.log.name)
+        return int(found[-1]) if found else 0
 
     def counts(self) -> tuple[int, int]:
         """(messages ended with '.', distinct RCPT TO addresses) from the sink's own log."""

@@ -17,84 +17,46 @@ with the list).  ``smtp-source``'s own peak memory at the smallest size is shown
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import os
-import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.harness import Figure, TotalMemory, record  # noqa: E402
-from bench.send import CLI, SMTP_SINK, free_port, make_workspace, send_env, wait_port  # noqa: E402
+from bench.harness import Figure, PeakSampler, TotalMemory, record  # noqa: E402
+from bench.send import CLI, PostfixSink, make_workspace, send_env  # noqa: E402
 
 GOAL = 1.25  # peak memory of the largest list over the smallest's
 SAMPLE = 0.05
 
 
-class SinkCounter:
-    """``smtp-sink -c`` on a free port: its running counters (written to a file) say how many messages it took."""
-
-    def __enter__(self) -> SinkCounter:
-        self.port = free_port()
-        self.out = tempfile.NamedTemporaryFile(prefix="smtp-sink-", suffix=".out", delete=False)  # noqa: SIM115
-        user = ["-u", "nobody"] if os.geteuid() == 0 else []
-        self.proc = subprocess.Popen([SMTP_SINK, *user, "-c", f"127.0.0.1:{self.port}", "1000"],
-                                     stdout=self.out, stderr=subprocess.DEVNULL)
-        wait_port(self.port, self.proc)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.proc.terminate()
-        self.proc.wait()
-        os.unlink(self.out.name)
-
-    def messages(self) -> int:
-        """The last ``mesg=`` counter the sink printed."""
-        with open(self.out.name, "rb") as fh:
-            fh.seek(max(0, os.path.getsize(self.out.name) - 4096))
-            found = re.findall(rb"mesg=(\d+)", fh.read())
-        return int(found[-1]) if found else 0
-
-
-class FolderPeak:
+class FolderPeak(PeakSampler):
     """Peak total size (MB) of the files in a folder, sampled while a command runs."""
 
+    interval = SAMPLE
+
     def __init__(self, folder: Path) -> None:
-        self.folder, self.peak = folder, 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__()
+        self.folder = folder
 
-    def __enter__(self) -> FolderPeak:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            total = 0
-            for path in self.folder.glob("*") if self.folder.is_dir() else []:
-                try:
-                    total += path.stat().st_size
-                except OSError:
-                    pass
-            self.peak = max(self.peak, total / 2**20)
-            self._stop.wait(SAMPLE)
+    def measure(self) -> float:
+        total = 0
+        for path in self.folder.glob("*") if self.folder.is_dir() else []:
+            with contextlib.suppress(OSError):
+                total += path.stat().st_size
+        return total / 2**20
 
 
 def send_once(root: Path, issue_id: str, readers: int, connections: int) -> dict:
     """One CLI send of the workspace at ``root``: its figures."""
     database = root / "newsletter.db"
     before = database.stat().st_size
-    with SinkCounter() as sink:
+    with PostfixSink("-c") as sink:
         env = send_env(sink.port, connections)
         env["NEWSLETTER_DKIM_KEY_FILE"] = ""  # unsigned: signing costs CPU, not memory
         env.pop("NEWSLETTER_DELIVERY_PROCESSES", None)  # the default: one process per core
@@ -116,12 +78,15 @@ def send_once(root: Path, issue_id: str, readers: int, connections: int) -> dict
 
 def smtp_source_peak(readers: int, size: int, connections: int) -> float:
     """Peak memory (PSS, MB) of Postfix's ``smtp-source`` sending ``readers`` messages of ``size`` bytes."""
-    with SinkCounter() as sink:
+    with PostfixSink("-c") as sink:
         proc = subprocess.Popen(["smtp-source", "-s", str(connections), "-m", str(readers), "-l", str(size),
                                  "-t", "reader@example.org", f"127.0.0.1:{sink.port}"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         with TotalMemory(proc.pid) as memory:
             proc.wait()
+        time.sleep(0.2)  # the sink's last counters
+        if sink.messages() != readers:
+            raise SystemExit(f"error: smtp-source sent {readers:,} messages but the sink did not count them all")
     return memory.peak
 
 
