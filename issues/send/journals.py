@@ -186,17 +186,13 @@ class JournalFolder:
             return
         with fh:
             deadline = time.monotonic() + wait
-            while True:
-                try:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        if wait:
-                            raise JournalBusy(f"{path} is still written by a process of an earlier send") from None
-                        yield None
-                        return
-                    time.sleep(0.01)
+            while not _unlocked(fh):
+                if time.monotonic() >= deadline:
+                    if wait:
+                        raise JournalBusy(f"{path} is still written by a process of an earlier send")
+                    yield None
+                    return
+                time.sleep(0.01)
             yield fh
 
 

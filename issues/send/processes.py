@@ -304,5 +304,5 @@ def _listen(run: SendRun, conn: Connection, answers: queue.Queue[dict[str, str]]
                 pause_lane(run, lane, reason, tell=False)
             elif what == "greylisting":
                 greylisting(run, lane, tell=False)
-            elif what == "hold" and not lane.greylisting and not hold_lane(run, lane, reason, tell=False):
-                pause_lane(run, lane, reason, tell=False)
+            elif what == "hold" and not lane.greylisting:
+                hold_lane(run, lane, reason, tell=False)

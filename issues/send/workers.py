@@ -228,7 +228,9 @@ class Worker:
                 pause_lane(run, lane, f"{lane.hold_reason}; a retry was refused too: {exc.code} {detail}")
         elif in_a_row >= options.pause_after_failures:
             reason = f"{in_a_row} failures in a row from {lane.name}, the last: {exc.code} {detail}"
-            if not (lane.temporary_in_a_row >= in_a_row and not lane.greylisting and hold_lane(run, lane, reason)):
+            if lane.temporary_in_a_row >= in_a_row and not lane.greylisting:
+                hold_lane(run, lane, reason)
+            else:
                 pause_lane(run, lane, reason)
         return 0.0
 
@@ -283,22 +285,22 @@ def throttle(run: SendRun, lane: Lane, *, tell: bool = True) -> None:
         run.lane_event("throttle", lane.name, "")
 
 
-def hold_lane(run: SendRun, lane: Lane, reason: str, *, tell: bool = True) -> bool:
+def hold_lane(run: SendRun, lane: Lane, reason: str, *, tell: bool = True) -> None:
     """Refused for now in a row: hold the provider's first tries until a retry of a reader refused
     (due after ``defer_delay``, at most +25%) is answered, or pause it if none is by the deadline.
 
-    False (the caller pauses it) when the send does not stay that long for retries (``wait_for_deferred``).
+    Paused at once when the send does not stay that long for retries (``wait_for_deferred``).
     ``tell``: hold it in the send's other processes too (any of them may be the one to retry a reader).
     """
     due = run.options.defer_delay * 1.25
     if due > run.options.wait_for_deferred:
-        return False
+        pause_lane(run, lane, reason, tell=tell)
+        return
     run.lanes.hold(lane, time.monotonic() + due + HOLD_SLACK, reason)
     log.info("held %s for up to %.0fs, until a retry tells greylisting from refusal: %s", lane.name,
              due + HOLD_SLACK, reason)
     if tell and run.lane_event is not None:
         run.lane_event("hold", lane.name, reason)
-    return True
 
 
 def greylisting(run: SendRun, lane: Lane, *, tell: bool = True) -> None:
